@@ -1,0 +1,471 @@
+"""Laterality and grade assembly (the ``reportparse_findings`` component).
+
+Works on the items of each sentence (concept spans and words, see :mod:`reportparse.levels`):
+
+1. **Cores.** A core is a stenosis noun phrase: location and stenosis concepts with the words that link them
+   ("foraminal narrowing", "narrowing of the right neural foramen", "canal").
+2. **Predicates.** A location without a stenosis word takes a following predicate: "the canal *is moderately
+   narrowed*", "the foramina *are patent*", "neural foramina: *mild bilateral narrowing*".
+3. **Modifiers.** Severity, side and comparator concepts directly before a core ("mild right and moderate left
+   foraminal narrowing") or in its predicate ("... which is severe", "moderate on the right and mild on the
+   left") are paired: each side takes the severity before it; a lone severity takes the core's own sides.
+4. **Coordination.** Cores joined by a conjunction share a head and a severity when one of them lacks its own
+   ("mild canal and bilateral foraminal stenosis", "no canal or foraminal stenosis", "the canal and foramina
+   are patent").
+5. **Context.** medspaCy ConText marks negation (grade 0 unless the core has its own severity), uncertainty
+   (flag), hypothetical and other-modality statements (dropped).
+6. **Slots.** Canal cores give ``scs``; foramen cores give ``rfs``/``lfs`` by side (both when no side is
+   stated); a bare stenosis word gives the foramina when a side is stated, all three slots when negated, and
+   the ``generic_graded_location`` otherwise.
+7. **Levels.** Each finding goes to the nearest level group of its sentence (the preceding one in a heading
+   sentence, else the following one), or to the level in scope.
+
+Whole-level statements ("L1-2: Normal.") and whole-study statements ("Normal MRI of the lumbar spine") give all
+three slots grade 0. Everything lands in ``doc._.rp_findings`` as :class:`Finding` objects; the grades stage
+resolves them into one grade per slot.
+"""
+
+
+from dataclasses import dataclass, field
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .levels import WORD, Item, LevelGroup, SentenceInfo
+from .rules import Grammar, cached_rules
+
+if not Doc.has_extension("rp_findings"):
+    Doc.set_extension("rp_findings", default=None)
+
+MODIFIERS = ("SEVERITY", "SIDE", "COMPARATOR")
+PUNCT_STOPS = frozenset({".", ";", "?", "!"})
+SIDE_SLOTS = {"right": ("rfs",), "left": ("lfs",), "both": ("rfs", "lfs")}
+ALL_SLOTS = ("scs", "rfs", "lfs")
+#: ConText categories that drop a finding, and those that only flag it.
+DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality"}
+FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
+
+
+@dataclass
+class Finding:
+    """One grade decision for one slot, before levels are resolved.
+
+    ``rank`` orders competing statements: ``explicit`` (a located finding at a named level), ``generic`` (no
+    location word, or a whole-level statement), ``remaining`` ("the remaining levels ..."), ``study``
+    (whole-study statements), ``none`` (a positive finding with no level; kept as evidence only).
+    """
+
+    slot: str
+    grade: int | None
+    rank: str
+    group: LevelGroup | None
+    sentence: int
+    start_char: int
+    end_char: int
+    flags: tuple[str, ...] = ()
+
+
+@dataclass
+class Core:
+    """A stenosis noun phrase and what the assembly learns about it."""
+
+    first: int  # index of the first item of the core in the sentence's items
+    last: int  # index of the last item
+    location: str | None = None
+    has_stenosis: bool = False
+    requires_stenosis: bool = False
+    plural: bool = False
+    sides: list[str] = field(default_factory=list)
+    left: list[Item] = field(default_factory=list)
+    left_first: int = -1
+    predicate: list[Item] = field(default_factory=list)
+    pred_last: int = -1
+    spans: list[Item] = field(default_factory=list)  # concept items whose context counts
+    shared: bool = False
+
+    def severities(self) -> list[Item]:
+        return [i for i in self.left + self.predicate if i.kind == "SEVERITY"]
+
+
+class FindingAssembler:
+    """Turns each sentence's items into :class:`Finding` objects. See the module docstring."""
+
+    def __init__(self, nlp: Language, name: str, grammar: Grammar):
+        self.name = name
+        self.g = grammar
+
+    # -- 1. cores ---------------------------------------------------------------------------------------
+    def _cores(self, items: list[Item]) -> list[Core]:
+        g = self.g
+        cores: list[Core] = []
+        n = len(items)
+        i = 0
+        while i < n:
+            item = items[i]
+            if item.kind not in ("LOCATION", "STENOSIS"):
+                i += 1
+                continue
+            core = Core(first=i, last=i)
+            self._absorb(core, item)
+            j = i + 1
+            while j < n:
+                nxt = items[j]
+                if nxt.kind == "STENOSIS" and not core.has_stenosis:
+                    self._absorb(core, nxt)
+                elif nxt.kind == "LOCATION" and core.location is None:
+                    self._absorb(core, nxt)
+                elif nxt.kind == "SIDE" and core.location is not None:
+                    core.sides.append(nxt.meta["side"])
+                elif core.location is None and (nxt.kind == "SIDE" or (nxt.kind == WORD and nxt.text in g.link_words)):
+                    k = j
+                    while k < n and (items[k].kind == "SIDE" or (items[k].kind == WORD and items[k].text in g.link_words)):
+                        k += 1
+                    own_head = k + 1 < n and items[k + 1].kind == "STENOSIS"
+                    if k < n and items[k].kind == "LOCATION" and not own_head:
+                        core.sides.extend(x.meta["side"] for x in items[j:k] if x.kind == "SIDE")
+                        self._absorb(core, items[k])
+                        j = k
+                    else:
+                        break
+                else:
+                    break
+                core.last = j
+                j += 1
+            cores.append(core)
+            i = core.last + 1
+        return cores
+
+    @staticmethod
+    def _absorb(core: Core, item: Item) -> None:
+        core.spans.append(item)
+        if item.kind == "STENOSIS":
+            core.has_stenosis = True
+            return
+        core.location = item.meta["location"]
+        core.requires_stenosis = bool(item.meta.get("requires_stenosis"))
+        core.plural = bool(item.meta.get("plural"))
+        if item.meta.get("implies_stenosis"):
+            core.has_stenosis = True
+
+    # -- 2./3. modifiers and predicates ------------------------------------------------------------------
+    def _left(self, core: Core, items: list[Item], taken: set[int]) -> None:
+        g = self.g
+        k = core.first - 1
+        core.left_first = core.first
+        while k >= 0 and k not in taken:
+            item = items[k]
+            if item.kind in MODIFIERS:
+                core.left.insert(0, item)
+                core.left_first = k
+            elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
+                break
+            k -= 1
+        # a conjunction or filler at the far left is not part of the phrase
+        if core.left_first < core.first:
+            for k in range(core.left_first, core.first):
+                taken.add(k)
+
+    def _predicate_ok(self, items: list[Item], k: int, core_starts: set[int]) -> bool:
+        """A predicate severity must not modify a following noun ("moderate facet arthropathy")."""
+        g = self.g
+        for item in items[k + 1:]:
+            if item.kind in ("SIDE", "COMPARATOR", "SEVERITY"):
+                continue
+            if item.start in core_starts:
+                return False
+            if item.kind == WORD:
+                return item.text in g.predicate_fillers or item.text in g.conjunctions or not item.text.isalnum()
+            return item.kind in ("LEVEL", "SCOPE")
+        return True
+
+    def _predicate(self, core: Core, cores_by_first: dict[int, Core], items: list[Item], owned: set[int],
+                   core_starts: set[int]) -> Core | None:
+        """Scan the predicate after a core. Returns a stenosis-only core absorbed as the predicate head."""
+        g = self.g
+        k = core.last + 1
+        found: list[Item] = []
+        head: Core | None = None
+        while k < len(items):
+            item = items[k]
+            if k in cores_by_first:
+                other = cores_by_first[k]
+                if core.location is not None and not core.has_stenosis and other.location is None:
+                    head = other  # "the canal is moderately narrowed"
+                    found.extend(other.left)
+                    core.has_stenosis = True
+                    core.spans.extend(other.spans)
+                    core.sides.extend(other.sides)
+                    k = other.last + 1
+                    # keep scanning: "... narrowed, worse on the right"
+                    continue
+                break
+            if item.kind == "SEVERITY":
+                if k in owned or not self._predicate_ok(items, k, core_starts):
+                    break
+                found.append(item)
+            elif item.kind in ("SIDE", "COMPARATOR"):
+                if k in owned:
+                    break
+                found.append(item)
+            elif item.kind == "LEVEL":
+                pass
+            elif item.kind == WORD and item.text in PUNCT_STOPS:
+                break
+            elif not (item.kind == WORD and (item.text in g.predicate_fillers or item.text in g.conjunctions)):
+                break
+            k += 1
+        core.predicate = found
+        core.pred_last = k - 1
+        return head
+
+    # -- pairing of severities with sides ----------------------------------------------------------------
+    @staticmethod
+    def _pair(seq: list[Item], default_sides: list[str]) -> tuple[list[tuple[Item | None, str]], str | None]:
+        """Pair severities with sides. Returns (severity item or None, side) pairs and the comparator major side."""
+        major = next((i.meta["major"] for i in seq if i.kind == "COMPARATOR"), None)
+        seq = [i for i in seq if i.kind in ("SEVERITY", "SIDE")]
+        pairs: list[tuple[Item | None, str]] = []
+        if not seq:
+            return [(None, s) for s in default_sides], major
+        if seq[0].kind == "SEVERITY":
+            current: Item | None = None
+            bound = True
+            for item in seq:
+                if item.kind == "SEVERITY":
+                    if current is not None and not bound:
+                        pairs.extend((current, s) for s in default_sides)
+                    current, bound = item, False
+                else:
+                    pairs.append((current, item.meta["side"]))
+                    bound = True
+            if current is not None and not bound:
+                pairs.extend((current, s) for s in default_sides)
+        else:
+            pending: list[str] = []
+            last: Item | None = None
+            for item in seq:
+                if item.kind == "SIDE":
+                    pending.append(item.meta["side"])
+                else:
+                    pairs.extend((item, s) for s in pending)
+                    if not pending:
+                        pairs.extend((item, s) for s in default_sides)
+                    pending, last = [], item
+            pairs.extend((last, s) for s in pending)
+        return pairs, major
+
+    # -- 4.-7. ------------------------------------------------------------------------------------------
+    def _context(self, core: Core) -> tuple[bool, set[str], bool]:
+        """(negated, flags, dropped) from the ConText modifiers of the core's concept spans."""
+        negated = False
+        flags: set[str] = set()
+        dropped = False
+        for item in core.spans:
+            span = item.span
+            if span is None:
+                continue
+            for mod in span._.modifiers:
+                if mod.category == "NEGATED_EXISTENCE":
+                    negated = True
+                elif mod.category in DROP_CONTEXT:
+                    flags.add(DROP_CONTEXT[mod.category])
+                    dropped = True
+                elif mod.category in FLAG_CONTEXT:
+                    flags.add(FLAG_CONTEXT[mod.category])
+        return negated, flags, dropped
+
+    @staticmethod
+    def _negates_severity(core: Core, sev: Item) -> bool:
+        """True for "no severe stenosis": a negation cue touching the severity word itself."""
+        for item in core.spans:
+            if item.span is None:
+                continue
+            for mod in item.span._.modifiers:
+                if mod.category == "NEGATED_EXISTENCE":
+                    start, end = mod.modifier_span
+                    if start <= sev.start <= end:
+                        return True
+        return False
+
+    def _slots(self, core: Core, negated: bool) -> list[tuple[str, Item | None, bool]]:
+        """(slot, severity item, comparator-minor) triples for a core."""
+        seq = core.left + core.predicate
+        location = core.location
+        has_sides = bool(core.sides) or any(i.kind == "SIDE" for i in seq)
+        if location is None:
+            if has_sides:
+                location = "foramen"
+            elif negated and not core.severities():
+                return [(s, None, False) for s in ALL_SLOTS]
+            elif core.severities() and core.severities()[0].meta["grade"] == 0:
+                return [(s, core.severities()[0], False) for s in ALL_SLOTS]
+            else:
+                location = self.g.generic_graded_location
+        if location == "canal":
+            sevs = core.severities()
+            return [("scs", sevs[0] if sevs else None, False)]
+        default_sides = core.sides or ["both"]
+        pairs, major = self._pair(seq, default_sides)
+        out: list[tuple[str, Item | None, bool]] = []
+        for sev, side in pairs:
+            for slot in SIDE_SLOTS[side]:
+                minor = major is not None and slot != SIDE_SLOTS[major][0]
+                out.append((slot, sev, minor))
+        return out
+
+    def _place(self, info: SentenceInfo, position: int) -> LevelGroup | None:
+        groups = info.groups
+        if not groups:
+            return info.inherited
+        if info.heading:
+            before = [grp for grp in groups if grp.start <= position]
+            return before[-1] if before else groups[0]
+        after = [grp for grp in groups if grp.start >= position]
+        return after[0] if after else groups[-1]
+
+    @staticmethod
+    def _rank(group: LevelGroup | None, located: bool, grade: int | None) -> str:
+        if group is None:
+            return "study" if grade == 0 else "none"
+        if group.kind == "remaining":
+            return "remaining"
+        if group.kind == "all":
+            return "study"
+        return "explicit" if located else "generic"
+
+    def _whole(self, info: SentenceInfo, index: int, out: list[Finding]) -> bool:
+        """Whole-level and whole-study normal statements. Returns True when the sentence was one."""
+        g = self.g
+        study = [i for i in info.items if i.kind == "STUDY_NORMAL"]
+        if study:
+            for slot in ALL_SLOTS:
+                out.append(Finding(slot, 0, "study", None, index, info.start_char, info.end_char, ("study_normal",)))
+            return True
+        standalone = False
+        for item in info.items:
+            if item.kind == "SEVERITY" and item.meta.get("standalone"):
+                standalone = True
+            elif item.kind in ("LEVEL", "SCOPE"):
+                continue
+            elif item.kind == WORD and (item.text in g.level_normal_fillers or not item.text.isalnum()):
+                continue
+            else:
+                return False
+        group = info.groups[-1] if info.groups else info.inherited
+        if not standalone or group is None:
+            return False
+        grade = 0
+        for grp in (info.groups or [group]):
+            rank = self._rank(grp, False, grade)
+            for slot in ALL_SLOTS:
+                out.append(Finding(slot, grade, rank, grp, index, info.start_char, info.end_char, ("level_normal",)))
+        return True
+
+    def sentence(self, info: SentenceInfo, index: int, doc: Doc) -> list[Finding]:
+        out: list[Finding] = []
+        if info.excluded or self._whole(info, index, out):
+            return out
+        items = info.items
+        cores = self._cores(items)
+        if not cores:
+            return out
+        taken: set[int] = set()
+        for core in cores:
+            taken.update(range(core.first, core.last + 1))
+        for core in cores:
+            self._left(core, items, taken)
+        owned = {k for core in cores for k in range(core.left_first, core.first)}
+        core_starts = {items[c.first].start for c in cores}
+        by_first = {c.first: c for c in cores}
+        absorbed: set[int] = set()
+        for core in cores:
+            if core.first in absorbed:
+                continue
+            rest = {k: c for k, c in by_first.items() if k > core.last and k not in absorbed}
+            head = self._predicate(core, rest, items, owned, core_starts)
+            if head is not None:
+                absorbed.add(head.first)
+        cores = [c for c in cores if c.first not in absorbed]
+        self._coordinate(cores, items)
+        for core in cores:
+            out.extend(self._findings(core, info, index, doc))
+        return out
+
+    def _coordinate(self, cores: list[Core], items: list[Item]) -> None:
+        g = self.g
+        for a, b in zip(cores, cores[1:]):
+            gap = items[max(a.last, a.pred_last) + 1:b.left_first]
+            if not gap or not all(i.kind == WORD and i.text in g.conjunctions for i in gap):
+                continue
+            if a.has_stenosis != b.has_stenosis:
+                for c in (a, b):
+                    if not c.requires_stenosis:
+                        c.has_stenosis = True
+                        c.shared = True
+            if a.shared or b.shared or (not a.has_stenosis or not b.has_stenosis):
+                if not a.severities() and b.severities():
+                    a.predicate = [i for i in b.left + b.predicate if i.kind == "SEVERITY"] + \
+                                  [i for i in b.predicate if i.kind == "COMPARATOR"]
+                elif not b.severities() and a.severities():
+                    b.left = [i for i in a.left + a.predicate if i.kind == "SEVERITY"] + b.left
+
+    def _findings(self, core: Core, info: SentenceInfo, index: int, doc: Doc) -> list[Finding]:
+        negated, flags, dropped = self._context(core)
+        if dropped:
+            return []
+        sevs = core.severities()
+        if core.location is not None and not core.has_stenosis:
+            if core.requires_stenosis or not (sevs or negated):
+                return []
+        if core.location is None and not core.has_stenosis:
+            return []
+        if core.requires_stenosis and not core.has_stenosis:
+            return []
+        first = min(core.left_first, core.first)
+        last = max(core.last, core.pred_last)
+        start_char = doc[info.items[first].start].idx
+        end_tok = doc[info.items[last].end - 1]
+        end_char = end_tok.idx + len(end_tok.text)
+        group = self._place(info, info.items[core.first].start)
+        located = core.location is not None or bool(core.sides)
+        out = []
+        for slot, sev, minor in self._slots(core, negated):
+            f = set(flags)
+            if sev is not None:
+                if negated and self._negates_severity(core, sev):
+                    grade, f = None, f | {"negated_severity"}
+                else:
+                    grade = sev.meta["grade"]
+                    if minor and "low" in sev.meta:
+                        grade = max(sev.meta["low"], 1)
+                        f.add("comparator_minor")
+            elif negated:
+                grade = 0
+                f.add("negated")
+            else:
+                grade = None
+                f.add("ungraded")
+            if core.shared:
+                f.add("coordinated")
+            rank = self._rank(group, located, grade)
+            if rank == "remaining":
+                f.add("inferred_remaining")
+            elif rank == "study":
+                f.add("inferred_study")
+            elif rank == "none":
+                f.add("no_level")
+            out.append(Finding(slot, grade, rank, group, index, start_char, end_char, tuple(sorted(f))))
+        return out
+
+    def __call__(self, doc: Doc) -> Doc:
+        findings: list[Finding] = []
+        for index, info in enumerate(doc._.rp_sentences or ()):
+            findings.extend(self.sentence(info, index, doc))
+        doc._.rp_findings = findings
+        return doc
+
+
+@Language.factory("reportparse_findings", default_config={"rules_dir": None})
+def make_finding_assembler(nlp: Language, name: str, rules_dir: str | None) -> FindingAssembler:
+    """Create the laterality and grade assembly stage from the ``grammar.json`` of ``rules_dir``."""
+    return FindingAssembler(nlp, name, cached_rules(rules_dir).grammar)

@@ -1,0 +1,129 @@
+"""Slot resolution (the ``reportparse_grades`` component): one grade per level and location.
+
+Competing statements about one slot are resolved by a documented rule:
+
+1. The highest *rank* with any statement wins: ``explicit`` (a located finding at a named level) over
+   ``generic`` (a finding without a location word, or a whole-level "Normal.") over ``remaining`` ("the
+   remaining levels are normal", applied only to levels the report never names) over ``study`` (whole-study
+   statements, applied to every slot nothing else decides).
+2. Within that rank the **higher grade** wins (findings versus impression, two sentences about one slot); when
+   the graded statements disagree the slot is flagged ``conflict``.
+3. When every statement of that rank is ungraded ("foraminal narrowing" without a severity word) the slot stays
+   empty and is flagged ``ungraded``.
+
+``doc._.rp_result`` receives a :class:`ReportGrades` with the six level rows and one evidence row per
+statement considered (``used`` tells which ones decided the slot).
+"""
+
+
+from dataclasses import dataclass, field
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .findings import Finding
+from .rules import LEVELS, LOCATIONS, Grammar, cached_rules
+
+if not Doc.has_extension("rp_result"):
+    Doc.set_extension("rp_result", default=None)
+
+RANKS = ("explicit", "generic", "remaining", "study")
+
+
+@dataclass
+class Evidence:
+    """One grade decision: a statement about one slot, with where it came from."""
+
+    level: str
+    location: str
+    grade: int | None
+    sentence: str
+    start: int
+    end: int
+    span_start: int
+    span_end: int
+    section: str
+    rank: str
+    flags: tuple[str, ...]
+    used: bool = False
+
+
+@dataclass
+class ReportGrades:
+    """The parse of one report: ``grades[level][location]`` is 0-3 or None; ``flags`` per level and location."""
+
+    grades: dict[str, dict[str, int | None]]
+    flags: dict[str, dict[str, tuple[str, ...]]]
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, object]]:
+        """Six rows, one per level: ``level, scs, rfs, lfs, flags``."""
+        out = []
+        for level in LEVELS:
+            flags = ";".join(f"{loc}:{flag}" for loc in LOCATIONS for flag in self.flags[level][loc])
+            out.append({"level": level, **self.grades[level], "flags": flags})
+        return out
+
+
+class GradeResolver:
+    """Resolves the findings of a doc into :class:`ReportGrades`. See the module docstring."""
+
+    def __init__(self, nlp: Language, name: str, grammar: Grammar):
+        self.name = name
+        self.grammar = grammar
+
+    def __call__(self, doc: Doc) -> Doc:
+        sentences = doc._.rp_sentences or []
+        named = {lvl for info in sentences if not info.excluded
+                 for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels}
+        candidates: dict[tuple[str, str], list[tuple[Finding, Evidence]]] = {}
+        evidence: list[Evidence] = []
+        for f in doc._.rp_findings or []:
+            info = sentences[f.sentence]
+            if f.rank == "none" or f.group is None:
+                levels: tuple[str, ...] = LEVELS if f.rank == "study" else ("",)
+            elif f.rank == "remaining":
+                levels = tuple(lvl for lvl in f.group.levels if lvl not in named) or (
+                    f.group.levels if f.group.restricted else ())
+            else:
+                levels = f.group.levels
+            for level in levels:
+                ev = Evidence(level, f.slot, f.grade, doc.text[info.start_char:info.end_char].strip(),
+                              info.start_char, info.end_char, f.start_char, f.end_char, info.section or "",
+                              f.rank, f.flags)
+                evidence.append(ev)
+                if level:
+                    candidates.setdefault((level, f.slot), []).append((f, ev))
+        grades = {lvl: {loc: None for loc in LOCATIONS} for lvl in LEVELS}
+        flags: dict[str, dict[str, tuple[str, ...]]] = {lvl: {loc: () for loc in LOCATIONS} for lvl in LEVELS}
+        for (level, slot), cands in candidates.items():
+            best = min(RANKS.index(f.rank) for f, _ in cands)
+            top = [(f, ev) for f, ev in cands if RANKS.index(f.rank) == best]
+            graded = [(f, ev) for f, ev in top if f.grade is not None]
+            slot_flags: set[str] = set()
+            if graded:
+                grade = max(f.grade for f, _ in graded)
+                if len({f.grade for f, _ in graded}) > 1:
+                    slot_flags.add("conflict")
+                for f, ev in graded:
+                    if f.grade == grade:
+                        ev.used = True
+                        slot_flags.update(x for x in f.flags if x in ("uncertain", "inferred_remaining",
+                                                                         "inferred_study", "comparator_minor"))
+                grades[level][slot] = grade
+            else:
+                slot_flags.add("ungraded")
+                for _, ev in top:
+                    ev.used = True
+            if "conflict" in slot_flags:
+                for _, ev in graded:
+                    ev.flags = tuple(sorted(set(ev.flags) | {"conflict"}))
+            flags[level][slot] = tuple(sorted(slot_flags))
+        doc._.rp_result = ReportGrades(grades, flags, evidence)
+        return doc
+
+
+@Language.factory("reportparse_grades", default_config={"rules_dir": None})
+def make_grade_resolver(nlp: Language, name: str, rules_dir: str | None) -> GradeResolver:
+    """Create the slot resolution stage (the grammar's ``resolution`` block documents the rule it applies)."""
+    return GradeResolver(nlp, name, cached_rules(rules_dir).grammar)

@@ -1,0 +1,211 @@
+"""Level scoping (the ``reportparse_levels`` component).
+
+For every sentence this stage decides which disc levels its statements are about:
+
+* level mentions (``LEVEL`` concepts) joined by list words ("L3-4, L4-5 and L5-S1") form one group; a range word
+  between two levels ("T12-L1 through L2-L3", "L1-2 to L3-4") expands to every level in between;
+* scope markers (``SCOPE`` concepts: "the remaining levels", "at any level") form groups of their own; weak
+  markers ("otherwise") count only where no level is in scope;
+* a sentence that opens with a group ("L4-5: ...", "At L4-5, ...") is a *heading*: its last group stays in
+  scope for the following sentences until the next level, a blank line or a new section;
+* a sentence that names a level later on ("... at L4-5.") keeps it in scope until the end of its line;
+* sentences in excluded sections (history, indication, technique, comparison, exam title) are marked excluded.
+
+The result is ``doc._.rp_sentences``: one :class:`SentenceInfo` per sentence, with the sentence's tokens
+already grouped into :class:`Item` objects (a concept span or a single word) for the findings stage.
+"""
+
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from .rules import LEVELS, Grammar, cached_rules
+
+CONCEPT_GROUP = "reportparse_concepts"
+WORD = "WORD"
+
+if not Doc.has_extension("rp_sentences"):
+    Doc.set_extension("rp_sentences", default=None)
+
+
+@dataclass(slots=True)
+class Item:
+    """A concept span or one plain word of a sentence. ``kind`` is the concept category or ``WORD``."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+    meta: dict[str, Any]
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class LevelGroup:
+    """Levels that one phrase names. ``kind``: ``explicit`` (level names), ``remaining`` or ``all`` (markers)."""
+
+    levels: tuple[str, ...]
+    kind: str
+    start: int
+    end: int
+    restricted: bool = False  # a marker limited to some levels ("upper lumbar levels")
+
+
+@dataclass
+class SentenceInfo:
+    """One sentence with its level scope. Token indices are into the doc."""
+
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    section: str | None
+    excluded: bool
+    items: list[Item]
+    groups: list[LevelGroup] = field(default_factory=list)
+    inherited: LevelGroup | None = None
+    heading: bool = False
+
+
+def sentence_items(doc: Doc, start: int, end: int, spans: list[Span]) -> list[Item]:
+    """The sentence's tokens as items: each concept span is one item, every other non-space token a ``WORD``."""
+    items: list[Item] = []
+    j = 0
+    i = start
+    while j < len(spans) and spans[j].start < start:
+        j += 1
+    while i < end:
+        if j < len(spans) and spans[j].start == i and spans[j].end <= end:
+            span = spans[j]
+            items.append(Item(span.label_, span.start, span.end, span.text.lower(),
+                              span._.target_rule.metadata or {}, span))
+            i = span.end
+            j += 1
+            continue
+        if j < len(spans) and spans[j].start < i:
+            j += 1
+            continue
+        token = doc[i]
+        if not token.is_space:
+            items.append(Item(WORD, i, i + 1, token.lower_, {}))
+        i += 1
+    return items
+
+
+def token_sections(doc: Doc) -> list[str | None]:
+    """The section category of every token (None before the first header or without headers)."""
+    cats: list[str | None] = [None] * len(doc)
+    for section in getattr(doc._, "sections", None) or ():
+        start = section.title_start if section.title_start is not None else section.body_start
+        for i in range(max(start, 0), min(section.body_end, len(doc))):
+            cats[i] = section.category
+    return cats
+
+
+class LevelScoper:
+    """Finds level groups and scope markers per sentence and carries level scope across sentences."""
+
+    def __init__(self, nlp: Language, name: str, grammar: Grammar):
+        self.name = name
+        self.grammar = grammar
+        self.order = {level: i for i, level in enumerate(LEVELS)}
+
+    def groups(self, items: list[Item], heading_scope: bool) -> list[LevelGroup]:
+        """Level groups and scope markers of one sentence, in text order."""
+        g = self.grammar
+        groups: list[LevelGroup] = []
+        current: list[str] = []
+        cur_start = cur_end = -1
+        pending_range = False
+        gap_ok = True
+        for item in items:
+            if item.kind == "LEVEL":
+                level = item.meta["level"]
+                if current and gap_ok:
+                    if pending_range and self.order[level] > self.order[current[-1]]:
+                        current.extend(LEVELS[self.order[current[-1]] + 1:self.order[level] + 1])
+                    elif level not in current:
+                        current.append(level)
+                    cur_end = item.end
+                else:
+                    if current:
+                        groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
+                    current, cur_start, cur_end = [level], item.start, item.end
+                pending_range, gap_ok = False, True
+            elif current and item.kind == WORD and item.text in g.range_connectors:
+                pending_range = True
+            elif current and item.kind == WORD and item.text in g.list_connectors:
+                continue
+            else:
+                gap_ok = False
+        if current:
+            groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
+        has_levels = bool(groups)
+        for item in items:
+            if item.kind != "SCOPE":
+                continue
+            if item.meta.get("weak") and (has_levels or heading_scope):
+                continue
+            restricted = "levels" in item.meta
+            levels = tuple(item.meta.get("levels", LEVELS))
+            groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted))
+        groups.sort(key=lambda grp: grp.start)
+        return groups
+
+    def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
+        """True when the first content item of the sentence starts a level group (a heading)."""
+        if not groups:
+            return False
+        first = groups[0].start
+        for item in items:
+            if item.start >= first:
+                return True
+            if item.kind == WORD and (item.text in self.grammar.heading_lead or not item.text.isalnum()):
+                continue
+            return False
+        return False
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = sorted(doc.spans[CONCEPT_GROUP], key=lambda s: (s.start, -s.end)) \
+            if CONCEPT_GROUP in doc.spans else []
+        sections = token_sections(doc)
+        excluded = self.grammar.excluded_sections
+        out: list[SentenceInfo] = []
+        heading: LevelGroup | None = None
+        narrative: LevelGroup | None = None
+        last_section: str | None = None
+        for sent in doc.sents:
+            section = sections[sent.end - 1] if len(sent) else None
+            if section != last_section:
+                heading = narrative = None
+                last_section = section
+            gap = doc[sent.start - 1].text if sent.start > 0 and doc[sent.start - 1].is_space else ""
+            if gap.count("\n") >= 2:
+                heading = None
+            if "\n" in gap or (sent.start > 0 and "\n" in doc[sent.start - 1].whitespace_):
+                narrative = None
+            items = sentence_items(doc, sent.start, sent.end, spans)
+            info = SentenceInfo(sent.start, sent.end, sent.start_char, sent.end_char, section,
+                                section in excluded, items)
+            out.append(info)
+            if info.excluded:
+                continue
+            info.groups = self.groups(items, heading is not None)
+            info.inherited = narrative or heading
+            info.heading = self.opens_with_group(items, info.groups)
+            if info.groups:
+                if info.heading:
+                    heading, narrative = info.groups[-1], None
+                else:
+                    narrative = info.groups[-1]
+        doc._.rp_sentences = out
+        return doc
+
+
+@Language.factory("reportparse_levels", default_config={"rules_dir": None})
+def make_level_scoper(nlp: Language, name: str, rules_dir: str | None) -> LevelScoper:
+    """Create the level scoping stage from the ``grammar.json`` of ``rules_dir`` (None: shipped rules)."""
+    return LevelScoper(nlp, name, cached_rules(rules_dir).grammar)

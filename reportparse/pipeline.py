@@ -1,0 +1,79 @@
+"""Assembly of the report-parsing spaCy pipeline.
+
+``tokenizer -> medspacy_sectionizer -> reportparse_sentencizer -> medspacy_target_matcher -> medspacy_context ->
+reportparse_levels -> reportparse_findings -> reportparse_grades``
+
+medspaCy provides sections, concept matching (TargetMatcher) and ConText; this package provides the sentence
+splitter and the three stenosis stages. Every stage reads its rules from one rules folder (``--rules``), which
+is validated once (:func:`reportparse.rules.load_rules`). No model is downloaded or trained.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+
+from . import findings, grades, levels, sentences  # noqa: F401  (register the factories)
+from .grades import ReportGrades
+from .levels import CONCEPT_GROUP
+from .rules import cached_rules
+
+logger = logging.getLogger(__name__)
+
+#: Longest text the tokenizer accepts; longer reports get an error status (see ``max_chars``).
+MAX_LENGTH = 2_000_000
+
+
+def _quiet_pyrush() -> None:
+    """medspaCy imports PyRuSH, which logs at DEBUG through loguru; keep it quiet."""
+    try:
+        from loguru import logger as loguru_logger
+
+        loguru_logger.remove()
+    except ImportError:  # pragma: no cover - loguru comes with medspaCy
+        pass
+
+
+def build_pipeline(rules_dir: str | Path | None = None) -> Language:
+    """Create the report parser. ``rules_dir`` replaces the shipped rules folder (``rules/reportparse``).
+
+    Raises:
+        ReportParseError: when a rules file is missing or malformed (naming the file, entry and key).
+    """
+    _quiet_pyrush()
+    import medspacy  # noqa: F401  (registers the medspaCy factories)
+
+    rules_path = str(Path(rules_dir).resolve()) if rules_dir is not None else None
+    ruleset = cached_rules(rules_path)
+    nlp = spacy.blank("en")
+    nlp.max_length = MAX_LENGTH
+    sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "input_span_type": None,
+                                                                "span_attrs": None})
+    sectionizer.add(ruleset.sections)
+    nlp.add_pipe("reportparse_sentencizer", config={"rules_dir": rules_path})
+    matcher = nlp.add_pipe("medspacy_target_matcher", config={"rules": None, "result_type": "group",
+                                                               "span_group_name": CONCEPT_GROUP})
+    matcher.add(ruleset.concepts)
+    context = nlp.add_pipe("medspacy_context", config={"rules": None, "input_span_type": "group",
+                                                        "span_group_name": CONCEPT_GROUP})
+    context.add(ruleset.context)
+    for name in ("reportparse_levels", "reportparse_findings", "reportparse_grades"):
+        nlp.add_pipe(name, config={"rules_dir": rules_path})
+    logger.debug("built report pipeline from %s: %s", ruleset.source, nlp.pipe_names)
+    return nlp
+
+
+@lru_cache(maxsize=4)
+def default_pipeline(rules_dir: str | None = None) -> Language:
+    """A cached :func:`build_pipeline` per rules folder, for repeated calls of :func:`parse_text`."""
+    return build_pipeline(rules_dir)
+
+
+def parse_text(text: str, nlp: Language | None = None) -> ReportGrades:
+    """Parse one report: its six level rows (``.rows()``, ``.grades``) and its evidence (``.evidence``)."""
+    nlp = nlp or default_pipeline()
+    return nlp(text)._.rp_result
