@@ -83,8 +83,10 @@ Severe central canal stenosis at L4-5 due to degenerative anterolisthesis and fa
 add("G004", "ALL CAPS terse level-by-level with grouped normal levels", """
 MRI LUMBAR SPINE WITHOUT CONTRAST
 HISTORY: BACK PAIN.
+TECHNIQUE: MULTIPLANAR MULTISEQUENCE IMAGING WITHOUT CONTRAST.
+COMPARISON: NONE.
 FINDINGS:
-ALIGNMENT IS NORMAL. NO COMPRESSION FRACTURE. CONUS NORMAL.
+ALIGNMENT IS NORMAL. NO COMPRESSION FRACTURE. MARROW SIGNAL IS NORMAL. CONUS NORMAL, TERMINATING AT L1. PARASPINAL SOFT TISSUES UNREMARKABLE.
 T12-L1, L1-L2, L2-L3: NO STENOSIS.
 L3-L4: MILD DISC BULGE. NO CANAL STENOSIS. MILD LEFT FORAMINAL STENOSIS.
 L4-L5: DISC BULGE AND FACET ARTHROPATHY. MILD TO MODERATE CANAL STENOSIS. MODERATE BILATERAL FORAMINAL STENOSIS.
@@ -248,7 +250,11 @@ IMPRESSION:
 add("G013", "mostly ungraded stenosis and herniation-only statements (null-heavy)", """
 CLINICAL INDICATION: Back pain, evaluate for canal stenosis at L3-4.
 
-FINDINGS: Five lumbar-type vertebrae. Alignment maintained. Vertebral body heights normal.
+TECHNIQUE: Sagittal T1, T2 and STIR and axial T2 images of the lumbar spine were obtained on a 1.5 T scanner without intravenous contrast.
+
+COMPARISON: Radiographs of the lumbar spine from last year.
+
+FINDINGS: Five lumbar-type vertebrae. The conus terminates at L1 and is normal in signal. Marrow signal is unremarkable. Alignment maintained. Vertebral body heights normal.
 L1-L2 and L2-L3: Disc desiccation without disc herniation.
 L3-L4: Disc bulge and facet arthrosis with resultant canal stenosis. Foraminal narrowing is present bilaterally.
 L4-L5: Disc bulge. Mild right foraminal narrowing. No canal stenosis.
@@ -287,7 +293,11 @@ add("G016", "global canal-only negative statement plus foraminal findings", """
 EXAM: MRI LUMBAR SPINE
 HISTORY: Bilateral leg paresthesias.
 
-FINDINGS: Alignment normal. No fracture. The conus is normal in position and signal. There is no spinal canal stenosis at any level. Disc desiccation at L4-5 and L5-S1 with small disc bulges. At L4-5 there is mild left neural foraminal narrowing. At L5-S1 there is moderate right neural foraminal narrowing with contact of the exiting right L5 nerve root; the left foramen is mildly narrowed. Facet joints are unremarkable.
+TECHNIQUE: Sagittal T1, T2 and STIR and axial T2 images of the lumbar spine were obtained on a 1.5 T scanner without intravenous contrast.
+
+COMPARISON: None.
+
+FINDINGS: Alignment normal. Vertebral body heights are maintained and marrow signal is normal. No fracture. The conus is normal in position and signal. There is no spinal canal stenosis at any level. Disc desiccation at L4-5 and L5-S1 with small disc bulges. At L4-5 there is mild left neural foraminal narrowing. At L5-S1 there is moderate right neural foraminal narrowing with contact of the exiting right L5 nerve root; the left foramen is mildly narrowed. Facet joints are unremarkable.
 
 IMPRESSION: No canal stenosis. Moderate right L5-S1 foraminal stenosis.
 """, "0-- 0-- 0-- 0-- 0-1 021")
@@ -668,6 +678,10 @@ add("G043", "near-normal, level described only by bulge/facets, impression resol
 MRI LUMBAR SPINE
 HISTORY: Intermittent low back pain.
 
+TECHNIQUE: Routine non-contrast MRI of the lumbar spine at 3T.
+
+COMPARISON: None available.
+
 FINDINGS: Vertebral alignment is normal. There is no fracture or marrow lesion. The conus is normal in position. At L4-5 there is a minimal disc bulge with mild bilateral facet arthropathy. At L5-S1 there is a small right paracentral disc protrusion without nerve root compression; no canal or foraminal stenosis. The remaining levels are normal.
 
 IMPRESSION: Minor degenerative changes at L4-5 and L5-S1 without significant canal or foraminal stenosis.
@@ -694,6 +708,8 @@ Impression: severe canal stenosis L3-4 and L4-5. moderate canal stenosis L2-3. m
 add("G046", "foraminal protrusion contacting root without a grade", """
 MRI LUMBAR SPINE WITHOUT CONTRAST
 INDICATION: Left thigh pain.
+TECHNIQUE: Sagittal T1, T2, STIR; axial T1 and T2.
+COMPARISON: None.
 
 FINDINGS:
 Alignment: Normal.
@@ -711,9 +727,10 @@ IMPRESSION: Left foraminal disc protrusion at L3-L4 contacting the exiting left 
 add("G047", "combined phrases ('stenosis of the canal and foramina', 'canal and bilateral foraminal')", """
 EXAM: MRI L-spine
 HISTORY: Neurogenic claudication.
+COMPARISON: Lumbar radiographs 2023 showing multilevel degenerative disc disease.
 
 FINDINGS:
-Mild dextroscoliosis. Multilevel degenerative changes.
+Mild dextroscoliosis. Multilevel degenerative changes. Vertebral body heights are preserved. The conus is normal.
 L1-L2: Unremarkable.
 L2-L3: Disc bulge resulting in mild stenosis of the canal and foramina.
 L3-L4: Disc bulge and facet arthropathy. Moderate canal and bilateral foraminal stenosis.
@@ -727,6 +744,10 @@ Multilevel spinal stenosis, severe at L4-L5 and moderate at L3-L4.
 add("G048", "whole-study negative sentence with protrusion and fissure distractors", """
 EXAM: MRI lumbar spine without contrast.
 HISTORY: 29F, back pain after MVC.
+
+TECHNIQUE: Sagittal T1, T2 and STIR, axial T2.
+
+COMPARISON: Lumbar radiographs same day, negative for fracture.
 
 FINDINGS: Normal alignment. No fracture or bone marrow edema. Small annular fissure at L4-5 with a minimal disc bulge. Small left paracentral protrusion at L5-S1, which abuts but does not compress the left S1 nerve root. Facet joints are normal. Conus normal at L1. No spinal canal or foraminal stenosis at any level. Prevertebral and paraspinal soft tissues are normal.
 
@@ -787,6 +808,8 @@ IMPRESSION: Degenerative changes at L3-4 and L4-5 with lateral recess stenosis a
 add("G053", "impression upgrades foraminal grade (moderate -> severe)", """
 EXAM: MRI Lumbar Spine
 INDICATION: Left leg weakness.
+TECHNIQUE: Noncontrast multiplanar MRI.
+COMPARISON: None.
 
 FINDINGS:
 L1-2, L2-3 and L3-4 are unremarkable.
@@ -877,6 +900,8 @@ add("G060", "findings organised by structure (Canal / Foramina), not by level", 
 MRI LUMBAR SPINE WITHOUT CONTRAST
 INDICATION: Right buttock and leg pain.
 
+COMPARISON: None.
+
 FINDINGS:
 1. Alignment: Normal.
 2. Vertebrae: Normal height and signal.
@@ -911,3 +936,645 @@ CONUS NORMAL. NO ABNORMAL CORD SIGNAL.
 IMPRESSION:
 CRITICAL SPINAL CANAL STENOSIS AT L4-L5 SECONDARY TO A LARGE CENTRAL DISC EXTRUSION WITH CAUDA EQUINA COMPRESSION. FINDINGS DISCUSSED WITH THE ORDERING PROVIDER BY TELEPHONE AT 14:32.
 """, "000 000 000 000 311 01-")
+# ---------------------------------------------------------------------------
+# G063-G084 (holdout)
+# ---------------------------------------------------------------------------
+add("G063", "Australian style 'L4/5 level:', T12/L1, 'capacious', Comment section", """
+MRI LUMBAR SPINE
+
+Clinical notes: Left L5 radiculopathy. ?L4/5 disc.
+
+Technique: Sagittal T1, T2, STIR; axial T2.
+
+Report:
+There are five lumbar vertebrae. The conus terminates normally at L1.
+T12/L1 to L2/3 levels: No significant abnormality.
+L3/4 level: Mild disc bulge. The canal and exit foramina are capacious.
+L4/5 level: Left paracentral disc protrusion abutting the traversing left L5 nerve root in the lateral recess. Mild central canal narrowing. Mild left and no right foraminal narrowing.
+L5/S1 level: Disc dehydration without significant canal or foraminal narrowing.
+
+Comment: Left paracentral L4/5 disc protrusion abutting the traversing left L5 nerve root.
+""", "000 000 000 000 101 000")
+
+add("G064", "'neuroforaminal' wording, 'central stenosis', 'on the right/left'", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+HISTORY: Right anterior thigh and knee pain.
+
+FINDINGS: Mild levoscoliosis. No spondylolisthesis. Normal marrow signal. The distal cord and conus are normal.
+L1-2: Normal disc. No stenosis.
+L2-3: Normal disc. No stenosis.
+L3-4: Mild disc bulge. No central stenosis. Mild neuroforaminal narrowing on the left.
+L4-5: Disc bulge with superimposed right foraminal protrusion. Moderate neuroforaminal narrowing on the right. No neuroforaminal narrowing on the left. Mild central stenosis.
+L5-S1: Grade 1 retrolisthesis. Disc bulge. No central stenosis. Bilateral mild neuroforaminal narrowing.
+
+IMPRESSION: Right foraminal protrusion at L4-5 with moderate right neuroforaminal narrowing.
+""", "--- 000 000 0-1 120 011")
+
+add("G065", "severe multilevel, 'The foramina are ... narrowed' without side", """
+EXAM: MRI LUMBAR SPINE
+HISTORY: 81M with claudication.
+
+FINDINGS:
+Severe multilevel degenerative disease.
+T12-L1: Mild disc bulge. No stenosis.
+L1-L2: Disc bulge and facet arthropathy. Mild canal stenosis. The foramina are patent.
+L2-L3: Disc bulge, facet arthropathy and ligamentum flavum hypertrophy. Moderate to severe canal stenosis. The foramina are mildly narrowed.
+L3-L4: Disc bulge and severe facet arthropathy. Severe canal stenosis. The foramina are moderately narrowed.
+L4-L5: Grade 1 anterolisthesis. Severe canal stenosis. The foramina are severely narrowed.
+L5-S1: Disc bulge. Mild canal stenosis. The foramina are severely narrowed bilaterally.
+
+IMPRESSION: Severe multilevel canal stenosis L2-3 through L4-5. Severe bilateral foraminal stenosis at L4-5 and L5-S1.
+""", "000 100 311 322 333 133")
+
+add("G066", "indication quotes a prior MRI grade (ignored), herniation-only statements", """
+MRI of the lumbar spine without contrast.
+Clinical indication: Low back pain radiating to the right buttock. Prior MRI 2019 showed L5-S1 disc herniation with moderate right foraminal stenosis.
+Findings: The alignment is normal. Vertebral body height and marrow signal are normal. T12-L1, L1-2 and L2-3: no disc herniation. L3-4: no disc herniation. L4-5: small disc bulge; no stenosis. L5-S1: disc desiccation and a small right paracentral protrusion which contacts the traversing right S1 nerve root; no canal stenosis; the right foramen is mildly narrowed.
+Impression: Small right paracentral L5-S1 protrusion contacting the right S1 nerve root.
+""", "--- --- --- --- 000 01-")
+
+add("G067", "impression upgrades L3-4 canal from 'no significant' to mild", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+INDICATION: Lumbar radiculopathy.
+
+FINDINGS:
+Alignment: Normal.
+Marrow: Normal.
+Cord/conus: Normal, terminates at L1.
+T12-L1: No stenosis.
+L1-L2: No stenosis.
+L2-L3: Disc bulge. No stenosis.
+L3-L4: Disc bulge with facet hypertrophy. No significant canal stenosis. Mild bilateral foraminal narrowing.
+L4-L5: Disc bulge with facet hypertrophy. Moderate canal stenosis. Mild right foraminal narrowing. Moderate left foraminal narrowing.
+L5-S1: No stenosis.
+
+IMPRESSION:
+1. Moderate canal stenosis at L4-5 with moderate left foraminal narrowing.
+2. Mild canal stenosis and mild bilateral foraminal narrowing at L3-4.
+""", "000 000 000 111 212 000")
+
+add("G068", "indented structured sub-lines per level, 'Levels above L3-L4 are normal'", """
+LUMBAR SPINE MRI
+Reason for exam: Radiculopathy, lumbar region.
+
+FINDINGS
+Vertebrae and alignment: Normal.
+Conus: Normal in signal, terminating at L1.
+Paraspinal soft tissues: Unremarkable.
+L3-L4
+  Disc: Mild bulge
+  Central canal: Mild stenosis
+  Right foramen: Patent
+  Left foramen: Patent
+L4-L5
+  Disc: Bulge with right paracentral extrusion
+  Central canal: Moderate stenosis
+  Right foramen: Mild stenosis
+  Left foramen: Patent
+L5-S1
+  Disc: Normal
+  Central canal: Patent
+  Right foramen: Patent
+  Left foramen: Patent
+Levels above L3-L4 are normal.
+
+IMPRESSION
+Right paracentral extrusion at L4-L5 with moderate central canal stenosis.
+""", "000 000 000 100 210 000")
+
+add("G069", "sentences without periods, 'Otherwise no significant stenosis'", """
+MRI lumbar spine without contrast
+History: Chronic LBP, bilateral leg pain
+Findings: There is mild loss of height of the L3 vertebral body, chronic. Alignment normal. Conus normal
+At L4-5 there is a large disc bulge and facet hypertrophy with moderately severe canal stenosis and moderate bilateral foraminal stenosis
+At L3-4 there is a disc bulge with mild canal stenosis and mild right foraminal stenosis
+At L5-S1 there is mild left foraminal stenosis
+Otherwise no significant stenosis
+Impression: Moderately severe canal stenosis L4-5
+""", "000 000 000 11- 322 --1")
+
+add("G070", "one-line ALL CAPS normal", """
+MRI L SPINE: NORMAL ALIGNMENT. NO DISC HERNIATION OR STENOSIS. CONUS NORMAL. IMPRESSION: NORMAL.
+""", "000 000 000 000 000 000")
+
+add("G071", "isthmic spondylolisthesis with 'not stenotic' canal, radiograph and CT comparisons", """
+EXAM: MRI LUMBAR SPINE WITHOUT CONTRAST
+INDICATION: 45-year-old with known L5 spondylolysis, now with bilateral L5 radicular pain.
+COMPARISON: Lumbar spine radiographs demonstrating grade 1 spondylolisthesis at L5-S1, and a CT from 2020 reporting moderate foraminal stenosis bilaterally.
+
+FINDINGS:
+There are bilateral L5 pars interarticularis defects with grade 1 anterolisthesis of L5 on S1 (approximately 8 mm). Mild edema at the right pars defect. Vertebral body heights are preserved. The conus terminates at L1.
+From T12-L1 through L3-4 the discs are normal in height and signal without stenosis.
+L4-5: Mild disc desiccation. No stenosis.
+L5-S1: Anterolisthesis with uncovering of the disc and a pseudobulge. The central canal is elongated but not stenotic. There is severe left and moderate-to-severe right neural foraminal stenosis with compression of the exiting L5 nerve roots, more so on the left.
+
+IMPRESSION:
+1. Bilateral L5 spondylolysis with grade 1 isthmic anterolisthesis.
+2. Severe bilateral L5-S1 foraminal stenosis, left worse than right.
+""", "000 000 000 000 000 033")
+
+add("G072", "impression raises findings via side-comparison range (R>L)", """
+MRI LUMBAR SPINE
+HISTORY: Right thigh pain.
+
+TECHNIQUE: Sagittal T1, T2 and STIR and axial T2 images of the lumbar spine were obtained on a 1.5 T scanner without intravenous contrast.
+
+COMPARISON: None.
+
+FINDINGS:
+Normal alignment. Vertebral body heights and marrow signal are normal. Conus terminates at L1.
+T12-L1 through L2-L3 are unremarkable.
+L3-L4: Disc bulge and facet arthropathy. Mild canal stenosis. Mild bilateral foraminal narrowing.
+L4-L5: Mild disc bulge. No canal stenosis. Foramina patent.
+L5-S1: Unremarkable.
+
+IMPRESSION:
+Mild canal stenosis and mild to moderate bilateral foraminal narrowing at L3-L4, R>L.
+""", "000 000 000 121 000 000")
+
+add("G073", "post-operative multilevel laminectomy, adjacent-segment stenosis, prior MRI comparison", """
+EXAM: MRI lumbar spine with and without gadolinium
+HISTORY: Status post L3-L4 laminectomies 2017. Persistent back pain.
+COMPARISON: MRI 2016 (preoperative), which showed severe canal stenosis at L3-4 and L4-5.
+
+FINDINGS: Postoperative changes of bilateral laminectomies at L3 and L4 with widely patent central canal at L3-4 and L4-5. No abnormal enhancement or fluid collection. Residual moderate right foraminal narrowing at L4-5 due to facet hypertrophy. The left L4-5 foramen and both L3-4 foramina are patent.
+L5-S1: Disc desiccation and small bulge. Mild canal stenosis. Mild left foraminal narrowing. Right foramen patent.
+L2-3: New since 2016, disc bulge and facet arthropathy with moderate canal stenosis just above the laminectomy. Foramina patent.
+T12-L1, L1-2: Normal.
+Alignment: Stable 3 mm anterolisthesis L4 on L5.
+
+IMPRESSION:
+1. Status post L3 and L4 laminectomies with widely patent canal at the operated levels.
+2. New moderate canal stenosis at L2-3 (adjacent segment).
+3. Moderate right L4-5 foraminal stenosis.
+""", "000 000 200 000 020 101")
+
+add("G074", "spaced level names 'L4 - L5', 'worse on the left'", """
+MRI LUMBAR SPINE W/O
+Indication: Left S1 radiculopathy.
+Comparison: none.
+Findings: Normal alignment. The conus medullaris is normal.
+T12 - L1 through L3 - L4: no canal or foraminal stenosis.
+L4 - L5: mild diffuse bulge, mild facet arthropathy; no canal stenosis; mild bilateral foraminal narrowing, worse on the left.
+L5 - S1: left paracentral extrusion; moderate canal stenosis; severe left lateral recess stenosis; foramina patent.
+Impression: L5 - S1 left paracentral extrusion with moderate canal stenosis and severe left lateral recess stenosis, likely compressing the left S1 nerve root.
+""", "000 000 000 000 011 200")
+
+add("G075", "'At L3-L4 there is' narrative, 'moderate on the right and mild on the left', right worse than left range", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+HISTORY: Neurogenic claudication.
+
+FINDINGS:
+There is moderate multilevel lumbar spondylosis. Alignment is maintained without listhesis. There is no fracture. Conus terminates at L1 and is normal.
+At T12-L1 and L1-L2 there is no stenosis.
+At L2-L3 there is a small disc bulge with mild canal stenosis; the foramina are not narrowed.
+At L3-L4 there is a disc bulge and facet hypertrophy with moderate canal stenosis and bilateral foraminal stenosis, moderate on the right and mild on the left.
+At L4-L5 there is a disc bulge, facet hypertrophy and ligamentum flavum thickening with severe canal stenosis. There is moderate to severe bilateral foraminal narrowing, right worse than left.
+At L5-S1 there is a disc bulge without canal stenosis. There is mild right foraminal narrowing; no left foraminal narrowing.
+
+IMPRESSION:
+Multilevel spondylosis with severe canal stenosis at L4-L5, moderate at L3-L4 and mild at L2-L3. Multilevel foraminal stenosis as detailed above.
+""", "000 000 100 221 332 010")
+
+add("G076", "sacral Tarlov cysts, 'normal in caliber throughout', conus at L1-L2 disc level", """
+EXAMINATION: MRI LUMBAR SPINE WITHOUT CONTRAST
+CLINICAL HISTORY: Coccydynia. Sacral pain.
+
+TECHNIQUE: Sagittal T1, T2 and STIR and axial T2 images of the lumbar spine were obtained on a 1.5 T scanner without intravenous contrast.
+
+COMPARISON: None.
+
+FINDINGS: Normal alignment and vertebral body heights. Multiple Tarlov cysts in the sacral canal at S2 and S3, the largest measuring 1.8 cm. The conus ends at the L1-L2 disc level. Mild disc desiccation at L5-S1 without disc herniation. The spinal canal and neural foramina are normal in caliber throughout the lumbar spine. Sacrococcygeal junction unremarkable.
+
+IMPRESSION: 1. Sacral Tarlov cysts, the largest at S2. 2. No lumbar canal or foraminal stenosis.
+""", "000 000 000 000 000 000")
+
+add("G077", "impression downgrades findings (severe -> moderate); higher grade kept", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+Indication: Neurogenic claudication.
+Technique: Sagittal and axial T1 and T2 weighted images.
+Comparison: None.
+
+Findings:
+Alignment is normal. The conus is normal.
+L1-2: Normal.
+L2-3: Normal.
+L3-4: Disc bulge and facet arthropathy with moderate canal stenosis. Mild right and mild left foraminal narrowing.
+L4-5: Disc bulge, facet arthropathy and synovial cyst from the left facet. Severe canal stenosis. Moderate left foraminal narrowing. Mild right foraminal narrowing.
+L5-S1: Normal.
+
+Impression:
+1. Moderate canal stenosis at L3-4 and L4-5.
+2. Left facet synovial cyst at L4-5.
+3. Moderate left foraminal stenosis at L4-5.
+""", "--- 000 000 211 312 000")
+
+add("G078", "upper lumbar disease at T12-L1 / L1-2, thoracic T11-T12 distractor, conus mass effect", """
+EXAM: MRI LUMBAR SPINE
+HISTORY: Upper lumbar pain, anterior thigh pain.
+
+FINDINGS:
+T11-T12: Small central disc protrusion with mild canal stenosis.
+T12-L1: Central disc extrusion. There is moderate canal stenosis. Foramina are patent.
+L1-L2: Right foraminal disc protrusion with moderate right foraminal stenosis. Mild canal stenosis. Left foramen patent.
+L2-L3: Mild bulge. Mild bilateral foraminal narrowing. No canal stenosis.
+L3-L4 through L5-S1: Normal disc height and signal. No stenosis.
+The conus terminates at L1; there is mild mass effect on the conus from the T12-L1 extrusion without signal abnormality.
+
+IMPRESSION:
+1. T12-L1 central disc extrusion with moderate canal stenosis and mild mass effect on the conus.
+2. Right foraminal protrusion at L1-2 with moderate right foraminal stenosis.
+3. Mild canal stenosis at T11-12.
+""", "200 120 011 000 000 000")
+
+add("G079", "global foraminal-only statement, canal graded per level", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+INDICATION: Neurogenic claudication.
+
+TECHNIQUE: Sagittal T1, T2 and STIR and axial T2 images of the lumbar spine were obtained on a 1.5 T scanner without intravenous contrast.
+
+COMPARISON: None.
+
+FINDINGS: Alignment, vertebral body heights and marrow signal are normal. The conus terminates at L1. The neural foramina are patent at all levels.
+At L3-4 there is a mild disc bulge with mild canal stenosis.
+At L4-5 there is a broad disc bulge and facet arthropathy with moderate canal stenosis.
+At L5-S1 there is a small central protrusion without canal stenosis.
+
+IMPRESSION: Moderate canal stenosis at L4-5. Mild canal stenosis at L3-4.
+""", "-00 -00 -00 100 200 000")
+
+add("G080", "typos in stenosis / foraminal / bilateral words", """
+MRI LUMBAR SPINE W/O CONTRAST
+HISTORY: LBP
+FINDINGS: Alignment normal. Vertebral bodies normal height.  Conus normal
+T12-L1: normal
+L1-L2: normal
+L2-L3: normal
+L3-L4: mild disc bulge, no canal steonsis, mild bilatearl nueral foraminal narrowing
+L4-L5: disc bulge, moderate facet arthropathy, mild canal stenosis, moderate right nueral foramnial stenosis, mild left
+L5-S1: normal
+IMPRESSION: Mild canal stenosis L4-5 with moderate right foraminal stenosis
+""", "000 000 000 011 121 000")
+
+add("G081", "scoliosis, 'moderately to severely narrowed', 'Negative for stenosis', SUMMARY section", """
+EXAMINATION: Lumbar spine MRI
+INDICATION: Left leg pain, prior L4-5 injection without relief. Query L3-4 left foraminal stenosis.
+COMPARISON: None.
+TECHNIQUE: 3T non-contrast protocol.
+
+FINDINGS:
+There is mild levoconvex scoliosis with apex at L2-3. Lateral osteophytes on the concave side. The conus is normal.
+T12-L1: Negative for stenosis.
+L1-L2: Negative for stenosis.
+L2-L3: Asymmetric disc bulge to the right. Canal is patent. The right neural foramen is mildly narrowed; left foramen patent.
+L3-L4: Left lateral disc osteophyte complex. The left neural foramen is moderately to severely narrowed with effacement of the perineural fat. The right neural foramen is patent. Mild canal stenosis.
+L4-L5: Disc bulge with mild canal stenosis and mild bilateral foraminal narrowing.
+L5-S1: Small disc bulge. Negative for stenosis.
+Right renal cyst, incompletely imaged.
+
+SUMMARY:
+1. Moderate to severe left L3-4 foraminal stenosis on the concave side of the scoliotic curve.
+2. Mild canal stenosis at L3-4 and L4-5.
+""", "000 000 010 103 111 000")
+
+add("G082", "headerless paragraph, 'X is normal' sentences, 'central stenosis', 'In summary'", """
+Multiplanar MR imaging of the lumbar spine was performed without contrast. There is no prior for comparison. The lumbar vertebral bodies are normal in height and alignment. The conus is normal. T12-L1 is normal. L1-2 is normal. L2-3 is unremarkable. L3-4 demonstrates mild central stenosis with patent foramina. L4-5 demonstrates disc bulging and facet arthropathy with moderate central stenosis, moderate left foraminal stenosis and mild right foraminal stenosis. L5-S1 demonstrates mild disc bulging without central or foraminal stenosis. In summary, there is moderate central and left foraminal stenosis at L4-5 and mild central stenosis at L3-4.
+""", "000 000 000 100 212 000")
+
+add("G083", "post-operative ALIF with adjacent segment disease", """
+EXAM: MRI LUMBAR SPINE W WO CONTRAST
+HISTORY: Prior L5-S1 ALIF. Worsening bilateral leg pain.
+COMPARISON: MRI 2021.
+
+FINDINGS:
+Postsurgical changes of L5-S1 anterior interbody fusion with an interbody cage and anterior plate. Solid appearing fusion. Canal and foramina at L5-S1 are patent, though evaluation is limited by artifact.
+L4-5: Degenerative disc bulge and facet hypertrophy, progressed since 2021, with severe canal stenosis. Moderate right foraminal stenosis. Left foramen mildly narrowed.
+L3-4: Mild disc bulge, no canal or foraminal stenosis.
+L1-2 and L2-3: Unremarkable.
+No epidural fluid collection or abnormal enhancement. Conus normal.
+
+IMPRESSION:
+Adjacent segment disease at L4-5 with severe canal stenosis and moderate right foraminal stenosis.
+""", "--- 000 000 000 321 000")
+
+add("G084", "very terse slash levels 'L4/L5', L>R / R>L, IMP", """
+LUMBAR MRI
+Hx: sciatica
+L1/L2: normal.
+L2/L3: normal.
+L3/L4: mild bulge, mild canal stenosis.
+L4/L5: moderate canal stenosis, moderate bilateral foraminal stenosis L>R.
+L5/S1: no canal stenosis, mild bilateral foraminal stenosis R>L.
+IMP: moderate L4/L5 canal and foraminal stenosis.
+""", "--- 000 000 1-- 222 011")
+# ---------------------------------------------------------------------------
+# G085-G104 (holdout)
+# ---------------------------------------------------------------------------
+add("G085", "'no significant central canal or neuroforaminal stenosis', generic 'mild stenosis', lateral recess", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+CLINICAL: Right leg pain.
+
+FINDINGS: Alignment normal. No fracture. Conus tip at L1.
+Disc levels:
+L1-2 and L2-3: There is no significant central canal or neuroforaminal stenosis.
+L3-4: Disc bulge and facet arthropathy, causing mild stenosis.
+L4-5: Right subarticular disc extrusion causing severe right lateral recess stenosis with compression of the traversing right L5 nerve root. Mild central canal stenosis. No significant neuroforaminal stenosis.
+L5-S1: There is no significant central canal or neuroforaminal stenosis.
+
+IMPRESSION: Right subarticular L4-5 disc extrusion with severe right lateral recess stenosis compressing the traversing right L5 nerve root. Mild stenosis at L3-4.
+""", "--- 000 000 1-- 100 000")
+
+add("G086", "very long follow-up of discitis / epidural abscess with prior grades", """
+EXAMINATION: MRI OF THE LUMBAR SPINE WITHOUT AND WITH INTRAVENOUS CONTRAST
+
+CLINICAL HISTORY: 59-year-old man with history of L4-5 discitis-osteomyelitis treated with six weeks of intravenous antibiotics. Follow-up imaging. Prior imaging reported an epidural abscess causing severe canal stenosis at L4-5.
+
+TECHNIQUE: Sagittal T1, T2, STIR and post-contrast T1 fat-saturated images; axial T2 and post-contrast T1 images from L2 through S1. 8 mL of gadoterate meglumine was administered intravenously.
+
+COMPARISON: MRI lumbar spine from 3 months prior. CT-guided disc aspiration from the same period.
+
+FINDINGS:
+Osseous structures and discs: There has been interval evolution of the L4-5 discitis-osteomyelitis. There is persistent loss of L4-5 disc height with endplate irregularity. Marrow edema within the L4 and L5 vertebral bodies has decreased. Enhancement of the L4-5 disc space and adjacent endplates is decreased. No new vertebral body collapse. There is a stable 3 mm retrolisthesis of L4 on L5.
+
+Epidural space: The previously seen ventral epidural phlegmon and abscess at L4-5 have largely resolved, with only a thin rim of residual ventral epidural enhancement. The central canal at L4-5, which was previously severely narrowed, is now mildly narrowed. The right L4-5 neural foramen is moderately narrowed due to endplate irregularity and residual enhancing tissue; the left L4-5 neural foramen is mildly narrowed.
+
+Paraspinal soft tissues: The previously seen left psoas abscess has resolved. Residual mild enhancement of the left psoas muscle.
+
+Other levels:
+T12-L1 through L2-L3: Normal discs. No stenosis.
+L3-L4: Mild disc bulge and facet arthropathy. Mild canal stenosis. Foramina are patent.
+L5-S1: Mild disc bulge. No canal stenosis. Mild left foraminal narrowing. The right foramen is patent.
+
+The conus medullaris is normal in position and signal. No intradural abnormal enhancement.
+
+IMPRESSION:
+1. Evolving L4-5 discitis-osteomyelitis with decreased marrow edema and enhancement, compatible with response to treatment.
+2. Near-complete resolution of the ventral epidural abscess, with improvement of canal stenosis at L4-5 from severe to mild.
+3. Moderate right L4-5 neural foraminal narrowing.
+4. Resolved left psoas abscess.
+""", "000 000 000 100 121 001")
+
+add("G087", "'right and left ... mildly and moderately narrowed, respectively'", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+INDICATION: Left L4 radicular pain.
+COMPARISON: None.
+
+FINDINGS:
+Normal alignment. Conus normal at L1.
+T12-L1 through L2-L3: No disc bulge or stenosis.
+L3-L4: Small disc bulge. No stenosis.
+L4-L5: Disc bulge and facet hypertrophy. Mild central canal stenosis. The right and left neural foramina are mildly and moderately narrowed, respectively.
+L5-S1: Disc bulge. No canal stenosis. Slight bilateral foraminal narrowing.
+
+IMPRESSION: L4-L5 spondylosis with mild canal stenosis and moderate left foraminal narrowing.
+""", "000 000 000 000 112 011")
+
+add("G088", "short nearly normal, 'patent throughout'", """
+MRI LUMBAR SPINE
+INDICATION: 40F back pain.
+FINDINGS: Alignment is normal. Vertebral bodies are normal in height and signal. The conus is normal. L4-5 has a mild disc bulge and mild facet arthropathy. The spinal canal and neural foramina are patent throughout.
+IMPRESSION: Mild L4-5 degenerative changes. No stenosis.
+""", "000 000 000 000 000 000")
+
+add("G089", "'marked' canal, 'moderately severely narrowed bilaterally', facet effusions", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+INDICATION: Severe back pain and bilateral leg weakness.
+
+FINDINGS:
+There is a grade 1 degenerative anterolisthesis of L4 on L5. Large bilateral facet joint effusions at L4-5. Conus normal.
+L1-2, L2-3: Unremarkable.
+L3-4: Broad-based disc bulge. Mild canal stenosis. Mild foraminal narrowing bilaterally.
+L4-5: Marked canal stenosis due to anterolisthesis, disc bulge and facet arthropathy. The foramina are moderately severely narrowed bilaterally.
+L5-S1: Disc desiccation, no stenosis.
+
+IMPRESSION: Marked canal stenosis and moderately severe bilateral foraminal stenosis at L4-5, in the setting of degenerative anterolisthesis.
+""", "--- 000 000 111 333 000")
+
+add("G090", "table with an extra lateral-recess column (distractor)", """
+MR LUMBAR SPINE
+History: Bilateral sciatica.
+
+Findings:
+Alignment normal. No fracture. Conus tip L1.
+
+Level      Canal        R foramen    L foramen    Lateral recesses
+T12-L1     normal       normal       normal       normal
+L1-L2      normal       normal       normal       normal
+L2-L3      normal       mild         normal       normal
+L3-L4      mild         mild         mild         mild bilateral
+L4-L5      severe       moderate     severe       severe bilateral
+L5-S1      normal       mild         normal       normal
+
+Impression: Severe canal stenosis and severe left foraminal stenosis at L4-L5.
+""", "000 000 010 111 323 010")
+
+add("G091", "'No high-grade stenosis' impression (uninformative), 'narrowing of both foramina'", """
+MRI lumbar spine without contrast
+Indication: evaluate for high-grade stenosis prior to epidural injection.
+
+Findings:
+T12-L1: No canal or foraminal narrowing.
+L1-L2: No canal or foraminal narrowing.
+L2-L3: No canal or foraminal narrowing.
+L3-L4: Mild disc bulge. Mild narrowing of both foramina. No canal narrowing.
+L4-L5: Disc bulge and facet arthropathy with mild central canal narrowing and moderate right foraminal narrowing. The left foramen is mildly narrowed.
+L5-S1: Mild disc bulge. No canal narrowing. Mild left foraminal narrowing. The right foramen is patent.
+
+Impression: No high-grade stenosis. Moderate right L4-5 foraminal narrowing. Mild canal narrowing at L4-5.
+""", "000 000 000 011 121 001")
+
+add("G092", "follow-up: 'previously moderate ... is now severe', 'L2-3 and above'", """
+EXAM: MRI LUMBAR SPINE
+HISTORY: Worsening left leg pain.
+COMPARISON: MRI 2 years prior.
+
+FINDINGS:
+L2-3 and above: Unremarkable, unchanged.
+L3-4: Mild disc bulge, unchanged. No stenosis.
+L4-5: The previously moderate canal stenosis is now severe, due to enlargement of a central disc extrusion. The foramina are unchanged, mildly narrowed.
+L5-S1: New right paracentral protrusion, with new moderate right foraminal narrowing. No canal stenosis. Left foramen normal.
+Alignment and marrow signal are unchanged. Conus normal.
+
+IMPRESSION: Progression of L4-5 canal stenosis, now severe. New moderate right L5-S1 foraminal narrowing.
+""", "000 000 000 000 311 020")
+
+add("G093", "transitional anatomy (lumbarized S1 with S1-S2 disc)", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+HISTORY: Low back pain.
+
+FINDINGS:
+Transitional lumbosacral anatomy: there is lumbarization of S1 with a well-formed S1-S2 disc. Numbering assumes 12 rib-bearing thoracic vertebrae. The conus ends at L1.
+T12-L1 through L3-L4: Normal.
+L4-L5: Mild disc bulge, mild facet arthropathy. Mild canal stenosis. Foramina patent.
+L5-S1: Disc bulge with left foraminal protrusion. No canal stenosis. Moderate left foraminal stenosis. Right foramen patent.
+S1-S2: Small disc bulge. Mild bilateral foraminal narrowing.
+
+IMPRESSION: Lumbarized S1. Moderate left L5-S1 foraminal stenosis.
+""", "000 000 000 000 100 002")
+
+add("G094", "ALL CAPS 'AT L4-5, THERE IS ...' narrative, CT comparison with findings", """
+MRI LUMBAR SPINE WITHOUT CONTRAST.
+INDICATION: LOW BACK PAIN WITH RIGHT RADICULOPATHY. EVALUATE FOR FORAMINAL STENOSIS.
+COMPARISON: CT ABDOMEN 2022 DEMONSTRATING SEVERE DEGENERATIVE CHANGES AT L5-S1.
+FINDINGS: AT T12-L1, L1-2 AND L2-3 THERE IS NO STENOSIS. AT L3-4, THERE IS A DISC BULGE WITH MILD TO MODERATE SPINAL CANAL STENOSIS AND MILD BILATERAL FORAMINAL STENOSIS. AT L4-5, THERE IS A DISC BULGE AND FACET ARTHROPATHY WITH MODERATE SPINAL CANAL STENOSIS AND MODERATE RIGHT AND MILD LEFT FORAMINAL STENOSIS. AT L5-S1, THERE IS DISC HEIGHT LOSS AND ENDPLATE SPURRING WITH SEVERE RIGHT AND MODERATE LEFT FORAMINAL STENOSIS. THE CANAL IS PATENT AT L5-S1.
+IMPRESSION:
+1. SEVERE RIGHT L5-S1 FORAMINAL STENOSIS.
+2. MODERATE SPINAL CANAL STENOSIS AT L3-4 AND L4-5.
+""", "000 000 000 211 221 032")
+
+add("G095", "prose, lateral recess distractors, 'Otherwise, there is no canal or foraminal stenosis'", """
+MRI LUMBAR SPINE
+History: 52-year-old with left leg pain and paresthesias in the L5 distribution.
+Findings: The conus terminates at L1. The vertebral bodies are normal in height. There is mild multilevel disc desiccation. The L4-5 disc demonstrates a left paracentral protrusion that narrows the left lateral recess and contacts the traversing left L5 nerve root. There is no canal stenosis at L4-5 and the neural foramina at this level are patent. At L5-S1 there is a shallow disc bulge and both lateral recesses are mildly narrowed; mild canal stenosis is present. Otherwise, there is no canal or foraminal stenosis.
+Impression: Left paracentral L4-5 protrusion contacting the traversing left L5 nerve root.
+""", "000 000 000 000 000 1--")
+
+add("G096", "terse post-laminectomy 'widely patent canal'", """
+MRI L-spine w/wo. Hx: prior L4-5 laminectomy. Status post L4-5 laminectomy with a widely patent canal. No recurrent disc. Mild bilateral foraminal narrowing at L4-5. L5-S1: mild bulge, no stenosis. L3-4: moderate canal stenosis above the laminectomy. Imp: widely patent canal at L4-5. Moderate L3-4 canal stenosis.
+""", "--- --- --- 2-- 011 000")
+
+add("G097", "'mild right foraminal stenosis and moderate on the left', 'severely stenotic canal'", """
+EXAM: MRI LUMBAR SPINE WITHOUT CONTRAST
+CLINICAL HISTORY: Leg pain. r/o cauda equina.
+
+FINDINGS:
+T12-L1: No abnormality.
+L1-L2: No abnormality.
+L2-L3: Disc bulge, mild right foraminal stenosis and moderate on the left. The canal is normal.
+L3-L4: Central disc extrusion with severely stenotic canal and effacement of CSF around the cauda equina. Mild bilateral foraminal narrowing.
+L4-L5: Disc bulge. Mild canal stenosis. Neural foramina patent.
+L5-S1: Mild bulge. No stenosis.
+The conus is normal in position and signal.
+
+IMPRESSION: Central disc extrusion at L3-L4 with severe canal stenosis. No cauda equina signal abnormality.
+""", "000 000 012 311 100 000")
+
+add("G098", "'There is no ... or ...' negations, impression 'No canal stenosis' (study-wide)", """
+MRI LUMBAR SPINE
+INDICATION: Right L4 radiculopathy.
+
+FINDINGS:
+Lumbar alignment is normal. There is no compression fracture. Conus terminates normally.
+L1-2: There is no disc herniation or canal stenosis.
+L2-3: There is no disc herniation or canal stenosis.
+L3-4: There is no disc herniation, canal stenosis or foraminal narrowing.
+L4-5: There is a disc bulge with a small right foraminal protrusion and mild right foraminal stenosis. There is no canal stenosis and no left foraminal stenosis.
+L5-S1: There is a disc bulge. There is no canal stenosis or foraminal stenosis on either side.
+
+IMPRESSION: Mild right L4-5 foraminal stenosis. No canal stenosis.
+""", "0-- 0-- 0-- 000 010 000")
+
+add("G099", "two levels in one heading, foraminal grades in a separate sentence", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+Indication: Left L4 radiculopathy.
+Technique: Standard noncontrast protocol.
+Comparison: None.
+
+Findings:
+Alignment and vertebral body heights are normal.
+T12-L1 through L2-L3: Unremarkable.
+L3-L4: Minimal bulge. Canal and foramina patent.
+L4-L5 and L5-S1: Disc bulges and facet hypertrophy with mild canal stenosis at both levels.
+Foraminal stenosis at L4-L5 on the left is moderate, and on the right is mild. At L5-S1 the foramina are mildly narrowed bilaterally.
+Conus normal.
+
+Impression: Moderate left L4-L5 foraminal stenosis.
+""", "000 000 000 000 112 111")
+
+add("G100", "normal apart from one level, 'The remaining levels are normal', thecal sac effacement", """
+EXAM: MRI Lumbar Spine without contrast
+INDICATION: Right leg numbness. Evaluate for stenosis at L5-S1.
+TECHNIQUE: Standard non-contrast lumbar protocol.
+COMPARISON: Radiographs show mild disc space narrowing at L5-S1.
+
+FINDINGS:
+Alignment: Normal.
+Vertebral bodies: Normal height. Small Schmorl's nodes.
+Conus: Normal, terminates at L1.
+L5-S1: Mild disc bulge with mild effacement of the ventral thecal sac. Mild disc space narrowing. No significant canal or foraminal stenosis.
+The remaining levels are normal.
+
+IMPRESSION:
+Mild L5-S1 disc bulge without significant stenosis. Otherwise normal MRI of the lumbar spine.
+""", "000 000 000 000 000 000")
+
+add("G101", "graded level range 'at L3-4 through L5-S1'", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+INDICATION: Chronic back pain, bilateral leg paresthesias.
+
+TECHNIQUE: Sagittal T1, T2 and STIR and axial T2 images of the lumbar spine were obtained on a 1.5 T scanner without intravenous contrast.
+
+FINDINGS: Five lumbar-type vertebrae. Mild lumbar spondylosis. Disc bulges are present from L3-4 through L5-S1. There is mild bilateral foraminal narrowing at L3-4 through L5-S1. The central canal is mildly narrowed at L4-5; the canal is patent at L3-4 and L5-S1. T12-L1 through L2-3 are normal. Conus normal.
+
+IMPRESSION: Mild multilevel spondylosis with mild bilateral foraminal narrowing from L3-4 to L5-S1 and mild canal stenosis at L4-5.
+""", "000 000 000 011 111 011")
+
+add("G102", "en-dash level names, impression downgrades right foramen (moderate kept)", """
+MRI LUMBAR SPINE
+CLINICAL HISTORY: Right L5 radiculopathy. Prior L4-5 epidural steroid injection.
+
+FINDINGS:
+Alignment: Mild straightening.
+Marrow: Modic type 1 changes at L4–L5.
+DISC LEVELS:
+T12–L1 to L2–L3: Normal.
+L3–L4: Minimal bulge; no stenosis.
+L4–L5: Right paracentral and foraminal protrusion. Moderate narrowing of the right neural foramen. Mild central canal stenosis. Left foramen mildly narrowed.
+L5/S1: Disc desiccation; no stenosis.
+
+IMPRESSION:
+Right paracentral/foraminal L4–L5 disc protrusion with mild right foraminal stenosis and mild central canal stenosis; Modic type 1 changes.
+""", "000 000 000 000 121 000")
+
+add("G103", "adolescent normal study, spondylolysis question, conus at L1-L2", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+CLINICAL HISTORY: 16-year-old athlete with low back pain. Evaluate for spondylolysis.
+
+TECHNIQUE: Sagittal T1, T2, STIR; axial T2; coronal STIR.
+
+FINDINGS:
+No pars interarticularis defect or stress reaction. Normal alignment. Vertebral bodies normal in height and signal. Mild disc desiccation at L5-S1 with a small central protrusion and annular fissure. The conus medullaris terminates at L1-L2 with normal signal. No spinal canal or neural foraminal stenosis at any level. Paraspinal muscles symmetric.
+
+IMPRESSION:
+1. No spondylolysis.
+2. Small central L5-S1 disc protrusion with annular fissure, without stenosis.
+""", "000 000 000 000 000 000")
+
+add("G104", "'Narrowing of the right neural foramen is moderate', 'left-sided'", """
+MRI LUMBAR SPINE WITHOUT CONTRAST
+INDICATION: Right L4 radiculopathy.
+COMPARISON: None.
+
+FINDINGS:
+Alignment is normal. No fracture. Marrow signal is normal. The conus is unremarkable.
+T12-L1 to L3-L4: No significant stenosis.
+L4-L5: Circumferential disc bulge with right-sided facet hypertrophy. Narrowing of the right neural foramen is moderate. The left neural foramen is normal. No significant canal stenosis.
+L5-S1: Circumferential disc bulge. Mild left-sided neural foraminal narrowing. The canal is normal in caliber. The right neural foramen is normal.
+
+IMPRESSION: Moderate right L4-L5 neural foraminal stenosis.
+""", "000 000 000 000 020 001")
+
+
+# ---------------------------------------------------------------------------
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ids = [r[0] for r in R]
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    assert ids == ["G%03d" % i for i in range(1, len(ids) + 1)], "ids not sequential"
+    rows = []
+    for i, (rid, style, text, lab) in enumerate(R):
+        rows.append({
+            "report_id": rid,
+            "split": "tune" if i < N_TUNE else "holdout",
+            "style": style,
+            "text": text,
+            "labels": parse_labels(lab),
+        })
+    with open(os.path.join(here, "reports.jsonl"), "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print("wrote", len(rows), "reports")
+
+
+if __name__ == "__main__":
+    main()

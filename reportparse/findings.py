@@ -178,7 +178,7 @@ class FindingAssembler:
             return item.kind in ("LEVEL", "SCOPE")
         return True
 
-    def _predicate(self, core: Core, cores_by_first: dict[int, Core], items: list[Item], owned: set[int],
+    def _predicate(self, core: Core, cores_by_first: dict[int, Core], items: list[Item], owned: dict[int, Core],
                    core_starts: set[int]) -> Core | None:
         """Scan the predicate after a core. Returns a stenosis-only core absorbed as the predicate head."""
         g = self.g
@@ -199,13 +199,17 @@ class FindingAssembler:
                     # keep scanning: "... narrowed, worse on the right"
                     continue
                 break
+            if k in owned and owned[k].first in cores_by_first:
+                owner = owned[k]
+                if core.location is not None and not core.has_stenosis and owner.location is None:
+                    k = owner.first  # its modifiers join the head: "is moderately narrowed"
+                    continue
+                break
             if item.kind == "SEVERITY":
-                if k in owned or not self._predicate_ok(items, k, core_starts):
+                if not self._predicate_ok(items, k, core_starts):
                     break
                 found.append(item)
             elif item.kind in ("SIDE", "COMPARATOR"):
-                if k in owned:
-                    break
                 found.append(item)
             elif item.kind == "LEVEL":
                 pass
@@ -374,7 +378,7 @@ class FindingAssembler:
             taken.update(range(core.first, core.last + 1))
         for core in cores:
             self._left(core, items, taken)
-        owned = {k for core in cores for k in range(core.left_first, core.first)}
+        owned = {k: core for core in cores for k in range(core.left_first, core.first)}
         core_starts = {items[c.first].start for c in cores}
         by_first = {c.first: c for c in cores}
         absorbed: set[int] = set()
