@@ -225,37 +225,44 @@ class FindingAssembler:
     # -- pairing of severities with sides ----------------------------------------------------------------
     @staticmethod
     def _pair(seq: list[Item], default_sides: list[str]) -> tuple[list[tuple[Item | None, str]], str | None]:
-        """Pair severities with sides. Returns (severity item or None, side) pairs and the comparator major side."""
+        """Pair severities with sides; returns (severity item or None, side) pairs and the comparator's major side.
+
+        Severity-first phrases ("moderate right and mild left", "moderate on the right and mild on the left")
+        give each side the severity before it; side-first phrases ("the right ... is severely narrowed and the
+        left is patent") give each severity the sides before it. A severity with no side of its own takes
+        ``default_sides``.
+        """
         major = next((i.meta["major"] for i in seq if i.kind == "COMPARATOR"), None)
         seq = [i for i in seq if i.kind in ("SEVERITY", "SIDE")]
+        sides_in_seq = [i.meta["side"] for i in seq if i.kind == "SIDE"]
+        if not any(i.kind == "SEVERITY" for i in seq):
+            return [(None, s) for s in (sides_in_seq or default_sides)], major
         pairs: list[tuple[Item | None, str]] = []
-        if not seq:
-            return [(None, s) for s in default_sides], major
-        if seq[0].kind == "SEVERITY":
-            current: Item | None = None
-            bound = True
-            for item in seq:
-                if item.kind == "SEVERITY":
-                    if current is not None and not bound:
-                        pairs.extend((current, s) for s in default_sides)
-                    current, bound = item, False
-                else:
-                    pairs.append((current, item.meta["side"]))
-                    bound = True
-            if current is not None and not bound:
-                pairs.extend((current, s) for s in default_sides)
-        else:
+        if seq[0].kind == "SIDE" and seq[-1].kind == "SEVERITY":
             pending: list[str] = []
-            last: Item | None = None
             for item in seq:
                 if item.kind == "SIDE":
                     pending.append(item.meta["side"])
                 else:
-                    pairs.extend((item, s) for s in pending)
-                    if not pending:
-                        pairs.extend((item, s) for s in default_sides)
-                    pending, last = [], item
-            pairs.extend((last, s) for s in pending)
+                    pairs.extend((item, s) for s in (pending or default_sides))
+                    pending = []
+            return pairs, major
+        lead = 0
+        while seq[lead].kind == "SIDE":
+            lead += 1
+        defaults = [i.meta["side"] for i in seq[:lead]] or default_sides
+        current: Item | None = None
+        bound = True
+        for item in seq[lead:]:
+            if item.kind == "SEVERITY":
+                if current is not None and not bound:
+                    pairs.extend((current, s) for s in defaults)
+                current, bound = item, False
+            else:
+                pairs.append((current, item.meta["side"]))
+                bound = True
+        if current is not None and not bound:
+            pairs.extend((current, s) for s in defaults)
         return pairs, major
 
     # -- 4.-7. ------------------------------------------------------------------------------------------
@@ -351,7 +358,8 @@ class FindingAssembler:
                 standalone = True
             elif item.kind in ("LEVEL", "SCOPE"):
                 continue
-            elif item.kind == WORD and (item.text in g.level_normal_fillers or not item.text.isalnum()):
+            elif item.kind == WORD and (item.text in g.level_normal_fillers or item.text in g.list_connectors
+                                        or item.text in g.range_connectors or not item.text.isalnum()):
                 continue
             else:
                 return False

@@ -74,8 +74,12 @@ class GradeResolver:
 
     def __call__(self, doc: Doc) -> Doc:
         sentences = doc._.rp_sentences or []
-        named = {lvl for info in sentences if not info.excluded
+        # levels the report discusses: headings, and any level a statement was placed at ("the conus ends at
+        # L1-2" does not discuss L1-2)
+        named = {lvl for info in sentences if not info.excluded and info.heading
                  for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels}
+        named.update(lvl for f in doc._.rp_findings or () if f.group is not None and f.group.kind == "explicit"
+                     for lvl in f.group.levels)
         candidates: dict[tuple[str, str], list[tuple[Finding, Evidence]]] = {}
         evidence: list[Evidence] = []
         for f in doc._.rp_findings or []:

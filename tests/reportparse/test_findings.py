@@ -1,0 +1,230 @@
+"""Every construction the report parser must understand, checked end to end through ``parse_text``.
+
+Each case gives the report text and the expected (scs, rfs, lfs) per level; levels not listed must be empty.
+"""
+
+import pytest
+
+from reportparse import LEVELS, parse_text
+
+N = None
+ALL0 = (0, 0, 0)
+
+
+def grades_of(text):
+    result = parse_text(text)
+    return {lvl: tuple(result.grades[lvl][loc] for loc in ("scs", "rfs", "lfs")) for lvl in LEVELS}
+
+
+def check(text, expected, others=(N, N, N)):
+    got = grades_of(text)
+    want = {lvl: expected.get(lvl, others) for lvl in LEVELS}
+    assert got == want, f"\n{text}\n got  {got}\n want {want}"
+
+
+SEED = [
+    # the seed's three example sentences (section 2), under a level heading
+    ("L4-5: There is no significant central canal stenosis and mild right and moderate left foraminal narrowing.",
+     {"L4-L5": (0, 1, 2)}),
+    ("L4-5: Moderate right and mild left stenosis are present. No evidence of spinal canal narrowing is observed.",
+     {"L4-L5": (0, 2, 1)}),
+    ("L4-5: Severe canal stenosis and bilateral foraminal narrowing which is severe as well.", {"L4-L5": (3, 3, 3)}),
+]
+
+
+@pytest.mark.parametrize("text,expected", SEED)
+def test_seed_examples(text, expected):
+    check(text, expected)
+
+
+@pytest.mark.parametrize("word,grade", [
+    ("normal", 0), ("unremarkable", 0), ("patent", 0), ("minimal", 1), ("slight", 1), ("mild", 1),
+    ("mild to moderate", 2), ("mild-moderate", 2), ("moderate", 2), ("moderate to severe", 3),
+    ("moderate-severe", 3), ("moderately severe", 3), ("severe", 3), ("marked", 3), ("high-grade", 3),
+    ("critical", 3),
+])
+def test_severity_words(word, grade):
+    if grade == 0:
+        check(f"L3-4: The spinal canal is {word}.", {"L3-L4": (0, N, N)})
+    else:
+        check(f"L3-4: There is {word} spinal canal stenosis.", {"L3-L4": (grade, N, N)})
+
+
+@pytest.mark.parametrize("canal", ["central canal", "central spinal canal", "spinal canal", "canal", "central zone"])
+def test_canal_synonyms(canal):
+    check(f"L2-3: Moderate {canal} stenosis.", {"L2-L3": (2, N, N)})
+
+
+@pytest.mark.parametrize("foramen", ["neural foraminal", "neuro-foraminal", "neuroforaminal", "foraminal"])
+@pytest.mark.parametrize("stenosis", ["stenosis", "narrowing", "compromise", "encroachment"])
+def test_foramen_and_stenosis_synonyms(foramen, stenosis):
+    check(f"L5-S1: Severe left {foramen} {stenosis}.", {"L5-S1": (N, N, 3)})
+
+
+@pytest.mark.parametrize("noun", ["neural foramen", "neuroforamen", "neuro-foramen", "foramen"])
+def test_foramen_nouns(noun):
+    check(f"L5-S1: Mild narrowing of the right {noun}.", {"L5-S1": (N, 1, N)})
+
+
+@pytest.mark.parametrize("spelling,level", [
+    ("L4-5", "L4-L5"), ("L4-L5", "L4-L5"), ("L4/5", "L4-L5"), ("L4/L5", "L4-L5"), ("L4–5", "L4-L5"),
+    ("L4 - 5", "L4-L5"), ("L5-S1", "L5-S1"), ("L5/S1", "L5-S1"), ("T12-L1", "T12-L1"), ("T12/L1", "T12-L1"),
+    ("L1-2", "L1-L2"), ("L2-L3", "L2-L3"),
+])
+def test_level_spellings(spelling, level):
+    check(f"{spelling}: Mild spinal canal stenosis.", {level: (1, N, N)})
+    check(f"There is mild spinal canal stenosis at the {spelling} level.", {level: (1, N, N)})
+    check(f"Mild spinal canal stenosis involving the {spelling} disc.", {level: (1, N, N)})
+
+
+def test_lumbosacral_junction():
+    check("At the lumbosacral junction there is moderate right foraminal stenosis.", {"L5-S1": (N, 2, N)})
+
+
+def test_heading_on_its_own_line_governs_following_sentences():
+    text = "FINDINGS:\nL4-5:\nDisc bulge with facet arthropathy.\nModerate canal stenosis.\nL5-S1:\nMild left foraminal narrowing."
+    check(text, {"L4-L5": (2, N, N), "L5-S1": (N, N, 1)})
+
+
+def test_at_level_heading_governs_until_next_level():
+    text = ("At L3-4, there is a disc bulge. This results in mild canal stenosis. "
+            "At L4-5, there is moderate bilateral foraminal narrowing.")
+    check(text, {"L3-L4": (1, N, N), "L4-L5": (N, 2, 2)})
+
+
+def test_level_lists():
+    check("Mild canal stenosis at L3-4 and L4-5.", {"L3-L4": (1, N, N), "L4-L5": (1, N, N)})
+    check("L3-4, L4-5 and L5-S1 show mild bilateral foraminal narrowing.",
+          {"L3-L4": (N, 1, 1), "L4-L5": (N, 1, 1), "L5-S1": (N, 1, 1)})
+
+
+def test_level_ranges():
+    check("T12-L1 through L2-L3: No canal or foraminal stenosis.",
+          {"T12-L1": ALL0, "L1-L2": ALL0, "L2-L3": ALL0})
+    check("L1-2 to L3-4 are unremarkable.", {"L1-L2": ALL0, "L2-L3": ALL0, "L3-L4": ALL0})
+
+
+@pytest.mark.parametrize("sentence", [
+    "The remaining levels are normal.", "The other levels are unremarkable.",
+    "The remaining lumbar levels are within normal limits.", "No significant stenosis at the other levels.",
+])
+def test_remaining_levels(sentence):
+    check(f"L4-5: Moderate canal stenosis. {sentence}",
+          {"L4-L5": (2, N, N)}, others=ALL0)
+
+
+def test_upper_lumbar_levels():
+    check("L4-5: Moderate canal stenosis. The upper lumbar levels are normal.",
+          {"L4-L5": (2, N, N), "T12-L1": ALL0, "L1-L2": ALL0, "L2-L3": ALL0})
+
+
+@pytest.mark.parametrize("text", [
+    "IMPRESSION: Normal MRI of the lumbar spine.",
+    "No spinal canal or neural foraminal stenosis at any level.",
+    "IMPRESSION: No significant spinal canal or foraminal stenosis in the lumbar spine.",
+])
+def test_whole_study_normal(text):
+    check(text, {}, others=ALL0)
+
+
+def test_whole_study_normal_yields_to_explicit_findings():
+    text = "FINDINGS: L5-S1: Mild left foraminal narrowing.\nIMPRESSION: No significant stenosis."
+    check(text, {"L5-S1": (0, 0, 1)}, others=ALL0)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("L4-5: Moderate bilateral foraminal stenosis.", (N, 2, 2)),
+    ("L4-5: Moderate foraminal stenosis bilaterally.", (N, 2, 2)),
+    ("L4-5: Moderate stenosis of both neural foramina.", (N, 2, 2)),
+    ("L4-5: Moderate right and mild left foraminal narrowing.", (N, 2, 1)),
+    ("L4-5: Severe on the left and moderate on the right foraminal narrowing.", (N, 2, 3)),
+    ("L4-5: Bilateral foraminal narrowing, moderate on the right and mild on the left.", (N, 2, 1)),
+    ("L4-5: Mild to moderate bilateral foraminal narrowing, right greater than left.", (N, 2, 1)),
+    ("L4-5: Mild to moderate bilateral foraminal narrowing, left worse than right.", (N, 1, 2)),
+    ("L4-5: Moderate bilateral foraminal narrowing, right greater than left.", (N, 2, 2)),
+    ("L4-5: The left neural foramen is moderately narrowed.", (N, N, 2)),
+    ("L4-5: The right neural foramen is severely narrowed and the left is patent.", (N, 3, 0)),
+    ("L4-5: The neural foramina are patent.", (N, 0, 0)),
+])
+def test_laterality(text, expected):
+    check(text, {"L4-L5": expected})
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("L3-4: Foraminal narrowing is noted on the left.", (N, N, N)),
+    ("L3-4: Disc bulge causing canal stenosis.", (N, N, N)),
+])
+def test_ungraded_stenosis_is_empty_and_flagged(text, expected):
+    check(text, {"L3-L4": expected})
+    result = parse_text(text)
+    flags = [flag for loc in ("scs", "rfs", "lfs") for flag in result.flags["L3-L4"][loc]]
+    assert "ungraded" in flags
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("L3-4: The spinal canal is negative for stenosis.", (0, N, N)),
+    ("L3-4: No evidence of neural foraminal narrowing.", (N, 0, 0)),
+    ("L3-4: Disc bulge without spinal canal stenosis.", (0, N, N)),
+    ("L3-4: The spinal canal is not significantly narrowed.", (0, N, N)),
+    ("L3-4: There is no spinal canal stenosis or neural foraminal narrowing.", (0, 0, 0)),
+    ("L3-4: No stenosis.", (0, 0, 0)),
+    ("L3-4: No disc herniation, canal stenosis or foraminal narrowing.", (0, 0, 0)),
+])
+def test_negation(text, expected):
+    check(text, {"L3-L4": expected})
+
+
+def test_uncertain_keeps_grade_and_flags():
+    result = parse_text("L3-4: Possible mild left foraminal narrowing.")
+    assert result.grades["L3-L4"]["lfs"] == 1
+    assert "uncertain" in result.flags["L3-L4"]["lfs"]
+
+
+@pytest.mark.parametrize("text", [
+    "L3-4: Mild disc space narrowing.",
+    "L3-4: Moderate bilateral lateral recess stenosis.",
+    "L3-4: Mild bilateral subarticular narrowing.",
+    "L3-4: Moderate facet arthropathy. Mild disc bulge.",
+    "L3-4: Severe disc height loss with Modic changes.",
+    "L3-4: Mild left foraminal disc protrusion.",
+    "CLINICAL HISTORY: Severe canal stenosis at L3-4 on outside report.\nFINDINGS: Disc desiccation.",
+    "INDICATION: Evaluate for moderate foraminal stenosis at L3-4.",
+    "L3-4: Prior CT demonstrated severe canal stenosis.",
+])
+def test_distractors_give_no_grade(text):
+    check(text, {})
+
+
+def test_findings_versus_impression_takes_higher_grade_and_flags_conflict():
+    text = "FINDINGS:\nL4-5: Mild canal stenosis.\nIMPRESSION:\nModerate canal stenosis at L4-5."
+    result = parse_text(text)
+    assert result.grades["L4-L5"]["scs"] == 2
+    assert "conflict" in result.flags["L4-L5"]["scs"]
+    used = [e for e in result.evidence if e.level == "L4-L5" and e.location == "scs"]
+    assert {e.section for e in used} == {"findings", "impression"}
+    assert all("conflict" in e.flags for e in used)
+
+
+def test_specific_statement_beats_generic_one():
+    check("L5-S1: No significant stenosis. Mild left foraminal narrowing.", {"L5-S1": (0, 0, 1)})
+
+
+def test_multiple_levels_in_one_sentence_go_to_their_own_level():
+    check("There is mild canal stenosis at L3-4 and moderate canal stenosis at L4-5.",
+          {"L3-L4": (1, N, N), "L4-L5": (2, N, N)})
+    check("At L3-4 there is mild canal stenosis, and at L4-5 severe canal stenosis.",
+          {"L3-L4": (1, N, N), "L4-L5": (3, N, N)})
+
+
+def test_whole_level_normal_statements():
+    check("L1-L2: Normal.\nL2-L3: Unremarkable.\nL3-4: No significant abnormality.",
+          {"L1-L2": ALL0, "L2-L3": ALL0, "L3-L4": ALL0})
+
+
+def test_evidence_offsets_point_into_the_original_text():
+    text = "FINDINGS:\nL4-5: Moderate canal stenosis.\n"
+    result = parse_text(text)
+    (ev,) = [e for e in result.evidence if e.location == "scs"]
+    assert text[ev.start:ev.end].strip() == ev.sentence == "L4-5: Moderate canal stenosis."
+    assert text[ev.span_start:ev.span_end] == "Moderate canal stenosis"
+    assert ev.section == "findings" and ev.used and ev.grade == 2
