@@ -185,6 +185,7 @@ class FindingAssembler:
         k = core.last + 1
         found: list[Item] = []
         head: Core | None = None
+        core.pred_last = core.last
         while k < len(items):
             item = items[k]
             if k in cores_by_first:
@@ -195,6 +196,7 @@ class FindingAssembler:
                     core.has_stenosis = True
                     core.spans.extend(other.spans)
                     core.sides.extend(other.sides)
+                    core.pred_last = other.last
                     k = other.last + 1
                     # keep scanning: "... narrowed, worse on the right"
                     continue
@@ -209,9 +211,11 @@ class FindingAssembler:
                 if not self._predicate_ok(items, k, core_starts):
                     break
                 found.append(item)
+                core.pred_last = k
             elif item.kind in ("SIDE", "COMPARATOR"):
                 found.append(item)
-            elif item.kind == "LEVEL":
+                core.pred_last = k
+            elif item.kind in ("LEVEL", "SCOPE"):
                 pass
             elif item.kind == WORD and item.text in PUNCT_STOPS:
                 break
@@ -219,7 +223,6 @@ class FindingAssembler:
                 break
             k += 1
         core.predicate = found
-        core.pred_last = k - 1
         return head
 
     # -- pairing of severities with sides ----------------------------------------------------------------

@@ -95,12 +95,42 @@ def sentence_items(doc: Doc, start: int, end: int, spans: list[Span]) -> list[It
     return items
 
 
-def token_sections(doc: Doc) -> list[str | None]:
-    """The section category of every token (None before the first header or without headers)."""
-    cats: list[str | None] = [None] * len(doc)
+def _starts_line(doc: Doc, i: int) -> bool:
+    return i == 0 or "\n" in doc[i - 1].text or "\n" in doc[i - 1].whitespace_
+
+
+def token_sections(doc: Doc, excluded: frozenset[str]) -> list[str | None]:
+    """The section category of every token (None before the first header or without headers).
+
+    Section rules with ``"metadata": {"line_start": true}`` count only at the start of a line ("MRI:" inside
+    a sentence is no header). An excluded section (history, indication, ...) whose text starts on the header's
+    line ends with that line; one whose header stands alone ends at the next blank line. The text after it
+    belongs to no section, so a report without a FINDINGS header is not lost to its INDICATION line. In a
+    report flattened onto one line, an inline excluded section ends with its first sentence.
+    """
+    n = len(doc)
+    cats: list[str | None] = [None] * n
+    kept = []
     for section in getattr(doc._, "sections", None) or ():
-        start = section.title_start if section.title_start is not None else section.body_start
-        for i in range(max(start, 0), min(section.body_end, len(doc))):
+        if section.category is None or section.title_start is None:
+            continue
+        meta = (section.rule.metadata or {}) if section.rule is not None else {}
+        if meta.get("line_start") and not _starts_line(doc, section.title_start):
+            continue
+        kept.append(section)
+    for k, section in enumerate(kept):
+        end = kept[k + 1].title_start if k + 1 < len(kept) else n
+        if section.category in excluded:
+            inline = section.title_end < n and not any("\n" in doc[i].text for i in range(
+                section.title_end, min(section.title_end + 2, n)))
+            for i in range(section.title_end, end):
+                text = doc[i].text
+                if ("\n" in text and inline and i + 1 < n and not doc[i + 1].text[:1].islower()) or \
+                        text.count("\n") >= 2 or (inline and i > section.body_start and doc[i].is_sent_start
+                                                    and not _starts_line(doc, i)):
+                    end = i + (0 if doc[i].is_sent_start and not doc[i].is_space else 1)
+                    break
+        for i in range(section.title_start, end):
             cats[i] = section.category
     return cats
 
@@ -171,8 +201,8 @@ class LevelScoper:
     def __call__(self, doc: Doc) -> Doc:
         spans = sorted(doc.spans[CONCEPT_GROUP], key=lambda s: (s.start, -s.end)) \
             if CONCEPT_GROUP in doc.spans else []
-        sections = token_sections(doc)
         excluded = self.grammar.excluded_sections
+        sections = token_sections(doc, excluded)
         out: list[SentenceInfo] = []
         heading: LevelGroup | None = None
         narrative: LevelGroup | None = None

@@ -258,6 +258,15 @@ def _load_sections(path: Path, data: Any, matcher: Matcher) -> list[SectionRule]
         if not isinstance(entry["category"], str) or not entry["category"]:
             raise ReportParseError(Errors.E005.format(path=path, index=i, literal=literal, key="category",
                                                       value=entry["category"], expected="a non-empty string"))
+        meta = entry.get("metadata") or {}
+        for key, value in (meta.items() if isinstance(meta, dict) else [("<metadata>", meta)]):
+            if key != "line_start":
+                raise ReportParseError(Errors.E004.format(path=path, index=i, literal=literal,
+                                                          key=f"metadata.{key}", allowed=["line_start"]))
+            if not isinstance(value, bool):
+                raise ReportParseError(Errors.E005.format(path=path, index=i, literal=literal,
+                                                          key="metadata.line_start", value=value,
+                                                          expected="true or false"))
         _check_pattern(path, i, literal, entry.get("pattern"), matcher)
         rules.append(SectionRule.from_dict(entry))
     return rules

@@ -99,8 +99,8 @@ _FORAMEN_WEIGHT = {"T12-L1": 0.06, "L1-L2": 0.12, "L2-L3": 0.28, "L3-L4": 0.55, 
 def _sample_grade(rng: random.Random, d: float) -> int:
     """Sample one grade for a degeneration propensity ``d`` (about 0..1.3)."""
     p1 = 0.5 * d
-    p2 = 0.24 * d**1.6
-    p3 = 0.1 * d**2.4
+    p2 = 0.3 * d**1.6
+    p3 = 0.13 * d**2.2
     total = p1 + p2 + p3
     if total > 0.95:
         p1, p2, p3 = (p * 0.95 / total for p in (p1, p2, p3))
@@ -130,7 +130,7 @@ def random_grades(rng: random.Random, *, p_normal_study: float = 0.15) -> Grades
     """
     if rng.random() < p_normal_study:
         return {lv: {loc: 0 for loc in LOCATIONS} for lv in LEVELS}
-    burden = rng.uniform(0.2, 1.3)
+    burden = rng.uniform(0.25, 1.35)
     grades: Grades = {}
     for lv in LEVELS:
         canal = _sample_grade(rng, burden * _CANAL_WEIGHT[lv])
@@ -328,6 +328,7 @@ class _Dx:
     np: str  # with article where needed, lower-case start
     plural: bool
     terse: str
+    cause: bool = True  # plausible cause of canal/foraminal narrowing
 
 
 class _Voice:
@@ -608,15 +609,20 @@ class _Voice:
             return [self.neg_group(zeros)]
         return [self.sent_neg(u) for u in zeros]
 
-    def level_normal(self) -> str:
-        """Sentence for a level whose three slots are all 0 (heading context)."""
+    def level_normal(self, *, after_findings: bool = False) -> str:
+        """Sentence for a level whose three slots are all 0 (heading context).
+
+        ``after_findings``: the level already has other (distractor) findings,
+        so bare "Unremarkable." / "Normal." would read oddly.
+        """
         c, f = self.canal(), self.fadj()
+        w_bare = 0.0 if after_findings else 1.0
         return _wchoice(
             self.rng,
             (
                 ("No stenosis.", 3.0),
-                ("Unremarkable.", 2.0),
-                ("Normal.", 1.0),
+                ("Unremarkable.", 2.0 * w_bare),
+                ("Normal.", 1.0 * w_bare),
                 ("No significant stenosis.", 1.0),
                 (f"No {c} or {f} stenosis.", 3.0),
                 (f"No significant {c} or {f} {self.noun()}.", 2.0),
@@ -636,7 +642,7 @@ class _Voice:
         pool: list[tuple[float, _Dx]] = []
         size = rng.choice(("small", "mild", "broad-based", "diffuse", "minimal", "circumferential"))
         pool.append((3.0 if abnormal else 1.0, _Dx(f"a {size} disc bulge", False, f"{size} disc bulge")))
-        pool.append((2.0, _Dx("disc desiccation", False, "disc desiccation")))
+        pool.append((2.0, _Dx("disc desiccation", False, "disc desiccation", cause=False)))
         dsn = rng.choice(("mild", "moderate", "mild"))
         pool.append((1.5 if abnormal else 0.5, _Dx(f"{dsn} disc space narrowing", False, f"{dsn} disc space narrowing")))
         fsev = rng.choice(("mild", "moderate", "severe", "")) if abnormal else rng.choice(("mild", ""))
@@ -646,15 +652,15 @@ class _Voice:
         pool.append((0.6, _Dx("facet hypertrophy", False, "facet hypertrophy")))
         lf = rng.choice(("ligamentum flavum thickening", "ligamentum flavum hypertrophy"))
         pool.append((1.5 if abnormal else 0.2, _Dx(lf, False, lf)))
-        pool.append((1.0, _Dx(rng.choice(("a small annular fissure", "an annular fissure")), False, "annular fissure")))
+        pool.append((1.0, _Dx(rng.choice(("a small annular fissure", "an annular fissure")), False, "annular fissure", cause=False)))
         modic = rng.choice(("1", "2", "2"))
-        pool.append((0.8, _Dx(f"Modic type {modic} endplate changes", True, f"type {modic} Modic changes")))
+        pool.append((0.8, _Dx(f"Modic type {modic} endplate changes", True, f"type {modic} Modic changes", cause=False)))
         if vals["scs"] is not None:
             if rng.random() < 0.5:
                 lr = f"{rng.choice(('mild', 'moderate'))} bilateral lateral recess narrowing"
             else:
                 lr = f"mild narrowing of the {rng.choice(('right', 'left'))} lateral recess"
-            pool.append((1.0 if abnormal else 0.3, _Dx(lr, False, lr)))
+            pool.append((1.0 if abnormal else 0.3, _Dx(lr, False, lr, cause=False)))
         if abnormal:
             side = rng.choice(("right", "left"))
             prot = f"a {side} paracentral disc protrusion"
@@ -875,7 +881,7 @@ def _body_sentences(v: _Voice, level: str, vals: dict[str, int | None], *, distr
             sents.append(f"{_cap(_strip_article(d.np))} without {tail}.")
             return sents
         sents.extend(v.dx_sentence(x) for x in dxs)
-        sents.append(v.level_normal())
+        sents.append(v.level_normal(after_findings=bool(dxs)))
         return sents
     sents.extend(v.dx_sentence(x) for x in dxs)
     pos = [u for u in units if u.positive]
@@ -972,9 +978,10 @@ def _render_narrative(v: _Voice, plan: _Plan) -> list[str]:
     normals = [lv for lv in plan.explicit if plan.full_normal(lv)]
     paras: list[str] = []
 
-    worst = [lv for lv in abnormal if max((x or 0) for x in plan.stated[lv].values()) >= 2]
-    if worst and rng.random() < 0.4:
-        worst = worst[-2:]
+    level_max = {lv: max((x or 0) for x in plan.stated[lv].values()) for lv in abnormal}
+    top = max(level_max.values(), default=0)
+    worst = [lv for lv in abnormal if top >= 2 and level_max[lv] == top]
+    if worst and len(worst) <= 2 and rng.random() < 0.4:
         lead = rng.choice(
             (
                 "Multilevel degenerative disc disease, most pronounced at {}.",
@@ -1137,7 +1144,10 @@ def _prose_level(v: _Voice, level: str, vals: dict[str, int | None]) -> str:
     v.cover(level, units)
     ref = v.lvl_ref(level)
     full_normal = all(vals[k] == 0 for k in LOCATIONS)
-    dxs = v.distractors(level, vals, abnormal=not full_normal)
+    all_dxs = v.distractors(level, vals, abnormal=not full_normal)
+    # Only plausible causes are phrased as producing the narrowing.
+    dxs = [d for d in all_dxs if d.cause] if not full_normal else all_dxs
+    others = [d for d in all_dxs if d not in dxs]
     dnp = _join([d.np for d in dxs], rng)
     plural = len(dxs) > 1 or (len(dxs) == 1 and dxs[0].plural)  # verb agreement
     there = "there are" if len(dxs) == 1 and dxs[0].plural else "there is"
@@ -1200,10 +1210,14 @@ def _prose_level(v: _Voice, level: str, vals: dict[str, int | None]) -> str:
                 sents.append(f"The {v.lvl(level)} level demonstrates {head}{tail}{wo}.")
             if dxs:
                 sents.extend(v.dx_sentence(d) for d in dxs)
+        sents.extend(v.dx_sentence(d) for d in others)
         if zeros and not zero_attach:
             sents.extend(v.zero_sentences(zeros))
         sents.extend(v.sent_ungraded(u) for u in ungr)
     else:
+        dxs = all_dxs
+        dnp = _join([d.np for d in dxs], rng)
+        there = "there are" if len(dxs) == 1 and dxs[0].plural else "there is"
         if ungr:
             u0 = ungr[0]
             if dxs:
@@ -1448,8 +1462,8 @@ def _render_structured(v: _Voice, plan: _Plan) -> list[str]:
         fields: list[tuple[str, str]] = []
         if with_disc:
             dxs = v.distractors(lv, vals, abnormal=not full_normal)
-            disc = [_strip_article(d.np) for d in dxs if "facet" not in d.np and "ligament" not in d.np
-                    and "recess" not in d.np]
+            disc = [_strip_article(d.np).removeprefix("disc ") for d in dxs
+                    if "facet" not in d.np and "ligament" not in d.np and "recess" not in d.np]
             facets = [d.np for d in dxs if "facet" in d.np or "ligament" in d.np]
             recess = [d.np for d in dxs if "recess" in d.np]
             fields.append(("Disc", ", ".join(disc) or rng.choice(("normal", "no herniation", "unremarkable"))))
@@ -1530,7 +1544,7 @@ def _impression_items(v: _Voice, stated: dict[str, dict[str, int | None]]) -> li
         head, tail = v.join_np(pos)
         at = v.levels_phrase(lvs)
         r = rng.random()
-        if not items and r < 0.15:
+        if not items and r < 0.15 and graded[lvs[0]] == top:
             items.append(f"Multilevel lumbar spondylosis, most pronounced at {at}, with {head}{tail}.")
         elif r < 0.6 or len(lvs) > 1:
             items.append(f"{_cap(head)} at {at}{tail}.")
@@ -1543,17 +1557,18 @@ def _impression_items(v: _Voice, stated: dict[str, dict[str, int | None]]) -> li
     return items
 
 
-def _format_items(items: Sequence[str], rng: random.Random) -> str:
-    r = rng.random()
-    if len(items) == 1 and r < 0.6:
+def _format_items(items: Sequence[str], rng: random.Random, *, p_inline: float = 0.2) -> str:
+    """Numbered, line-separated or run-on list of impression items."""
+    if len(items) == 1 and rng.random() < 0.6:
         return items[0]
-    if r < 0.45:
+    if rng.random() < p_inline:
+        return " ".join(items)
+    fmt = _wchoice(rng, (("dot", 5.0), ("paren", 2.0), ("plain", 2.5)))
+    if fmt == "dot":
         return "\n".join(f"{i}. {x}" for i, x in enumerate(items, 1))
-    if r < 0.6:
+    if fmt == "paren":
         return "\n".join(f"{i}) {x}" for i, x in enumerate(items, 1))
-    if r < 0.8:
-        return "\n".join(items)
-    return " ".join(items)
+    return "\n".join(items)
 
 
 def _render_impression_detailed(v: _Voice, plan: _Plan) -> tuple[list[str], list[str]]:
@@ -1830,7 +1845,7 @@ def write_report(grades: Grades, rng: random.Random, *, style: str | None = None
                     else f"{findings_label}: {findings_body}")
     if style == "impression_detailed" or rng.random() < 0.93:
         imp_label = rng.choice(("IMPRESSION", "IMPRESSION", "CONCLUSION")) if label_fmt != "title" else "Impression"
-        body = _format_items(imp_items, rng)
+        body = _format_items(imp_items, rng, p_inline=0.08 if style == "impression_detailed" else 0.2)
         sections.append(f"{imp_label}:\n{body}" if "\n" in body or rng.random() < 0.5 else f"{imp_label}: {body}")
     text = "\n\n".join(sections) + "\n"
 
