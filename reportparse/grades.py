@@ -82,6 +82,7 @@ class GradeResolver:
                      for lvl in f.group.levels)
         candidates: dict[tuple[str, str], list[tuple[Finding, Evidence]]] = {}
         evidence: list[Evidence] = []
+        text = doc.text  # a property that joins every token: read it once
         for f in doc._.rp_findings or []:
             info = sentences[f.sentence]
             if f.rank == "none" or f.group is None:
@@ -92,7 +93,7 @@ class GradeResolver:
             else:
                 levels = f.group.levels
             for level in levels:
-                ev = Evidence(level, f.slot, f.grade, doc.text[info.start_char:info.end_char].strip(),
+                ev = Evidence(level, f.slot, f.grade, text[info.start_char:info.end_char].strip(),
                               info.start_char, info.end_char, f.start_char, f.end_char, info.section or "",
                               f.rank, f.flags)
                 evidence.append(ev)

@@ -70,8 +70,12 @@ class SentenceInfo:
     heading: bool = False
 
 
-def sentence_items(doc: Doc, start: int, end: int, spans: list[Span]) -> list[Item]:
-    """The sentence's tokens as items: each concept span is one item, every other non-space token a ``WORD``."""
+def sentence_items(doc: Doc, start: int, end: int, spans: list[Span], lowers: list[str],
+                   spaces: list[bool]) -> list[Item]:
+    """The sentence's tokens as items: each concept span is one item, every other non-space token a ``WORD``.
+
+    ``lowers`` and ``spaces`` are the doc's lower-cased token texts and space flags, read once per doc.
+    """
     items: list[Item] = []
     j = 0
     i = start
@@ -80,7 +84,7 @@ def sentence_items(doc: Doc, start: int, end: int, spans: list[Span]) -> list[It
     while i < end:
         if j < len(spans) and spans[j].start == i and spans[j].end <= end:
             span = spans[j]
-            items.append(Item(span.label_, span.start, span.end, span.text.lower(),
+            items.append(Item(span.label_, span.start, span.end, " ".join(lowers[span.start:span.end]),
                               span._.target_rule.metadata or {}, span))
             i = span.end
             j += 1
@@ -88,9 +92,8 @@ def sentence_items(doc: Doc, start: int, end: int, spans: list[Span]) -> list[It
         if j < len(spans) and spans[j].start < i:
             j += 1
             continue
-        token = doc[i]
-        if not token.is_space:
-            items.append(Item(WORD, i, i + 1, token.lower_, {}))
+        if not spaces[i]:
+            items.append(Item(WORD, i, i + 1, lowers[i], {}))
         i += 1
     return items
 
@@ -203,6 +206,8 @@ class LevelScoper:
             if CONCEPT_GROUP in doc.spans else []
         excluded = self.grammar.excluded_sections
         sections = token_sections(doc, excluded)
+        lowers = [t.lower_ for t in doc]
+        spaces = [t.is_space for t in doc]
         out: list[SentenceInfo] = []
         heading: LevelGroup | None = None
         narrative: LevelGroup | None = None
@@ -217,7 +222,7 @@ class LevelScoper:
                 heading = None
             if "\n" in gap or (sent.start > 0 and "\n" in doc[sent.start - 1].whitespace_):
                 narrative = None
-            items = sentence_items(doc, sent.start, sent.end, spans)
+            items = sentence_items(doc, sent.start, sent.end, spans, lowers, spaces)
             info = SentenceInfo(sent.start, sent.end, sent.start_char, sent.end_char, section,
                                 section in excluded, items)
             out.append(info)

@@ -571,7 +571,12 @@ class _Voice:
         if u.kind == "canal":
             pred = _wchoice(
                 rng,
-                (("patent", 4.0), ("not significantly narrowed", 1.5), ("normal in caliber", 1.5), ("widely patent", 0.7)),
+                (
+                    ("patent", 4.0),
+                    ("not significantly narrowed", 1.5),
+                    ("normal in caliber", 1.5),
+                    ("widely patent", 0.7),
+                ),
             )
             return f"The {self.canal()} is {pred}."
         if u.kind == "one":
@@ -644,7 +649,8 @@ class _Voice:
         pool.append((3.0 if abnormal else 1.0, _Dx(f"a {size} disc bulge", False, f"{size} disc bulge")))
         pool.append((2.0, _Dx("disc desiccation", False, "disc desiccation", cause=False)))
         dsn = rng.choice(("mild", "moderate", "mild"))
-        pool.append((1.5 if abnormal else 0.5, _Dx(f"{dsn} disc space narrowing", False, f"{dsn} disc space narrowing")))
+        dsn_np = f"{dsn} disc space narrowing"
+        pool.append((1.5 if abnormal else 0.5, _Dx(dsn_np, False, dsn_np)))
         fsev = rng.choice(("mild", "moderate", "severe", "")) if abnormal else rng.choice(("mild", ""))
         fbil = rng.choice(("bilateral ", ""))
         facet = " ".join(x for x in (fsev, f"{fbil}facet arthropathy") if x)
@@ -652,9 +658,11 @@ class _Voice:
         pool.append((0.6, _Dx("facet hypertrophy", False, "facet hypertrophy")))
         lf = rng.choice(("ligamentum flavum thickening", "ligamentum flavum hypertrophy"))
         pool.append((1.5 if abnormal else 0.2, _Dx(lf, False, lf)))
-        pool.append((1.0, _Dx(rng.choice(("a small annular fissure", "an annular fissure")), False, "annular fissure", cause=False)))
+        fissure = rng.choice(("a small annular fissure", "an annular fissure"))
+        pool.append((1.0, _Dx(fissure, False, "annular fissure", cause=False)))
         modic = rng.choice(("1", "2", "2"))
-        pool.append((0.8, _Dx(f"Modic type {modic} endplate changes", True, f"type {modic} Modic changes", cause=False)))
+        modic_np = f"Modic type {modic} endplate changes"
+        pool.append((0.8, _Dx(modic_np, True, f"type {modic} Modic changes", cause=False)))
         if vals["scs"] is not None:
             if rng.random() < 0.5:
                 lr = f"{rng.choice(('mild', 'moderate'))} bilateral lateral recess narrowing"
@@ -1056,7 +1064,11 @@ def _render_narrative(v: _Voice, plan: _Plan) -> list[str]:
             fgroups.setdefault(units, []).append(lv)
             v.cover(lv, units)
     foram_sents: list[str] = []
-    bi_groups = [(us[0].value, lvs) for us, lvs in fgroups.items() if len(us) == 1 and us[0].kind == "bi" and us[0].value >= 1]
+    bi_groups = [
+        (us[0].value, lvs)
+        for us, lvs in fgroups.items()
+        if len(us) == 1 and us[0].kind == "bi" and us[0].value >= 1
+    ]
     chained: set[tuple[_Unit, ...]] = set()
     if len(bi_groups) >= 2 and rng.random() < 0.45:
         bi_groups.sort(key=lambda t: LEVELS.index(t[1][0]))
@@ -1276,7 +1288,8 @@ class _Terse:
             rng, (("CCS", 1.0), ("canal stenosis", 2.0), ("central canal stenosis", 1.5), ("canal narrowing", 1.0))
         )
         self.nf = _wchoice(
-            rng, (("NF narrowing", 2.0), ("NF stenosis", 1.5), ("foraminal narrowing", 1.5), ("foraminal stenosis", 1.0))
+            rng,
+            (("NF narrowing", 2.0), ("NF stenosis", 1.5), ("foraminal narrowing", 1.5), ("foraminal stenosis", 1.0)),
         )
         self.abbrev_side = rng.random() < 0.6
         self.bilat = "bilat" if rng.random() < 0.7 else "bilateral"
@@ -1593,7 +1606,8 @@ def _render_impression_detailed(v: _Voice, plan: _Plan) -> tuple[list[str], list
             findings.append(f"Facet arthropathy, {sev} at {v.lvl_ref(facet[-1])}.")
         if rng.random() < 0.4:
             lv = rng.choice(desc)
-            findings.append(f"{rng.choice(('Annular fissure', 'Broad-based disc bulge', 'Small central disc protrusion'))} at {v.lvl_ref(lv)}.")
+            what = rng.choice(("Annular fissure", "Broad-based disc bulge", "Small central disc protrusion"))
+            findings.append(f"{what} at {v.lvl_ref(lv)}.")
     elif present and rng.random() < 0.5:
         findings.append("Disc heights and hydration are preserved.")
     findings.append(
