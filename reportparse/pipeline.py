@@ -11,6 +11,7 @@ is validated once (:func:`reportparse.rules.load_rules`). No model is downloaded
 from __future__ import annotations
 
 import logging
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +24,10 @@ from .levels import CONCEPT_GROUP
 from .rules import cached_rules
 
 logger = logging.getLogger(__name__)
+
+# medspaCy keeps an empty token Matcher next to its phrase matcher when every rule is a literal; spaCy then warns
+# on every document that the matcher has no patterns. That is expected here.
+warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
 
 #: Longest text the tokenizer accepts; longer reports get an error status (see ``max_chars``).
 MAX_LENGTH = 2_000_000
