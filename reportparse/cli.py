@@ -67,7 +67,7 @@ def extract_cmd(
             task = bar.add_task("parse", total=None)
             summary = extract(reports, output, evidence, config, progress=lambda n: bar.advance(task, n))
     except ReportParseError as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False)
+        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
     for table in summary_tables(summary):
         console.print(table)

@@ -65,13 +65,13 @@ def _clean_id(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return _fix(str(value)).strip()
 
 
 def _clean_text(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return value if isinstance(value, str) else str(value)
+    return _fix(value if isinstance(value, str) else str(value))
 
 
 class ReportReader:
@@ -89,16 +89,16 @@ class ReportReader:
     def _columns(self) -> list[str]:
         try:
             if self.format == ".csv":
-                with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+                with open(self.path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
                     header = next(csv.reader(fh), None)
                 if not header:
                     raise ReportParseError(Errors.E109.format(path=self.path))
-                return header
+                return [_fix(name) for name in header]
             if self.format == ".parquet":
                 import pyarrow.parquet as pq
 
                 return list(pq.ParquetFile(self.path).schema_arrow.names)
-            with open(self.path, encoding="utf-8", errors="replace") as fh:
+            with open(self.path, encoding="utf-8-sig", errors="replace") as fh:
                 for line in fh:
                     if line.strip():
                         try:
@@ -126,7 +126,7 @@ class ReportReader:
         csv.field_size_limit(sys.maxsize)
         with open(self.path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
             reader = csv.reader(fh)
-            header = next(reader)
+            header = [_fix(name) for name in next(reader)]
             id_i, text_i = header.index(self.id_col), header.index(self.text_col)
             row = 0
             while True:
@@ -149,7 +149,7 @@ class ReportReader:
                 yield InputRow(row, _fix(values[id_i]).strip(), _fix(values[text_i]))
 
     def _jsonl(self) -> Iterator[InputRow]:
-        with open(self.path, encoding="utf-8", errors="surrogateescape") as fh:
+        with open(self.path, encoding="utf-8-sig", errors="surrogateescape") as fh:
             row = 0
             for line in fh:
                 if not line.strip():
@@ -178,12 +178,16 @@ class ReportReader:
 
 
 def _fix(value: str) -> str:
-    """Replace undecodable bytes (kept as surrogates by the reader) with U+FFFD."""
+    """Replace undecodable bytes (kept as surrogates by the reader) and lone surrogates with U+FFFD."""
     try:
         value.encode("utf-8")
         return value
     except UnicodeEncodeError:
+        pass
+    try:  # bytes the reader kept as surrogates: one U+FFFD per byte
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # lone surrogates from JSON escapes
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 class TableWriter:

@@ -243,7 +243,8 @@ def _load_context(path: Path, data: Any, matcher: Matcher) -> list[ConTextRule]:
                                                       value=direction,
                                                       expected=f"one of {list(ConTextRule._ALLOWED_DIRECTIONS)}"))
         for key in ("max_scope", "max_targets"):
-            if key in entry and not (isinstance(entry[key], int) and entry[key] > 0):
+            if key in entry and not (isinstance(entry[key], int) and not isinstance(entry[key], bool)
+                                     and entry[key] > 0):
                 raise ReportParseError(Errors.E005.format(path=path, index=i, literal=literal, key=key,
                                                           value=entry[key], expected="a positive integer"))
         _check_pattern(path, i, literal, entry.get("pattern"), matcher)

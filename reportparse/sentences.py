@@ -15,6 +15,8 @@ The word lists come from ``grammar.json`` (``sentences``), so they can be change
 """
 
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -81,8 +83,8 @@ class ReportSentencizer:
             elif pending:
                 starts[i] = True
                 pending = False
-        for token, start in zip(doc, starts):
-            token.is_sent_start = start
+        # one bulk write: setting token.is_sent_start token by token rescans the doc each time (quadratic)
+        doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").astype("uint64"))
         return doc
 
 
