@@ -23,6 +23,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .rules import LEVELS, Grammar, cached_rules
+from .sentences import sentence_bounds
 
 CONCEPT_GROUP = "reportparse_concepts"
 WORD = "WORD"
@@ -70,39 +71,83 @@ class SentenceInfo:
     heading: bool = False
 
 
-def sentence_items(doc: Doc, start: int, end: int, spans: list[Span], lowers: list[str],
-                   spaces: list[bool]) -> list[Item]:
+@dataclass
+class ConceptSpans:
+    """The doc's concept spans, sorted, as parallel lists (read once; span attributes are slow to reach)."""
+
+    starts: list[int]
+    ends: list[int]
+    labels: list[str]
+    metas: list[dict[str, Any]]
+    spans: list[Span]
+
+    @classmethod
+    def of(cls, doc: Doc) -> "ConceptSpans":
+        spans = sorted(doc.spans[CONCEPT_GROUP], key=lambda s: (s.start, -s.end)) \
+            if CONCEPT_GROUP in doc.spans else []
+        return cls([s.start for s in spans], [s.end for s in spans], [s.label_ for s in spans],
+                   [s._.target_rule.metadata or NO_META for s in spans], spans)
+
+
+NO_META: dict[str, Any] = {}
+
+
+def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[str], spaces: list[bool],
+                   first_span: int = 0) -> tuple[list[Item], int]:
     """The sentence's tokens as items: each concept span is one item, every other non-space token a ``WORD``.
 
-    ``lowers`` and ``spaces`` are the doc's lower-cased token texts and space flags, read once per doc.
+    ``lowers`` and ``spaces`` are the doc's lower-cased token texts and space flags; the scan of the concept
+    spans starts at ``first_span``. Returns the items and the index of the first span after the sentence (the
+    next sentence's ``first_span``).
     """
     items: list[Item] = []
-    j = 0
+    starts, ends = concepts.starts, concepts.ends
+    j = first_span
     i = start
-    while j < len(spans) and spans[j].start < start:
+    while j < len(starts) and starts[j] < end:
+        s0, s1 = starts[j], ends[j]
+        if s0 < i or s1 > end:  # overlaps an earlier span, or runs past the sentence
+            j += 1
+            continue
+        for k in range(i, s0):
+            if not spaces[k]:
+                items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
+        items.append(Item(concepts.labels[j], s0, s1, " ".join(lowers[s0:s1]), concepts.metas[j], concepts.spans[j]))
+        i = s1
         j += 1
-    while i < end:
-        if j < len(spans) and spans[j].start == i and spans[j].end <= end:
-            span = spans[j]
-            items.append(Item(span.label_, span.start, span.end, " ".join(lowers[span.start:span.end]),
-                              span._.target_rule.metadata or {}, span))
-            i = span.end
-            j += 1
-            continue
-        if j < len(spans) and spans[j].start < i:
-            j += 1
-            continue
-        if not spaces[i]:
-            items.append(Item(WORD, i, i + 1, lowers[i], {}))
-        i += 1
-    return items
+    for k in range(i, end):
+        if not spaces[k]:
+            items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
+    return items, j
 
 
-def _starts_line(doc: Doc, i: int) -> bool:
-    return i == 0 or "\n" in doc[i - 1].text or "\n" in doc[i - 1].whitespace_
+@dataclass
+class TokenView:
+    """Plain lists of the token attributes the stages read, taken once per doc (``doc[i]`` is slow)."""
+
+    texts: list[str]
+    lowers: list[str]
+    spaces: list[bool]
+    newline_after: list[bool]  # the token's trailing whitespace holds a line break
+    idx: list[int]
+    sent_starts: set[int]
+
+    @classmethod
+    def of(cls, doc: Doc, bounds: list[tuple[int, int]]) -> "TokenView":
+        texts, lowers, spaces, newline_after, idx = [], [], [], [], []
+        for t in doc:
+            texts.append(t.text)
+            lowers.append(t.lower_)
+            spaces.append(t.is_space)
+            newline_after.append("\n" in t.whitespace_)
+            idx.append(t.idx)
+        return cls(texts, lowers, spaces, newline_after, idx, {start for start, _ in bounds})
+
+    def starts_line(self, i: int) -> bool:
+        return i == 0 or "\n" in self.texts[i - 1] or self.newline_after[i - 1]
 
 
-def token_sections(doc: Doc, excluded: frozenset[str]) -> list[str | None]:
+def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> list[str | None]:
     """The section category of every token (None before the first header or without headers).
 
     Section rules with ``"metadata": {"line_start": true}`` count only at the start of a line ("MRI:" inside
@@ -112,26 +157,28 @@ def token_sections(doc: Doc, excluded: frozenset[str]) -> list[str | None]:
     report flattened onto one line, an inline excluded section ends with its first sentence.
     """
     n = len(doc)
+    texts = tokens.texts
     cats: list[str | None] = [None] * n
     kept = []
     for section in getattr(doc._, "sections", None) or ():
         if section.category is None or section.title_start is None:
             continue
         meta = (section.rule.metadata or {}) if section.rule is not None else {}
-        if meta.get("line_start") and not _starts_line(doc, section.title_start):
+        if meta.get("line_start") and not tokens.starts_line(section.title_start):
             continue
         kept.append(section)
     for k, section in enumerate(kept):
         end = kept[k + 1].title_start if k + 1 < len(kept) else n
         if section.category in excluded:
-            inline = section.title_end < n and not any("\n" in doc[i].text for i in range(
+            inline = section.title_end < n and not any("\n" in texts[i] for i in range(
                 section.title_end, min(section.title_end + 2, n)))
             for i in range(section.title_end, end):
-                text = doc[i].text
-                if ("\n" in text and inline and i + 1 < n and not doc[i + 1].text[:1].islower()) or \
-                        text.count("\n") >= 2 or (inline and i > section.body_start and doc[i].is_sent_start
-                                                    and not _starts_line(doc, i)):
-                    end = i + (0 if doc[i].is_sent_start and not doc[i].is_space else 1)
+                text = texts[i]
+                sent_start = i in tokens.sent_starts
+                if ("\n" in text and inline and i + 1 < n and not texts[i + 1][:1].islower()) or \
+                        text.count("\n") >= 2 or (inline and i > section.body_start and sent_start
+                                                    and not tokens.starts_line(i)):
+                    end = i + (0 if sent_start and not tokens.spaces[i] else 1)
                     break
         for i in range(section.title_start, end):
             cats[i] = section.category
@@ -202,28 +249,29 @@ class LevelScoper:
         return False
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = sorted(doc.spans[CONCEPT_GROUP], key=lambda s: (s.start, -s.end)) \
-            if CONCEPT_GROUP in doc.spans else []
+        concepts = ConceptSpans.of(doc)
+        bounds = sentence_bounds(doc)
+        tokens = TokenView.of(doc, bounds)
         excluded = self.grammar.excluded_sections
-        sections = token_sections(doc, excluded)
-        lowers = [t.lower_ for t in doc]
-        spaces = [t.is_space for t in doc]
+        sections = token_sections(doc, excluded, tokens)
+        texts = tokens.texts
         out: list[SentenceInfo] = []
         heading: LevelGroup | None = None
         narrative: LevelGroup | None = None
         last_section: str | None = None
-        for sent in doc.sents:
-            section = sections[sent.end - 1] if len(sent) else None
+        next_span = 0
+        for start, end in bounds:
+            section = sections[end - 1]
             if section != last_section:
                 heading = narrative = None
                 last_section = section
-            gap = doc[sent.start - 1].text if sent.start > 0 and doc[sent.start - 1].is_space else ""
+            gap = texts[start - 1] if start > 0 and tokens.spaces[start - 1] else ""
             if gap.count("\n") >= 2:
                 heading = None
-            if "\n" in gap or (sent.start > 0 and "\n" in doc[sent.start - 1].whitespace_):
+            if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
                 narrative = None
-            items = sentence_items(doc, sent.start, sent.end, spans, lowers, spaces)
-            info = SentenceInfo(sent.start, sent.end, sent.start_char, sent.end_char, section,
+            items, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
+            info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
                                 section in excluded, items)
             out.append(info)
             if info.excluded:

@@ -1,10 +1,11 @@
 """Assembly of the report-parsing spaCy pipeline.
 
-``tokenizer -> medspacy_sectionizer -> reportparse_sentencizer -> medspacy_target_matcher -> medspacy_context ->
-reportparse_levels -> reportparse_findings -> reportparse_grades``
+``tokenizer -> medspacy_sectionizer -> reportparse_sentencizer -> medspacy_target_matcher -> reportparse_context
+-> reportparse_levels -> reportparse_findings -> reportparse_grades``
 
-medspaCy provides sections, concept matching (TargetMatcher) and ConText; this package provides the sentence
-splitter and the three stenosis stages. Every stage reads its rules from one rules folder (``--rules``), which
+medspaCy provides sections, concept matching (TargetMatcher) and the ConText algorithm (run per sentence by
+``reportparse_context``, see :mod:`reportparse.context`); this package provides the sentence splitter and the
+three stenosis stages. Every stage reads its rules from one rules folder (``--rules``), which
 is validated once (:func:`reportparse.rules.load_rules`). No model is downloaded or trained.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from . import findings, grades, levels, sentences  # noqa: F401  (register the factories)
+from . import context, findings, grades, levels, sentences  # noqa: F401  (register the factories)
 from .grades import ReportGrades
 from .levels import CONCEPT_GROUP
 from .rules import cached_rules
@@ -63,10 +64,7 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
     matcher = nlp.add_pipe("medspacy_target_matcher", config={"rules": None, "result_type": "group",
                                                                "span_group_name": CONCEPT_GROUP})
     matcher.add(ruleset.concepts)
-    context = nlp.add_pipe("medspacy_context", config={"rules": None, "input_span_type": "group",
-                                                        "span_group_name": CONCEPT_GROUP})
-    context.add(ruleset.context)
-    for name in ("reportparse_levels", "reportparse_findings", "reportparse_grades"):
+    for name in ("reportparse_context", "reportparse_levels", "reportparse_findings", "reportparse_grades"):
         nlp.add_pipe(name, config={"rules_dir": rules_path})
     logger.debug("built report pipeline from %s: %s", ruleset.source, nlp.pipe_names)
     return nlp

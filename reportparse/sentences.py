@@ -23,6 +23,10 @@ from spacy.tokens import Doc
 from .rules import Grammar, cached_rules
 
 
+if not Doc.has_extension("rp_sentence_bounds"):
+    Doc.set_extension("rp_sentence_bounds", default=None)
+
+
 class ReportSentencizer:
     """Rule-based sentence boundaries for report text. See the module docstring for the rules."""
 
@@ -33,11 +37,16 @@ class ReportSentencizer:
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
         if n == 0:
+            doc._.rp_sentence_bounds = []
             return doc
+        texts = [t.text for t in doc]
+        spaces = [t.is_space for t in doc]
         starts = [False] * n
         starts[0] = True
         for section in getattr(doc._, "sections", None) or ():
             for i in (section.title_start, section.title_end, section.body_start):
+                while i is not None and 0 <= i < n and spaces[i]:
+                    i += 1
                 if i is not None and 0 <= i < n:
                     starts[i] = True
         terminal = self.grammar.terminal_punct
@@ -46,37 +55,36 @@ class ReportSentencizer:
         line_start = 0  # index of the first token of the current line
         pending = False  # a boundary waits for the next non-space token
         for i in range(1, n + 1):
-            prev = doc[i - 1]
-            text = prev.text
-            if prev.is_space:
+            text = texts[i - 1]
+            if spaces[i - 1]:
                 if "\n" in text:
-                    before = doc[i - 2] if i >= 2 else None
+                    before = texts[i - 2] if i >= 2 else None
                     blank = text.count("\n") >= 2
                     wrapped = (
-                        not blank and i < n and doc[i].text[:1].islower() and before is not None
-                        and before.text not in terminal and before.text not in clause and before.text != ":"
+                        not blank and i < n and texts[i][:1].islower() and before is not None
+                        and before not in terminal and before not in clause and before != ":"
                     )
                     if not wrapped:
                         pending = True
                     line_start = i
-                if pending and i < n and not doc[i].is_space:
+                if pending and i < n and not spaces[i]:
                     starts[i] = True
                     pending = False
                 continue
             if i == n:
                 break
             if text in terminal:
-                before = doc[i - 2] if i >= 2 else None
-                if before is not None and before.lower_ in abbreviations:
+                before = texts[i - 2] if i >= 2 else None
+                if before is not None and before.lower() in abbreviations:
                     continue
-                if before is not None and before.i == line_start and before.text.isdigit():
+                if before is not None and i - 2 == line_start and before.isdigit():
                     continue  # "1." numbering at the start of a line
-                if doc[i].is_space:
+                if spaces[i]:
                     pending = True
                 else:
                     starts[i] = True
             elif text in clause:
-                if doc[i].is_space:
+                if spaces[i]:
                     pending = True
                 else:
                     starts[i] = True
@@ -85,7 +93,16 @@ class ReportSentencizer:
                 pending = False
         # one bulk write: setting token.is_sent_start token by token rescans the doc each time (quadratic)
         doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").astype("uint64"))
+        first = [i for i, start in enumerate(starts) if start]
+        doc._.rp_sentence_bounds = list(zip(first, first[1:] + [n]))
         return doc
+
+
+def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+    """(start, end) token indices of the doc's sentences, as the sentencizer left them (cheaper than
+    ``doc.sents``, which rescans the whole doc on every call)."""
+    bounds = doc._.rp_sentence_bounds
+    return bounds if bounds is not None else [(s.start, s.end) for s in doc.sents]
 
 
 @Language.factory("reportparse_sentencizer", default_config={"rules_dir": None})

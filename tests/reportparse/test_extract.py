@@ -144,12 +144,6 @@ def test_max_chars(tmp_path):
     assert grades(groups[0]) == (2, None, None)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (open): parse time grows quadratically with report length, so a 1 MB "
-                                      "report with --max-chars raised takes tens of minutes. After the bulk "
-                                      "sentence-start fix two stages remain quadratic: levels.sentence_items rescans "
-                                      "the concept spans from 0 for every sentence, and medspaCy's ConTextGraph "
-                                      "pairs every modifier with every other modifier and every target of the "
-                                      "whole doc (update_scopes / apply_modifiers)")
 def test_parse_time_grows_linearly_with_report_length():
     nlp = default_pipeline()
     unit = "L4-5: Moderate canal stenosis. Disc desiccation and mild bulge. "
