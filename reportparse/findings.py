@@ -95,13 +95,19 @@ class FindingAssembler:
         self.g = grammar
 
     # -- 1. cores ---------------------------------------------------------------------------------------
-    def _cores(self, items: list[Item]) -> list[Core]:
+    def _cores(self, items: list[Item], prev_location: str | None) -> list[Core]:
         g = self.g
         cores: list[Core] = []
         n = len(items)
         i = 0
         while i < n:
             item = items[i]
+            located = [c.location for c in cores if c.location is not None]
+            if self._elliptical_side(items, i, located[-1] if located else prev_location):
+                # "the right foramen is mildly narrowed and the left is patent": "the left" is a foramen
+                cores.append(Core(first=i, last=i, location="foramen", sides=[item.meta["side"]]))
+                i += 1
+                continue
             if item.kind not in ("LOCATION", "STENOSIS"):
                 i += 1
                 continue
@@ -135,6 +141,12 @@ class FindingAssembler:
             i = core.last + 1
         return cores
 
+    def _elliptical_side(self, items: list[Item], i: int, last_location: str | None) -> bool:
+        """A side word standing for a foramen named just before: "(and) the left is ..."."""
+        return (last_location == "foramen" and items[i].kind == "SIDE" and i + 1 < len(items)
+                and items[i + 1].kind == WORD and items[i + 1].text in self.g.elliptical_verbs
+                and (i == 0 or (items[i - 1].kind == WORD and items[i - 1].text == "the")))
+
     @staticmethod
     def _absorb(core: Core, item: Item) -> None:
         core.spans.append(item)
@@ -155,8 +167,11 @@ class FindingAssembler:
         while k >= 0 and k not in taken:
             item = items[k]
             if item.kind in MODIFIERS:
-                core.left.insert(0, item)
+                if not self._superseded(items, k):
+                    core.left.insert(0, item)
                 core.left_first = k
+            elif item.kind == "LEVEL" and core.left_first == core.first:
+                pass  # "mild right L5-S1 foraminal narrowing"
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
                 break
             k -= 1
@@ -164,6 +179,14 @@ class FindingAssembler:
         if core.left_first < core.first:
             for k in range(core.left_first, core.first):
                 taken.add(k)
+
+    def _superseded(self, items: list[Item], k: int) -> bool:
+        """True for the first severity of a change, "from severe to mild": the later one holds now."""
+        g = self.g
+        return (items[k].kind == "SEVERITY" and k > 0 and items[k - 1].kind == WORD
+                and items[k - 1].text in g.change_from and k + 2 < len(items)
+                and items[k + 1].kind == WORD and items[k + 1].text in g.change_to
+                and items[k + 2].kind == "SEVERITY")
 
     def _predicate_ok(self, items: list[Item], k: int, core_starts: set[int]) -> bool:
         """A predicate severity must not modify a following noun ("moderate facet arthropathy")."""
@@ -210,7 +233,8 @@ class FindingAssembler:
             if item.kind == "SEVERITY":
                 if not self._predicate_ok(items, k, core_starts):
                     break
-                found.append(item)
+                if not self._superseded(items, k):
+                    found.append(item)
                 core.pred_last = k
             elif item.kind in ("SIDE", "COMPARATOR"):
                 found.append(item)
@@ -301,6 +325,12 @@ class FindingAssembler:
                         return True
         return False
 
+    @staticmethod
+    def _negation_follows(core: Core, sev: Item) -> bool:
+        """True for "the mild narrowing is no longer seen": a negation cue after the severity word."""
+        return any(mod.category == "NEGATED_EXISTENCE" and mod.modifier_span[0] > sev.start
+                   for item in core.spans if item.span is not None for mod in item.span._.modifiers)
+
     def _slots(self, core: Core, negated: bool) -> list[tuple[str, Item | None, bool]]:
         """(slot, severity item, comparator-minor) triples for a core."""
         seq = core.left + core.predicate
@@ -376,14 +406,16 @@ class FindingAssembler:
                 out.append(Finding(slot, grade, rank, grp, index, info.start_char, info.end_char, ("level_normal",)))
         return True
 
-    def sentence(self, info: SentenceInfo, index: int, doc: Doc) -> list[Finding]:
+    def sentence(self, info: SentenceInfo, index: int, doc: Doc,
+                 prev_location: str | None = None) -> tuple[list[Finding], str | None]:
+        """The findings of one sentence, and the location of its last stenosis phrase (for the next clause)."""
         out: list[Finding] = []
         if info.excluded or self._whole(info, index, out):
-            return out
+            return out, None
         items = info.items
-        cores = self._cores(items)
+        cores = self._cores(items, prev_location)
         if not cores:
-            return out
+            return out, None
         taken: set[int] = set()
         for core in cores:
             taken.update(range(core.first, core.last + 1))
@@ -404,7 +436,7 @@ class FindingAssembler:
         self._coordinate(cores, items)
         for core in cores:
             out.extend(self._findings(core, info, index, doc))
-        return out
+        return out, cores[-1].location
 
     def _coordinate(self, cores: list[Core], items: list[Item]) -> None:
         g = self.g
@@ -447,7 +479,10 @@ class FindingAssembler:
         for slot, sev, minor in self._slots(core, negated):
             f = set(flags)
             if sev is not None:
-                if negated and self._negates_severity(core, sev):
+                if negated and self._negation_follows(core, sev):
+                    grade = 0
+                    f.add("negated")
+                elif negated and self._negates_severity(core, sev):
                     grade, f = None, f | {"negated_severity"}
                 else:
                     grade = sev.meta["grade"]
@@ -474,8 +509,10 @@ class FindingAssembler:
 
     def __call__(self, doc: Doc) -> Doc:
         findings: list[Finding] = []
+        location: str | None = None
         for index, info in enumerate(doc._.rp_sentences or ()):
-            findings.extend(self.sentence(info, index, doc))
+            found, location = self.sentence(info, index, doc, location)
+            findings.extend(found)
         doc._.rp_findings = findings
         return doc
 

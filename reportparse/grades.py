@@ -6,7 +6,8 @@ Competing statements about one slot are resolved by a documented rule:
    ``generic`` (a finding without a location word, or a whole-level "Normal.") over ``remaining`` ("the
    remaining levels are normal", applied only to levels the report never names) over ``study`` (whole-study
    statements, applied to every slot nothing else decides).
-2. Within that rank the **higher grade** wins (findings versus impression, two sentences about one slot); when
+2. Within that rank a statement about the past ("previously there was severe stenosis") yields to one about
+   the present; then the **higher grade** wins (findings versus impression, two sentences about one slot); when
    the graded statements disagree the slot is flagged ``conflict``.
 3. When every statement of that rank is ungraded ("foraminal narrowing" without a severity word) the slot stays
    empty and is flagged ``ungraded``.
@@ -104,6 +105,8 @@ class GradeResolver:
         for (level, slot), cands in candidates.items():
             best = min(RANKS.index(f.rank) for f, _ in cands)
             top = [(f, ev) for f, ev in cands if RANKS.index(f.rank) == best]
+            current = [(f, ev) for f, ev in top if "historical" not in f.flags]
+            top = current or top  # "previously severe, now mild": the current statement wins
             graded = [(f, ev) for f, ev in top if f.grade is not None]
             slot_flags: set[str] = set()
             if graded:

@@ -202,7 +202,15 @@ class LevelScoper:
         pending_range = False
         gap_ok = True
         for item in items:
-            if item.kind == "LEVEL":
+            if item.kind == "LEVEL" and item.meta["level"] == "other":
+                # a level outside the table (L5-L6 with six lumbar vertebrae, T11-T12): it takes statements
+                # away from the levels around it, and they grade nothing
+                if current:
+                    groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
+                    current = []
+                groups.append(LevelGroup((), "explicit", item.start, item.end))
+                pending_range, gap_ok = False, True
+            elif item.kind == "LEVEL":
                 level = item.meta["level"]
                 if current and gap_ok:
                     if pending_range and self.order[level] > self.order[current[-1]]:

@@ -42,7 +42,8 @@ _LEVEL_LIST = (f"a list of levels from {list(LEVELS)}", lambda v: isinstance(v, 
 
 #: Metadata keys allowed per concept category: key -> (description, check, required).
 CONCEPT_METADATA: dict[str, dict[str, tuple[str, Any, bool]]] = {
-    "LEVEL": {"level": (f"one of {list(LEVELS)}", lambda v: v in LEVELS, True)},
+    "LEVEL": {"level": (f"one of {list(LEVELS)} or 'other' (a level outside the table, e.g. L5-L6)",
+                        lambda v: v in LEVELS or v == "other", True)},
     "SEVERITY": {"grade": (*_GRADE, True), "low": (*_GRADE, False), "high": (*_GRADE, False),
                  "standalone": (*_BOOL, False)},
     "LOCATION": {"location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"), True),
@@ -69,7 +70,8 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
                "list_connectors": _STR_LIST, "heading_lead": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
-                 "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST,
+                 "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
+                 "change_from": _STR_LIST, "change_to": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
     "resolution": {"rank_order": ("['explicit', 'generic', 'remaining', 'study']",
                                   lambda v: v == ["explicit", "generic", "remaining", "study"]),
@@ -93,6 +95,9 @@ class Grammar:
     link_words: frozenset[str]
     predicate_fillers: frozenset[str]
     level_normal_fillers: frozenset[str]
+    elliptical_verbs: frozenset[str]
+    change_from: frozenset[str]
+    change_to: frozenset[str]
     generic_graded_location: str
 
     @classmethod
@@ -113,6 +118,9 @@ class Grammar:
             link_words=words("assembly", "link_words"),
             predicate_fillers=words("assembly", "predicate_fillers"),
             level_normal_fillers=words("assembly", "level_normal_fillers"),
+            elliptical_verbs=words("assembly", "elliptical_verbs"),
+            change_from=words("assembly", "change_from"),
+            change_to=words("assembly", "change_to"),
             generic_graded_location=data["assembly"]["generic_graded_location"],
         )
 

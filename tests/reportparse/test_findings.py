@@ -228,3 +228,33 @@ def test_evidence_offsets_point_into_the_original_text():
     assert text[ev.start:ev.end].strip() == ev.sentence == "L4-5: Moderate canal stenosis."
     assert text[ev.span_start:ev.span_end] == "Moderate canal stenosis"
     assert ev.section == "findings" and ev.used and ev.grade == 2
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("L4-5: Foramina: mild left, none right.", (N, 0, 1)),
+    ("L4-5: Foraminal stenosis: mild on the right, none on the left.", (N, 1, 0)),
+    ("L4-5: The right foramen is mildly narrowed and the left is moderately narrowed.", (N, 1, 2)),
+    ("L4-5: The left neural foramen is mildly narrowed; the right is normal.", (N, 0, 1)),
+    ("L4-5: The left L4-5 exit foramen is mildly narrowed.", (N, N, 1)),
+])
+def test_side_lists_and_elliptical_sides(text, expected):
+    check(text, {"L4-L5": expected})
+
+
+def test_change_over_time_keeps_the_current_grade():
+    check("L4-5: Canal stenosis has improved from severe to mild.", {"L4-L5": (1, N, N)})
+    check("L4-5: Previously there was severe canal stenosis; there is now mild canal stenosis.",
+          {"L4-L5": (1, N, N)})
+    check("At L5-S1, the previously described mild right foraminal narrowing is no longer appreciated.",
+          {"L5-S1": (N, 0, N)})
+
+
+def test_levels_outside_the_table_take_their_statements():
+    text = "L4-L5: Mild left foraminal narrowing.\nL5-L6: Moderate canal stenosis.\nL6-S1: No stenosis."
+    check(text, {"L4-L5": (N, N, 1)})
+
+
+def test_level_inside_the_phrase_and_except_clause():
+    text = ("The neural foramina are not significantly narrowed at any level, except for mild right L5-S1 "
+            "foraminal narrowing.")
+    check(text, {"L5-S1": (N, 1, 0)}, others=(N, 0, 0))
