@@ -82,6 +82,7 @@ class Core:
     pred_last: int = -1
     spans: list[Item] = field(default_factory=list)  # concept items whose context counts
     shared: bool = False
+    distracted: bool = False  # the stenosis word is about a distractor ("narrowing of the lateral recess")
 
     def severities(self) -> list[Item]:
         return [i for i in self.left + self.predicate if i.kind == "SEVERITY"]
@@ -124,14 +125,18 @@ class FindingAssembler:
                     core.sides.append(nxt.meta["side"])
                 elif core.location is None and (nxt.kind == "SIDE" or (nxt.kind == WORD and nxt.text in g.link_words)):
                     k = j
-                    while k < n and (items[k].kind == "SIDE" or (items[k].kind == WORD and items[k].text in g.link_words)):
+                    while k < n and (items[k].kind in ("SIDE", "DISTRACTOR")
+                                     or (items[k].kind == WORD and items[k].text in g.link_words)):
                         k += 1
                     own_head = k + 1 < n and items[k + 1].kind == "STENOSIS"
                     if k < n and items[k].kind == "LOCATION" and not own_head:
+                        # "narrowing of the right (subarticular recess and) neural foramen"
                         core.sides.extend(x.meta["side"] for x in items[j:k] if x.kind == "SIDE")
                         self._absorb(core, items[k])
                         j = k
                     else:
+                        # "mild narrowing of the left lateral recess": the phrase is about a distractor
+                        core.distracted = any(x.kind == "DISTRACTOR" for x in items[j:k])
                         break
                 else:
                     break
@@ -181,10 +186,14 @@ class FindingAssembler:
                 taken.add(k)
 
     def _superseded(self, items: list[Item], k: int) -> bool:
-        """True for the first severity of a change, "from severe to mild": the later one holds now."""
+        """True for a severity that no longer holds: the first of a change ("from severe to mild") or a past
+        one ("moderate stenosis, previously mild")."""
         g = self.g
-        return (items[k].kind == "SEVERITY" and k > 0 and items[k - 1].kind == WORD
-                and items[k - 1].text in g.change_from and k + 2 < len(items)
+        if items[k].kind != "SEVERITY" or k == 0 or items[k - 1].kind != WORD:
+            return False
+        if items[k - 1].text in g.past_markers:
+            return True
+        return (items[k - 1].text in g.change_from and k + 2 < len(items)
                 and items[k + 1].kind == WORD and items[k + 1].text in g.change_to
                 and items[k + 2].kind == "SEVERITY")
 
@@ -208,6 +217,7 @@ class FindingAssembler:
         k = core.last + 1
         found: list[Item] = []
         head: Core | None = None
+        placed = False  # a level or scope marker was passed
         core.pred_last = core.last
         while k < len(items):
             item = items[k]
@@ -240,9 +250,12 @@ class FindingAssembler:
                 found.append(item)
                 core.pred_last = k
             elif item.kind in ("LEVEL", "SCOPE"):
-                pass
+                placed = True
             elif item.kind == WORD and item.text in PUNCT_STOPS:
                 break
+            elif placed and item.kind == WORD and item.text in g.conjunctions and k + 1 < len(items) \
+                    and items[k + 1].kind == "SEVERITY":
+                break  # "... at L3-4 and moderate at L4-5": a new statement begins
             elif not (item.kind == WORD and (item.text in g.predicate_fillers or item.text in g.conjunctions)):
                 break
             k += 1
@@ -434,9 +447,38 @@ class FindingAssembler:
                 absorbed.add(head.first)
         cores = [c for c in cores if c.first not in absorbed]
         self._coordinate(cores, items)
+        cores = sorted(cores + self._elliptical_severities(cores, items), key=lambda c: c.first)
         for core in cores:
             out.extend(self._findings(core, info, index, doc))
         return out, cores[-1].location
+
+    def _elliptical_severities(self, cores: list[Core], items: list[Item]) -> list[Core]:
+        """Severities that repeat the phrase before them at another level: "mild canal stenosis at L3-4, moderate
+        at L4-5 and severe at L5-S1". Each becomes a copy of the preceding located phrase."""
+        g = self.g
+        used = {id(i) for c in cores for i in c.left + c.predicate}
+        used.update(id(items[k]) for c in cores for k in range(c.first, max(c.last, c.pred_last) + 1))
+        out: list[Core] = []
+        for k, item in enumerate(items):
+            if item.kind != "SEVERITY" or id(item) in used or k == 0:
+                continue
+            if not (items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions):
+                continue
+            before = [c for c in cores if c.location is not None and max(c.last, c.pred_last) < k]
+            if not before:
+                continue
+            j = k + 1
+            sides = []
+            while j < len(items) and (items[j].kind == "SIDE" or (items[j].kind == WORD and items[j].text in g.link_words)):
+                if items[j].kind == "SIDE":
+                    sides.append(items[j])
+                j += 1
+            if j < len(items) and items[j].kind == "LEVEL":
+                model = before[-1]
+                out.append(Core(first=k, last=k, location=model.location, has_stenosis=True,
+                                sides=[] if sides else list(model.sides), left=[item] + sides, left_first=k,
+                                pred_last=k))
+        return out
 
     def _coordinate(self, cores: list[Core], items: list[Item]) -> None:
         g = self.g
@@ -458,7 +500,7 @@ class FindingAssembler:
 
     def _findings(self, core: Core, info: SentenceInfo, index: int, doc: Doc) -> list[Finding]:
         negated, flags, dropped = self._context(core)
-        if dropped:
+        if dropped or (core.distracted and core.location is None):
             return []
         sevs = core.severities()
         if core.location is not None and not core.has_stenosis:

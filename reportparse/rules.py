@@ -71,7 +71,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                "list_connectors": _STR_LIST, "heading_lead": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
-                 "change_from": _STR_LIST, "change_to": _STR_LIST,
+                 "change_from": _STR_LIST, "change_to": _STR_LIST, "past_markers": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
     "resolution": {"rank_order": ("['explicit', 'generic', 'remaining', 'study']",
                                   lambda v: v == ["explicit", "generic", "remaining", "study"]),
@@ -98,6 +98,7 @@ class Grammar:
     elliptical_verbs: frozenset[str]
     change_from: frozenset[str]
     change_to: frozenset[str]
+    past_markers: frozenset[str]
     generic_graded_location: str
 
     @classmethod
@@ -121,6 +122,7 @@ class Grammar:
             elliptical_verbs=words("assembly", "elliptical_verbs"),
             change_from=words("assembly", "change_from"),
             change_to=words("assembly", "change_to"),
+            past_markers=words("assembly", "past_markers"),
             generic_graded_location=data["assembly"]["generic_graded_location"],
         )
 

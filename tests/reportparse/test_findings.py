@@ -258,3 +258,21 @@ def test_level_inside_the_phrase_and_except_clause():
     text = ("The neural foramina are not significantly narrowed at any level, except for mild right L5-S1 "
             "foraminal narrowing.")
     check(text, {"L5-S1": (N, 1, 0)}, others=(N, 0, 0))
+
+
+def test_elliptical_severities_at_other_levels():
+    check("There is mild spinal canal stenosis at L3-4, moderate at L4-5 and severe at L5-S1.",
+          {"L3-L4": (1, N, N), "L4-L5": (2, N, N), "L5-S1": (3, N, N)})
+
+
+def test_past_severity_is_ignored():
+    check("L3-4: Moderate canal stenosis, previously mild.", {"L3-L4": (2, N, N)})
+
+
+def test_stenosis_of_a_distractor_gives_no_grade():
+    check("L4-5: Mild narrowing of the left lateral recess.", {})
+    check("L4-5: Mild narrowing of the subarticular recesses and neural foramina bilaterally.", {"L4-L5": (N, 1, 1)})
+
+
+def test_terse_abbreviations():
+    check("L4-5: mod R, mild L NF narrowing; severe CCS", {"L4-L5": (3, 2, 1)})
