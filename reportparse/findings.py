@@ -128,7 +128,10 @@ class FindingAssembler:
                     while k < n and (items[k].kind in ("SIDE", "DISTRACTOR")
                                      or (items[k].kind == WORD and items[k].text in g.link_words)):
                         k += 1
-                    own_head = k + 1 < n and items[k + 1].kind == "STENOSIS"
+                    # a location with its own head ("... and left foraminal narrowing") or its own verb ("... and
+                    # the left foramen is patent") starts a new phrase
+                    own_head = k + 1 < n and (items[k + 1].kind == "STENOSIS" or (
+                        items[k + 1].kind == WORD and items[k + 1].text in g.elliptical_verbs))
                     if k < n and items[k].kind == "LOCATION" and not own_head:
                         # "narrowing of the right (subarticular recess and) neural foramen"
                         core.sides.extend(x.meta["side"] for x in items[j:k] if x.kind == "SIDE")
@@ -405,7 +408,7 @@ class FindingAssembler:
             elif item.kind in ("LEVEL", "SCOPE"):
                 continue
             elif item.kind == WORD and (item.text in g.level_normal_fillers or item.text in g.list_connectors
-                                        or item.text in g.range_connectors or not item.text.isalnum()):
+                                        or item.text in g.range_connectors or not item.text.isalpha()):
                 continue
             else:
                 return False

@@ -251,7 +251,7 @@ class LevelScoper:
         for item in items:
             if item.start >= first:
                 return True
-            if item.kind == WORD and (item.text in self.grammar.heading_lead or not item.text.isalnum()):
+            if item.kind == WORD and (item.text in self.grammar.heading_lead or not item.text.isalpha()):
                 continue
             return False
         return False

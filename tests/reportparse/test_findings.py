@@ -276,3 +276,17 @@ def test_stenosis_of_a_distractor_gives_no_grade():
 
 def test_terse_abbreviations():
     check("L4-5: mod R, mild L NF narrowing; severe CCS", {"L4-L5": (3, 2, 1)})
+
+
+def test_numbered_impression_items():
+    text = "IMPRESSION:\n1) T12-L1: Normal.\n2) L1-L2: Neg.\n3. All levels from L2/3 through L5/S1 are unremarkable."
+    check(text, {}, others=ALL0)
+
+
+def test_two_clauses_with_their_own_subjects():
+    check("L3/4: The right neural foramen is mildly narrowed and the left neural foramen is moderately narrowed.",
+          {"L3-L4": (N, 1, 2)})
+
+
+def test_side_comparator_before_the_full_stop():
+    check("L4-5: Mild to moderate bilateral foraminal narrowing, R>L.", {"L4-L5": (N, 2, 1)})
