@@ -57,9 +57,11 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
     ruleset = cached_rules(rules_path)
     nlp = spacy.blank("en")
     nlp.max_length = MAX_LENGTH
-    # English keeps "L." and "R." whole as initials; in reports they are sides ("R>L.", "mild R.")
-    nlp.tokenizer.rules = {k: v for k, v in nlp.tokenizer.rules.items()
-                           if not (len(k) == 2 and k[1] == "." and k[0].isalpha())}
+    # English keeps "L." and "R." whole (initials); in reports they are sides: "R>L.", "mild R."
+    suffixes = list(nlp.Defaults.suffixes) + [r"(?<=\b[LR])\."]
+    nlp.tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
+    for side in ("L", "R"):
+        nlp.tokenizer.add_special_case(f"{side}.", [{"ORTH": side}, {"ORTH": "."}])
     sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "input_span_type": None,
                                                                 "span_attrs": None})
     sectionizer.add(ruleset.sections)
