@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -73,6 +73,162 @@ def extract_cmd(
         console.print(table)
     console.print(f"wrote {summary.level_rows} level rows to {output}" +
                   (f" and {summary.evidence_rows} evidence rows to {evidence}" if evidence else ""))
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    gold: Path = typer.Option(Path("gold/annotations.json"), "--gold", help="Gold set: Label Studio JSON export."),
+    pred: Optional[Path] = typer.Option(None, "--pred", help="Levels table from 'reportparse extract' "
+                                        "(default: run the parser on the gold texts)."),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Evidence table for --pred (from "
+                                            "'reportparse extract --evidence'), listed with the disagreements."),
+    split: Optional[str] = typer.Option(None, "--split", help="Score one split only: tune or holdout."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder for the parser (without --pred)."),
+    out: Path = typer.Option(Path("."), "--out", help="Folder for evaluation.json and evaluation.md."),
+    min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy", help="Exit 1 when the exact accuracy "
+                                                 "is below this fraction (e.g. 0.9)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Score per-level grades against the gold set: accuracy, kappa, macro-F1, confusion matrices, errors."""
+    from .evaluate import evaluate
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        report = evaluate(gold, pred, split, rules, evidence_path=evidence, min_accuracy=min_accuracy, out_dir=out)
+    except ReportParseError as err:
+        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    table = Table(title=f"{report.overall.reports} gold reports (split {split or 'all'}) against "
+                  f"{pred or 'the parser'}", caption="exact, within one grade, quadratic kappa and macro-F1 over "
+                  "the determined slots; open: slots the gold leaves not stated, and the share graded anyway")
+    for name in ("", "slots", "exact", "within 1", "kappa", "macro-F1", "open", "graded"):
+        table.add_column(name, justify="right" if name else "left")
+    rows = {**report.by_split, (split or "all"): report.overall} if len(report.by_split) > 1 else {
+        (split or "all"): report.overall}
+    rows.update(report.by_location)
+    for name, s in rows.items():
+        table.add_row(name, str(s.determined), _pct(s.exact), _pct(s.within_one), _num(s.kappa), _num(s.macro_f1),
+                      str(s.open_slots), _pct(s.open_graded_rate))
+    console.print(table)
+    if report.missing_predictions:
+        console.print(f"{len(report.missing_predictions)} gold report(s) not in the predictions (scored as not "
+                      f"stated): {', '.join(report.missing_predictions[:10])}", highlight=False)
+    if report.unmatched_predictions:
+        console.print(f"{len(report.unmatched_predictions)} predicted report(s) not in the gold set (not scored): "
+                      f"{', '.join(report.unmatched_predictions[:10])}", highlight=False)
+    console.print(f"{len(report.disagreements)} disagreeing slots; wrote {out / 'evaluation.json'} and "
+                  f"{out / 'evaluation.md'}", highlight=False)
+    if not report.passed:
+        console.print(f"[red]exact accuracy {_pct(report.overall.exact)} is below --min-accuracy "
+                      f"{min_accuracy:.1%}[/red]", highlight=False)
+        raise typer.Exit(code=1)
+
+
+def _pct(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _num(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+review_app = typer.Typer(help="Review doubtful reports in Label Studio and merge the answers into the gold set. "
+                         "Server: LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+DEFAULT_GOLD = Path("gold/annotations.json")
+DEFAULT_PROJECT = "reportparse review"
+
+
+def _fail(err: ReportParseError) -> NoReturn:
+    console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2) from None
+
+
+@review_app.command("push")
+def review_push_cmd(
+    gold: Optional[Path] = typer.Option(None, "--gold", help="Gold set (Label Studio JSON export): review the reports "
+                                        "the parser gets wrong. Default gold/annotations.json unless --reports."),
+    reports: Optional[Path] = typer.Option(None, "--reports", help="Reports file (.csv, .jsonl, .parquet): review "
+                                           "the reports whose parse is flagged conflict, uncertain or ungraded."),
+    project: str = typer.Option(DEFAULT_PROJECT, "--project", help="Title of the Label Studio project."),
+    split: Optional[str] = typer.Option(None, "--split", help="Gold reports of one split only (tune, holdout)."),
+    id_col: Optional[str] = typer.Option(None, "--id-col", help="Id column of --reports."),
+    text_col: Optional[str] = typer.Option(None, "--text-col", help="Text column of --reports."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder for the parser."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Create or update a Label Studio project with one task (and the parser's pre-annotation) per doubtful report."""
+    from .review import push
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        s = push(project, gold if gold is not None or reports is not None else DEFAULT_GOLD, reports, split=split,
+                 id_col=id_col, text_col=text_col, rules_dir=rules)
+    except ReportParseError as err:
+        _fail(err)
+    console.print(f"{'created' if s.project_created else 'updated'} project {s.project_title!r} (id {s.project_id}) at "
+                  f"{s.url}: {s.selected} report(s) to review; {len(s.created)} task(s) added, {len(s.updated)} "
+                  f"updated, {len(s.unchanged)} unchanged" + (f"; {len(s.stale)} task(s) there no longer selected "
+                                                               "(left in place)" if s.stale else ""), highlight=False)
+
+
+@review_app.command("pull")
+def review_pull_cmd(
+    project: Optional[str] = typer.Option(None, "--project", help="Title of the Label Studio project to export."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Or: a JSON export of the project saved by hand."),
+    gold: Path = typer.Option(DEFAULT_GOLD, "--gold", help="Gold set to merge into (Label Studio JSON export)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the merged gold set to this new file."),
+    in_place: bool = typer.Option(False, "--in-place", help="Replace --gold, keeping a timestamped backup."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Merge the reviewers' annotations into the gold set; list the reports whose reviewers disagree."""
+    from .review import pull
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        s = pull(gold, project, export=export, out=out, in_place=in_place)
+    except ReportParseError as err:
+        _fail(err)
+    console.print(f"{s.annotated} annotated report(s) of {s.tasks} task(s) {s.source}: {len(s.changed)} gold "
+                  f"label set(s) changed, {len(s.added)} report(s) added, {len(s.confirmed)} confirmed, "
+                  f"{len(s.disagreements)} inter-reader disagreement(s)", highlight=False)
+    if s.disagreements:
+        table = Table(title="Inter-reader disagreements (the gold keeps its previous labels)")
+        for name in ("report", "slot", "answers"):
+            table.add_column(name)
+        for d in s.disagreements:
+            for slot in d.slots:
+                table.add_row(d.report_id, f"{slot['level']} {slot['location']}",
+                              ", ".join(f"{who}: {answer}" for who, answer in slot["answers"].items()))
+        console.print(table)
+    console.print((f"wrote {s.output}" + (f" (backup {s.backup})" if s.backup else "") if s.output
+                   else f"no gold label changed; {s.gold} left as it is") + f"; disagreements in {s.sidecar}",
+                  highlight=False)
+
+
+@review_app.command("export")
+def review_export_cmd(
+    tasks: Path = typer.Argument(..., help="Label Studio import file to write (.json)."),
+    gold: Optional[Path] = typer.Option(None, "--gold", help="Gold set: the reports the parser gets wrong. Default "
+                                        "gold/annotations.json unless --reports."),
+    reports: Optional[Path] = typer.Option(None, "--reports", help="Reports file: the reports with a flagged parse."),
+    split: Optional[str] = typer.Option(None, "--split", help="Gold reports of one split only (tune, holdout)."),
+    id_col: Optional[str] = typer.Option(None, "--id-col", help="Id column of --reports."),
+    text_col: Optional[str] = typer.Option(None, "--text-col", help="Text column of --reports."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder for the parser."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Write the review tasks (with the parser's pre-annotations) as a Label Studio import file, for a manual import."""
+    from .review import export_tasks
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        written = export_tasks(tasks, gold if gold is not None or reports is not None else DEFAULT_GOLD, reports,
+                               split=split, id_col=id_col, text_col=text_col, rules_dir=rules)
+    except ReportParseError as err:
+        _fail(err)
+    console.print(f"wrote {len(written)} task(s) to {tasks}; import it into a Label Studio project whose labelling "
+                  "interface is gold/label_config.xml", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,6 +57,58 @@ class Errors(metaclass=ErrorsWithCodes):
     W205 = "the text was not valid UTF-8; undecodable bytes were replaced"
     W206 = "unreadable input row: {error}"
     W207 = "parser failure: {error}"
+    # gold set (Label Studio JSON export) and evaluation
+    E301 = ("Gold file '{path}' does not exist. Give a Label Studio JSON export such as gold/annotations.json "
+            "(current folder: {cwd}).")
+    E302 = ("Gold file '{path}' is not valid JSON: {error}. Export the project again with Label Studio's 'JSON' "
+            "format, or fix the syntax at the position given.")
+    E303 = ("Gold file '{path}' must be a JSON list of tasks (Label Studio's 'JSON' export), got {got}. Use the "
+            "'JSON' export, not 'JSON_MIN' or CSV.")
+    E304 = ("Gold file '{path}', task {task}: '{key}' is {value!r}; expected {expected}. Fix the task or export "
+            "the project again.")
+    E305 = ("Gold task {task}, control '{control}': unknown choice {value!r}. Expected one of {choices}; use the "
+            "label config shipped in gold/label_config.xml.")
+    E306 = ("Gold task {task}, control '{control}': {n} choices {values}; a grade control takes exactly one. "
+            "Fix the annotation in Label Studio and export again.")
+    E307 = ("Gold file '{path}': report_id {report_id!r} appears in task {first} and task {second}. Each report "
+            "must be one task; delete or rename the duplicate.")
+    E308 = ("Gold report {report_id!r}: labels[{level!r}][{location!r}] is {value!r}; expected an integer 0-3 or "
+            "None for every one of the levels {levels} and locations {locations}.")
+    E309 = ("Gold task {task}: '{key}' is {value!r}, which is not an ISO 8601 timestamp (e.g. "
+            "'2026-01-31T12:00:00.000000Z'). Fix the timestamp or export the project again.")
+    E310 = ("--split {split!r} matches no gold report; the gold file has the splits {splits}. Pass one of them "
+            "or omit --split to score every report.")
+    E311 = ("Prediction file '{path}' has no column {column!r}. It has the columns {columns}; give a levels table "
+            "written by 'reportparse extract' (report_id, level, scs, rfs, lfs).")
+    E312 = ("Prediction file '{path}', row {row}: {column} is {value!r}; expected {expected}. Give a levels table "
+            "written by 'reportparse extract'.")
+    E313 = "--min-accuracy must be a fraction between 0 and 1, got {value}. For 90% pass 0.9."
+    # Label Studio review (reportparse.review); messages never carry the API key
+    E401 = ("{name} is not set. Export the {what} of your Label Studio server, e.g. {example}, before "
+            "'reportparse review {command}' (or use 'reportparse review export' when no server is reachable).")
+    E402 = ("Cannot reach a Label Studio server at {url}: {error}. Start the server (label-studio start) or fix "
+            "LABEL_STUDIO_URL; without a server, use 'reportparse review export' and import the file by hand.")
+    E403 = ("The Label Studio server at {url} rejected the API key (HTTP {status}). Copy the key from Label Studio "
+            "(Account & Settings > Access Token) into LABEL_STUDIO_API_KEY; with a legacy token, the server must "
+            "allow legacy tokens.")
+    E404 = ("The server at {url} answered HTTP {status} to {action}: {detail}. Check that LABEL_STUDIO_URL is the "
+            "address of a Label Studio server and look at its log; the gold set was not changed.")
+    E405 = ("No Label Studio project titled {title!r} at {url}. The projects there are {titles}. Pass the title "
+            "used with 'reportparse review push' (--project).")
+    E406 = ("Label Studio export {source} is malformed: {problem}. Export the project again in Label Studio's "
+            "'JSON' format (not JSON_MIN or CSV); the gold set was not changed.")
+    E407 = ("Give exactly one source of reports to review: --gold (a Label Studio JSON export such as "
+            "gold/annotations.json) or --reports (a .csv, .jsonl or .parquet file); got {got}.")
+    E408 = ("Give exactly one of --out NEW.json (write a new gold file) or --in-place (replace {gold}, keeping a "
+            "timestamped backup); got {got}.")
+    E409 = ("--out '{out}' is the gold file itself. Pass --in-place to replace it (a timestamped backup is kept), "
+            "or choose another --out.")
+    E410 = ("Task file '{path}' must end in .json (Label Studio's JSON import format). Choose a name such as "
+            "tasks.json.")
+    E411 = ("More than one Label Studio project is titled {title!r} at {url} (ids {ids}). Rename or delete the "
+            "extra projects so that the title names one project.")
+    E412 = ("Give exactly one place to pull the annotations from: --project TITLE (a project on the Label Studio "
+            "server) or --export FILE (a JSON export saved from Label Studio); got {got}.")
 
 
 class ReportParseError(ValueError):

@@ -1,0 +1,1 @@
+"""imaging: lumbar MRI studies with their geometry, synthetic studies, and vertebral-body segmentation."""
