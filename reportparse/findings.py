@@ -63,6 +63,7 @@ class Finding:
     start_char: int
     end_char: int
     flags: tuple[str, ...] = ()
+    located: bool = False  # names its location ("all other foramina are patent"), not just "the other levels"
 
 
 @dataclass
@@ -549,7 +550,7 @@ class FindingAssembler:
                 f.add("inferred_study")
             elif rank == "none":
                 f.add("no_level")
-            out.append(Finding(slot, grade, rank, group, index, start_char, end_char, tuple(sorted(f))))
+            out.append(Finding(slot, grade, rank, group, index, start_char, end_char, tuple(sorted(f)), located))
         return out
 
     def __call__(self, doc: Doc) -> Doc:

@@ -4,7 +4,8 @@ Competing statements about one slot are resolved by a documented rule:
 
 1. The highest *rank* with any statement wins: ``explicit`` (a located finding at a named level) over
    ``generic`` (a finding without a location word, or a whole-level "Normal.") over ``remaining`` ("the
-   remaining levels are normal", applied only to levels the report never names) over ``study`` (whole-study
+   remaining levels are normal", applied only to levels the report never names; "all other foramina are
+   patent", applied to every foramen slot nothing else decides) over ``study`` (whole-study
    statements, applied to every slot nothing else decides).
 2. Within that rank a statement about the past ("previously there was severe stenosis") yields to one about
    the present; then the **higher grade** wins (findings versus impression, two sentences about one slot); when
@@ -88,6 +89,8 @@ class GradeResolver:
             info = sentences[f.sentence]
             if f.rank == "none" or f.group is None:
                 levels: tuple[str, ...] = LEVELS if f.rank == "study" else ("",)
+            elif f.rank == "remaining" and f.located:
+                levels = f.group.levels  # "all other foramina are patent": every slot of that location left open
             elif f.rank == "remaining":
                 levels = tuple(lvl for lvl in f.group.levels if lvl not in named) or (
                     f.group.levels if f.group.restricted else ())

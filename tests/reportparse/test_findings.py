@@ -290,3 +290,13 @@ def test_two_clauses_with_their_own_subjects():
 
 def test_side_comparator_before_the_full_stop():
     check("L4-5: Mild to moderate bilateral foraminal narrowing, R>L.", {"L4-L5": (N, 2, 1)})
+
+
+def test_remaining_statement_about_one_location_fills_that_location():
+    text = ("Foramina: Moderate bilateral foraminal narrowing at L5-S1. Mild left foraminal narrowing is present at "
+            "L4-5. All other foramina are patent.")
+    check(text, {"L5-S1": (N, 2, 2), "L4-L5": (N, 0, 1)}, others=(N, 0, 0))
+
+
+def test_no_other_stenosis_covers_the_levels_not_named():
+    check("Moderate canal stenosis at L4-5. No other significant stenosis.", {"L4-L5": (2, N, N)}, others=ALL0)
