@@ -181,6 +181,8 @@ class FindingAssembler:
                 core.left_first = k
             elif item.kind == "LEVEL" and core.left_first == core.first:
                 pass  # "mild right L5-S1 foraminal narrowing"
+            elif item.kind == "DISTRACTOR" and item.meta.get("coordinates"):
+                pass  # "moderate right subarticular and foraminal stenosis"
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
                 break
             k -= 1
@@ -357,6 +359,8 @@ class FindingAssembler:
             if has_sides:
                 location = "foramen"
             elif negated and not core.severities():
+                if not any(i.meta.get("negated_generic", True) for i in core.spans if i.kind == "STENOSIS"):
+                    return []  # "without nerve root impingement" says nothing about the canal
                 return [(s, None, False) for s in ALL_SLOTS]
             elif core.severities() and core.severities()[0].meta["grade"] == 0:
                 return [(s, core.severities()[0], False) for s in ALL_SLOTS]
@@ -491,10 +495,11 @@ class FindingAssembler:
             if not gap or not all(i.kind == WORD and i.text in g.conjunctions for i in gap):
                 continue
             if a.has_stenosis != b.has_stenosis:
+                # a shared head ("moderate central and bilateral foraminal stenosis") also satisfies the weak
+                # location words that need a stenosis word of their own
                 for c in (a, b):
-                    if not c.requires_stenosis:
-                        c.has_stenosis = True
-                        c.shared = True
+                    c.has_stenosis = True
+                    c.shared = True
             if a.shared or b.shared or (not a.has_stenosis or not b.has_stenosis):
                 if not a.severities() and b.severities():
                     a.predicate = [i for i in b.left + b.predicate if i.kind == "SEVERITY"] + \

@@ -300,3 +300,16 @@ def test_remaining_statement_about_one_location_fills_that_location():
 
 def test_no_other_stenosis_covers_the_levels_not_named():
     check("Moderate canal stenosis at L4-5. No other significant stenosis.", {"L4-L5": (2, N, N)}, others=ALL0)
+
+
+def test_coordination_across_weak_words_and_distractors():
+    check("L4-5: Moderate central and bilateral foraminal stenosis.", {"L4-L5": (2, 2, 2)})
+    check("L4-5: Moderate right subarticular and foraminal stenosis.", {"L4-L5": (N, 2, N)})
+
+
+def test_side_headings_after_a_foramen_heading():
+    check("L4-5: Neural foraminal stenosis: Right: mild. Left: moderate.", {"L4-L5": (N, 1, 2)})
+
+
+def test_negated_root_impingement_says_nothing_about_the_canal():
+    check("L4-5: Mild bilateral neural foraminal narrowing without nerve root impingement.", {"L4-L5": (N, 1, 1)})
