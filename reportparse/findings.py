@@ -126,7 +126,7 @@ class FindingAssembler:
                     core.sides.append(nxt.meta["side"])
                 elif core.location is None and (nxt.kind == "SIDE" or (nxt.kind == WORD and nxt.text in g.link_words)):
                     k = j
-                    while k < n and (items[k].kind in ("SIDE", "DISTRACTOR")
+                    while k < n and (items[k].kind in ("SIDE", "DISTRACTOR", "LEVEL")
                                      or (items[k].kind == WORD and items[k].text in g.link_words)):
                         k += 1
                     # a location with its own head ("... and left foraminal narrowing") or its own verb ("... and

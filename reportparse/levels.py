@@ -244,8 +244,11 @@ class LevelScoper:
         return groups
 
     def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
-        """True when the first content item of the sentence starts a level group (a heading)."""
-        if not groups:
+        """True when the first content item of the sentence starts a group of named levels (a heading).
+
+        A sentence led by a scope marker ("Except for mild stenosis at L4-5, ...") is no heading: its
+        statements go to the group that follows them."""
+        if not groups or groups[0].kind != "explicit":
             return False
         first = groups[0].start
         for item in items:

@@ -313,3 +313,10 @@ def test_side_headings_after_a_foramen_heading():
 
 def test_negated_root_impingement_says_nothing_about_the_canal():
     check("L4-5: Mild bilateral neural foraminal narrowing without nerve root impingement.", {"L4-L5": (N, 1, 1)})
+
+
+def test_except_clause():
+    check("The foramina are patent except at L5-S1 where there is mild bilateral narrowing.",
+          {"L5-S1": (N, 1, 1)}, others=(N, 0, 0))
+    check("There is moderate narrowing of the right L5-S1 neural foramen.", {"L5-S1": (N, 2, N)})
+    check("Severe multifactorial spinal stenosis at L4-5.", {"L4-L5": (3, N, N)})
