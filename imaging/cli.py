@@ -1,0 +1,173 @@
+"""The ``imaging`` command line. Each command is a thin wrapper around one library function."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import ImagingError
+
+app = typer.Typer(help="Lumbar MRI studies: read DICOM/NIfTI/MetaImage, synthesise studies, segment vertebrae.",
+                  no_args_is_help=True, add_completion=False)
+console = Console(stderr=True)
+
+
+@app.callback()
+def main() -> None:
+    """Lumbar MRI studies: read DICOM/NIfTI/MetaImage, synthesise studies, segment vertebrae."""
+
+
+@app.command("synth")
+def synth_cmd(
+    out_dir: Path = typer.Argument(..., help="Output folder; one sub-folder of DICOM files per study."),
+    n: int = typer.Option(10, "--n", help="Number of studies."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same studies."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Write N synthetic lumbar MRI studies (SAG T2 + AX T2 DICOM), ground-truth JSON and reports.csv."""
+    from .synth import SynthConfig, synth_cohort
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        with Progress(SpinnerColumn(), TextColumn("[bold]writing studies"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("synth", total=n)
+            summary = synth_cohort(out_dir, SynthConfig(n=n, seed=seed), progress=lambda k: bar.advance(task, k))
+    except ImagingError as err:
+        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    table = Table(title=f"Synthetic studies ({summary.studies} studies, {summary.seconds:.1f} s)")
+    table.add_column("grade")
+    for loc in ("scs", "rfs", "lfs"):
+        table.add_column(loc, justify="right")
+    for grade in (0, 1, 2, 3, None):
+        table.add_row("not stated" if grade is None else str(grade),
+                      *(str(summary.grades[loc].get(grade, 0)) for loc in ("scs", "rfs", "lfs")))
+    console.print(table)
+    console.print(f"wrote {summary.studies} studies ({summary.files} DICOM files) to {out_dir / 'dicom'}, ground truth "
+                  f"to {out_dir / 'truth'} and the reports to {summary.reports_csv}")
+
+
+# ------------------------------------------------------------------------------- segmentation (imaging.segment)
+def _seg_error(err: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+@app.command("train-seg")
+def train_seg_cmd(
+    data: Path = typer.Option(..., "--data", help="Folder of NAME_image.nii.gz + NAME_vertebrae.nii.gz (or "
+                              "NAME_corners.json) pairs, or a cohort folder written by 'imaging synth'."),
+    output: Path = typer.Option(..., "--output", "-o", help="Model checkpoint to write (best validation epoch)."),
+    preset: str = typer.Option("cpu", "--preset", help="'cpu' (192 px, 8 features, depth 4, Adam) or 'paper' "
+                               "(512 px, 32 features, depth 5, SGD 0.01)."),
+    input_size: int | None = typer.Option(None, "--input-size", help="Network input side (multiple of 2**depth)."),
+    features: int | None = typer.Option(None, "--features", help="Features of the first module."),
+    depth: int | None = typer.Option(None, "--depth", help="Down/up-sampling modules."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Slices per batch."),
+    lr: float | None = typer.Option(None, "--lr", help="Learning rate."),
+    optimizer: str | None = typer.Option(None, "--optimizer", help="'sgd' or 'adam'."),
+    val_fraction: float | None = typer.Option(None, "--val-fraction", help="Fraction of volumes held out."),
+    with_s1: bool = typer.Option(True, "--s1/--no-s1", help="Train the sacral S1 detector channel (needs S1 in "
+                                 "corners files; positional masks have no S1)."),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (split, augmentation, weights)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Train the vertebral-body U-Net on the mid-sagittal slices of a folder of image/label pairs."""
+    from .segment import SegmentationError, preset_config, train
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = preset_config(preset, input_size=input_size, features=features, depth=depth, epochs=epochs,
+                            batch_size=batch_size, lr=lr, optimizer=optimizer, val_fraction=val_fraction,
+                            with_s1=with_s1, time_limit_s=time_limit, seed=seed)
+        with Progress(SpinnerColumn(), TextColumn("[bold]training[/bold] {task.fields[info]}"), BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("train", total=cfg.epochs, info="")
+            summary = train(data, output, cfg, progress=lambda e, n, m: bar.update(
+                task, completed=e, info=f"loss {m['loss']:.3f} val Dice {m['val_dice']:.3f}"))
+    except (ImagingError, SegmentationError) as err:
+        raise _seg_error(err) from None
+    table = Table(title=f"train-seg ({summary.seconds:.1f} s)")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for k, v in (("pairs", summary.pairs), ("training slices", summary.train_slices),
+                 ("validation volumes", ", ".join(summary.val_pairs) or "-"), ("epochs run", summary.epochs_run),
+                 ("Dice before training", f"{summary.first_metric:.3f}"), ("best epoch", summary.best_epoch),
+                 ("best validation Dice", f"{summary.best_metric:.3f}")):
+        table.add_row(k, str(v))
+    console.print(table)
+    console.print(f"wrote {output}")
+
+
+@app.command("segment")
+def segment_cmd(
+    study: Path = typer.Argument(..., help="Study: DICOM folder, NIfTI (.nii, .nii.gz) or MetaImage (.mha)."),
+    model: Path = typer.Option(..., "--model", help="Checkpoint written by 'imaging train-seg'."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Segment and label the vertebral bodies on the mid-sagittal slice: segmentation.nii.gz, vertebrae.json, qc.png."""
+    from .segment import SegmentationError, segment_study
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        res = segment_study(model, study, output)
+    except (ImagingError, SegmentationError) as err:
+        raise _seg_error(err) from None
+    table = Table(title=f"Vertebrae on slice {res.slice_index}")
+    for col in ("label", "name", "detector", "centroid (voxel)", "centroid (mm)", "area (mm2)"):
+        table.add_column(col)
+    for v in res.vertebrae:
+        table.add_row(str(v.label), v.name or "?", v.detector, ", ".join(f"{x:.1f}" for x in v.centroid_voxel),
+                      ", ".join(f"{x:.1f}" for x in v.centroid_mm) if v.centroid_mm else "-", f"{v.area_mm2:.0f}")
+    console.print(table)
+    for w in res.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+    console.print(f"wrote segmentation.nii.gz, vertebrae.json and qc.png to {output}")
+
+
+@app.command("eval-seg")
+def eval_seg_cmd(
+    model: Path = typer.Option(..., "--model", help="Checkpoint written by 'imaging train-seg'."),
+    data: Path = typer.Option(..., "--data", help="Folder of image/label pairs (as for train-seg)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Also write the per-case results as JSON."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Score a model: the paper's three success criteria, identification, per-vertebra Dice, centroid error."""
+    import json
+
+    from .segment import SegmentationError, evaluate_folder, find_pairs
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        n = len(find_pairs(data))
+        with Progress(SpinnerColumn(), TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("eval", total=n)
+            ev = evaluate_folder(model, data, progress=lambda k: bar.advance(task, k))
+    except (ImagingError, SegmentationError) as err:
+        raise _seg_error(err) from None
+    table = Table(title=f"eval-seg ({len(ev.cases)} cases, {ev.seconds:.1f} s)")
+    for col in ("case", "GT", "detected", "identified", "solitary", "count", "S1 ok", "mean Dice", "centroid mm"):
+        table.add_column(col, justify="right")
+    for c in ev.cases:
+        dist = sum(c.centroid_mm) / len(c.centroid_mm) if c.centroid_mm else float("nan")
+        table.add_row(c.name, str(c.gt), str(c.detected), str(c.identified), str(c.solitary), str(c.count_ok),
+                      str(c.s1_ok), f"{sum(c.dice) / max(len(c.dice), 1):.3f}", f"{dist:.2f}")
+    console.print(table)
+    console.print(f"success rate (3 criteria) {ev.success_rate:.1%}, identification {ev.identification:.1%}, "
+                  f"mean Dice {ev.mean_dice:.3f} (identified only {ev.mean_dice_identified:.3f}), "
+                  f"centroid error {ev.mean_centroid_mm:.2f} mm")
+    if output is not None:
+        output.write_text(json.dumps(ev.to_dict(), indent=2))
+        console.print(f"wrote {output}")

@@ -1,0 +1,55 @@
+"""A catalogue of the coded, actionable errors raised by ``imaging``.
+
+Every message names the bad value, what was expected and how to fix it. Codes are stable so that users can
+search for them; add new ones at the end.
+"""
+
+from __future__ import annotations
+
+
+from reportparse.errors import ErrorsWithCodes  # the same coded-message catalogue mechanism
+
+
+class Errors(metaclass=ErrorsWithCodes):
+    # reading studies
+    I001 = "Study path '{path}' does not exist. Check the path (current folder: {cwd})."
+    I002 = ("Study path '{path}' has the suffix '{suffix}', which is not a supported image format. Pass a folder of "
+            "DICOM files, a NIfTI file (.nii, .nii.gz) or a MetaImage file (.mha, .mhd).")
+    I003 = ("File '{path}' in study folder '{folder}' is not a DICOM file ({error}). Remove it from the folder, or "
+            "keep each study's DICOM files in a folder of their own.")
+    I004 = ("Study folder '{path}' holds no DICOM files. Point to the folder that holds the study's .dcm files "
+            "(sub-folders are searched).")
+    I005 = ("Study '{path}' has no sagittal series: found {found}. A sagittal series is one whose slice normal "
+            "(ImageOrientationPatient row x column cosines) lies nearer the left-right axis than any other. Add the "
+            "sagittal T2 series to the folder.")
+    I006 = ("Series '{description}' ({uid}) in '{path}' mixes image sizes {sizes} (rows x columns). Every slice of "
+            "a series must have the same size; remove the odd slices or export the series again.")
+    I007 = ("Series '{description}' ({uid}) in '{path}' has only {n} slice(s) in the stack with orientation "
+            "{orientation}. A volume needs at least 2 slices; export the complete series.")
+    I008 = ("File '{path}' lacks the geometry tag {tag}. Every slice needs ImagePositionPatient, "
+            "ImageOrientationPatient and PixelSpacing; export the series with full DICOM headers.")
+    I009 = ("Series '{description}' ({uid}) in '{path}' has unevenly spaced slices: gaps of {gaps} mm along the "
+            "slice normal (expected one spacing within {tol} mm). A slice is probably missing or duplicated; "
+            "export the complete series.")
+    I010 = ("Image file '{path}' could not be read as {format}: {error}. Check that the file is a valid {format} "
+            "file.")
+    I011 = ("Image file '{path}' has {ndim} dimensions (size {size}); expected a 3-D volume. Pass a single 3-D "
+            "volume (split 4-D series first).")
+    I012 = ("File '{path}' has pixel data that could not be decoded: {error}. Export the series uncompressed or "
+            "install the decoder for its transfer syntax.")
+    I013 = ("ImageOrientationPatient {value!r} is not two unit-length, orthogonal direction cosines (6 numbers). "
+            "Fix the header of the series.")
+    # synthetic studies
+    I020 = "--n must be at least 1, got {value}. Pass the number of studies to write."
+    I021 = "Output path '{path}' exists and is not a folder. Choose a folder path for the synthetic studies."
+    I022 = "Output folder '{path}' could not be created: {error}. Choose a writable location."
+
+
+class ImagingError(Exception):
+    """An error with a stable code (``I0xx``); ``code`` holds it."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is None and message.startswith("[") and "]" in message:
+            code = message[1:message.index("]")]
+        self.code = code

@@ -1,0 +1,435 @@
+"""Read lumbar MRI studies with their full physical geometry.
+
+``read_study(path)`` accepts a folder of DICOM files (searched recursively), a NIfTI file (.nii, .nii.gz) or a
+MetaImage file (.mha, .mhd). DICOM files are grouped by series and each series into *stacks* (slices sharing one
+orientation and lying on one line along their normal: an axial series planned per disc holds one stack per disc).
+Sagittal and axial are told apart from the ImageOrientationPatient cosines, never from the description; the T2
+series is picked from the description (or a long echo time).
+
+Geometry follows DICOM/ITK: patient coordinates are LPS in mm; a :class:`Volume` holds ``array[k, j, i]`` (slice,
+row, column), ``origin`` (the centre of voxel (0, 0, 0)), ``spacing`` (i, j, k) and ``direction`` (3x3, columns are
+the unit vectors of the i, j and k axes), so ``patient = origin + direction @ (ijk * spacing)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+import pydicom
+import SimpleITK as sitk
+from pydicom.errors import InvalidDicomError
+from scipy.ndimage import map_coordinates
+
+from .errors import Errors, ImagingError
+
+__all__ = ["Volume", "SeriesInfo", "Study", "StudyResult", "read_study", "read_studies", "read_volume",
+           "write_volume", "classify_orientation", "dominant_plane", "IMAGE_SUFFIXES"]
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".nii", ".nii.gz", ".mha", ".mhd")
+PLANES = {0: "sagittal", 1: "coronal", 2: "axial"}  # the patient axis (x, y, z) the slice normal lies along
+OBLIQUE_TOLERANCE_DEG = 30.0
+_T2 = re.compile(r"T2(?!\*)|STIR", re.IGNORECASE)
+_NOT_T2 = re.compile(r"T1|PD|FLAIR|DWI|DIFF|LOC|SCOUT|SURVEY", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# geometry
+# --------------------------------------------------------------------------------------------------------------
+
+def _cosines(iop: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    v = np.asarray([float(x) for x in iop], dtype=float)
+    if v.shape != (6,):
+        raise ImagingError(Errors.I013.format(value=list(iop)))
+    row, col = v[:3], v[3:]
+    if abs(np.linalg.norm(row) - 1) > 1e-2 or abs(np.linalg.norm(col) - 1) > 1e-2 or abs(row @ col) > 1e-2:
+        raise ImagingError(Errors.I013.format(value=list(iop)))
+    row, col = row / np.linalg.norm(row), col / np.linalg.norm(col)
+    return row, col, np.cross(row, col)
+
+
+def dominant_plane(iop: Sequence[float]) -> str:
+    """The plane ('sagittal', 'coronal' or 'axial') whose axis lies nearest the slice normal of ImageOrientationPatient."""
+    normal = _cosines(iop)[2]
+    return PLANES[int(np.argmax(np.abs(normal)))]
+
+
+def classify_orientation(iop: Sequence[float], tolerance_deg: float = OBLIQUE_TOLERANCE_DEG) -> str:
+    """'sagittal', 'coronal' or 'axial' when the slice normal is within ``tolerance_deg`` of that plane's axis
+    (x, y or z), else 'oblique'. ``iop`` is the 6 direction cosines of ImageOrientationPatient (row, column)."""
+    normal = _cosines(iop)[2]
+    axis = int(np.argmax(np.abs(normal)))
+    angle = np.degrees(np.arccos(min(1.0, abs(normal[axis]))))
+    return PLANES[axis] if angle <= tolerance_deg else "oblique"
+
+
+@dataclass
+class Volume:
+    """A 3-D image with its patient geometry (LPS, mm).
+
+    Attributes:
+        array: Intensities ``[k, j, i]`` = (slice, row, column), float32.
+        origin: Patient position of the centre of voxel (0, 0, 0).
+        spacing: Voxel size along i, j, k (column, row, slice step; the slice step includes any gap).
+        direction: 3x3 matrix whose columns are the unit vectors of the i, j and k axes in patient space.
+        description: Series description (or file name).
+        slice_thickness: Nominal slice thickness where known (may be less than ``spacing[2]``: a slice gap).
+    """
+
+    array: np.ndarray
+    origin: np.ndarray
+    spacing: np.ndarray
+    direction: np.ndarray
+    description: str = ""
+    slice_thickness: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        self.array = np.asarray(self.array, dtype=np.float32)
+        self.origin = np.asarray(self.origin, dtype=float).reshape(3)
+        self.spacing = np.asarray(self.spacing, dtype=float).reshape(3)
+        self.direction = np.asarray(self.direction, dtype=float).reshape(3, 3)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.array.shape)  # type: ignore[return-value]
+
+    @property
+    def normal(self) -> np.ndarray:
+        """Unit vector of the slice (k) axis."""
+        return self.direction[:, 2]
+
+    @property
+    def orientation(self) -> str:
+        """'sagittal', 'coronal', 'axial' or 'oblique' (from the direction cosines)."""
+        return classify_orientation(np.r_[self.direction[:, 0], self.direction[:, 1]])
+
+    def index_to_patient(self, ijk) -> np.ndarray:
+        """Continuous index (i, j, k) = (column, row, slice), shape (..., 3) -> patient LPS mm."""
+        ijk = np.asarray(ijk, dtype=float)
+        return self.origin + (ijk * self.spacing) @ self.direction.T
+
+    def patient_to_index(self, xyz) -> np.ndarray:
+        """Patient LPS mm, shape (..., 3) -> continuous index (i, j, k); ``array[k, j, i]`` is that voxel."""
+        xyz = np.asarray(xyz, dtype=float)
+        return ((xyz - self.origin) @ np.linalg.inv(self.direction).T) / self.spacing
+
+    def sample(self, xyz, order: int = 1, cval: float = 0.0) -> np.ndarray:
+        """Intensity at patient positions (..., 3) by interpolation (``order`` 0 nearest, 1 linear)."""
+        ijk = self.patient_to_index(xyz)
+        flat = ijk.reshape(-1, 3)
+        vals = map_coordinates(self.array, [flat[:, 2], flat[:, 1], flat[:, 0]], order=order, mode="constant",
+                               cval=cval)
+        return vals.reshape(ijk.shape[:-1])
+
+    def to_sitk(self) -> sitk.Image:
+        img = sitk.GetImageFromArray(self.array)
+        img.SetOrigin(tuple(self.origin))
+        img.SetSpacing(tuple(self.spacing))
+        img.SetDirection(tuple(self.direction.ravel()))
+        return img
+
+    @classmethod
+    def from_sitk(cls, img: sitk.Image, description: str = "") -> "Volume":
+        return cls(sitk.GetArrayFromImage(img).astype(np.float32), np.array(img.GetOrigin()),
+                   np.array(img.GetSpacing()), np.array(img.GetDirection()).reshape(3, 3), description)
+
+
+@dataclass
+class SeriesInfo:
+    """One DICOM series (or image file) of a study, as found."""
+
+    uid: str
+    description: str
+    number: Optional[int]
+    plane: str  # dominant plane of its stacks: sagittal, coronal or axial
+    orientation: str  # classify_orientation of its first stack: sagittal, coronal, axial or oblique
+    slices: int
+    stacks: int
+    size: tuple[int, int]  # (rows, columns) of its first slice
+    echo_time: Optional[float]
+    is_t2: bool
+    files: list[Path] = field(default_factory=list, repr=False)
+    role: str = ""  # "sagittal_t2", "axial_t2" or ""
+
+
+@dataclass
+class Study:
+    """A study: the sagittal T2 volume, the axial T2 (one :class:`Volume` per stack) and what series were found."""
+
+    sagittal_t2: Volume
+    axial_t2: Optional[Volume]
+    series: list[SeriesInfo]
+    axial_stacks: list[Volume] = field(default_factory=list)
+    path: Optional[Path] = None
+
+    def axial_near(self, xyz) -> Optional[Volume]:
+        """The axial stack whose centre lies nearest the patient point ``xyz`` (mm), or None without axials."""
+        if not self.axial_stacks:
+            return None
+        xyz = np.asarray(xyz, dtype=float)
+        centres = [v.index_to_patient((np.array(v.shape[::-1]) - 1) / 2) for v in self.axial_stacks]
+        return self.axial_stacks[int(np.argmin([np.linalg.norm(c - xyz) for c in centres]))]
+
+
+@dataclass
+class StudyResult:
+    """Per-study outcome of :func:`read_studies`: status 'ok' with ``study``, or 'error' with ``code``/``message``."""
+
+    path: Path
+    status: str
+    study: Optional[Study] = None
+    code: Optional[str] = None
+    message: str = ""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# single image files
+# --------------------------------------------------------------------------------------------------------------
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
+
+
+def read_volume(path: str | os.PathLike) -> Volume:
+    """Read a NIfTI (.nii, .nii.gz) or MetaImage (.mha, .mhd) file as a :class:`Volume` (LPS geometry)."""
+    path = Path(path)
+    if not path.exists():
+        raise ImagingError(Errors.I001.format(path=path, cwd=Path.cwd()))
+    suffix = _suffix(path)
+    if suffix not in IMAGE_SUFFIXES:
+        raise ImagingError(Errors.I002.format(path=path, suffix=suffix))
+    fmt = "NIfTI" if suffix.startswith(".nii") else "MetaImage"
+    try:
+        img = sitk.ReadImage(str(path))
+    except RuntimeError as err:
+        raise ImagingError(Errors.I010.format(path=path, format=fmt, error=str(err).strip().splitlines()[-1])) from None
+    if img.GetDimension() != 3 or img.GetNumberOfComponentsPerPixel() != 1:
+        raise ImagingError(Errors.I011.format(path=path, ndim=img.GetDimension(), size=img.GetSize()))
+    return Volume.from_sitk(img, description=path.name)
+
+
+def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
+    """Write a :class:`Volume` as NIfTI or MetaImage (by suffix), keeping its geometry."""
+    path = Path(path)
+    suffix = _suffix(path)
+    if suffix not in IMAGE_SUFFIXES:
+        raise ImagingError(Errors.I002.format(path=path, suffix=suffix))
+    sitk.WriteImage(volume.to_sitk(), str(path))
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------------
+# DICOM folders
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Slice:
+    path: Path
+    row: np.ndarray
+    col: np.ndarray
+    normal: np.ndarray
+    position: np.ndarray
+    pixel_spacing: tuple[float, float]
+    size: tuple[int, int]
+    thickness: Optional[float]
+
+
+def _header(path: Path, folder: Path) -> Optional[pydicom.Dataset]:
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError) as err:
+        raise ImagingError(Errors.I003.format(path=path, folder=folder, error=str(err) or type(err).__name__)) from None
+    if "PixelData" not in ds and "SeriesInstanceUID" not in ds:
+        raise ImagingError(Errors.I003.format(path=path, folder=folder, error="no series UID and no pixel data"))
+    return ds
+
+
+def _slice(path: Path, ds: pydicom.Dataset) -> _Slice:
+    for tag in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "Rows", "Columns"):
+        if tag not in ds or ds.get(tag) in (None, ""):
+            raise ImagingError(Errors.I008.format(path=path, tag=tag))
+    row, col, normal = _cosines(ds.ImageOrientationPatient)
+    thickness = float(ds.SliceThickness) if ds.get("SliceThickness") not in (None, "") else None
+    return _Slice(path, row, col, normal, np.array([float(v) for v in ds.ImagePositionPatient]),
+                  (float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1])), (int(ds.Rows), int(ds.Columns)), thickness)
+
+
+def _stacks(slices: list[_Slice]) -> list[list[_Slice]]:
+    """Split a series into stacks: same orientation, same in-plane offset, no jump of more than 2.5 steps."""
+    groups: list[tuple[_Slice, list[_Slice]]] = []
+    for sl in slices:
+        inplane = sl.position - (sl.position @ sl.normal) * sl.normal
+        for ref, members in groups:
+            ref_inplane = ref.position - (ref.position @ ref.normal) * ref.normal
+            if (np.abs(ref.row - sl.row).max() < 1e-3 and np.abs(ref.col - sl.col).max() < 1e-3
+                    and np.linalg.norm(ref_inplane - inplane) < 0.5):
+                members.append(sl)
+                break
+        else:
+            groups.append((sl, [sl]))
+    stacks = []
+    for _, members in groups:
+        members.sort(key=lambda s: float(s.position @ s.normal))
+        dist = np.array([m.position @ m.normal for m in members])
+        gaps = np.diff(dist)
+        positive = gaps[gaps > 1e-3]
+        step = positive.min() if positive.size else 0.0
+        start = 0
+        for i, g in enumerate(gaps):
+            if step > 0 and g > 2.5 * step:
+                stacks.append(members[start:i + 1])
+                start = i + 1
+        stacks.append(members[start:])
+    stacks.sort(key=lambda st: float(st[0].position @ np.array([0.0, 0.0, 1.0])), reverse=True)
+    return stacks
+
+
+def _read_pixels(sl: _Slice) -> np.ndarray:
+    try:
+        ds = pydicom.dcmread(sl.path)
+        arr = ds.pixel_array.astype(np.float32)
+    except Exception as err:  # noqa: BLE001 - any decoder failure is reported with its file
+        raise ImagingError(Errors.I012.format(path=sl.path, error=err)) from None
+    slope, intercept = float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
+    return arr * slope + intercept
+
+
+def _stack_volume(stack: list[_Slice], info: SeriesInfo, folder: Path) -> Volume:
+    orient = classify_orientation(np.r_[stack[0].row, stack[0].col])
+    if len(stack) < 2:
+        raise ImagingError(Errors.I007.format(description=info.description, uid=info.uid, path=folder, n=len(stack),
+                                              orientation=orient))
+    dist = np.array([s.position @ s.normal for s in stack])
+    gaps = np.diff(dist)
+    step = float(np.median(gaps))
+    tol = max(0.05, 0.02 * abs(step))
+    if step <= 1e-3 or np.abs(gaps - step).max() > tol:
+        raise ImagingError(Errors.I009.format(description=info.description, uid=info.uid, path=folder,
+                                              gaps=[round(float(g), 2) for g in gaps], tol=round(tol, 2)))
+    first = stack[0]
+    direction = np.stack([first.row, first.col, first.normal], axis=1)
+    array = np.stack([_read_pixels(s) for s in stack])
+    spacing = (first.pixel_spacing[1], first.pixel_spacing[0], step)
+    return Volume(array, first.position, spacing, direction, info.description, first.thickness)
+
+
+def _is_t2(desc: str, echo_time: Optional[float]) -> bool:
+    if _T2.search(desc):
+        return True
+    if _NOT_T2.search(desc):
+        return False
+    return echo_time is not None and echo_time >= 60.0
+
+
+def _scan_folder(folder: Path) -> dict[str, tuple[list[_Slice], pydicom.Dataset]]:
+    files = sorted(p for p in folder.rglob("*")
+                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+                   and p.name.upper() != "DICOMDIR")
+    if not files:
+        raise ImagingError(Errors.I004.format(path=folder))
+    series: dict[str, tuple[list[_Slice], pydicom.Dataset]] = {}
+    for path in files:
+        ds = _header(path, folder)
+        uid = str(ds.get("SeriesInstanceUID", "") or f"no-uid:{path.parent}")
+        slices, _ = series.setdefault(uid, ([], ds))
+        slices.append(_slice(path, ds))
+    return series
+
+
+def _read_dicom_study(folder: Path) -> Study:
+    found = _scan_folder(folder)
+    infos: list[tuple[SeriesInfo, list[list[_Slice]]]] = []
+    for uid, (slices, ds) in found.items():
+        desc = str(ds.get("SeriesDescription", "") or "")
+        te = ds.get("EchoTime")
+        te = float(te) if te not in (None, "") else None
+        stacks = _stacks(slices)
+        planes = [dominant_plane(np.r_[st[0].row, st[0].col]) for st in stacks]
+        plane = max(set(planes), key=planes.count)
+        info = SeriesInfo(uid=uid, description=desc, number=int(ds.SeriesNumber) if ds.get("SeriesNumber") not in (None, "") else None,
+                          plane=plane, orientation=classify_orientation(np.r_[stacks[0][0].row, stacks[0][0].col]),
+                          slices=len(slices), stacks=len(stacks), size=slices[0].size, echo_time=te,
+                          is_t2=_is_t2(desc, te), files=sorted(s.path for s in slices))
+        infos.append((info, stacks))
+    infos.sort(key=lambda it: (it[0].number if it[0].number is not None else 1 << 30, it[0].uid))
+
+    def pick(plane: str) -> Optional[tuple[SeriesInfo, list[list[_Slice]]]]:
+        cands = [it for it in infos if it[0].plane == plane]
+        if not cands:
+            return None
+        t2 = [it for it in cands if it[0].is_t2]
+        if not t2:
+            logger.warning("%s: no %s series looks T2-weighted (description or echo time); using '%s'", folder,
+                           plane, cands[0][0].description)
+            t2 = cands
+        return max(t2, key=lambda it: it[0].slices)
+
+    sag = pick("sagittal")
+    if sag is None:
+        found_txt = ", ".join(f"'{i.description}' ({i.orientation}, {i.slices} slices)" for i, _ in infos) or "none"
+        raise ImagingError(Errors.I005.format(path=folder, found=found_txt, tol=45))
+    ax = pick("axial")
+    for info, stacks in (it for it in (sag, ax) if it is not None):
+        sizes = sorted({s.size for st in stacks for s in st})
+        if len(sizes) > 1:
+            raise ImagingError(Errors.I006.format(description=info.description, uid=info.uid, path=folder,
+                                                  sizes=[f"{r}x{c}" for r, c in sizes]))
+    sag[0].role = "sagittal_t2"
+    sag_stacks = sag[1]
+    if len(sag_stacks) > 1:
+        logger.warning("%s: sagittal series '%s' has %d stacks; using the largest", folder, sag[0].description,
+                       len(sag_stacks))
+    sagittal = _stack_volume(max(sag_stacks, key=len), sag[0], folder)
+    axial_stacks: list[Volume] = []
+    if ax is not None:
+        ax[0].role = "axial_t2"
+        axial_stacks = [_stack_volume(st, ax[0], folder) for st in ax[1]]
+    axial = max(axial_stacks, key=lambda v: v.shape[0]) if axial_stacks else None
+    for info, _ in infos:
+        if not info.role and info.slices < 2:
+            logger.info("%s: series '%s' has %d slice(s); ignored", folder, info.description, info.slices)
+    return Study(sagittal, axial, [i for i, _ in infos], axial_stacks, folder)
+
+
+def read_study(path: str | os.PathLike) -> Study:
+    """Read one study from a DICOM folder, a NIfTI file or a MetaImage file.
+
+    Raises:
+        ImagingError: with a code (``err.code``) naming what is wrong with the study and how to fix it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImagingError(Errors.I001.format(path=path, cwd=Path.cwd()))
+    if path.is_dir():
+        return _read_dicom_study(path)
+    vol = read_volume(path)
+    plane = classify_orientation(np.r_[vol.direction[:, 0], vol.direction[:, 1]])
+    dplane = dominant_plane(np.r_[vol.direction[:, 0], vol.direction[:, 1]])
+    info = SeriesInfo(uid=path.name, description=path.name, number=None, plane=dplane, orientation=plane,
+                      slices=vol.shape[0], stacks=1, size=vol.shape[1:], echo_time=None, is_t2=True, files=[path])
+    if dplane != "sagittal":
+        raise ImagingError(Errors.I005.format(path=path, found=f"'{path.name}' ({plane}, {vol.shape[0]} slices)",
+                                              tol=45))
+    info.role = "sagittal_t2"
+    return Study(vol, None, [info], [], path)
+
+
+def read_studies(paths: Iterable[str | os.PathLike]) -> list[StudyResult]:
+    """Read many studies; a broken study gives status 'error' with its code and message, the others go on."""
+    results = []
+    for p in paths:
+        p = Path(p)
+        try:
+            results.append(StudyResult(p, "ok", read_study(p)))
+        except ImagingError as err:
+            logger.warning("%s: %s", p, err)
+            results.append(StudyResult(p, "error", None, err.code, str(err)))
+    return results
