@@ -272,12 +272,18 @@ def targets_from_labels(lab: np.ndarray, names: Sequence[str] | None, with_s1: b
 
 
 # ---------------------------------------------------------------------------------------------------- data reading
+#: The layout every NIfTI / MetaImage volume is brought to: index axes toward patient left, posterior and
+#: inferior, i.e. numpy order ``(SI, AP, LR)`` with sagittal slices ``[:, :, k]`` (the vertebrae data set's own).
+CANONICAL = "LPI"
+
+
 def read_array(path: Path) -> tuple[np.ndarray, Any]:
-    """A 3-D volume ``(SI, AP, LR)`` as numpy and its SimpleITK image (geometry). NIfTI / MetaImage via SimpleITK."""
+    """A 3-D volume ``(SI, AP, LR)`` as numpy and its SimpleITK image in that layout. NIfTI / MetaImage files
+    in any orientation are permuted and flipped (no resampling) to :data:`CANONICAL` by their direction cosines."""
     import SimpleITK as sitk
 
     try:
-        img = sitk.ReadImage(str(path))
+        img = sitk.DICOMOrient(sitk.ReadImage(str(path)), CANONICAL)
     except RuntimeError as err:
         raise SegmentationError(SegErrors.S009.format(path=path, error=str(err).strip().splitlines()[-1])) from None
     return sitk.GetArrayFromImage(img), img
@@ -746,8 +752,8 @@ class SegmentResult:
 def _read_study(path: Path) -> tuple[np.ndarray, Callable[[Sequence[float]], list[float]], tuple, Callable]:
     """``(array (SI, AP, LR), voxel->mm, spacing (SI, AP, LR), seg array -> sitk image)`` of a study.
 
-    NIfTI / MetaImage files are read as they are stored (numpy order ``(SI, AP, LR)``, sagittal slices
-    ``[:, :, k]``, as in the vertebrae data set); DICOM folders through :func:`imaging.io.read_study`, whose
+    NIfTI / MetaImage files are brought to numpy order ``(SI, AP, LR)`` by their direction cosines
+    (:func:`read_array`); DICOM folders through :func:`imaging.io.read_study`, whose
     sagittal T2 volume ``array[k, row, column]`` is turned to ``(row, column, k)``.
     """
     import SimpleITK as sitk
@@ -772,11 +778,12 @@ def _read_study(path: Path) -> tuple[np.ndarray, Callable[[Sequence[float]], lis
 
         return arr, to_mm, (float(sp[1]), float(sp[0]), float(sp[2])), to_image
     arr, img = read_array(path)
+    stored = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(sitk.ReadImage(str(path)).GetDirection())
 
     def to_image_file(seg: np.ndarray) -> Any:
         out = sitk.GetImageFromArray(seg)
         out.CopyInformation(img)
-        return out
+        return sitk.DICOMOrient(out, stored)  # back to the input's own grid
 
     return arr, _sitk_mm(img), tuple(img.GetSpacing()[::-1]), to_image_file
 

@@ -304,3 +304,19 @@ def test_segment_reads_a_dicom_study_through_imaging_io(tmp_path):
     assert all((data.lab2 == i).sum() > 10 for i in range(1, 8))
     targets = targets_from_labels(data.lab2, data.names, with_s1=True)
     assert targets[1].sum() == (data.lab2 == 7).sum()  # S1 goes to the sacral detector
+
+
+def test_read_array_brings_any_orientation_to_si_ap_lr(tmp_path):
+    """A volume stored sagittal-first (as dcm2niix writes sagittal series) reads back in the canonical layout."""
+    import SimpleITK as sitk
+
+    from imaging.segment import read_array
+
+    rng = np.random.default_rng(0)
+    canonical = sitk.GetImageFromArray(rng.integers(0, 255, (12, 10, 6)).astype(np.uint8))  # (SI, AP, LR)
+    canonical.SetDirection((1, 0, 0, 0, 1, 0, 0, 0, -1))  # index axes toward L, P, I
+    sitk.WriteImage(canonical, str(tmp_path / "canonical.nii.gz"))
+    sitk.WriteImage(sitk.DICOMOrient(canonical, "PIL"), str(tmp_path / "sagittal_first.nii.gz"))
+    a, _ = read_array(tmp_path / "canonical.nii.gz")
+    b, _ = read_array(tmp_path / "sagittal_first.nii.gz")
+    assert a.shape == (12, 10, 6) and np.array_equal(a, b)
