@@ -399,6 +399,11 @@ def _read_dicom_study(folder: Path) -> Study:
     return Study(sagittal, axial, [i for i, _ in infos], axial_stacks, folder)
 
 
+#: Largest ratio of voxel spacings for which a NIfTI / MetaImage volume counts as a 3-D acquisition that may be
+#: re-stacked sagittally.
+ISOTROPIC_RATIO = 1.5
+
+
 def read_study(path: str | os.PathLike) -> Study:
     """Read one study from a DICOM folder, a NIfTI file or a MetaImage file.
 
@@ -411,8 +416,13 @@ def read_study(path: str | os.PathLike) -> Study:
     if path.is_dir():
         return _read_dicom_study(path)
     vol = read_volume(path)
-    plane = classify_orientation(np.r_[vol.direction[:, 0], vol.direction[:, 1]])
     dplane = dominant_plane(np.r_[vol.direction[:, 0], vol.direction[:, 1]])
+    if dplane != "sagittal" and max(vol.spacing) <= ISOTROPIC_RATIO * min(vol.spacing):
+        # a 3-D (near-isotropic) acquisition stored along another axis: re-stack it sagittally by permuting and
+        # flipping axes (no resampling), as a sagittal series is stored (columns posterior, rows inferior)
+        vol = Volume.from_sitk(sitk.DICOMOrient(vol.to_sitk(), "PIL"), description=path.name)
+        dplane = dominant_plane(np.r_[vol.direction[:, 0], vol.direction[:, 1]])
+    plane = classify_orientation(np.r_[vol.direction[:, 0], vol.direction[:, 1]])
     info = SeriesInfo(uid=path.name, description=path.name, number=None, plane=dplane, orientation=plane,
                       slices=vol.shape[0], stacks=1, size=vol.shape[1:], echo_time=None, is_t2=True, files=[path])
     if dplane != "sagittal":

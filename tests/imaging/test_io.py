@@ -201,3 +201,20 @@ def test_geometry_agrees_with_simpleitk(study, study_dir):
     np.testing.assert_allclose(img.GetSpacing(), sag.spacing, atol=1e-4)
     np.testing.assert_allclose(np.reshape(img.GetDirection(), (3, 3)), sag.direction, atol=1e-6)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(img).astype(np.float32), sag.array)
+
+
+def test_isotropic_volume_stored_along_another_axis_is_restacked_sagittally(tmp_path):
+    """A 3-D acquisition stored SI-first (array (SI, AP, LR)) is read as a sagittal stack, voxels unchanged."""
+    import SimpleITK as sitk
+
+    rng = np.random.default_rng(1)
+    data = rng.random((20, 16, 12)).astype(np.float32)  # numpy (SI, AP, LR)
+    img = sitk.GetImageFromArray(data)
+    img.SetDirection((1, 0, 0, 0, 1, 0, 0, 0, -1))  # index axes toward L, P, I
+    sitk.WriteImage(img, str(tmp_path / "iso.nii.gz"))
+    study = read_study(tmp_path / "iso.nii.gz")
+    vol = study.sagittal_t2
+    assert study.series[0].plane == "sagittal" and vol.array.shape == (12, 20, 16)  # (LR, SI, AP)
+    corner = img.TransformIndexToPhysicalPoint((3, 5, 7))  # (i=LR, j=AP, k=SI)
+    ijk = np.round(vol.patient_to_index(corner)).astype(int)
+    assert vol.array[ijk[2], ijk[1], ijk[0]] == pytest.approx(data[7, 5, 3])
