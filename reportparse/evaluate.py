@@ -24,14 +24,13 @@ import csv
 import json
 import logging
 import math
-import os
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import Errors, ReportParseError
+from .io import write_text_atomic
 from .gold import CHOICE_NAMES, GoldReport, load_gold
 from .rules import LEVELS, LOCATIONS
 
@@ -147,7 +146,7 @@ class EvaluationReport:
         out.mkdir(parents=True, exist_ok=True)
         paths = out / "evaluation.json", out / "evaluation.md"
         for path, text in zip(paths, (self.to_json(), self.to_markdown())):
-            _write_atomic(path, text)
+            write_text_atomic(path, text)
         return paths
 
 
@@ -170,21 +169,6 @@ def _md_scores(name: str, s: Scores) -> str:
 
 def _md_cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _float(value: float) -> float | None:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Errors, ReportParseError
+from .io import write_text_atomic
 from .rules import LEVELS, LOCATIONS
 
 logger = logging.getLogger(__name__)
@@ -290,17 +289,5 @@ def save_gold(reports: list[GoldReport], path: str | Path) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise ReportParseError(Errors.E107.format(path=path.parent))
-    text = json.dumps(to_tasks(reports), indent=1, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(path, json.dumps(to_tasks(reports), indent=1, ensure_ascii=False) + "\n")
     logger.info("wrote %d gold reports to %s", len(reports), path)

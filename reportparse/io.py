@@ -190,6 +190,35 @@ def _fix(value: str) -> str:
         return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
+def _publish(tmp: str, path: Path) -> None:
+    """Give a finished temporary file the usual permissions and move it into place."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, so that readers never see a part.
+
+    Raises:
+        ReportParseError: when the folder does not exist (E107).
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ReportParseError(Errors.E107.format(path=path.parent))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        _publish(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 class TableWriter:
     """Writes rows (dicts with fixed columns) to CSV, JSONL or Parquet; atomic: the file appears on success.
 
@@ -252,9 +281,6 @@ class TableWriter:
             self._fh.close()
         assert self._tmp is not None
         if exc_type is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self._tmp, 0o666 & ~umask)
-            os.replace(self._tmp, self.path)
+            _publish(self._tmp, self.path)
         else:
             os.unlink(self._tmp)

@@ -29,9 +29,8 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,7 +41,7 @@ from .errors import Errors, ReportParseError
 from .gold import CHOICE_NAMES, CONTROLS, EVIDENCE_NAME, TEXT_NAME, GoldReport, choices_result, label_config, \
     labels_from_result, load_gold, save_gold
 from .grades import ReportGrades
-from .io import ReportReader
+from .io import ReportReader, write_text_atomic
 from .rules import LEVELS, LOCATIONS
 
 logger = logging.getLogger(__name__)
@@ -187,22 +186,8 @@ def build_tasks(gold: str | Path | list[GoldReport] | None = None, reports: str 
 
 
 def _write_json(path: Path, value: Any) -> None:
-    """Write ``value`` as JSON to ``path`` atomically (a temporary file in the same folder, then a rename)."""
-    if not path.parent.is_dir():
-        raise ReportParseError(Errors.E107.format(path=path.parent))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            json.dump(value, fh, indent=1, ensure_ascii=False)
-            fh.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``value`` as JSON to ``path`` atomically."""
+    write_text_atomic(path, json.dumps(value, indent=1, ensure_ascii=False) + "\n")
 
 
 def export_tasks(path: str | Path, gold: str | Path | list[GoldReport] | None = None,

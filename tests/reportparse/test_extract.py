@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from reportparse import LEVELS, LOCATIONS, ReportParseError, parse_text
-from reportparse.extract import EVIDENCE_COLUMNS, LEVEL_COLUMNS, ExtractConfig, extract
+from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, extract
 from reportparse.pipeline import default_pipeline
 
 GOOD = "FINDINGS:\nL4-5: Moderate canal stenosis. Mild bilateral foraminal narrowing.\nL5-S1: Normal."
