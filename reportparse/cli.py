@@ -136,6 +136,11 @@ review_app = typer.Typer(help="Review doubtful reports in Label Studio and merge
                          "Server: LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
 DEFAULT_GOLD = Path("gold/annotations.json")
+
+
+def _review_gold(gold: Optional[Path], reports: Optional[Path]) -> Optional[Path]:
+    """The gold set a review command reads: --gold, else the default one unless --reports was given."""
+    return gold if gold is not None or reports is not None else DEFAULT_GOLD
 DEFAULT_PROJECT = "reportparse review"
 
 
@@ -162,7 +167,7 @@ def review_push_cmd(
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        s = push(project, gold if gold is not None or reports is not None else DEFAULT_GOLD, reports, split=split,
+        s = push(project, _review_gold(gold, reports), reports, split=split,
                  id_col=id_col, text_col=text_col, rules_dir=rules)
     except ReportParseError as err:
         _fail(err)
@@ -223,7 +228,7 @@ def review_export_cmd(
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        written = export_tasks(tasks, gold if gold is not None or reports is not None else DEFAULT_GOLD, reports,
+        written = export_tasks(tasks, _review_gold(gold, reports), reports,
                                split=split, id_col=id_col, text_col=text_col, rules_dir=rules)
     except ReportParseError as err:
         _fail(err)

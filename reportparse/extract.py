@@ -119,9 +119,6 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(rules_dir: str | None) -> None:
-    from .pipeline import _quiet_pyrush
-
-    _quiet_pyrush()
     _WORKER["nlp"] = build_pipeline(rules_dir)
 
 
@@ -141,14 +138,16 @@ def _batches(rows: Iterable[InputRow], size: int) -> Iterator[list[InputRow]]:
         yield batch
 
 
-def iter_results(rows: Iterable[InputRow], config: ExtractConfig) -> Iterator[ReportResult]:
-    """Parse rows in input order, in this process or in ``config.n_process`` workers (bounded queue)."""
-    batches = _batches(rows, config.batch_size)
+def iter_results(rows: Iterable[InputRow], config: ExtractConfig,
+                 nlp: Language | None = None) -> Iterator[ReportResult]:
+    """Parse rows in input order, in this process (with ``nlp``, built from the config when None) or in
+    ``config.n_process`` workers (bounded queue)."""
     if config.n_process == 1:
-        _init_worker(config.rules_dir)
-        for batch in batches:
-            yield from _parse_batch(batch, config.max_chars)
+        nlp = nlp or build_pipeline(config.rules_dir)
+        for item in rows:
+            yield parse_row(nlp, item, config.max_chars)
         return
+    batches = _batches(rows, config.batch_size)
     ctx = mp.get_context("spawn" if mp.get_start_method(allow_none=True) == "spawn" else "fork")
     with ctx.Pool(config.n_process, initializer=_init_worker, initargs=(config.rules_dir,)) as pool:
         pending: deque = deque()
@@ -177,7 +176,7 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     """
     config = config or ExtractConfig()
     config.validate()
-    build_pipeline(config.rules_dir)  # fail fast on bad rules, before any output is opened
+    nlp = build_pipeline(config.rules_dir)  # fail fast on bad rules, before any output is opened
     reader = ReportReader(input_path, config.id_col, config.text_col)
     logger.info("reading %s (id column %r, text column %r)", input_path, reader.id_col, reader.text_col)
     summary = ExtractSummary()
@@ -190,7 +189,7 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     with out, (ev_out or nullcontext()):
         buffer: list[dict[str, Any]] = []
         ev_buffer: list[dict[str, Any]] = []
-        for result in iter_results(reader, config):
+        for result in iter_results(reader, config, nlp):
             rid, row = result.levels[0]["report_id"], result.levels[0]["row"]
             if rid:
                 if rid in seen:
