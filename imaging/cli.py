@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -171,3 +172,53 @@ def eval_seg_cmd(
     if output is not None:
         output.write_text(json.dumps(ev.to_dict(), indent=2))
         console.print(f"wrote {output}")
+
+
+# ------------------------------------------------------------------------------------- disc volumes (imaging.extract)
+@app.command("extract")
+def extract_cmd(
+    studies: list[Path] = typer.Argument(..., help="DICOM study folders, folders of them, NIfTI or MetaImage files."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder (volumes, QC, manifest, index.html)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Segmentation checkpoint ('imaging train-seg')."),
+    vertebrae: Optional[Path] = typer.Option(None, "--vertebrae", help="Instead of --model: a folder of "
+                                             "<study_id>.json vertebrae ('imaging synth' truth or 'imaging segment')."),
+    workers: int = typer.Option(1, "--workers", "-j", help="Parallel processes."),
+    config: Optional[Path] = typer.Option(None, "--config", help="JSON file of ExtractConfig settings."),
+    disc_method: Optional[str] = typer.Option(None, "--disc-method", help="'endplates' (default) or 'paper'."),
+    curve_degree: Optional[int] = typer.Option(None, "--curve-degree", help="Spine curve polynomial degree (3)."),
+    nifti: bool = typer.Option(False, "--nifti", help="Also write each volume as NIfTI with its oblique geometry."),
+    no_resume: bool = typer.Option(False, "--no-resume", help="Redo studies an earlier run finished."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Cut the axial (360x360x8) and sagittal (160x320x25) volume of every disc T12-L1..L5-S1 of every study."""
+    import json
+
+    from .extract import ExtractConfig, extract
+    from .segment import SegmentationError
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = ExtractConfig.from_dict(json.loads(config.read_text())) if config else ExtractConfig()
+        for name, value in (("disc_method", disc_method), ("curve_degree", curve_degree)):
+            if value is not None:
+                setattr(cfg, name, value)
+        cfg.nifti = cfg.nifti or nifti
+        with Progress(SpinnerColumn(), TextColumn("[bold]extracting discs"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("extract", total=None)
+            summary = extract(studies, output, cfg, model_path=model, vertebrae_dir=vertebrae, workers=workers,
+                              resume=not no_resume, progress=lambda rec: bar.advance(task))
+    except (ImagingError, SegmentationError, OSError, ValueError) as err:
+        raise _seg_error(err) from None
+    table = Table(title=f"Disc volumes ({len(summary.records)} studies, {summary.seconds:.1f} s, "
+                        f"{summary.skipped} done earlier)")
+    for col in ("study", "ok", "flagged", "failed", "first problem"):
+        table.add_column(col)
+    for rec in summary.records:
+        c = rec.counts
+        problem = next((f"{r['level']}: {r['reason']}" for r in rec.rows if r["reason"]), "")
+        table.add_row(rec.study_id, str(c["ok"]), str(c["flagged"]), str(c["failed"]), problem[:90])
+    console.print(table)
+    totals = summary.counts
+    console.print(f"{totals['ok']} ok, {totals['flagged']} flagged, {totals['failed']} failed levels; wrote "
+                  f"{summary.manifest} (and .csv) and {output / 'index.html'}")

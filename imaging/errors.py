@@ -43,6 +43,17 @@ class Errors(metaclass=ErrorsWithCodes):
     I020 = "--n must be at least 1, got {value}. Pass the number of studies to write."
     I021 = "Output path '{path}' exists and is not a folder. Choose a folder path for the synthetic studies."
     I022 = "Output folder '{path}' could not be created: {error}. Choose a writable location."
+    # disc volume extraction (imaging.extract)
+    I030 = ("Extraction setting '{name}' is {value!r}; expected {expected}. Correct the value in the config or on the "
+            "command line.")
+    I031 = ("Studies {paths} share the study id '{study_id}' (the folder or file name). Study ids must be unique in "
+            "one output folder: rename one of them or extract them into separate output folders.")
+    I032 = ("Vertebrae file '{path}' could not be read: {error}. Pass a ground-truth JSON written by 'imaging synth' "
+            "(vertebrae with corners/centroid in patient mm) or a vertebrae.json written by 'imaging segment'.")
+    I033 = ("No vertebrae source: pass --model (a segmentation checkpoint from 'imaging train-seg') or --vertebrae "
+            "(a folder of <study_id>.json ground-truth or vertebrae files).")
+    I034 = ("No studies found in {paths}. Pass DICOM study folders, a folder of study folders, or NIfTI / "
+            "MetaImage files.")
 
 
 class ImagingError(Exception):

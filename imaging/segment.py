@@ -674,6 +674,33 @@ class Vertebra:
     bbox: list[int]                # (row_min, col_min, row_max, col_max) on the slice
     area_px: int
     area_mm2: float
+    corners_mm: list[list[float]] | None = None  # anterior-superior, posterior-superior, posterior-inferior,
+                                                 # anterior-inferior corners of the body's minimum-area rectangle
+
+
+def body_corners(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
+    """Corners ``(4, 2)`` (row, col voxel units) of the minimum-area rectangle around a body mask on a slice
+    ``(SI, AP)``, ordered anterior-superior, posterior-superior, posterior-inferior, anterior-inferior.
+
+    The rectangle is fitted in mm (``spacing`` = row, column mm); its axis nearer the image rows is the body's
+    superior-inferior axis (bodies tilt less than 45 degrees from the image axes on a sagittal slice).
+    """
+    import cv2
+
+    sp = np.asarray(spacing[:2], dtype=np.float32)
+    pts = np.argwhere(mask).astype(np.float32) * sp  # (row mm, col mm)
+    (cr, cc), (len0, len1), angle = cv2.minAreaRect(np.ascontiguousarray(pts))
+    a = np.deg2rad(angle)
+    e0, e1 = np.array([np.cos(a), np.sin(a)]), np.array([-np.sin(a), np.cos(a)])  # the rectangle's (row, col) axes
+    if abs(e0[0]) >= abs(e1[0]):
+        si, ap, h, w = e0, e1, len0, len1
+    else:
+        si, ap, h, w = e1, e0, len1, len0
+    si, ap = si * np.sign(si[0] or 1.0), ap * np.sign(ap[1] or 1.0)  # toward inferior (rows) and posterior (cols)
+    c = np.array([cr, cc])
+    corners = [c - h / 2 * si - w / 2 * ap, c - h / 2 * si + w / 2 * ap, c + h / 2 * si + w / 2 * ap,
+               c + h / 2 * si - w / 2 * ap]
+    return np.stack(corners) / sp
 
 
 def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple[list[tuple[Component, str | None]],
@@ -810,10 +837,22 @@ def segment_array(model: torch.nn.Module, cfg: SegConfig, vol: np.ndarray, spaci
         lab[c.mask & (lab == 0)] = i
         r, col = c.centroid
         vox = [round(r, 2), round(col, 2), float(k)]
+        corners = body_corners(c.mask, spacing) if to_mm else None
         verts.append(Vertebra(label=i, name=name, detector=c.channel, centroid_voxel=vox,
                               centroid_mm=to_mm(vox) if to_mm else None, bbox=list(c.bbox), area_px=c.area,
-                              area_mm2=round(c.area * px_mm2, 1)))
+                              area_mm2=round(c.area * px_mm2, 1),
+                              corners_mm=None if corners is None else [to_mm([r_, c_, k]) for r_, c_ in corners]))
     return SegmentResult(k, verts, warnings, lab)
+
+
+def segment_volume(model: torch.nn.Module, cfg: SegConfig, vol: Any) -> tuple[SegmentResult, np.ndarray, Any]:
+    """Segment a sagittal :class:`imaging.io.Volume` in the :data:`CANONICAL` layout (axes permuted and flipped by
+    its direction cosines, no resampling). Returns ``(result, array (SI, AP, LR), SimpleITK image of it)``."""
+    import SimpleITK as sitk
+
+    img = sitk.DICOMOrient(vol.to_sitk(), CANONICAL)
+    arr = sitk.GetArrayFromImage(img)
+    return segment_array(model, cfg, arr, img.GetSpacing()[::-1], _sitk_mm(img)), arr, img
 
 
 def save_qc(path: Path, image: np.ndarray, probs_label: np.ndarray, verts: Sequence[Vertebra], title: str) -> None:

@@ -1,11 +1,24 @@
-"""reportparse: per-level lumbar stenosis grades (0-3) from free-text MRI reports, with evidence."""
+"""reportparse: per-level lumbar stenosis grades (0-3) from free-text MRI reports, with evidence.
 
-from .errors import ReportParseError
-from .extract import ExtractConfig, ExtractSummary, extract  # noqa: F401  (the function shadows the module name)
-from .grades import Evidence, ReportGrades
-from .pipeline import build_pipeline, parse_text
-from .rules import LEVELS, LOCATIONS, RuleSet, load_rules
+The public names are imported lazily (PEP 562), so that light modules such as ``reportparse.errors`` or
+``reportparse.synth`` do not load spaCy and medspaCy.
+"""
 
-__all__ = ["LEVELS", "LOCATIONS", "Evidence", "ExtractConfig", "ExtractSummary", "ReportGrades", "ReportParseError",
-           "RuleSet", "build_pipeline", "extract", "load_rules", "parse_text"]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {"ReportParseError": "errors", "ExtractConfig": "extract", "ExtractSummary": "extract",
+            "extract": "extract", "Evidence": "grades", "ReportGrades": "grades", "build_pipeline": "pipeline",
+            "parse_text": "pipeline", "LEVELS": "rules", "LOCATIONS": "rules", "RuleSet": "rules",
+            "load_rules": "rules"}
+
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'reportparse' has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # the function ``extract`` then shadows the submodule of the same name, as before
+    return value

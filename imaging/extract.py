@@ -1,0 +1,793 @@
+"""Disc localisation and per-disc image volumes (section 3.1 of DeepSPINE, second half).
+
+For every study: vertebral bodies (from the segmentation network, or given) -> a polynomial spine curve through
+their centroids -> one point and one plane per intervertebral disc -> an axial and a sagittal image volume
+resampled in the disc's own frame -> ``.npy`` arrays, a QC picture and one manifest row per disc level.
+
+Geometry (patient LPS, mm). A body is its centroid and, where known, its four mid-sagittal corners
+(anterior-superior, posterior-superior, posterior-inferior, anterior-inferior). The spine curve is a polynomial
+of degree ``curve_degree`` in each coordinate, parameterised by cumulative chord length between consecutive
+centroids. Two disc methods:
+
+* ``paper``: the disc point is the midpoint of the two centroids, the disc normal the curve tangent there.
+* ``endplates`` (default): the disc point is the midpoint of the two facing endplate centres, the normal is
+  perpendicular to the mean of the two facing endplates (their anterior-posterior directions). At the
+  lumbosacral junction, where the spine bends most and S1 is much larger than L5, the paper's midpoint lies
+  several mm inside a body and its tangent is several degrees off the disc (measured in the README). Levels
+  whose bodies have no corners fall back to the paper's method (recorded in ``method``).
+
+Disc frame: ``normal`` points superior along the spine; ``lr`` is the patient-left axis made perpendicular to it;
+``ap = normal x lr`` points posterior. The axial volume's index axes are (lr, ap, normal): columns toward patient
+left, rows toward posterior, slices inferior to superior (the radiological axial view). The sagittal volume's are
+(ap, -normal, -lr): columns toward posterior, rows toward inferior, slices from patient left to right.
+
+Arrays are stored as numpy ``(slices, rows, columns)``: axial ``(8, 360, 360)``, sagittal ``(25, 160, 320)`` at
+the paper's sizes, float16, with the volume's mean subtracted (the mean is in the manifest: raw = array + mean).
+Resampling is SimpleITK linear interpolation with correct physical geometry; a point outside the source
+series' field of view (more than half a voxel beyond its outermost voxel centres, so a slice counts as its
+slab) gets no value: those voxels are filled with the mean of the covered ones (0 after mean subtraction), and
+``axial_coverage`` / ``sagittal_coverage`` record the covered fraction.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import logging
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, fields
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import numpy as np
+import SimpleITK as sitk
+
+from .errors import Errors, ImagingError
+from .io import IMAGE_SUFFIXES, Study, Volume, read_study
+
+__all__ = ["LEVELS", "ExtractConfig", "Body", "SpineCurve", "DiscPlane", "fit_curve", "disc_planes",
+           "bodies_from_truth", "bodies_from_labels", "resample", "extract_study", "extract", "find_studies",
+           "ExtractSummary", "MANIFEST_COLUMNS"]
+
+logger = logging.getLogger(__name__)
+
+VERTEBRAE = ("T12", "L1", "L2", "L3", "L4", "L5", "S1")
+LEVELS = tuple(f"{a}-{b}" for a, b in zip(VERTEBRAE, VERTEBRAE[1:]))
+LEFT = np.array([1.0, 0.0, 0.0])  # patient left in LPS
+MANIFEST_COLUMNS = ("study_id", "patient_id", "level", "status", "reason", "axial_path", "sagittal_path",
+                    "centre_x", "centre_y", "centre_z", "normal_x", "normal_y", "normal_z", "method",
+                    "axial_source", "axial_series", "sagittal_series", "axial_coverage", "sagittal_coverage",
+                    "axial_mean", "sagittal_mean", "study_path")
+STATUS_OK, STATUS_FLAGGED, STATUS_FAILED = "ok", "flagged", "failed"
+
+
+# --------------------------------------------------------------------------------------------------- configuration
+@dataclass
+class ExtractConfig:
+    """How disc volumes are cut. Sizes are (rows, columns, slices); extents the same axes in mm (the paper's)."""
+
+    axial_size: tuple[int, int, int] = (360, 360, 8)
+    axial_extent_mm: tuple[float, float, float] = (90.0, 90.0, 16.0)
+    sagittal_size: tuple[int, int, int] = (160, 320, 25)
+    sagittal_extent_mm: tuple[float, float, float] = (40.0, 80.0, 50.0)
+    curve_degree: int = 3
+    disc_method: str = "endplates"      # "endplates" or "paper" (see the module docstring)
+    min_coverage: float = 0.6           # a volume with less of itself inside the source series is flagged
+    min_axial_coverage: float = 0.5     # below this no axial stack counts as covering the disc: use the sagittal
+    nifti: bool = False                 # also write <level>_axial.nii.gz / _sagittal.nii.gz (raw intensities)
+
+    def validate(self) -> None:
+        checks = [
+            ("axial_size", len(self.axial_size) == 3 and min(self.axial_size) >= 1, "3 sizes >= 1"),
+            ("sagittal_size", len(self.sagittal_size) == 3 and min(self.sagittal_size) >= 1, "3 sizes >= 1"),
+            ("axial_extent_mm", len(self.axial_extent_mm) == 3 and min(self.axial_extent_mm) > 0, "3 extents > 0"),
+            ("sagittal_extent_mm", len(self.sagittal_extent_mm) == 3 and min(self.sagittal_extent_mm) > 0,
+             "3 extents > 0"),
+            ("curve_degree", 1 <= self.curve_degree <= 6, "an integer from 1 to 6"),
+            ("disc_method", self.disc_method in ("endplates", "paper"), "'endplates' or 'paper'"),
+            ("min_coverage", 0.0 <= self.min_coverage <= 1.0, "a fraction in [0, 1]"),
+            ("min_axial_coverage", 0.0 <= self.min_axial_coverage <= 1.0, "a fraction in [0, 1]"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise ImagingError(Errors.I030.format(name=name, value=getattr(self, name), expected=expected))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ExtractConfig":
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise ImagingError(Errors.I030.format(name=unknown[0], value=d[unknown[0]],
+                                                  expected=f"one of the settings {sorted(known)}"))
+        cfg = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        cfg.validate()
+        return cfg
+
+
+# -------------------------------------------------------------------------------------------------------- geometry
+@dataclass
+class Body:
+    """A vertebral body in patient mm: its centroid and (optional) mid-sagittal corners, in the order
+    anterior-superior, posterior-superior, posterior-inferior, anterior-inferior."""
+
+    name: str
+    centroid: np.ndarray
+    corners: Optional[np.ndarray] = None  # (4, 3)
+
+    @property
+    def superior(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """(centre, unit anterior->posterior direction) of the superior endplate, or None without corners."""
+        return None if self.corners is None else _edge(self.corners[0], self.corners[1])
+
+    @property
+    def inferior(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        return None if self.corners is None else _edge(self.corners[3], self.corners[2])
+
+
+def _edge(anterior: np.ndarray, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    d = posterior - anterior
+    return (anterior + posterior) / 2.0, d / np.linalg.norm(d)
+
+
+@dataclass
+class SpineCurve:
+    """``x(t), y(t), z(t)`` polynomials (numpy ``polyfit`` coefficients) of chord length ``t`` (mm) from the most
+    cranial centroid; ``t_knots`` are the centroids' parameters."""
+
+    coefficients: np.ndarray  # (3, degree + 1)
+    t_knots: np.ndarray
+
+    def point(self, t) -> np.ndarray:
+        """Curve points ``(..., 3)`` at parameters ``t``."""
+        t = np.asarray(t, dtype=float)
+        return np.stack([np.polyval(c, t) for c in self.coefficients], axis=-1)
+
+    def tangent(self, t: float) -> np.ndarray:
+        """Unit tangent at ``t``, pointing superior (toward smaller t: the curve runs cranial -> caudal)."""
+        d = -np.array([np.polyval(np.polyder(c), t) for c in self.coefficients])
+        return d / np.linalg.norm(d)
+
+    def project(self, p: np.ndarray, margin: float = 20.0) -> float:
+        """Parameter of the curve point nearest ``p`` (dense search, 2001 samples)."""
+        ts = np.linspace(self.t_knots[0] - margin, self.t_knots[-1] + margin, 2001)
+        return float(ts[np.argmin(np.linalg.norm(self.point(ts) - p, axis=1))])
+
+
+def fit_curve(centroids: np.ndarray, degree: int = 3) -> SpineCurve:
+    """Least-squares polynomial curve through centroids ``(n, 3)`` ordered cranial -> caudal; the degree drops to
+    ``n - 1`` when there are too few points."""
+    centroids = np.asarray(centroids, dtype=float)
+    t = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(centroids, axis=0), axis=1))]
+    deg = max(1, min(degree, len(centroids) - 1))
+    return SpineCurve(np.stack([np.polyfit(t, centroids[:, a], deg) for a in range(3)]), t)
+
+
+@dataclass
+class DiscPlane:
+    """A disc's centre and frame (unit vectors; ``normal`` superior, ``lr`` patient left, ``ap`` posterior)."""
+
+    level: str
+    centre: np.ndarray
+    normal: np.ndarray
+    method: str
+
+    @property
+    def lr(self) -> np.ndarray:
+        v = LEFT - (LEFT @ self.normal) * self.normal
+        return v / np.linalg.norm(v)
+
+    @property
+    def ap(self) -> np.ndarray:
+        return np.cross(self.normal, self.lr)
+
+    def axial_direction(self) -> np.ndarray:
+        """Columns: the axial volume's index axes (lr, ap, normal)."""
+        return np.stack([self.lr, self.ap, self.normal], axis=1)
+
+    def sagittal_direction(self) -> np.ndarray:
+        """Columns: the sagittal volume's index axes (ap, -normal, -lr)."""
+        return np.stack([self.ap, -self.normal, -self.lr], axis=1)
+
+
+def disc_planes(bodies: Sequence[Body], cfg: ExtractConfig) -> tuple[list[DiscPlane], Optional[SpineCurve],
+                                                                      dict[str, str]]:
+    """Disc planes for the levels T12-L1 .. L5-S1 whose two bodies are present.
+
+    Returns ``(planes, curve, failed)`` where ``failed`` maps each level without a plane to the reason.
+    """
+    by_name = {b.name: b for b in bodies if b.name in VERTEBRAE}
+    failed: dict[str, str] = {}
+    ordered = [by_name[v] for v in VERTEBRAE if v in by_name]
+    if len(ordered) < 2:
+        found = ", ".join(sorted(by_name)) or "none"
+        return [], None, {lv: f"fewer than 2 named vertebral bodies (found: {found})" for lv in LEVELS}
+    curve = fit_curve(np.stack([b.centroid for b in ordered]), cfg.curve_degree)
+    planes = []
+    for lv in LEVELS:
+        upper, lower = (by_name.get(v) for v in lv.split("-"))
+        if upper is None or lower is None:
+            missing = " and ".join(v for v in lv.split("-") if v not in by_name)
+            failed[lv] = f"vertebral body {missing} not found"
+            continue
+        if cfg.disc_method == "endplates" and upper.inferior is not None and lower.superior is not None:
+            (c1, d1), (c2, d2) = upper.inferior, lower.superior
+            centre = (c1 + c2) / 2.0
+            along = d1 + d2  # mean anterior -> posterior endplate direction
+            tangent = curve.tangent(curve.project(centre))
+            side = np.cross(along, tangent)  # perpendicular to the mid-sagittal plane of the two endplates
+            normal = np.cross(side, along)
+            normal /= np.linalg.norm(normal)
+            method = "endplates"
+        else:
+            centre = (upper.centroid + lower.centroid) / 2.0
+            names = [b.name for b in ordered]
+            normal = curve.tangent((curve.t_knots[names.index(upper.name)] + curve.t_knots[names.index(lower.name)]) / 2)
+            method = "paper"
+        if normal @ (upper.centroid - lower.centroid) < 0:
+            normal = -normal
+        planes.append(DiscPlane(lv, centre, normal, method))
+    return planes, curve, failed
+
+
+def bodies_from_truth(doc: dict[str, Any]) -> list[Body]:
+    """Bodies from a ground-truth JSON of ``imaging synth`` (``vertebrae: {name: {centroid, corners}}``) or a
+    ``vertebrae.json`` of ``imaging segment`` (``vertebrae: [{name, centroid_mm, corners_mm}]``)."""
+    verts = doc["vertebrae"]
+    items = verts.items() if isinstance(verts, dict) else ((v.get("name"), v) for v in verts)
+    bodies = []
+    for name, v in items:
+        centroid = v.get("centroid", v.get("centroid_mm"))
+        corners = v.get("corners", v.get("corners_mm"))
+        if not name or centroid is None:
+            continue
+        bodies.append(Body(str(name), np.asarray(centroid, float),
+                           None if corners is None else np.asarray(corners, float).reshape(4, 3)))
+    return bodies
+
+
+def bodies_from_labels(verts: Iterable[Any]) -> list[Body]:
+    """Bodies from :class:`imaging.segment.Vertebra` records (named ones only)."""
+    return [Body(v.name, np.asarray(v.centroid_mm, float),
+                 None if v.corners_mm is None else np.asarray(v.corners_mm, float))
+            for v in verts if v.name and v.centroid_mm is not None]
+
+
+# ------------------------------------------------------------------------------------------------------ resampling
+def resample(source: sitk.Image, centre: np.ndarray, direction: np.ndarray, size: Sequence[int],
+             extent_mm: Sequence[float]) -> tuple[np.ndarray, float]:
+    """Resample ``source`` on a grid centred at ``centre`` with index axes ``direction`` (columns).
+
+    Args:
+        size, extent_mm: (rows, columns, slices) and their extents in mm.
+
+    Returns:
+        ``(array (slices, rows, columns) float32, coverage)``: voxels outside the source's field of view are
+        NaN, and ``coverage`` is the fraction that is not.
+    """
+    rows, cols, slices = (int(s) for s in size)
+    spacing = np.array([extent_mm[1] / cols, extent_mm[0] / rows, extent_mm[2] / slices])  # (i, j, k)
+    n = np.array([cols, rows, slices])
+    origin = np.asarray(centre, float) - direction @ ((n - 1) / 2.0 * spacing)
+    out = sitk.Resample(source, [int(x) for x in n], sitk.Transform(), sitk.sitkLinear, origin.tolist(),
+                        spacing.tolist(), direction.ravel().tolist(), float("nan"), sitk.sitkFloat32)
+    arr = sitk.GetArrayFromImage(out)
+    return arr, float(np.isfinite(arr).mean())
+
+
+def _grid_coverage(vol: Volume, centre: np.ndarray, direction: np.ndarray, size: Sequence[int],
+                   extent_mm: Sequence[float], samples: int = 24) -> float:
+    """Fraction of the output grid (up to ``samples`` voxels per axis) inside ``vol``, as :func:`resample` counts."""
+    rows, cols, slices = size
+    axes = [(np.unique(np.linspace(0, s - 1, min(s, samples)).round()) - (s - 1) / 2.0) * e / s
+            for s, e in ((cols, extent_mm[1]), (rows, extent_mm[0]), (slices, extent_mm[2]))]
+    g = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    ijk = vol.patient_to_index(centre + g @ direction.T)
+    n = np.array(vol.shape[::-1])
+    return float(np.all((ijk >= -0.5) & (ijk <= n - 0.5), axis=1).mean())
+
+
+# ------------------------------------------------------------------------------------------------------ one study
+@dataclass
+class DiscVolumes:
+    """One level's outcome (a manifest row before paths are made relative)."""
+
+    row: dict[str, Any]
+    axial: Optional[np.ndarray] = None  # (slices, rows, columns), mean subtracted, float32
+    sagittal: Optional[np.ndarray] = None
+
+
+def _finish(arr: np.ndarray) -> tuple[np.ndarray, float]:
+    """Subtract the mean of the covered voxels and set the uncovered (NaN) ones to 0, in place: ``(array, mean)``."""
+    missing = np.isnan(arr)
+    mean = float(np.nanmean(arr)) if not missing.all() else 0.0
+    arr -= mean
+    arr[missing] = 0.0
+    return arr, mean
+
+
+def _empty_row(study_id: str, patient_id: str, level: str, study_path: str) -> dict[str, Any]:
+    row: dict[str, Any] = {c: "" for c in MANIFEST_COLUMNS}
+    row.update(study_id=study_id, patient_id=patient_id, level=level, study_path=study_path)
+    return row
+
+
+def extract_discs(study: Study, planes: Sequence[DiscPlane], failed: dict[str, str], cfg: ExtractConfig,
+                  study_id: str, patient_id: str = "") -> list[DiscVolumes]:
+    """Resample the axial and sagittal volume of every disc plane; one :class:`DiscVolumes` per level, in order."""
+    sag_img = study.sagittal_t2.to_sitk()
+    ax_imgs: dict[int, sitk.Image] = {}
+    sag_uid = next((s.uid for s in study.series if s.role == "sagittal_t2"), "")
+    ax_uid = next((s.uid for s in study.series if s.role == "axial_t2"), "")
+    by_level = {p.level: p for p in planes}
+    out = []
+    for lv in LEVELS:
+        row = _empty_row(study_id, patient_id, lv, str(study.path or ""))
+        plane = by_level.get(lv)
+        if plane is None:
+            row.update(status=STATUS_FAILED, reason=failed.get(lv, "no disc plane"))
+            out.append(DiscVolumes(row))
+            continue
+        row.update(centre_x=plane.centre[0], centre_y=plane.centre[1], centre_z=plane.centre[2],
+                   normal_x=plane.normal[0], normal_y=plane.normal[1], normal_z=plane.normal[2], method=plane.method,
+                   sagittal_series=sag_uid)
+        flags = []
+        ax_dir = plane.axial_direction()
+        cover = [_grid_coverage(v, plane.centre, ax_dir, cfg.axial_size, cfg.axial_extent_mm) for v in study.axial_stacks]
+        best = int(np.argmax(cover)) if cover else -1
+        if best >= 0 and cover[best] >= cfg.min_axial_coverage:
+            src = ax_imgs.setdefault(best, study.axial_stacks[best].to_sitk())
+            row.update(axial_source="axial_t2", axial_series=ax_uid)
+        else:
+            src = sag_img
+            row.update(axial_source="sagittal_t2", axial_series=sag_uid)
+            flags.append("no axial series" if best < 0 else
+                         f"no axial stack covers the disc (best {cover[best]:.0%}); axial volume resampled from the "
+                         "sagittal series")
+        axial, ax_cov = resample(src, plane.centre, ax_dir, cfg.axial_size, cfg.axial_extent_mm)
+        sagittal, sag_cov = resample(sag_img, plane.centre, plane.sagittal_direction(), cfg.sagittal_size,
+                                     cfg.sagittal_extent_mm)
+        for name, cov in (("axial", ax_cov), ("sagittal", sag_cov)):
+            if cov < cfg.min_coverage:
+                flags.append(f"only {cov:.0%} of the {name} volume lies inside its source series")
+        axial, ax_mean = _finish(axial)
+        sagittal, sag_mean = _finish(sagittal)
+        row.update(status=STATUS_FLAGGED if flags else STATUS_OK, reason="; ".join(flags),
+                   axial_coverage=round(ax_cov, 4), sagittal_coverage=round(sag_cov, 4),
+                   axial_mean=ax_mean, sagittal_mean=sag_mean)
+        out.append(DiscVolumes(row, axial, sagittal))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- writing a study
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, arr.astype(np.float16))
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, doc: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, default=_jsonable))
+    os.replace(tmp, path)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(f"{type(v).__name__} is not JSON serialisable")
+
+
+def _save_nifti(path: Path, arr: np.ndarray, mean: float, plane: DiscPlane, direction: np.ndarray,
+                size: Sequence[int], extent_mm: Sequence[float]) -> None:
+    """A raw-intensity NIfTI with the volume's oblique geometry (opens in 3D Slicer / ITK-SNAP in place)."""
+    rows, cols, slices = size
+    spacing = np.array([extent_mm[1] / cols, extent_mm[0] / rows, extent_mm[2] / slices])
+    img = sitk.GetImageFromArray((arr + mean).astype(np.float32))
+    img.SetSpacing(spacing.tolist())
+    img.SetDirection(direction.ravel().tolist())
+    img.SetOrigin((plane.centre - direction @ ((np.array([cols, rows, slices]) - 1) / 2.0 * spacing)).tolist())
+    tmp = path.with_name(path.name.replace(".nii.gz", ".tmp.nii.gz"))
+    sitk.WriteImage(img, str(tmp))
+    os.replace(tmp, path)
+
+
+@dataclass
+class QCView:
+    """What the QC picture draws on the mid-sagittal slice: the canonical sagittal image and its slice index."""
+
+    image: sitk.Image  # canonical layout (imaging.segment.CANONICAL): array (SI, AP, LR)
+    slice_index: int
+    labels: Optional[np.ndarray] = None  # segmentation label slice (SI, AP), when the network ran
+
+
+def save_qc(path: Path, view: QCView, bodies: Sequence[Body], planes: Sequence[DiscPlane],
+            curve: Optional[SpineCurve], discs: Sequence[DiscVolumes], title: str) -> None:
+    """The seed's Figure 5 (d) for one study: the mid-sagittal slice with the spine curve, the vertebral centroids,
+    the disc points and planes; beside it the axial and sagittal mid-slices of every level's volumes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arr = sitk.GetArrayFromImage(view.image)[:, :, view.slice_index]
+
+    def to_px(p: np.ndarray) -> tuple[float, float]:  # patient mm -> (col, row) on the slice
+        i, j, k = view.image.TransformPhysicalPointToContinuousIndex([float(x) for x in p])
+        return j, k
+
+    fig = plt.figure(figsize=(15, 6))
+    grid = fig.add_gridspec(2, 2, width_ratios=[1, 2.6], height_ratios=[2.25, 1], left=0.01, right=0.99,
+                            bottom=0.02, top=0.93, wspace=0.03, hspace=0.15)
+    ax = fig.add_subplot(grid[:, 0])
+    ax.imshow(arr, cmap="gray")
+    if view.labels is not None and view.labels.any():
+        ax.imshow(np.ma.masked_equal(view.labels, 0), cmap="autumn", alpha=0.25, interpolation="nearest")
+    if curve is not None:
+        ts = np.linspace(curve.t_knots[0] - 15, curve.t_knots[-1] + 15, 200)
+        xy = np.array([to_px(p) for p in curve.point(ts)])
+        ax.plot(xy[:, 0], xy[:, 1], "-", color="yellow", lw=1.2)
+    for b in bodies:
+        x, y = to_px(b.centroid)
+        ax.plot(x, y, "o", color="cyan", ms=4)
+        ax.text(x - 4, y, b.name, color="cyan", fontsize=8, ha="right", va="center")
+    for p in planes:
+        a, b_ = to_px(p.centre - 25 * p.ap), to_px(p.centre + 25 * p.ap)
+        ax.plot([a[0], b_[0]], [a[1], b_[1]], "-", color="lime", lw=1.2)
+        x, y = to_px(p.centre)
+        ax.plot(x, y, "x", color="red", ms=6, mew=1.5)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+    for r, name in enumerate(("axial", "sagittal")):
+        tiles = [getattr(d, name) for d in discs]
+        shape = next((t.shape[1:] for t in tiles if t is not None), (8, 8))
+        strip = np.concatenate([_tile(t, shape) for t in tiles], axis=1)
+        sub = fig.add_subplot(grid[r, 1])
+        sub.imshow(strip, cmap="gray", vmin=0, vmax=1, interpolation="bilinear")
+        for n, d in enumerate(discs):
+            status = d.row["status"]
+            colour = {STATUS_OK: "lime", STATUS_FLAGGED: "orange"}.get(status, "red")
+            sub.text((n + 0.03) * shape[1], 0.04 * shape[0], f"{d.row['level']} {name}"
+                     + ("" if status == STATUS_OK else f" ({status})"), color=colour, fontsize=8, va="top")
+        sub.axis("off")
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _tile(vol: Optional[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """The middle slice of a disc volume scaled to [0, 1] by its 1st-99th percentiles (black when failed)."""
+    if vol is None:
+        return np.zeros(shape, np.float32)
+    mid = vol[vol.shape[0] // 2].astype(np.float32)
+    lo, hi = np.percentile(mid, [1, 99])
+    return np.clip((mid - lo) / max(hi - lo, 1e-6), 0, 1)
+
+
+# ------------------------------------------------------------------------------------------------------ one study
+@dataclass
+class StudyRecord:
+    """One study's outcome: its manifest rows (paths relative to the output folder) and notes."""
+
+    study_id: str
+    path: str
+    rows: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    skipped: bool = False  # done by an earlier run (resume)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {STATUS_OK: 0, STATUS_FLAGGED: 0, STATUS_FAILED: 0}
+        for r in self.rows:
+            out[r["status"]] += 1
+        return out
+
+
+def study_id_of(path: Path) -> str:
+    """The study id: the DICOM folder's name, or the image file's name without its suffix."""
+    name = path.name
+    for suffix in IMAGE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _patient_id(study: Study) -> str:
+    import pydicom
+
+    for info in study.series:
+        if info.role == "sagittal_t2" and info.files and not str(info.files[0]).lower().endswith(IMAGE_SUFFIXES):
+            try:
+                return str(pydicom.dcmread(info.files[0], stop_before_pixels=True).get("PatientID", "") or "")
+            except Exception:  # noqa: BLE001 - a header already read once; a patient id is optional
+                return ""
+    return ""
+
+
+class BodySource:
+    """Where the vertebral bodies of a study come from: the segmentation network, or files per study."""
+
+    def __init__(self, model_path: Optional[Path] = None, vertebrae_dir: Optional[Path] = None) -> None:
+        if model_path is None and vertebrae_dir is None:
+            raise ImagingError(Errors.I033)
+        self.model_path, self.vertebrae_dir = model_path, vertebrae_dir
+        self._ck = None
+
+    def __call__(self, study: Study, study_id: str) -> tuple[list[Body], QCView, list[str]]:
+        from .segment import CANONICAL, load_checkpoint, segment_volume
+
+        if self.model_path is not None:
+            if self._ck is None:
+                self._ck = load_checkpoint(self.model_path)
+            res, _, img = segment_volume(self._ck.model, self._ck.config, study.sagittal_t2)
+            return bodies_from_labels(res.vertebrae), QCView(img, res.slice_index, res.label_slice), res.warnings
+        path = Path(self.vertebrae_dir) / f"{study_id}.json"
+        if not path.exists():
+            path = Path(self.vertebrae_dir) / study_id / "vertebrae.json"  # an 'imaging segment' output folder
+        try:
+            bodies = bodies_from_truth(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ImagingError(Errors.I032.format(path=path, error=err)) from None
+        img = sitk.DICOMOrient(study.sagittal_t2.to_sitk(), CANONICAL)
+        return bodies, QCView(img, img.GetSize()[0] // 2), []
+
+
+def _failed_record(study_id: str, path: Path, reason: str, seconds: dict[str, float]) -> StudyRecord:
+    rows = [dict(_empty_row(study_id, "", lv, str(path)), status=STATUS_FAILED, reason=reason) for lv in LEVELS]
+    return StudyRecord(study_id, str(path), rows, [reason], seconds)
+
+
+def extract_study(path: Path, out_dir: Path, cfg: ExtractConfig, bodies_of: BodySource) -> StudyRecord:
+    """Extract one study into ``out_dir/<study_id>/`` (``<level>_axial.npy``, ``<level>_sagittal.npy``, ``qc.png``,
+    ``study.json``, written last). Any failure is recorded in the rows, never raised."""
+    path = Path(path)
+    sid = study_id_of(path)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    try:
+        study = read_study(path)
+        seconds["read"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        bodies, view, warnings = bodies_of(study, sid)
+        seconds["vertebrae"] = time.perf_counter() - t
+    except ImagingError as err:
+        record = _failed_record(sid, path, str(err), seconds)
+    else:
+        t = time.perf_counter()
+        planes, curve, failed = disc_planes(bodies, cfg)
+        discs = extract_discs(study, planes, failed, cfg, sid, _patient_id(study))
+        seconds["resample"] = time.perf_counter() - t
+        t = time.perf_counter()
+        folder = Path(out_dir) / sid
+        folder.mkdir(parents=True, exist_ok=True)
+        planes_by_level = {p.level: p for p in planes}
+        for d in discs:
+            if d.axial is None:
+                continue
+            lv = d.row["level"]
+            for name, arr in (("axial", d.axial), ("sagittal", d.sagittal)):
+                _save_npy(folder / f"{lv}_{name}.npy", arr)
+                d.row[f"{name}_path"] = f"{sid}/{lv}_{name}.npy"
+            if cfg.nifti:
+                plane = planes_by_level[lv]
+                _save_nifti(folder / f"{lv}_axial.nii.gz", d.axial, d.row["axial_mean"], plane,
+                            plane.axial_direction(), cfg.axial_size, cfg.axial_extent_mm)
+                _save_nifti(folder / f"{lv}_sagittal.nii.gz", d.sagittal, d.row["sagittal_mean"], plane,
+                            plane.sagittal_direction(), cfg.sagittal_size, cfg.sagittal_extent_mm)
+        seconds["write"] = time.perf_counter() - t
+        t = time.perf_counter()
+        save_qc(folder / "qc.png", view, bodies, planes, curve, discs, f"{sid}  ({len(bodies)} vertebrae)")
+        seconds["qc"] = time.perf_counter() - t
+        record = StudyRecord(sid, str(path), [d.row for d in discs], warnings, seconds)
+    seconds["total"] = time.perf_counter() - t0
+    folder = Path(out_dir) / sid
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_json(folder / "study.json", {"study_id": sid, "path": str(path), "config": cfg.to_dict(),
+                                        "rows": record.rows, "warnings": record.warnings, "seconds": seconds})
+    return record
+
+
+def _load_done(out_dir: Path, path: Path, cfg: ExtractConfig) -> Optional[StudyRecord]:
+    """The record of a study an earlier run finished with the same settings (resume), else None."""
+    sid = study_id_of(path)
+    try:
+        doc = json.loads((Path(out_dir) / sid / "study.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if doc.get("config") != cfg.to_dict() or doc.get("path") != str(path):
+        return None
+    files = [Path(out_dir) / r[k] for r in doc["rows"] for k in ("axial_path", "sagittal_path") if r.get(k)]
+    if not all(f.exists() for f in files):
+        return None
+    return StudyRecord(sid, str(path), doc["rows"], doc.get("warnings", []), doc.get("seconds", {}), skipped=True)
+
+
+# ------------------------------------------------------------------------------------------------------ the cohort
+def find_studies(paths: Iterable[Path]) -> list[Path]:
+    """Expand the inputs to study paths: image files, DICOM study folders, and folders of either.
+
+    A folder is one study when DICOM files lie in it or in series sub-folders whose files share one
+    StudyInstanceUID; a folder whose files belong to several studies is a cohort, split into the sub-folders
+    that hold each study.
+    """
+    import pydicom
+
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if not p.is_dir():
+            out.append(p)  # a file (or a missing path: reported per study)
+            continue
+        images = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIXES))
+        if images:
+            out.extend(images)
+            continue
+        studies: dict[str, list[Path]] = {}
+        for f in sorted(p.rglob("*")):
+            if not f.is_file() or f.name.startswith(".") or f.name.upper() == "DICOMDIR":
+                continue
+            try:
+                uid = str(pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["StudyInstanceUID"])
+                          .get("StudyInstanceUID", ""))
+            except Exception:  # noqa: BLE001 - not DICOM: the study reader reports it
+                uid = ""
+            studies.setdefault(uid, []).append(f)
+        if len(studies) <= 1:
+            out.append(p)
+            continue
+        for uid, files in sorted(studies.items(), key=lambda kv: str(kv[1][0])):
+            common = Path(os.path.commonpath([str(f.parent) for f in files]))
+            rel = common.relative_to(p).parts
+            out.append(p / rel[0] if rel else common)
+    return list(dict.fromkeys(out))
+
+
+@dataclass
+class ExtractSummary:
+    """What :func:`extract` did."""
+
+    out_dir: Path
+    records: list[StudyRecord]
+    manifest: Path
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {STATUS_OK: 0, STATUS_FLAGGED: 0, STATUS_FAILED: 0}
+        for r in self.records:
+            for k, v in r.counts.items():
+                out[k] += v
+        return out
+
+    @property
+    def skipped(self) -> int:
+        return sum(r.skipped for r in self.records)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(model_path: Optional[str], vertebrae_dir: Optional[str]) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER["source"] = BodySource(Path(model_path) if model_path else None,
+                                   Path(vertebrae_dir) if vertebrae_dir else None)
+
+
+def _work(path: Path, out_dir: Path, cfg: ExtractConfig) -> StudyRecord:
+    return extract_study(path, out_dir, cfg, _WORKER["source"])
+
+
+def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig] = None, *,
+            model_path: Optional[Path] = None, vertebrae_dir: Optional[Path] = None, workers: int = 1,
+            resume: bool = True, progress: Optional[Callable[[StudyRecord], None]] = None) -> ExtractSummary:
+    """Extract the disc volumes of many studies into ``out_dir`` and write ``manifest.parquet``/``.csv`` (one row
+    per study and level, failed ones too) and ``index.html`` (all QC pictures).
+
+    Args:
+        studies: study paths or folders of them (see :func:`find_studies`).
+        model_path: a segmentation checkpoint (``imaging train-seg``); or
+        vertebrae_dir: a folder of ``<study_id>.json`` vertebrae (``imaging synth`` truth, ``imaging segment``).
+        workers: processes; each loads the model once.
+        resume: skip studies an earlier run finished with the same settings.
+        progress: called with each study's record as it finishes.
+    """
+    cfg = cfg or ExtractConfig()
+    cfg.validate()
+    t0 = time.perf_counter()
+    paths = find_studies(studies)
+    if not paths:
+        raise ImagingError(Errors.I034.format(paths=[str(s) for s in studies]))
+    by_id: dict[str, list[Path]] = {}
+    for p in paths:
+        by_id.setdefault(study_id_of(p), []).append(p)
+    for sid, ps in by_id.items():
+        if len(ps) > 1:
+            raise ImagingError(Errors.I031.format(paths=[str(p) for p in ps], study_id=sid))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = BodySource(model_path, vertebrae_dir)
+    records: dict[Path, StudyRecord] = {}
+    todo = []
+    for p in paths:
+        done = _load_done(out_dir, p, cfg) if resume else None
+        if done is not None:
+            records[p] = done
+            if progress:
+                progress(done)
+        else:
+            todo.append(p)
+    if workers <= 1 or len(todo) <= 1:
+        for p in todo:
+            records[p] = extract_study(p, out_dir, cfg, source)
+            if progress:
+                progress(records[p])
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                                 initargs=(str(model_path) if model_path else None,
+                                           str(vertebrae_dir) if vertebrae_dir else None)) as pool:
+            futures = {pool.submit(_work, p, out_dir, cfg): p for p in todo}
+            for fut in futures:
+                records[futures[fut]] = fut.result()
+                if progress:
+                    progress(records[futures[fut]])
+    ordered = [records[p] for p in paths]
+    manifest = write_manifest(ordered, out_dir)
+    write_index(ordered, out_dir)
+    return ExtractSummary(out_dir, ordered, manifest, time.perf_counter() - t0)
+
+
+def write_manifest(records: Sequence[StudyRecord], out_dir: Path) -> Path:
+    """``manifest.parquet`` and ``manifest.csv`` (atomic) with :data:`MANIFEST_COLUMNS`; returns the parquet path."""
+    import pandas as pd
+
+    df = pd.DataFrame([r for rec in records for r in rec.rows], columns=list(MANIFEST_COLUMNS))
+    for c in ("centre_x", "centre_y", "centre_z", "normal_x", "normal_y", "normal_z", "axial_coverage",
+              "sagittal_coverage", "axial_mean", "sagittal_mean"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")  # "" (failed levels) -> NaN
+    out = Path(out_dir) / "manifest.parquet"
+    for target, write in ((out, lambda f: df.to_parquet(f, index=False)),
+                          (out.with_suffix(".csv"), lambda f: df.to_csv(f, index=False, quoting=csv.QUOTE_MINIMAL))):
+        tmp = target.with_name(target.name + ".tmp")
+        write(tmp)
+        os.replace(tmp, target)
+    return out
+
+
+def write_index(records: Sequence[StudyRecord], out_dir: Path) -> Path:
+    """``index.html``: every study's QC picture with its per-level status, for scrolling through a cohort."""
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>imaging extract QC</title><style>"
+             "body{font-family:sans-serif;margin:1em}section{margin-bottom:2em;border-top:1px solid #ccc}"
+             "img{max-width:100%}.failed{color:#b00}.flagged{color:#c60}.ok{color:#070}td{padding:0 .6em}"
+             "</style></head><body>", f"<h1>Disc extraction QC: {len(records)} studies</h1>"]
+    for rec in records:
+        c = rec.counts
+        parts.append(f"<section id='{html.escape(rec.study_id)}'><h2>{html.escape(rec.study_id)}</h2>"
+                     f"<p>{c[STATUS_OK]} ok, {c[STATUS_FLAGGED]} flagged, {c[STATUS_FAILED]} failed &middot; "
+                     f"{html.escape(rec.path)}</p><table>")
+        for r in rec.rows:
+            parts.append(f"<tr><td>{r['level']}</td><td class='{r['status']}'>{r['status']}</td>"
+                         f"<td>{html.escape(str(r['reason']))}</td></tr>")
+        parts.append("</table>")
+        parts.extend(f"<p class='flagged'>{html.escape(w)}</p>" for w in rec.warnings)
+        if (Path(out_dir) / rec.study_id / "qc.png").exists():
+            parts.append(f"<img loading='lazy' src='{html.escape(rec.study_id)}/qc.png' alt='QC {rec.study_id}'>")
+        parts.append("</section>")
+    parts.append("</body></html>")
+    path = Path(out_dir) / "index.html"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(parts))
+    os.replace(tmp, path)
+    return path
