@@ -28,6 +28,8 @@ def synth_cmd(
     out_dir: Path = typer.Argument(..., help="Output folder; one sub-folder of DICOM files per study."),
     n: int = typer.Option(10, "--n", help="Number of studies."),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same studies."),
+    grades: str = typer.Option("realistic", "--grades", help="'realistic' (mostly normal and mild, as reports) or "
+                               "'uniform' (grades 0-3 equally often: a balanced cohort for training checks)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
     """Write N synthetic lumbar MRI studies (SAG T2 + AX T2 DICOM), ground-truth JSON and reports.csv."""
@@ -38,7 +40,7 @@ def synth_cmd(
         with Progress(SpinnerColumn(), TextColumn("[bold]writing studies"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task("synth", total=n)
-            summary = synth_cohort(out_dir, SynthConfig(n=n, seed=seed), progress=lambda k: bar.advance(task, k))
+            summary = synth_cohort(out_dir, SynthConfig(n=n, seed=seed, grades=grades), progress=lambda k: bar.advance(task, k))
     except ImagingError as err:
         console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None

@@ -43,6 +43,7 @@ class Errors(metaclass=ErrorsWithCodes):
     I020 = "--n must be at least 1, got {value}. Pass the number of studies to write."
     I021 = "Output path '{path}' exists and is not a folder. Choose a folder path for the synthetic studies."
     I022 = "Output folder '{path}' could not be created: {error}. Choose a writable location."
+    I023 = "Grade mix '{value}' is unknown; expected one of {allowed}. Pass --grades realistic or uniform."
     # disc volume extraction (imaging.extract)
     I030 = ("Extraction setting '{name}' is {value!r}; expected {expected}. Correct the value in the config or on the "
             "command line.")

@@ -81,6 +81,15 @@ class SynthConfig:
     ax_spacing: float = 3.0
     ax_thickness: float = 2.8
     thickness_samples: int = 2
+    grades: str = "realistic"  # "realistic" (reportparse.synth.random_grades: mostly 0-1) or "uniform" (0-3 alike)
+
+
+def uniform_grades(rng: random.Random) -> dict:
+    """Every level and location graded 0-3 with equal probability: a balanced cohort for training checks."""
+    return {lv: {loc: rng.randrange(4) for loc in LOCATIONS} for lv in LEVELS}
+
+
+GRADE_MIXES: dict[str, Callable[[random.Random], dict]] = {"realistic": random_grades, "uniform": uniform_grades}
 
 
 @dataclass
@@ -405,7 +414,9 @@ def make_study(seed: int, index: int, config: SynthConfig | None = None) -> Synt
     cfg = config or SynthConfig()
     sid = study_id(seed, index)
     prng = random.Random(f"imaging-synth-{seed}-{index}")
-    grades = random_grades(prng)
+    if cfg.grades not in GRADE_MIXES:
+        raise ImagingError(Errors.I023.format(value=cfg.grades, allowed=sorted(GRADE_MIXES)))
+    grades = GRADE_MIXES[cfg.grades](prng)
     report = write_report(grades, prng)
     rng = np.random.default_rng([seed, index, 20260101])
     anat = _Anatomy(rng, grades)

@@ -222,11 +222,12 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 class TableWriter:
     """Writes rows (dicts with fixed columns) to CSV, JSONL or Parquet; atomic: the file appears on success.
 
-    ``int_columns`` are written as nullable integers (empty in CSV, null in JSONL and Parquet).
+    ``int_columns`` are written as nullable integers (empty in CSV, null in JSONL and Parquet), ``float_columns``
+    and ``bool_columns`` likewise as numbers and booleans.
     """
 
     def __init__(self, path: str | Path, columns: Sequence[str], int_columns: Sequence[str] = (),
-                 bool_columns: Sequence[str] = ()):
+                 bool_columns: Sequence[str] = (), float_columns: Sequence[str] = ()):
         self.path = Path(path)
         self.format = _format(self.path, OUTPUT_FORMATS, "E106")
         if not self.path.parent.exists():
@@ -234,6 +235,7 @@ class TableWriter:
         self.columns = list(columns)
         self.int_columns = set(int_columns)
         self.bool_columns = set(bool_columns)
+        self.float_columns = set(float_columns)
         self._tmp: str | None = None
         self._fh: Any = None
         self._csv: Any = None
@@ -247,8 +249,8 @@ class TableWriter:
             import pyarrow.parquet as pq
 
             os.close(fd)
-            fields = [pa.field(c, pa.int64() if c in self.int_columns else pa.bool_() if c in self.bool_columns
-                               else pa.string()) for c in self.columns]
+            kinds = [(self.int_columns, pa.int64()), (self.bool_columns, pa.bool_()), (self.float_columns, pa.float64())]
+            fields = [pa.field(c, next((t for cols, t in kinds if c in cols), pa.string())) for c in self.columns]
             self._schema = pa.schema(fields)
             self._parquet = pq.ParquetWriter(self._tmp, self._schema)
         else:

@@ -1,0 +1,131 @@
+"""From studies to per-level grades: segmentation, disc extraction and the grading network in one call.
+
+``predict(model, studies, out)`` runs ``imaging extract`` with the settings the grading model was trained on
+(stored in its checkpoint) into ``out/volumes/``, grades every usable disc and writes a levels table in the
+schema of ``reportparse extract`` (``report_id`` = study id, ``level``, ``scs``, ``rfs``, ``lfs``, ``status``,
+``reason``, ``flags``, ``row``) plus the four probabilities of every location (``scs_p0`` .. ``lfs_p3``: normal,
+mild, moderate, severe).
+
+Where no grade dominates, the location is flagged ``uncertain:<location>`` (the seed's section 5: such discs are
+where radiologists would disagree, so they are the ones to review). A grade dominates when its probability is at
+least ``min_probability`` (0.5) *and* exceeds the runner-up by at least ``min_margin`` (0.2). Flags do not change
+the grade; a level with a flag, or whose extraction was flagged, has status ``flagged``; a level that could not
+be extracted has status ``failed``, empty grades and the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from reportparse.io import TableWriter
+
+from .data import load_array
+from .train import load_checkpoint
+
+logger = logging.getLogger(__name__)
+
+GRADES = 4
+PROB_COLUMNS = tuple(f"{loc}_p{c}" for loc in ("scs", "rfs", "lfs") for c in range(GRADES))
+PREDICT_COLUMNS = ("report_id", "level", "scs", "rfs", "lfs", "status", "reason", "flags", "row", *PROB_COLUMNS)
+
+
+@dataclass
+class PredictSummary:
+    output: Path
+    rows: list[dict[str, Any]]
+    volumes: Path
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"ok": 0, "flagged": 0, "failed": 0}
+        for r in self.rows:
+            out[r["status"]] += 1
+        return out
+
+
+def dominance_flags(probs: np.ndarray, tasks: Sequence[str], min_probability: float = 0.5,
+                    min_margin: float = 0.2) -> list[str]:
+    """``uncertain:<task>`` for every task of ``probs (T, C)`` whose top grade does not dominate (module docs)."""
+    flags = []
+    for t, task in enumerate(tasks):
+        top2 = np.sort(probs[t])[::-1][:2]
+        if top2[0] < min_probability or top2[0] - top2[1] < min_margin:
+            flags.append(f"uncertain:{task}")
+    return flags
+
+
+@torch.no_grad()
+def grade_discs(model: torch.nn.Module, axial: list[np.ndarray | None], sagittal: list[np.ndarray | None],
+                tasks: Sequence[str], batch_size: int = 8) -> np.ndarray:
+    """Softmax probabilities ``(N, T, C)`` of discs given as axial ``(8, H, W)`` / sagittal ``(D, H, W)`` arrays
+    (None for a switched-off branch)."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for i in range(0, len(axial), batch_size):
+        ax = axial[i:i + batch_size]
+        sg = sagittal[i:i + batch_size]
+        a = torch.from_numpy(np.stack(ax)).to(device) if ax[0] is not None else None
+        s = torch.from_numpy(np.stack(sg)[:, None]).to(device) if sg[0] is not None else None
+        logits = model(a, s)
+        out.append(torch.stack([logits[t].float().softmax(-1) for t in tasks], dim=1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(tasks), GRADES), np.float32)
+
+
+def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path, *,
+            seg_model: Path | None = None, vertebrae_dir: Path | None = None, workers: int = 1,
+            min_probability: float = 0.5, min_margin: float = 0.2, device: str = "cpu",
+            progress: Callable[[Any], None] | None = None) -> PredictSummary:
+    """Grade every disc level of ``studies``; write the levels table ``output`` (.csv, .jsonl or .parquet) and the
+    disc volumes, QC pictures and manifest under ``<output folder>/volumes/``."""
+    from imaging.extract import ExtractConfig, extract
+
+    output = Path(output)
+    ck = load_checkpoint(model_path, device)
+    cfg = ck.config
+    ecfg = ExtractConfig.from_dict(ck.extract_config) if ck.extract_config else ExtractConfig()
+    volumes = output.parent / "volumes"
+    ext = extract(studies, volumes, ecfg, model_path=seg_model, vertebrae_dir=vertebrae_dir, workers=workers,
+                  progress=progress)
+    tasks = list(cfg.model.tasks)
+    rows, usable = [], []
+    for n, rec in enumerate(ext.records, 1):
+        for r in rec.rows:
+            row = {"report_id": rec.study_id, "level": r["level"], "status": r["status"], "reason": r["reason"],
+                   "flags": "", "row": n}
+            rows.append(row)
+            if r["status"] != "failed":
+                usable.append((row, r))
+    ax = [load_array(str(volumes / r["axial_path"]), "axial") if cfg.model.use_axial else None for _, r in usable]
+    sg = [load_array(str(volumes / r["sagittal_path"]), "sagittal") if cfg.model.use_sagittal else None
+          for _, r in usable]
+    probs = grade_discs(ck.model, ax, sg, tasks)
+    for (row, _), p in zip(usable, probs):
+        for t, task in enumerate(tasks):
+            row[task] = int(p[t].argmax())
+            row.update({f"{task}_p{c}": round(float(p[t, c]), 4) for c in range(p.shape[-1])})
+        flags = dominance_flags(p, tasks, min_probability, min_margin)
+        row["flags"] = ";".join(flags)
+        if flags:
+            row["status"] = "flagged"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with TableWriter(output, PREDICT_COLUMNS, int_columns=("scs", "rfs", "lfs", "row"),
+                     float_columns=PROB_COLUMNS) as w:
+        w.write(rows)
+    logger.info("graded %d of %d disc levels of %d studies -> %s", len(usable), len(rows), len(ext.records), output)
+    return PredictSummary(output, rows, volumes)
+
+
+def read_predictions(path: str | Path) -> pd.DataFrame:
+    """A table written by :func:`predict` (any of its formats) as a DataFrame."""
+    from .data import read_table
+
+    return read_table(path, PREDICT_COLUMNS, role="Predictions", producer="grading predict")

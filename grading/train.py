@@ -1,0 +1,521 @@
+"""Training and testing the grading network (DeepSPINE 3.2): ``train_one_epoch``, ``evaluate``, ``train``.
+
+``train(cfg, out_dir)`` joins the disc manifest of ``imaging extract`` with the levels table of ``reportparse
+extract``, splits by patient (saved once, reused), trains with the class-weighted cross entropy of eq. 2 and
+Adadelta (lr 1.0, rho 0.95), keeps the checkpoint with the lowest validation loss and writes its predictions on
+the test split. A run folder holds::
+
+    config.json            the TrainConfig (also inside every checkpoint)
+    splits.csv             patient -> train/val/test (unless cfg.splits names another file)
+    checkpoint_last.pt     model, optimizer, scaler, epoch, best loss, RNG states: resume point
+    checkpoint_best.pt     the lowest validation loss so far
+    log.csv                one row per epoch: losses, per-task class-average accuracy, seconds
+    predictions_test.csv   the best checkpoint on the test split (input of ``grading evaluate``)
+    predictions_val.csv
+
+A rerun of the same command in the same folder continues from ``checkpoint_last.pt`` (the epoch that was
+interrupted is redone). Several GPUs: start the same command with ``torchrun --nproc_per_node N``; the ranks
+share the work through a ``DistributedSampler`` and DistributedDataParallel, rank 0 writes the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+from .data import (DiscDataset, join_labels, labels_array, load_or_make_splits, read_levels, read_manifest,
+                   read_mapping, select_split, swap_val_test)
+from .errors import Errors, GradingError
+from .loss import class_weights, weighted_cross_entropy
+from .model import GradingNet, ModelConfig, preset
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = 1
+VARIANTS = {"both": (True, True), "axial": (True, False), "sagittal": (False, True)}
+PREDICTION_COLUMNS = ("study_id", "patient_id", "level", "task", "label", "pred", "p0", "p1", "p2", "p3")
+
+
+# ---------------------------------------------------------------------------------------------------- configuration
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; stored in ``config.json`` and in every checkpoint.
+
+    Paths are as given (relative ones against the working folder). ``variant`` switches a branch off (the
+    paper's Table 2): it overrides ``model.use_axial`` / ``model.use_sagittal``.
+    """
+
+    manifest: str = ""                    # manifest.parquet/.csv of 'imaging extract' (or its folder)
+    levels: str = ""                      # levels table of 'reportparse extract'
+    mapping: str | None = None            # report_id -> study_id (, patient_id) CSV; default: equal ids
+    splits: str | None = None             # splits CSV to reuse/create; default: <run>/splits.csv
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    swap_val_test: bool = False           # the paper's second model: validation and test exchanged
+    name: str = ""                        # run name in result tables (default: the run folder's name)
+    variant: str = "both"                 # "both", "axial" or "sagittal"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    epochs: int = 30
+    batch_size: int = 8
+    lr: float = 1.0                       # Adadelta (the paper: lr 1.0, rho 0.95)
+    rho: float = 0.95
+    eps: float = 1e-7                     # Keras' Adadelta epsilon
+    augment: bool = True                  # left-right flips with rfs/lfs swapped
+    workers: int = 2                      # DataLoader processes
+    seed: int = 0
+    device: str = "auto"                  # "auto" (CUDA when present), "cpu", "cuda"
+    amp: bool = True                      # mixed precision on CUDA (bf16 when supported, else fp16)
+
+    def validate(self) -> None:
+        checks = [
+            ("manifest", bool(self.manifest), "the path of the manifest written by 'imaging extract'"),
+            ("levels", bool(self.levels), "the path of the levels table written by 'reportparse extract'"),
+            ("variant", self.variant in VARIANTS, f"one of {sorted(VARIANTS)}"),
+            ("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "an integer >= 1"),
+            ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1"),
+            ("lr", self.lr > 0, "a number > 0"),
+            ("rho", 0 <= self.rho < 1, "a number in [0, 1)"),
+            ("workers", isinstance(self.workers, int) and self.workers >= 0, "an integer >= 0"),
+            ("device", self.device in ("auto", "cpu", "cuda"), "'auto', 'cpu' or 'cuda'"),
+            ("fractions", len(self.fractions) == 3 and abs(sum(self.fractions) - 1) < 1e-6
+             and min(self.fractions) > 0, "three positive fractions summing to 1"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise GradingError(Errors.G001.format(name=name, value=getattr(self, name), expected=expected))
+        self.model.use_axial, self.model.use_sagittal = VARIANTS[self.variant]
+        self.model.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["fractions"] = list(self.fractions)
+        d["model"] = self.model.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """The inverse of :meth:`to_dict`. ``model`` may be a dict of settings or a preset name
+        (``"paper"``, ``"tiny"``) or ``{"preset": name, ...overrides}``; unknown keys are rejected."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise GradingError(Errors.G002.format(keys=unknown, allowed=sorted(known)))
+        kw = dict(d)
+        model = kw.pop("model", None)
+        if isinstance(model, str):
+            kw["model"] = preset(model)
+        elif isinstance(model, dict):
+            m = dict(model)
+            kw["model"] = preset(m.pop("preset"), **m) if "preset" in m else ModelConfig.from_dict(m)
+        if "fractions" in kw:
+            kw["fractions"] = tuple(kw["fractions"])
+        cfg = cls(**kw)
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> "TrainConfig":
+        """A config from a JSON file, with ``overrides`` (``None`` ignored) applied on top."""
+        try:
+            doc = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            raise GradingError(Errors.G003.format(path=path, error=err)) from None
+        doc.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(doc)
+
+
+# ------------------------------------------------------------------------------------------------------- devices
+@dataclass
+class Runtime:
+    """Where the run executes: device, mixed precision, and the distributed rank (world size 1 without torchrun)."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_runtime(cfg: TrainConfig) -> Runtime:
+    """Pick the device (CUDA when present and asked for) and join the process group under ``torchrun``."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise GradingError(Errors.G004)
+    rank = 0
+    if world > 1:
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if use_cuda else "gloo")
+        rank = dist.get_rank()
+    if use_cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = torch.device("cuda", local)
+        amp = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cfg.amp else None
+    else:
+        device, amp = torch.device("cpu"), None
+    return Runtime(device, amp, rank, world)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+# ---------------------------------------------------------------------------------------------------------- data
+@dataclass
+class Splits:
+    """The labelled discs of each split."""
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+
+
+def load_data(cfg: TrainConfig, run_dir: Path) -> Splits:
+    """Join the manifest and the levels table, and split by patient (saved once, reused by later runs)."""
+    manifest = read_manifest(cfg.manifest)
+    mapping = read_mapping(cfg.mapping) if cfg.mapping else None
+    discs, summary = join_labels(manifest, read_levels(cfg.levels), mapping)
+    logger.info("%d labelled discs (%d failed, %d without a report, %d without a label)", summary.kept,
+                summary.failed, summary.no_report, summary.no_label)
+    splits = load_or_make_splits(Path(cfg.splits) if cfg.splits else run_dir / "splits.csv", discs, cfg.fractions,
+                                 cfg.seed)
+    if cfg.swap_val_test:
+        splits = swap_val_test(splits)
+    parts = Splits(*(select_split(discs, splits, name) for name in ("train", "val", "test")))
+    for name in ("train", "val"):
+        if getattr(parts, name).empty:
+            raise GradingError(Errors.G005.format(split=name, n=discs["patient_id"].nunique()))
+    return parts
+
+
+def _loader(ds: DiscDataset, cfg: TrainConfig, rt: Runtime, shuffle: bool, seed: int) -> DataLoader:
+    sampler = DistributedSampler(ds, rt.world_size, rt.rank, shuffle=shuffle, seed=seed) if rt.world_size > 1 else None
+    gen = torch.Generator().manual_seed(seed)
+    return DataLoader(ds, batch_size=cfg.batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+                      num_workers=cfg.workers, generator=gen, pin_memory=rt.device.type == "cuda",
+                      persistent_workers=False)
+
+
+def _inputs(batch: dict[str, torch.Tensor], device: torch.device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    return tuple(batch[k].to(device, non_blocking=True) if k in batch else None  # type: ignore[return-value]
+                 for k in ("axial", "sagittal"))
+
+
+# ------------------------------------------------------------------------------------------------ epochs and tests
+@dataclass
+class EpochResult:
+    loss: float
+    probs: np.ndarray | None = None   # (N, T, C) softmax, in dataset order (evaluate only)
+    labels: np.ndarray | None = None  # (N, T)
+
+
+def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+                    weights: torch.Tensor, tasks: Sequence[str], rt: Runtime,
+                    scaler: torch.amp.GradScaler | None = None,
+                    on_step: Callable[[int, int], None] | None = None) -> float:
+    """One pass over ``loader``; returns the mean training loss (eq. 2) over its batches."""
+    model.train()
+    total, batches = 0.0, 0
+    weights = weights.to(rt.device)
+    for step, batch in enumerate(loader, 1):
+        axial, sagittal = _inputs(batch, rt.device)
+        targets = batch["labels"].to(rt.device)
+        with torch.autocast(rt.device.type, dtype=rt.amp_dtype, enabled=rt.amp_dtype is not None):
+            logits = model(axial, sagittal)
+        loss = weighted_cross_entropy({k: v.float() for k, v in logits.items()}, targets, weights, tasks)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        total += float(loss.detach())
+        batches += 1
+        if on_step:
+            on_step(step, len(loader))
+    return _mean_across_ranks(total, batches, rt)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loader: DataLoader, weights: torch.Tensor, tasks: Sequence[str],
+             rt: Runtime) -> EpochResult:
+    """Loss (eq. 2, mean over batches) and the softmax probabilities of every disc of ``loader``."""
+    model.eval()
+    total, batches, probs, labels = 0.0, 0, [], []
+    weights = weights.to(rt.device)
+    for batch in loader:
+        axial, sagittal = _inputs(batch, rt.device)
+        targets = batch["labels"].to(rt.device)
+        with torch.autocast(rt.device.type, dtype=rt.amp_dtype, enabled=rt.amp_dtype is not None):
+            logits = model(axial, sagittal)
+        logits = {k: v.float() for k, v in logits.items()}
+        total += float(weighted_cross_entropy(logits, targets, weights, tasks))
+        batches += 1
+        probs.append(torch.stack([logits[t].softmax(-1) for t in tasks], dim=1).cpu())
+        labels.append(batch["labels"])
+    return EpochResult(_mean_across_ranks(total, batches, rt), torch.cat(probs).numpy() if probs else None,
+                       torch.cat(labels).numpy() if labels else None)
+
+
+def _mean_across_ranks(total: float, count: int, rt: Runtime) -> float:
+    if rt.world_size > 1:
+        t = torch.tensor([total, float(count)], device=rt.device)
+        dist.all_reduce(t)
+        total, count = float(t[0]), int(t[1])
+    return total / max(count, 1)
+
+
+def class_average_accuracy(probs: np.ndarray, labels: np.ndarray) -> list[float | None]:
+    """Per task: the mean over the grades present of the fraction of that grade's discs predicted as it."""
+    out: list[float | None] = []
+    for t in range(labels.shape[1]):
+        y, p = labels[:, t], probs[:, t].argmax(-1)
+        accs = [float((p[y == c] == c).mean()) for c in range(probs.shape[-1]) if (y == c).any()]
+        out.append(float(np.mean(accs)) if accs else None)
+    return out
+
+
+def predictions_table(discs: pd.DataFrame, probs: np.ndarray, tasks: Sequence[str]) -> pd.DataFrame:
+    """One row per disc and task: :data:`PREDICTION_COLUMNS` (label empty where unknown)."""
+    rows = []
+    for i, d in enumerate(discs.itertuples(index=False)):
+        for t, task in enumerate(tasks):
+            p = probs[i, t].astype(float)
+            label = int(getattr(d, task))
+            rows.append({"study_id": d.study_id, "patient_id": d.patient_id, "level": d.level, "task": task,
+                         "label": "" if label < 0 else label, "pred": int(p.argmax()),
+                         **{f"p{c}": round(float(p[c]), 6) for c in range(len(p))}})
+    return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))
+
+
+# ------------------------------------------------------------------------------------------------------ checkpoints
+def save_checkpoint(path: Path, model: torch.nn.Module, cfg: TrainConfig, *, optimizer: torch.optim.Optimizer | None,
+                    scaler: torch.amp.GradScaler | None, epoch: int, best_loss: float, weights: torch.Tensor,
+                    extract_config: dict[str, Any] | None) -> None:
+    """A full checkpoint (atomic): config, model/optimizer/scaler state, epoch, best loss, class weights, the
+    extraction settings of the volumes it was trained on, and the RNG states."""
+    state = {"format": CHECKPOINT_FORMAT, "kind": "grading", "config": cfg.to_dict(),
+             "model": (model.module if hasattr(model, "module") else model).state_dict(),
+             "optimizer": optimizer.state_dict() if optimizer else None,
+             "scaler": scaler.state_dict() if scaler else None, "epoch": epoch, "best_loss": best_loss,
+             "class_weights": weights.cpu(), "extract_config": extract_config,
+             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()[1].tolist(),
+                     "python": random.getstate()[1]}}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+@dataclass
+class Checkpoint:
+    config: TrainConfig
+    model: GradingNet
+    state: dict[str, Any]
+
+    @property
+    def epoch(self) -> int:
+        return int(self.state["epoch"])
+
+    @property
+    def extract_config(self) -> dict[str, Any] | None:
+        return self.state.get("extract_config")
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Rebuild the model (eval mode) and its config from a checkpoint of :func:`save_checkpoint`."""
+    try:
+        state = torch.load(Path(path), map_location=device, weights_only=False)
+        if not isinstance(state, dict) or state.get("kind") != "grading":
+            raise ValueError("not a grading checkpoint")
+        cfg = TrainConfig.from_dict(state["config"])
+        model = GradingNet(cfg.model)
+        model.load_state_dict(state["model"])
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, EOFError) as err:
+        raise GradingError(Errors.G006.format(path=path, error=err)) from None
+    return Checkpoint(cfg, model.to(device).eval(), state)
+
+
+def _restore_rng(rng: dict[str, Any]) -> None:
+    torch.set_rng_state(rng["torch"])
+    np.random.set_state(("MT19937", np.array(rng["numpy"], dtype=np.uint32), 624, 0, 0.0))
+    random.setstate((3, tuple(rng["python"]), None))
+
+
+def _extract_config_of(manifest: str) -> dict[str, Any] | None:
+    """The ``imaging extract`` settings recorded next to the manifest (first study.json), for ``grading predict``."""
+    folder = Path(manifest)
+    folder = folder if folder.is_dir() else folder.parent
+    for study_json in sorted(folder.glob("*/study.json")):
+        try:
+            return json.loads(study_json.read_text())["config"]
+        except (OSError, ValueError, KeyError):
+            continue
+    return None
+
+
+# ------------------------------------------------------------------------------------------------------------ main
+@dataclass
+class EpochLog:
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_class_average: dict[str, float | None]
+    seconds: float
+    best: bool
+
+
+@dataclass
+class TrainSummary:
+    run_dir: Path
+    epochs_run: int
+    best_epoch: int
+    best_val_loss: float
+    test_class_average: dict[str, float | None]
+    sizes: dict[str, int]
+    resumed_from: int = 0
+    log: list[EpochLog] = field(default_factory=list)
+
+
+LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc_scs", "val_acc_rfs", "val_acc_lfs", "seconds", "best")
+
+
+def _append_log(path: Path, row: EpochLog) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        w = csv.writer(fh)
+        if new:
+            w.writerow(LOG_COLUMNS)
+        acc = [row.val_class_average.get(t) for t in ("scs", "rfs", "lfs")]
+        w.writerow([row.epoch, f"{row.train_loss:.6f}", f"{row.val_loss:.6f}",
+                    *("" if a is None else f"{a:.4f}" for a in acc), f"{row.seconds:.2f}", int(row.best)])
+
+
+def _write_predictions(path: Path, table: pd.DataFrame) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig, run_dir: str | Path, *, on_epoch: Callable[[EpochLog], None] | None = None,
+          on_step: Callable[[int, int], None] | None = None) -> TrainSummary:
+    """Train (or resume) a run in ``run_dir``, then test its best checkpoint. See the module docstring."""
+    cfg.validate()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg.name = cfg.name or run_dir.name
+    rt = setup_runtime(cfg)
+    seed_everything(cfg.seed + rt.rank)
+    data = load_data(cfg, run_dir)
+    tasks = list(cfg.model.tasks)
+    weights = class_weights(labels_array(data.train), cfg.model.n_classes)
+    logger.info("splits: %d train, %d val, %d test discs; class weights %s", len(data.train), len(data.val),
+                len(data.test), weights.tolist())
+    datasets = {name: DiscDataset(getattr(data, name), cfg.model.use_axial, cfg.model.use_sagittal,
+                                  augment=cfg.augment and name == "train", seed=cfg.seed)
+                for name in ("train", "val", "test")}
+    model: torch.nn.Module = GradingNet(cfg.model).to(rt.device)
+    if rt.world_size > 1:
+        if rt.device.type == "cuda":
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[rt.device.index]
+                                                          if rt.device.type == "cuda" else None)
+    optimizer = torch.optim.Adadelta(model.parameters(), lr=cfg.lr, rho=cfg.rho, eps=cfg.eps)
+    scaler = torch.amp.GradScaler("cuda") if rt.amp_dtype == torch.float16 else None
+    extract_config = _extract_config_of(cfg.manifest)
+    last, best_path = run_dir / "checkpoint_last.pt", run_dir / "checkpoint_best.pt"
+    start, best_loss, best_epoch = 0, float("inf"), 0
+    if last.exists():
+        state = torch.load(last, map_location=rt.device, weights_only=False)
+        if state.get("config") != cfg.to_dict():
+            raise GradingError(Errors.G007.format(path=last))
+        (model.module if hasattr(model, "module") else model).load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        start, best_loss = int(state["epoch"]), float(state["best_loss"])
+        best_epoch = int(torch.load(best_path, map_location="cpu", weights_only=False)["epoch"]) \
+            if best_path.exists() else 0
+        _restore_rng(state["rng"])
+        logger.info("resuming %s after epoch %d (best validation loss %.4f)", run_dir, start, best_loss)
+    elif rt.main:
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        (run_dir / "log.csv").unlink(missing_ok=True)
+    summary = TrainSummary(run_dir, 0, best_epoch, best_loss, {}, {k: len(v) for k, v in datasets.items()},
+                           resumed_from=start)
+    loaders = {"train": _loader(datasets["train"], cfg, rt, True, cfg.seed),
+               "val": _loader(datasets["val"], cfg, rt, False, cfg.seed)}
+    for epoch in range(start + 1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        datasets["train"].set_epoch(epoch)
+        if isinstance(loaders["train"].sampler, DistributedSampler):
+            loaders["train"].sampler.set_epoch(epoch)
+        loaders["train"].generator.manual_seed(cfg.seed * 1000 + epoch)
+        train_loss = train_one_epoch(model, loaders["train"], optimizer, weights, tasks, rt, scaler, on_step)
+        val = evaluate(model, loaders["val"], weights, tasks, rt)
+        best = val.loss < best_loss
+        acc = class_average_accuracy(val.probs, val.labels) if val.probs is not None else [None] * len(tasks)
+        row = EpochLog(epoch, train_loss, val.loss, dict(zip(tasks, acc)), time.perf_counter() - t0, best)
+        if best:
+            best_loss, best_epoch = val.loss, epoch
+        if rt.main:
+            kw = dict(optimizer=optimizer, scaler=scaler, epoch=epoch, best_loss=best_loss, weights=weights,
+                      extract_config=extract_config)
+            if best:
+                save_checkpoint(best_path, model, cfg, **kw)
+            save_checkpoint(last, model, cfg, **kw)
+            _append_log(run_dir / "log.csv", row)
+        summary.log.append(row)
+        summary.epochs_run += 1
+        logger.info("epoch %d: train loss %.4f, val loss %.4f%s", epoch, train_loss, val.loss, " (best)" if best else "")
+        if on_epoch:
+            on_epoch(row)
+    summary.best_epoch, summary.best_val_loss = best_epoch, best_loss
+    if rt.world_size > 1:
+        dist.barrier()
+    if rt.main:
+        summary.test_class_average = predict_splits(run_dir, data, cfg, rt)
+    if rt.world_size > 1:
+        dist.barrier()
+    return summary
+
+
+def predict_splits(run_dir: Path, data: Splits, cfg: TrainConfig, rt: Runtime) -> dict[str, float | None]:
+    """Predict the validation and test splits with the best checkpoint; write ``predictions_{val,test}.csv``."""
+    ck = load_checkpoint(run_dir / "checkpoint_best.pt", rt.device)
+    weights = ck.state["class_weights"]
+    single = Runtime(rt.device, rt.amp_dtype)
+    tasks = list(cfg.model.tasks)
+    out: dict[str, float | None] = {}
+    for name in ("val", "test"):
+        discs = getattr(data, name)
+        if discs.empty:
+            _write_predictions(run_dir / f"predictions_{name}.csv", pd.DataFrame(columns=list(PREDICTION_COLUMNS)))
+            continue
+        ds = DiscDataset(discs, cfg.model.use_axial, cfg.model.use_sagittal)
+        res = evaluate(ck.model, DataLoader(ds, batch_size=cfg.batch_size, num_workers=cfg.workers), weights,
+                       tasks, single)
+        _write_predictions(run_dir / f"predictions_{name}.csv", predictions_table(discs, res.probs, tasks))
+        if name == "test":
+            out = dict(zip(tasks, class_average_accuracy(res.probs, res.labels)))
+    return out
