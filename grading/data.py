@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from reportparse import LEVELS, LOCATIONS
+from reportparse.schema import LEVELS, LOCATIONS
 from reportparse.io import write_text_atomic
 
 from .errors import Errors, GradingError

@@ -50,16 +50,17 @@ from matplotlib.figure import Figure
 from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
+from reportparse.schema import GRADE_NAMES as CLASSES
+from reportparse.schema import LEVELS
+from reportparse.schema import LOCATIONS as TASKS  # the report locations are the tasks
+
 from .errors import Errors, GradingError
 
 logger = logging.getLogger(__name__)
 
-CLASSES: tuple[str, ...] = ("normal", "mild", "moderate", "severe")
 MERGED_CLASSES: tuple[str, ...] = ("normal", "mild/moderate", "severe")
-LEVELS: tuple[str, ...] = ("T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
 #: The levels of the paper's Table 3.
 PAPER_LEVELS: tuple[str, ...] = ("L3-L4", "L4-L5", "L5-S1")
-TASKS: tuple[str, ...] = ("scs", "rfs", "lfs")
 #: Location -> the tasks pooled in it.
 LOCATIONS: dict[str, tuple[str, ...]] = {"spinal_canal": ("scs",), "foraminal": ("rfs", "lfs")}
 LOCATION_TITLES: dict[str, str] = {"spinal_canal": "Spinal canal", "foraminal": "Foraminal"}

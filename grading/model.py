@@ -35,7 +35,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from grading.errors import Errors, GradingError
+from reportparse.schema import LOCATIONS
+
+from .errors import Errors, GradingError
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ class ModelConfig:
     use_sagittal: bool = True
     dropout: float = 0.2
     n_classes: int = 4
-    tasks: tuple[str, ...] = ("scs", "rfs", "lfs")
+    tasks: tuple[str, ...] = LOCATIONS
     negative_slope: float = 0.01
 
     def validate(self) -> None:

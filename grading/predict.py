@@ -26,15 +26,16 @@ import pandas as pd
 import torch
 
 from reportparse.io import TableWriter
+from reportparse.schema import GRADE_NAMES, LOCATIONS
 
 from .data import load_array
 from .train import load_checkpoint
 
 logger = logging.getLogger(__name__)
 
-GRADES = 4
-PROB_COLUMNS = tuple(f"{loc}_p{c}" for loc in ("scs", "rfs", "lfs") for c in range(GRADES))
-PREDICT_COLUMNS = ("report_id", "level", "scs", "rfs", "lfs", "status", "reason", "flags", "row", *PROB_COLUMNS)
+GRADES = len(GRADE_NAMES)
+PROB_COLUMNS = tuple(f"{loc}_p{c}" for loc in LOCATIONS for c in range(GRADES))
+PREDICT_COLUMNS = ("report_id", "level", *LOCATIONS, "status", "reason", "flags", "row", *PROB_COLUMNS)
 
 
 @dataclass
@@ -117,7 +118,7 @@ def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path,
         if flags:
             row["status"] = "flagged"
     output.parent.mkdir(parents=True, exist_ok=True)
-    with TableWriter(output, PREDICT_COLUMNS, int_columns=("scs", "rfs", "lfs", "row"),
+    with TableWriter(output, PREDICT_COLUMNS, int_columns=(*LOCATIONS, "row"),
                      float_columns=PROB_COLUMNS) as w:
         w.write(rows)
     logger.info("graded %d of %d disc levels of %d studies -> %s", len(usable), len(rows), len(ext.records), output)

@@ -37,6 +37,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
+from reportparse.schema import LOCATIONS
+
 from .data import (DiscDataset, join_labels, labels_array, load_or_make_splits, read_levels, read_manifest,
                    read_mapping, select_split, swap_val_test)
 from .errors import Errors, GradingError
@@ -397,7 +399,7 @@ class TrainSummary:
     log: list[EpochLog] = field(default_factory=list)
 
 
-LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc_scs", "val_acc_rfs", "val_acc_lfs", "seconds", "best")
+LOG_COLUMNS = ("epoch", "train_loss", "val_loss", *(f"val_acc_{t}" for t in LOCATIONS), "seconds", "best")
 
 
 def _append_log(path: Path, row: EpochLog) -> None:
@@ -406,7 +408,7 @@ def _append_log(path: Path, row: EpochLog) -> None:
         w = csv.writer(fh)
         if new:
             w.writerow(LOG_COLUMNS)
-        acc = [row.val_class_average.get(t) for t in ("scs", "rfs", "lfs")]
+        acc = [row.val_class_average.get(t) for t in LOCATIONS]
         w.writerow([row.epoch, f"{row.train_loss:.6f}", f"{row.val_loss:.6f}",
                     *("" if a is None else f"{a:.4f}" for a in acc), f"{row.seconds:.2f}", int(row.best)])
 

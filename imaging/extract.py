@@ -47,6 +47,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 import SimpleITK as sitk
 
+from reportparse.schema import LEVELS
+
 from .errors import Errors, ImagingError
 from .io import IMAGE_SUFFIXES, Study, Volume, read_study
 
@@ -57,7 +59,7 @@ __all__ = ["LEVELS", "ExtractConfig", "Body", "SpineCurve", "DiscPlane", "fit_cu
 logger = logging.getLogger(__name__)
 
 VERTEBRAE = ("T12", "L1", "L2", "L3", "L4", "L5", "S1")
-LEVELS = tuple(f"{a}-{b}" for a, b in zip(VERTEBRAE, VERTEBRAE[1:]))
+assert LEVELS == tuple(f"{a}-{b}" for a, b in zip(VERTEBRAE, VERTEBRAE[1:]))
 LEFT = np.array([1.0, 0.0, 0.0])  # patient left in LPS
 MANIFEST_COLUMNS = ("study_id", "patient_id", "level", "status", "reason", "axial_path", "sagittal_path",
                     "centre_x", "centre_y", "centre_z", "normal_x", "normal_y", "normal_z", "method",

@@ -32,8 +32,7 @@ from spacy.vocab import Vocab
 
 from .errors import Errors, ReportParseError
 
-LEVELS: tuple[str, ...] = ("T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
-LOCATIONS: tuple[str, ...] = ("scs", "rfs", "lfs")
+from .schema import LEVELS, LOCATIONS  # noqa: F401  (re-exported)
 RULE_FILES: tuple[str, ...] = ("concepts.json", "context.json", "sections.json", "grammar.json")
 
 _GRADE = ("an integer 0-3", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 3)

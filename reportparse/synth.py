@@ -49,8 +49,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-LEVELS: tuple[str, ...] = ("T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
-LOCATIONS: tuple[str, ...] = ("scs", "rfs", "lfs")  # spinal canal, right foramen, left foramen
+from .schema import LEVELS, LOCATIONS  # noqa: F401  (re-exported)
 
 Grades = dict[str, dict[str, int | None]]
 

@@ -1,0 +1,82 @@
+"""The whole product on a synthetic cohort: reportparse extract -> imaging extract -> grading train -> grading
+evaluate, then grading predict on new studies. Tiny model, small volumes, CPU (``make e2e-full`` runs the same
+at the paper's sizes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import reportparse
+from grading.evaluate import evaluate_runs
+from grading.predict import PREDICT_COLUMNS, dominance_flags, predict, read_predictions
+from grading.train import TrainConfig, train
+from imaging.extract import ExtractConfig, extract
+from imaging.synth import SynthConfig, synth_cohort
+
+SMALL_IMAGES = dict(sag_size=128, sag_pixel=2.4, ax_size=96, ax_pixel=1.6)
+SMALL_VOLUMES = ExtractConfig.from_dict(json.loads((Path(__file__).parent / "small_volumes.json").read_text()))  # as make e2e-small
+
+
+@pytest.fixture(scope="module")
+def product(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    synth_cohort(root / "cohort", SynthConfig(n=36, seed=42, grades="uniform", **SMALL_IMAGES))
+    levels = root / "levels.csv"
+    reportparse.extract(root / "cohort" / "reports.csv", levels)
+    ext = extract([root / "cohort" / "dicom"], root / "volumes", SMALL_VOLUMES,
+                  vertebrae_dir=root / "cohort" / "truth")
+    cfg = TrainConfig.from_dict(dict(manifest=str(ext.manifest), levels=str(levels), model="tiny", epochs=14,
+                                     batch_size=8, workers=0, seed=1))
+    summary = train(cfg, root / "run")
+    return root, ext, summary
+
+
+def test_reports_give_the_labels_and_every_disc_is_extracted(product):
+    root, ext, _ = product
+    assert ext.counts == {"ok": 36 * 6, "flagged": 0, "failed": 0}
+    levels = pd.read_csv(root / "levels.csv", dtype=str, keep_default_na=False)
+    truth = {p.stem: json.loads(p.read_text())["grades"] for p in (root / "cohort" / "truth").glob("*.json")}
+    agree = [int(r[loc]) == truth[r["report_id"]][r["level"]][loc]
+             for _, r in levels.iterrows() for loc in ("scs", "rfs", "lfs") if r[loc] != ""]
+    assert len(agree) > 0.9 * 36 * 6 * 3 and np.mean(agree) > 0.9  # the parser's labels are the training labels
+
+
+def test_tiny_model_grades_held_out_discs_well_above_chance(product):
+    root, _, summary = product
+    report = evaluate_runs([root / "run"], root / "results", n_boot=200)
+    for location in ("spinal_canal", "foraminal"):
+        avg = report.table1[location]["four_class"]["class_average"]["mean"]
+        assert avg >= 0.6, (location, avg)  # chance is 0.25
+    assert (root / "results" / "results.md").read_text().count("|") > 50
+
+
+def test_predict_grades_new_studies_in_the_levels_schema(product, tmp_path):
+    root, _, _ = product
+    synth_cohort(tmp_path / "new", SynthConfig(n=2, seed=77, grades="uniform", **SMALL_IMAGES))
+    out = tmp_path / "pred" / "grades.csv"
+    summary = predict(root / "run" / "checkpoint_best.pt", [tmp_path / "new" / "dicom"], out,
+                      vertebrae_dir=tmp_path / "new" / "truth")
+    df = read_predictions(out)
+    assert list(df.columns) == list(PREDICT_COLUMNS) and len(df) == 12
+    assert set(df["status"]) <= {"ok", "flagged"} and summary.counts["failed"] == 0
+    probs = df[[f"scs_p{c}" for c in range(4)]].astype(float).to_numpy()
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    assert (df["scs"].astype(int).to_numpy() == probs.argmax(axis=1)).all()
+    for _, r in df.iterrows():
+        p = np.array([[float(r[f"{loc}_p{c}"]) for c in range(4)] for loc in ("scs", "rfs", "lfs")])
+        assert r["flags"] == ";".join(dominance_flags(p, ["scs", "rfs", "lfs"]))
+        assert (r["status"] == "flagged") == bool(r["flags"])
+    # the volumes were cut with the settings the model was trained on (stored in its checkpoint)
+    manifest = pd.read_parquet(tmp_path / "pred" / "volumes" / "manifest.parquet")
+    assert np.load(tmp_path / "pred" / "volumes" / manifest.axial_path[0]).shape == (8, 64, 64)
+
+
+def test_dominance_rule():
+    p = np.array([[0.9, 0.05, 0.03, 0.02], [0.45, 0.4, 0.1, 0.05], [0.55, 0.4, 0.05, 0.0]])
+    assert dominance_flags(p, ["scs", "rfs", "lfs"]) == ["uncertain:rfs", "uncertain:lfs"]
+    assert dominance_flags(p, ["scs", "rfs", "lfs"], min_probability=0.4, min_margin=0.1) == ["uncertain:rfs"]
