@@ -779,9 +779,9 @@ class SegmentResult:
 def _read_study(path: Path) -> tuple[np.ndarray, Callable[[Sequence[float]], list[float]], tuple, Callable]:
     """``(array (SI, AP, LR), voxel->mm, spacing (SI, AP, LR), seg array -> sitk image)`` of a study.
 
-    NIfTI / MetaImage files are brought to numpy order ``(SI, AP, LR)`` by their direction cosines
-    (:func:`read_array`); DICOM folders through :func:`imaging.io.read_study`, whose
-    sagittal T2 volume ``array[k, row, column]`` is turned to ``(row, column, k)``.
+    A DICOM folder gives its sagittal T2 volume (:func:`imaging.io.read_study`), a NIfTI / MetaImage file its
+    volume; either is permuted and flipped (no resampling) to :data:`CANONICAL` by its direction cosines, and
+    the segmentation goes back to the input's own grid.
     """
     import SimpleITK as sitk
 
@@ -791,28 +791,22 @@ def _read_study(path: Path) -> tuple[np.ndarray, Callable[[Sequence[float]], lis
     if path.is_dir():
         from .io import read_study  # DICOM series selection and geometry (imaging.io)
 
-        vol = read_study(path).sagittal_t2
-        arr = np.transpose(vol.array, (1, 2, 0))
-        sp = vol.spacing  # (column, row, slice)
+        src = read_study(path).sagittal_t2.to_sitk()
+    else:
+        try:
+            src = sitk.ReadImage(str(path))
+        except RuntimeError as err:
+            raise SegmentationError(SegErrors.S009.format(path=path, error=str(err).strip().splitlines()[-1])) \
+                from None
+    img = sitk.DICOMOrient(src, CANONICAL)
+    stored = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(src.GetDirection())
 
-        def to_mm(v: Sequence[float]) -> list[float]:
-            return [round(float(x), 2) for x in vol.index_to_patient([v[1], v[0], v[2]])]
-
-        def to_image(seg: np.ndarray) -> Any:
-            img = sitk.GetImageFromArray(np.ascontiguousarray(np.transpose(seg, (2, 0, 1))))
-            img.CopyInformation(vol.to_sitk())
-            return img
-
-        return arr, to_mm, (float(sp[1]), float(sp[0]), float(sp[2])), to_image
-    arr, img = read_array(path)
-    stored = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(sitk.ReadImage(str(path)).GetDirection())
-
-    def to_image_file(seg: np.ndarray) -> Any:
+    def to_image(seg: np.ndarray) -> Any:
         out = sitk.GetImageFromArray(seg)
         out.CopyInformation(img)
         return sitk.DICOMOrient(out, stored)  # back to the input's own grid
 
-    return arr, _sitk_mm(img), tuple(img.GetSpacing()[::-1]), to_image_file
+    return sitk.GetArrayFromImage(img), _sitk_mm(img), tuple(img.GetSpacing()[::-1]), to_image
 
 
 def _sitk_mm(img: Any) -> Callable[[Sequence[float]], list[float]]:
