@@ -455,24 +455,27 @@ def save_qc(path: Path, view: QCView, bodies: Sequence[Body], planes: Sequence[D
         shape = next((t.shape[1:] for t in tiles if t is not None), (8, 8))
         strip = np.concatenate([_tile(t, shape) for t in tiles], axis=1)
         sub = fig.add_subplot(grid[r, 1])
-        sub.imshow(strip, cmap="gray", vmin=0, vmax=1, interpolation="bilinear")
+        sub.imshow(strip, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        width = strip.shape[1] / len(discs)
         for n, d in enumerate(discs):
             status = d.row["status"]
             colour = {STATUS_OK: "lime", STATUS_FLAGGED: "orange"}.get(status, "red")
-            sub.text((n + 0.03) * shape[1], 0.04 * shape[0], f"{d.row['level']} {name}"
+            sub.text((n + 0.03) * width, 0.04 * strip.shape[0], f"{d.row['level']} {name}"
                      + ("" if status == STATUS_OK else f" ({status})"), color=colour, fontsize=8, va="top")
         sub.axis("off")
     tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=80)
+    fig.savefig(tmp, dpi=80, pil_kwargs={"compress_level": 1})
     plt.close(fig)
     os.replace(tmp, path)
 
 
 def _tile(vol: Optional[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
-    """The middle slice of a disc volume scaled to [0, 1] by its 1st-99th percentiles (black when failed)."""
+    """The middle slice of a disc volume, at most about 128 px a side, scaled to [0, 1] by its 1st-99th
+    percentiles (black when failed); ``shape`` is the full slice shape."""
+    step = max(1, max(shape) // 128)
     if vol is None:
-        return np.zeros(shape, np.float32)
-    mid = vol[vol.shape[0] // 2].astype(np.float32)
+        return np.zeros((-(-shape[0] // step), -(-shape[1] // step)), np.float32)
+    mid = vol[vol.shape[0] // 2, ::step, ::step].astype(np.float32)
     lo, hi = np.percentile(mid, [1, 99])
     return np.clip((mid - lo) / max(hi - lo, 1e-6), 0, 1)
 

@@ -1,15 +1,16 @@
 """reportparse: per-level lumbar stenosis grades (0-3) from free-text MRI reports, with evidence.
 
 The public names are imported lazily (PEP 562), so that light modules such as ``reportparse.errors`` or
-``reportparse.synth`` do not load spaCy and medspaCy.
+``reportparse.schema`` do not load spaCy and medspaCy. The extraction function is
+``reportparse.extract.extract`` (``reportparse.extract`` is its module).
 """
 
 from importlib import import_module
 from typing import Any
 
 _EXPORTS = {"ReportParseError": "errors", "ExtractConfig": "extract", "ExtractSummary": "extract",
-            "extract": "extract", "Evidence": "grades", "ReportGrades": "grades", "build_pipeline": "pipeline",
-            "parse_text": "pipeline", "LEVELS": "rules", "LOCATIONS": "rules", "RuleSet": "rules",
+            "Evidence": "grades", "ReportGrades": "grades", "build_pipeline": "pipeline",
+            "parse_text": "pipeline", "LEVELS": "schema", "LOCATIONS": "schema", "RuleSet": "rules",
             "load_rules": "rules"}
 
 __all__ = sorted(_EXPORTS)
@@ -20,5 +21,5 @@ def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'reportparse' has no attribute {name!r}")
     value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value  # the function ``extract`` then shadows the submodule of the same name, as before
+    globals()[name] = value
     return value

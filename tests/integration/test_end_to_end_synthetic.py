@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import reportparse
 from grading.evaluate import evaluate_runs
 from grading.predict import PREDICT_COLUMNS, dominance_flags, predict, read_predictions
 from grading.train import TrainConfig, train
 from imaging.extract import ExtractConfig, extract
 from imaging.synth import SynthConfig, synth_cohort
+from reportparse.extract import extract as extract_reports
 
 SMALL_IMAGES = dict(sag_size=128, sag_pixel=2.4, ax_size=96, ax_pixel=1.6)
 SMALL_VOLUMES = ExtractConfig.from_dict(json.loads((Path(__file__).parent / "small_volumes.json").read_text()))  # as make e2e-small
@@ -27,7 +27,7 @@ def product(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     synth_cohort(root / "cohort", SynthConfig(n=36, seed=42, grades="uniform", **SMALL_IMAGES))
     levels = root / "levels.csv"
-    reportparse.extract(root / "cohort" / "reports.csv", levels)
+    extract_reports(root / "cohort" / "reports.csv", levels)
     ext = extract([root / "cohort" / "dicom"], root / "volumes", SMALL_VOLUMES,
                   vertebrae_dir=root / "cohort" / "truth")
     cfg = TrainConfig.from_dict(dict(manifest=str(ext.manifest), levels=str(levels), model="tiny", epochs=14,
