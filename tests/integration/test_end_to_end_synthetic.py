@@ -80,3 +80,23 @@ def test_dominance_rule():
     p = np.array([[0.9, 0.05, 0.03, 0.02], [0.45, 0.4, 0.1, 0.05], [0.55, 0.4, 0.05, 0.0]])
     assert dominance_flags(p, ["scs", "rfs", "lfs"]) == ["uncertain:rfs", "uncertain:lfs"]
     assert dominance_flags(p, ["scs", "rfs", "lfs"], min_probability=0.4, min_margin=0.1) == ["uncertain:rfs"]
+
+
+def test_cli_predict_with_a_segmentation_network_that_finds_nothing_keeps_every_level(product, tmp_path):
+    """Bad input never loses data: every level is in the table, failed, with the reason and no grade."""
+    from typer.testing import CliRunner
+
+    from grading.cli import app
+    from imaging.segment import SegConfig, build_model, save_checkpoint
+
+    root, _, _ = product
+    seg_cfg = SegConfig(input_size=32, features=2, depth=2)
+    save_checkpoint(tmp_path / "seg.pt", build_model(seg_cfg), seg_cfg, None, epoch=0, best_metric=0.0)
+    study = sorted((root / "cohort" / "dicom").iterdir())[0]
+    out = tmp_path / "grades.parquet"
+    res = CliRunner().invoke(app, ["predict", "--model", str(root / "run" / "checkpoint_best.pt"), "--seg-model",
+                                   str(tmp_path / "seg.pt"), str(study), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    df = pd.read_parquet(out)
+    assert len(df) == 6 and set(df["status"]) == {"failed"} and df["scs"].isna().all()
+    assert df["reason"].str.len().gt(0).all() and (df["report_id"] == study.name).all()
