@@ -131,6 +131,7 @@ def predict_cmd(
     workers: int = typer.Option(1, "--workers", "-j"),
     min_probability: float = typer.Option(0.5, "--min-probability", help="Dominance rule: top probability."),
     min_margin: float = typer.Option(0.2, "--min-margin", help="Dominance rule: lead over the runner-up."),
+    device: str = typer.Option("cpu", "--device", help="Where the grading network runs: cpu or cuda."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Grade studies end to end: segmentation, disc volumes, grading; a levels table with probabilities."""
@@ -144,7 +145,7 @@ def predict_cmd(
                       MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task("extract", total=None)
             summary = predict(model, studies, output, seg_model=seg_model, vertebrae_dir=vertebrae, workers=workers,
-                              min_probability=min_probability, min_margin=min_margin,
+                              min_probability=min_probability, min_margin=min_margin, device=device,
                               progress=lambda rec: bar.advance(task))
     except (GradingError, ImagingError) as err:
         raise _fail(err) from None
