@@ -36,7 +36,6 @@ import io
 import json
 import logging
 import numbers
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from matplotlib.figure import Figure
 from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
+from reportparse.io import atomic_path
 from reportparse.schema import GRADE_NAMES as CLASSES
 from reportparse.schema import LEVELS
 from reportparse.schema import LOCATIONS as TASKS  # the report locations are the tasks
@@ -544,16 +544,6 @@ def confusion_png(matrix: Sequence[Sequence[int]], title: str) -> bytes:
     return buffer.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then move it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_report(report: Report, out_dir: str | Path) -> list[Path]:
     """Write the confusion PNGs, ``results.json`` and ``results.md`` into ``out_dir`` (created if needed)."""
     out_dir = Path(out_dir)
@@ -567,7 +557,8 @@ def write_report(report: Report, out_dir: str | Path) -> list[Path]:
     files[out_dir / "results.json"] = json.dumps(report.to_dict(), indent=2, allow_nan=False).encode("utf-8")
     files[out_dir / "results.md"] = report.to_markdown().encode("utf-8")
     for path, data in files.items():
-        _write_atomic(path, data)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
         logger.info("wrote %s", path)
     return list(files)
 

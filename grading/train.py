@@ -37,11 +37,13 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
+from reportparse.io import atomic_path, write_text_atomic
 from reportparse.schema import LOCATIONS
 
 from .data import (DiscDataset, join_labels, labels_array, load_or_make_splits, read_levels, read_manifest,
                    read_mapping, select_split, swap_val_test)
 from .errors import Errors, GradingError
+from .evaluate import class_average, per_class_accuracy
 from .loss import class_weights, weighted_cross_entropy
 from .model import GradingNet, ModelConfig, preset
 
@@ -289,13 +291,10 @@ def _mean_across_ranks(total: float, count: int, rt: Runtime) -> float:
 
 
 def class_average_accuracy(probs: np.ndarray, labels: np.ndarray) -> list[float | None]:
-    """Per task: the mean over the grades present of the fraction of that grade's discs predicted as it."""
-    out: list[float | None] = []
-    for t in range(labels.shape[1]):
-        y, p = labels[:, t], probs[:, t].argmax(-1)
-        accs = [float((p[y == c] == c).mean()) for c in range(probs.shape[-1]) if (y == c).any()]
-        out.append(float(np.mean(accs)) if accs else None)
-    return out
+    """Per task of ``probs (N, T, C)`` and ``labels (N, T)`` (-1 missing): the class-average accuracy of
+    :mod:`grading.evaluate` (the mean over the grades present of their recall)."""
+    return [class_average(per_class_accuracy(labels[:, t], probs[:, t].argmax(-1), probs.shape[-1]))
+            for t in range(labels.shape[1])]
 
 
 def predictions_table(discs: pd.DataFrame, probs: np.ndarray, tasks: Sequence[str]) -> pd.DataFrame:
@@ -324,9 +323,8 @@ def save_checkpoint(path: Path, model: torch.nn.Module, cfg: TrainConfig, *, opt
              "class_weights": weights.cpu(), "extract_config": extract_config,
              "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()[1].tolist(),
                      "python": random.getstate()[1]}}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 @dataclass
@@ -413,12 +411,6 @@ def _append_log(path: Path, row: EpochLog) -> None:
                     *("" if a is None else f"{a:.4f}" for a in acc), f"{row.seconds:.2f}", int(row.best)])
 
 
-def _write_predictions(path: Path, table: pd.DataFrame) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-
-
 def train(cfg: TrainConfig, run_dir: str | Path, *, on_epoch: Callable[[EpochLog], None] | None = None,
           on_step: Callable[[int, int], None] | None = None) -> TrainSummary:
     """Train (or resume) a run in ``run_dir``, then test its best checkpoint. See the module docstring."""
@@ -461,7 +453,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, on_epoch: Callable[[EpochLog
         _restore_rng(state["rng"])
         logger.info("resuming %s after epoch %d (best validation loss %.4f)", run_dir, start, best_loss)
     elif rt.main:
-        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        write_text_atomic(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2))
         (run_dir / "log.csv").unlink(missing_ok=True)
     summary = TrainSummary(run_dir, 0, best_epoch, best_loss, {}, {k: len(v) for k, v in datasets.items()},
                            resumed_from=start)
@@ -512,12 +504,14 @@ def predict_splits(run_dir: Path, data: Splits, cfg: TrainConfig, rt: Runtime) -
     for name in ("val", "test"):
         discs = getattr(data, name)
         if discs.empty:
-            _write_predictions(run_dir / f"predictions_{name}.csv", pd.DataFrame(columns=list(PREDICTION_COLUMNS)))
+            write_text_atomic(run_dir / f"predictions_{name}.csv",
+                              pd.DataFrame(columns=list(PREDICTION_COLUMNS)).to_csv(index=False))
             continue
         ds = DiscDataset(discs, cfg.model.use_axial, cfg.model.use_sagittal)
         res = evaluate(ck.model, DataLoader(ds, batch_size=cfg.batch_size, num_workers=cfg.workers), weights,
                        tasks, single)
-        _write_predictions(run_dir / f"predictions_{name}.csv", predictions_table(discs, res.probs, tasks))
+        write_text_atomic(run_dir / f"predictions_{name}.csv",
+                          predictions_table(discs, res.probs, tasks).to_csv(index=False))
         if name == "test":
             out = dict(zip(tasks, class_average_accuracy(res.probs, res.labels)))
     return out

@@ -31,7 +31,6 @@ slab) gets no value: those voxels are filled with the mean of the covered ones (
 
 from __future__ import annotations
 
-import csv
 import html
 import json
 import logging
@@ -47,6 +46,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 import SimpleITK as sitk
 
+from reportparse.io import atomic_path, write_text_atomic
 from reportparse.schema import LEVELS
 
 from .errors import Errors, ImagingError
@@ -370,16 +370,8 @@ def extract_discs(study: Study, planes: Sequence[DiscPlane], failed: dict[str, s
 
 # ------------------------------------------------------------------------------------------------- writing a study
 def _save_npy(path: Path, arr: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, arr.astype(np.float16))
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, doc: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, default=_jsonable))
-    os.replace(tmp, path)
 
 
 def _jsonable(v: Any) -> Any:
@@ -399,9 +391,8 @@ def _save_nifti(path: Path, arr: np.ndarray, mean: float, plane: DiscPlane, dire
     img.SetSpacing(spacing.tolist())
     img.SetDirection(direction.ravel().tolist())
     img.SetOrigin((plane.centre - direction @ ((np.array([cols, rows, slices]) - 1) / 2.0 * spacing)).tolist())
-    tmp = path.with_name(path.name.replace(".nii.gz", ".tmp.nii.gz"))
-    sitk.WriteImage(img, str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".nii.gz") as tmp:
+        sitk.WriteImage(img, str(tmp))
 
 
 @dataclass
@@ -463,10 +454,9 @@ def save_qc(path: Path, view: QCView, bodies: Sequence[Body], planes: Sequence[D
             sub.text((n + 0.03) * width, 0.04 * strip.shape[0], f"{d.row['level']} {name}"
                      + ("" if status == STATUS_OK else f" ({status})"), color=colour, fontsize=8, va="top")
         sub.axis("off")
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=80, pil_kwargs={"compress_level": 1})
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=80, pil_kwargs={"compress_level": 1})
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _tile(vol: Optional[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
@@ -531,12 +521,13 @@ class BodySource:
         self._ck = None
 
     def __call__(self, study: Study, study_id: str) -> tuple[list[Body], QCView, list[str]]:
-        from .segment import CANONICAL, load_checkpoint, segment_volume
+        from .segment import CANONICAL, load_checkpoint, segment_image
 
+        img = sitk.DICOMOrient(study.sagittal_t2.to_sitk(), CANONICAL)  # no resampling: axes permuted / flipped
         if self.model_path is not None:
             if self._ck is None:
                 self._ck = load_checkpoint(self.model_path)
-            res, _, img = segment_volume(self._ck.model, self._ck.config, study.sagittal_t2)
+            res = segment_image(self._ck.model, self._ck.config, img)
             return bodies_from_labels(res.vertebrae), QCView(img, res.slice_index, res.label_slice), res.warnings
         path = Path(self.vertebrae_dir) / f"{study_id}.json"
         if not path.exists():
@@ -545,7 +536,6 @@ class BodySource:
             bodies = bodies_from_truth(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise ImagingError(Errors.I032.format(path=path, error=err)) from None
-        img = sitk.DICOMOrient(study.sagittal_t2.to_sitk(), CANONICAL)
         return bodies, QCView(img, img.GetSize()[0] // 2), []
 
 
@@ -599,8 +589,9 @@ def extract_study(path: Path, out_dir: Path, cfg: ExtractConfig, bodies_of: Body
     seconds["total"] = time.perf_counter() - t0
     folder = Path(out_dir) / sid
     folder.mkdir(parents=True, exist_ok=True)
-    _write_json(folder / "study.json", {"study_id": sid, "path": str(path), "config": cfg.to_dict(),
-                                        "rows": record.rows, "warnings": record.warnings, "seconds": seconds})
+    write_text_atomic(folder / "study.json", json.dumps(
+        {"study_id": sid, "path": str(path), "config": cfg.to_dict(), "rows": record.rows,
+         "warnings": record.warnings, "seconds": seconds}, indent=1, default=_jsonable))
     return record
 
 
@@ -763,11 +754,9 @@ def write_manifest(records: Sequence[StudyRecord], out_dir: Path) -> Path:
               "sagittal_coverage", "axial_mean", "sagittal_mean"):
         df[c] = pd.to_numeric(df[c], errors="coerce")  # "" (failed levels) -> NaN
     out = Path(out_dir) / "manifest.parquet"
-    for target, write in ((out, lambda f: df.to_parquet(f, index=False)),
-                          (out.with_suffix(".csv"), lambda f: df.to_csv(f, index=False, quoting=csv.QUOTE_MINIMAL))):
-        tmp = target.with_name(target.name + ".tmp")
-        write(tmp)
-        os.replace(tmp, target)
+    with atomic_path(out) as tmp:
+        df.to_parquet(tmp, index=False)
+    write_text_atomic(out.with_suffix(".csv"), df.to_csv(index=False))
     return out
 
 
@@ -791,8 +780,4 @@ def write_index(records: Sequence[StudyRecord], out_dir: Path) -> Path:
             parts.append(f"<img loading='lazy' src='{html.escape(rec.study_id)}/qc.png' alt='QC {rec.study_id}'>")
         parts.append("</section>")
     parts.append("</body></html>")
-    path = Path(out_dir) / "index.html"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(parts))
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(Path(out_dir) / "index.html", "\n".join(parts))

@@ -43,6 +43,8 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from reportparse.io import atomic_path
+
 from .errors import ErrorsWithCodes, ImagingError
 from .unet import UNet
 
@@ -441,11 +443,10 @@ def save_checkpoint(path: Path, model: torch.nn.Module, cfg: SegConfig, optimize
     """A full checkpoint: config, model and optimizer state, epoch, best validation metric (atomic write)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, "kind": "imaging.segment", "config": cfg.to_dict(),
-                "model": model.state_dict(), "optimizer": optimizer.state_dict() if optimizer else None,
-                "epoch": epoch, "best_metric": best_metric}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"format": CHECKPOINT_FORMAT, "kind": "imaging.segment", "config": cfg.to_dict(),
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict() if optimizer else None,
+                    "epoch": epoch, "best_metric": best_metric}, tmp)
 
 
 @dataclass
@@ -839,14 +840,12 @@ def segment_array(model: torch.nn.Module, cfg: SegConfig, vol: np.ndarray, spaci
     return SegmentResult(k, verts, warnings, lab)
 
 
-def segment_volume(model: torch.nn.Module, cfg: SegConfig, vol: Any) -> tuple[SegmentResult, np.ndarray, Any]:
-    """Segment a sagittal :class:`imaging.io.Volume` in the :data:`CANONICAL` layout (axes permuted and flipped by
-    its direction cosines, no resampling). Returns ``(result, array (SI, AP, LR), SimpleITK image of it)``."""
+def segment_image(model: torch.nn.Module, cfg: SegConfig, img: Any) -> SegmentResult:
+    """Segment a SimpleITK image already in the :data:`CANONICAL` layout (``sitk.DICOMOrient(image, CANONICAL)``);
+    centroids and corners come out in its patient mm."""
     import SimpleITK as sitk
 
-    img = sitk.DICOMOrient(vol.to_sitk(), CANONICAL)
-    arr = sitk.GetArrayFromImage(img)
-    return segment_array(model, cfg, arr, img.GetSpacing()[::-1], _sitk_mm(img)), arr, img
+    return segment_array(model, cfg, sitk.GetArrayFromImage(img), img.GetSpacing()[::-1], _sitk_mm(img))
 
 
 def save_qc(path: Path, image: np.ndarray, probs_label: np.ndarray, verts: Sequence[Vertebra], title: str) -> None:

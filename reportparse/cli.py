@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ app = typer.Typer(help="Per-level lumbar stenosis grades (0-3) from free-text MR
 console = Console(stderr=True)
 
 GRADE_NAMES = {0: "0 normal", 1: "1 mild", 2: "2 moderate", 3: "3 severe", None: "not stated"}
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")]
 
 
 def summary_tables(summary: ExtractSummary) -> list[Table]:
@@ -55,7 +56,7 @@ def extract_cmd(
     n_process: int = typer.Option(1, "--n-process", help="Worker processes."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder replacing the shipped rules."),
     max_chars: int = typer.Option(200_000, "--max-chars", help="Longer reports get status error."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    verbose: Verbose = False,
 ) -> None:
     """Turn a file of reports into a levels table: report_id, level, scs, rfs, lfs (0-3 or empty), status."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -87,7 +88,7 @@ def evaluate_cmd(
     out: Path = typer.Option(Path("."), "--out", help="Folder for evaluation.json and evaluation.md."),
     min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy", help="Exit 1 when the exact accuracy "
                                                  "is below this fraction (e.g. 0.9)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    verbose: Verbose = False,
 ) -> None:
     """Score per-level grades against the gold set: accuracy, kappa, macro-F1, confusion matrices, errors."""
     from .evaluate import evaluate
@@ -141,7 +142,20 @@ DEFAULT_GOLD = Path("gold/annotations.json")
 def _review_gold(gold: Optional[Path], reports: Optional[Path]) -> Optional[Path]:
     """The gold set a review command reads: --gold, else the default one unless --reports was given."""
     return gold if gold is not None or reports is not None else DEFAULT_GOLD
+
+
 DEFAULT_PROJECT = "reportparse review"
+# the options that choose the reports to review, shared by 'review push' and 'review export'
+ReviewGold = Annotated[Optional[Path], typer.Option(
+    "--gold", help="Gold set (Label Studio JSON export): review the reports the parser gets wrong. Default "
+    "gold/annotations.json unless --reports.")]
+ReviewReports = Annotated[Optional[Path], typer.Option(
+    "--reports", help="Reports file (.csv, .jsonl, .parquet): review the reports whose parse is flagged conflict, "
+    "uncertain or ungraded.")]
+ReviewSplit = Annotated[Optional[str], typer.Option("--split", help="Gold reports of one split only (tune, holdout).")]
+ReviewIdCol = Annotated[Optional[str], typer.Option("--id-col", help="Id column of --reports.")]
+ReviewTextCol = Annotated[Optional[str], typer.Option("--text-col", help="Text column of --reports.")]
+ReviewRules = Annotated[Optional[Path], typer.Option("--rules", help="Rules folder for the parser.")]
 
 
 def _fail(err: ReportParseError) -> NoReturn:
@@ -151,16 +165,14 @@ def _fail(err: ReportParseError) -> NoReturn:
 
 @review_app.command("push")
 def review_push_cmd(
-    gold: Optional[Path] = typer.Option(None, "--gold", help="Gold set (Label Studio JSON export): review the reports "
-                                        "the parser gets wrong. Default gold/annotations.json unless --reports."),
-    reports: Optional[Path] = typer.Option(None, "--reports", help="Reports file (.csv, .jsonl, .parquet): review "
-                                           "the reports whose parse is flagged conflict, uncertain or ungraded."),
+    gold: ReviewGold = None,
+    reports: ReviewReports = None,
     project: str = typer.Option(DEFAULT_PROJECT, "--project", help="Title of the Label Studio project."),
-    split: Optional[str] = typer.Option(None, "--split", help="Gold reports of one split only (tune, holdout)."),
-    id_col: Optional[str] = typer.Option(None, "--id-col", help="Id column of --reports."),
-    text_col: Optional[str] = typer.Option(None, "--text-col", help="Text column of --reports."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder for the parser."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    split: ReviewSplit = None,
+    id_col: ReviewIdCol = None,
+    text_col: ReviewTextCol = None,
+    rules: ReviewRules = None,
+    verbose: Verbose = False,
 ) -> None:
     """Create or update a Label Studio project with one task (and the parser's pre-annotation) per doubtful report."""
     from .review import push
@@ -184,7 +196,7 @@ def review_pull_cmd(
     gold: Path = typer.Option(DEFAULT_GOLD, "--gold", help="Gold set to merge into (Label Studio JSON export)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the merged gold set to this new file."),
     in_place: bool = typer.Option(False, "--in-place", help="Replace --gold, keeping a timestamped backup."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    verbose: Verbose = False,
 ) -> None:
     """Merge the reviewers' annotations into the gold set; list the reports whose reviewers disagree."""
     from .review import pull
@@ -214,14 +226,13 @@ def review_pull_cmd(
 @review_app.command("export")
 def review_export_cmd(
     tasks: Path = typer.Argument(..., help="Label Studio import file to write (.json)."),
-    gold: Optional[Path] = typer.Option(None, "--gold", help="Gold set: the reports the parser gets wrong. Default "
-                                        "gold/annotations.json unless --reports."),
-    reports: Optional[Path] = typer.Option(None, "--reports", help="Reports file: the reports with a flagged parse."),
-    split: Optional[str] = typer.Option(None, "--split", help="Gold reports of one split only (tune, holdout)."),
-    id_col: Optional[str] = typer.Option(None, "--id-col", help="Id column of --reports."),
-    text_col: Optional[str] = typer.Option(None, "--text-col", help="Text column of --reports."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder for the parser."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    gold: ReviewGold = None,
+    reports: ReviewReports = None,
+    split: ReviewSplit = None,
+    id_col: ReviewIdCol = None,
+    text_col: ReviewTextCol = None,
+    rules: ReviewRules = None,
+    verbose: Verbose = False,
 ) -> None:
     """Write the review tasks (with the parser's pre-annotations) as a Label Studio import file, for a manual import."""
     from .review import export_tasks
