@@ -451,6 +451,9 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, on_epoch: Callable[[EpochLog
         best_epoch = int(torch.load(best_path, map_location="cpu", weights_only=False)["epoch"]) \
             if best_path.exists() else 0
         _restore_rng(state["rng"])
+        if rt.main and (run_dir / "log.csv").exists():  # a row of the interrupted epoch is redone, not repeated
+            log = pd.read_csv(run_dir / "log.csv", dtype=str, keep_default_na=False)
+            write_text_atomic(run_dir / "log.csv", log[log["epoch"].astype(int) <= start].to_csv(index=False))
         logger.info("resuming %s after epoch %d (best validation loss %.4f)", run_dir, start, best_loss)
     elif rt.main:
         write_text_atomic(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2))
@@ -475,10 +478,10 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, on_epoch: Callable[[EpochLog
         if rt.main:
             kw = dict(optimizer=optimizer, scaler=scaler, epoch=epoch, best_loss=best_loss, weights=weights,
                       extract_config=extract_config)
+            _append_log(run_dir / "log.csv", row)  # before the resume point, so a kill in between loses no row
             if best:
                 save_checkpoint(best_path, model, cfg, **kw)
             save_checkpoint(last, model, cfg, **kw)
-            _append_log(run_dir / "log.csv", row)
         summary.log.append(row)
         summary.epochs_run += 1
         logger.info("epoch %d: train loss %.4f, val loss %.4f%s", epoch, train_loss, val.loss, " (best)" if best else "")

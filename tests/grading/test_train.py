@@ -130,6 +130,8 @@ def test_resume_after_a_kill_mid_epoch_continues(cohort, tmp_path):
     assert 2 <= done < 12
     ck = torch.load(run / "checkpoint_last.pt", weights_only=False)
     assert ck["epoch"] == done
+    with open(run / "log.csv", "a") as fh:  # as if killed after logging an epoch, before its checkpoint
+        fh.write(f"{done + 1},9.9,9.9,,,,1.0,0\n")
     cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "epochs": done + 2}))
     with pytest.raises(GradingError, match="G007"):  # another config: refuses to mix runs
         train(TrainConfig.from_file(cfg), run)
