@@ -33,9 +33,10 @@ Latest figures (2026-11-27, the 2-core CPU with nothing else running, torch CPU,
   (Dice 0.51): a mislocated S1 shifted the level names and T12-L1 / L1-L2 were never extracted. Hence a fixed
   number of epochs here.
 * [4] real scans with ground-truth vertebrae: VB2_02 T12-L1..L4-L5 flagged (no axial series: axial volumes from
-  the sagittal one), L5-S1 failed (the VB2 masks stop at L5); VB1_02 the same, with the lowest label assumed to
-  be L5 (its QC suggests it may be S1). The QC pictures look right: curve through the centroids, disc points in
-  the disc spaces, planes parallel to the endplates, discs and canal in the strips.
+  the sagittal one), L5-S1 failed (the VB2 masks stop at L5). The QC pictures look right: curve through the
+  centroids, disc points in the disc spaces, planes parallel to the endplates, discs and canal in the strips.
+  (VB1_02 was run with its lowest label named L5 then; looking at it, it is S1: see bench_disc_planes.py, which
+  measures the disc planes on all 17 scans.)
 """
 
 from __future__ import annotations
@@ -55,18 +56,10 @@ import numpy as np
 import torch
 
 from imaging.extract import LEVELS, STATUS_FLAGGED, STATUS_OK, ExtractConfig, extract
-from imaging.segment import (
-    LUMBAR_NAMES,
-    THORACIC_ABOVE,
-    _sitk_mm,
-    body_corners,
-    build_model,
-    preset_config,
-    read_array,
-    save_checkpoint,
-    train,
-)
+from imaging.segment import build_model, preset_config, save_checkpoint, train
 from imaging.synth import SynthConfig, synth_cohort
+
+from bench_disc_planes import LOWEST, real_bodies  # noqa: E402 - this folder is on sys.path when run as a script
 
 EVAL_SEED = 0
 TRAIN_SEED = 1001
@@ -211,36 +204,6 @@ def part_end_to_end(eval_cohort: Path, out: Path, n_train: int, epochs: int) -> 
 
 
 # ------------------------------------------------------------------------------------------------------------ part 4
-def _real_names(group: str, n_labels: int) -> list[str]:
-    """Names of positional labels 1..n (cranial -> caudal)."""
-    if group == "VB2":
-        return ["T11", "T12", "L1", "L2", "L3", "L4", "L5"][:n_labels]
-    upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)  # L5, L4, ..., T12, T11, ...
-    return list(reversed(upward[:n_labels]))  # assumption: the lowest label is L5
-
-
-def _real_vertebrae(image: Path, mask: Path, group: str) -> tuple[dict[str, Any], list[str]]:
-    _, img = read_array(image)
-    lab, _ = read_array(mask)
-    k = lab.shape[2] // 2
-    sl = lab[:, :, k]
-    labels = sorted(int(v) for v in np.unique(lab) if v)
-    names = _real_names(group, len(labels))
-    to_mm = _sitk_mm(img)
-    spacing = img.GetSpacing()[::-1]  # (SI, AP, LR)
-    verts, missing = [], []
-    for v, name in zip(labels, names):
-        m = sl == v
-        if not m.any():
-            missing.append(name)
-            continue
-        r, c = np.argwhere(m).mean(axis=0)
-        corners = body_corners(m, spacing)
-        verts.append({"name": name, "centroid_mm": to_mm([r, c, k]),
-                      "corners_mm": [to_mm([cr, cc, k]) for cr, cc in corners]})
-    return {"vertebrae": verts, "slice_index": k}, missing
-
-
 def part_real(real_dir: Path, out: Path, names: list[str]) -> dict[str, Any]:
     if not real_dir.is_dir():
         print(f"[4] real scans: {real_dir} not found; skipped")
@@ -254,7 +217,7 @@ def part_real(real_dir: Path, out: Path, names: list[str]) -> dict[str, Any]:
             print(f"[4] {name}: not in {real_dir}; skipped")
             continue
         group = name.split("_")[0]
-        doc, missing = _real_vertebrae(image, mask, group)
+        doc, missing = real_bodies(image, mask, LOWEST[name])
         sid = image.name[: -len(".nii.gz")]
         (verts_dir / f"{sid}.json").write_text(json.dumps(doc, indent=1))
         images.append(image)
@@ -275,7 +238,7 @@ def part_real(real_dir: Path, out: Path, names: list[str]) -> dict[str, Any]:
                  levels={r["level"]: r["status"] for r in rec.rows},
                  reasons={r["level"]: r["reason"] for r in rec.rows if r["status"] != STATUS_OK})
         note = ("labels T11..L5 (README)" if i["group"] == "VB2" else
-                "ASSUMPTION: lowest label named L5, counting upward (anatomy unknown; may really be S1)")
+                "lowest label named S1 after looking (benchmarks/bench_disc_planes.py)")
         print(f"  {rec.study_id}: bodies {i['names']} on slice {i['slice_index']} ({note})"
               + (f"; labels absent on that slice: {i['missing_on_slice']}" if i["missing_on_slice"] else ""))
         print("    " + "  ".join(f"{lv} {st}" for lv, st in i["levels"].items())

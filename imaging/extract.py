@@ -11,10 +11,16 @@ centroids. Two disc methods:
 
 * ``paper``: the disc point is the midpoint of the two centroids, the disc normal the curve tangent there.
 * ``endplates`` (default): the disc point is the midpoint of the two facing endplate centres, the normal is
-  perpendicular to the mean of the two facing endplates (their anterior-posterior directions). At the
-  lumbosacral junction, where the spine bends most and S1 is much larger than L5, the paper's midpoint lies
-  several mm inside a body and its tangent is several degrees off the disc (measured in the README). Levels
-  whose bodies have no corners fall back to the paper's method (recorded in ``method``).
+  perpendicular to the mean of the two facing endplates (their anterior-posterior directions). The endplates of a
+  body are the two sides of its corner box most perpendicular to the spine curve there (a box fitted on the image
+  axes swaps endplates and walls on a sacrum tilted beyond 45 degrees). On synthetic studies, where S1 is much
+  larger than L5, this is closer to the true disc than the paper's midpoint (measured in the README). Every
+  level is checked against the line through its two centroids and the curve: a facing endplate tilted more than
+  ``max_endplate_tilt_deg`` from perpendicular to that line, a normal more than ``max_plane_deviation_deg`` from
+  it or from the curve tangent, or a disc point more than ``max_centre_offset`` x the centroid gap from their
+  midpoint is implausible (a box fitted on a trapezoidal sacrum, a wedge fracture, a bad segmentation); that level,
+  and levels whose bodies have no corners, use the paper's method. ``method`` records which was used and
+  ``method_note`` why the endplates were not.
 
 Disc frame: ``normal`` points superior along the spine; ``lr`` is the patient-left axis made perpendicular to it;
 ``ap = normal x lr`` points posterior. The axial volume's index axes are (lr, ap, normal): columns toward patient
@@ -61,10 +67,11 @@ logger = logging.getLogger(__name__)
 VERTEBRAE = ("T12", "L1", "L2", "L3", "L4", "L5", "S1")
 assert LEVELS == tuple(f"{a}-{b}" for a, b in zip(VERTEBRAE, VERTEBRAE[1:]))
 LEFT = np.array([1.0, 0.0, 0.0])  # patient left in LPS
+POSTERIOR = np.array([0.0, 1.0, 0.0])
 MANIFEST_COLUMNS = ("study_id", "patient_id", "level", "status", "reason", "axial_path", "sagittal_path",
                     "centre_x", "centre_y", "centre_z", "normal_x", "normal_y", "normal_z", "method",
-                    "axial_source", "axial_series", "sagittal_series", "axial_coverage", "sagittal_coverage",
-                    "axial_mean", "sagittal_mean", "study_path")
+                    "method_note", "axial_source", "axial_series", "sagittal_series", "axial_coverage",
+                    "sagittal_coverage", "axial_mean", "sagittal_mean", "study_path")
 STATUS_OK, STATUS_FLAGGED, STATUS_FAILED = "ok", "flagged", "failed"
 
 
@@ -79,6 +86,9 @@ class ExtractConfig:
     sagittal_extent_mm: tuple[float, float, float] = (40.0, 80.0, 50.0)
     curve_degree: int = 3
     disc_method: str = "endplates"      # "endplates" or "paper" (see the module docstring)
+    max_endplate_tilt_deg: float = 30.0  # endplates: a facing endplate tilted more is implausible (paper used)
+    max_plane_deviation_deg: float = 15.0  # endplates: a normal further from the centroid line / curve: paper
+    max_centre_offset: float = 0.25     # endplates: disc point further from the centroid midpoint (x their gap)
     min_coverage: float = 0.6           # a volume with less of itself inside the source series is flagged
     min_axial_coverage: float = 0.5     # below this no axial stack counts as covering the disc: use the sagittal
     nifti: bool = False                 # also write <level>_axial.nii.gz / _sagittal.nii.gz (raw intensities)
@@ -92,6 +102,9 @@ class ExtractConfig:
              "3 extents > 0"),
             ("curve_degree", 1 <= self.curve_degree <= 6, "an integer from 1 to 6"),
             ("disc_method", self.disc_method in ("endplates", "paper"), "'endplates' or 'paper'"),
+            ("max_endplate_tilt_deg", 0.0 < self.max_endplate_tilt_deg <= 90.0, "degrees in (0, 90]"),
+            ("max_plane_deviation_deg", 0.0 < self.max_plane_deviation_deg <= 90.0, "degrees in (0, 90]"),
+            ("max_centre_offset", 0.0 < self.max_centre_offset <= 1.0, "a fraction in (0, 1]"),
             ("min_coverage", 0.0 <= self.min_coverage <= 1.0, "a fraction in [0, 1]"),
             ("min_axial_coverage", 0.0 <= self.min_axial_coverage <= 1.0, "a fraction in [0, 1]"),
         ]
@@ -124,19 +137,32 @@ class Body:
     centroid: np.ndarray
     corners: Optional[np.ndarray] = None  # (4, 3)
 
-    @property
-    def superior(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
-        """(centre, unit anterior->posterior direction) of the superior endplate, or None without corners."""
-        return None if self.corners is None else _edge(self.corners[0], self.corners[1])
+    def endplates(self, axis: np.ndarray) -> Optional[tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray,
+                                                                                                np.ndarray]]]:
+        """``((centre, direction), (centre, direction))`` of the superior and inferior endplates, or None without
+        corners. ``direction`` is the unit anterior -> posterior vector along the endplate.
 
-    @property
-    def inferior(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
-        return None if self.corners is None else _edge(self.corners[3], self.corners[2])
+        The endplates are the pair of opposite sides of the corner quadrilateral most perpendicular to ``axis``
+        (the spine's superior direction at the body), whatever the corners' own order says: a box fitted on the
+        image axes swaps its endplates and walls on a body tilted more than 45 degrees (a steep sacrum).
+        """
+        if self.corners is None:
+            return None
+        axis = axis / np.linalg.norm(axis)
+        sides = [(self.corners[i], self.corners[(i + 1) % 4]) for i in range(4)]
 
+        def tilt(side: tuple[np.ndarray, np.ndarray]) -> float:
+            d = side[1] - side[0]
+            return abs(float(d @ axis)) / max(float(np.linalg.norm(d)), 1e-9)
 
-def _edge(anterior: np.ndarray, posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    d = posterior - anterior
-    return (anterior + posterior) / 2.0, d / np.linalg.norm(d)
+        pair = min(((sides[0], sides[2]), (sides[1], sides[3])), key=lambda p: tilt(p[0]) + tilt(p[1]))
+        posterior = POSTERIOR - (POSTERIOR @ axis) * axis
+        out = []
+        for a, b in pair:
+            d = (b - a) / np.linalg.norm(b - a)
+            out.append(((a + b) / 2.0, d if d @ posterior >= 0 else -d))
+        superior, inferior = sorted(out, key=lambda e: -float(e[0] @ axis))
+        return superior, inferior
 
 
 @dataclass
@@ -179,7 +205,8 @@ class DiscPlane:
     level: str
     centre: np.ndarray
     normal: np.ndarray
-    method: str
+    method: str     # "endplates" or "paper"
+    note: str = ""  # why the endplates were not used, when they were asked for
 
     @property
     def lr(self) -> np.ndarray:
@@ -212,6 +239,7 @@ def disc_planes(bodies: Sequence[Body], cfg: ExtractConfig) -> tuple[list[DiscPl
         found = ", ".join(sorted(by_name)) or "none"
         return [], None, {lv: f"fewer than 2 named vertebral bodies (found: {found})" for lv in LEVELS}
     curve = fit_curve(np.stack([b.centroid for b in ordered]), cfg.curve_degree)
+    knot = {b.name: t for b, t in zip(ordered, curve.t_knots)}
     planes = []
     for lv in LEVELS:
         upper, lower = (by_name.get(v) for v in lv.split("-"))
@@ -219,24 +247,62 @@ def disc_planes(bodies: Sequence[Body], cfg: ExtractConfig) -> tuple[list[DiscPl
             missing = " and ".join(v for v in lv.split("-") if v not in by_name)
             failed[lv] = f"vertebral body {missing} not found"
             continue
-        if cfg.disc_method == "endplates" and upper.inferior is not None and lower.superior is not None:
-            (c1, d1), (c2, d2) = upper.inferior, lower.superior
-            centre = (c1 + c2) / 2.0
-            along = d1 + d2  # mean anterior -> posterior endplate direction
-            tangent = curve.tangent(curve.project(centre))
-            side = np.cross(along, tangent)  # perpendicular to the mid-sagittal plane of the two endplates
-            normal = np.cross(side, along)
-            normal /= np.linalg.norm(normal)
-            method = "endplates"
-        else:
-            centre = (upper.centroid + lower.centroid) / 2.0
-            names = [b.name for b in ordered]
-            normal = curve.tangent((curve.t_knots[names.index(upper.name)] + curve.t_knots[names.index(lower.name)]) / 2)
-            method = "paper"
-        if normal @ (upper.centroid - lower.centroid) < 0:
-            normal = -normal
-        planes.append(DiscPlane(lv, centre, normal, method))
+        paper_normal = curve.tangent((knot[upper.name] + knot[lower.name]) / 2)
+        plane, note = None, ""
+        if cfg.disc_method == "endplates":
+            plane, note = _endplate_plane(lv, upper, lower, curve, knot, cfg)
+        if plane is None:
+            plane = DiscPlane(lv, (upper.centroid + lower.centroid) / 2.0, paper_normal, "paper", note)
+        if plane.normal @ (upper.centroid - lower.centroid) < 0:
+            plane.normal = -plane.normal
+        planes.append(plane)
     return planes, curve, failed
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """Angle between two lines (0-90 degrees: the sign of either vector does not count)."""
+    c = abs(float(a @ b)) / (np.linalg.norm(a) * np.linalg.norm(b))
+    return math.degrees(math.acos(min(1.0, c)))
+
+
+def _endplate_plane(level: str, upper: Body, lower: Body, curve: SpineCurve, knot: dict[str, float],
+                    cfg: ExtractConfig) -> tuple[Optional[DiscPlane], str]:
+    """The plane between the two facing endplates, or ``(None, why)`` when they are missing or implausible.
+
+    Checks, against the line through the two centroids (``axis``) and the spine curve: each facing endplate
+    tilted at most ``max_endplate_tilt_deg`` from perpendicular to ``axis``; the plane's normal within
+    ``max_plane_deviation_deg`` of ``axis`` and of the curve tangent at the disc point; the disc point at most
+    ``max_centre_offset`` x the centroid distance from the centroids' midpoint.
+    """
+    axis = upper.centroid - lower.centroid
+    gap = float(np.linalg.norm(axis))
+    axis = axis / gap
+    ends_upper, ends_lower = upper.endplates(curve.tangent(knot[upper.name])), \
+        lower.endplates(curve.tangent(knot[lower.name]))
+    if ends_upper is None or ends_lower is None:
+        return None, "endplates unknown (no body corners)"
+    (c1, d1), (c2, d2) = ends_upper[1], ends_lower[0]
+    for name, d in ((f"{upper.name} inferior", d1), (f"{lower.name} superior", d2)):
+        tilt = 90.0 - _angle_deg(d, axis)
+        if tilt > cfg.max_endplate_tilt_deg:
+            return None, (f"endplates rejected: the {name} endplate is tilted {tilt:.0f} deg from perpendicular to "
+                          f"the line of centroids (max {cfg.max_endplate_tilt_deg:g})")
+    centre = (c1 + c2) / 2.0
+    offset = float(np.linalg.norm(centre - (upper.centroid + lower.centroid) / 2.0))
+    if offset > cfg.max_centre_offset * gap:
+        return None, (f"endplates rejected: their midpoint is {offset:.1f} mm from the centroids' midpoint "
+                      f"(max {cfg.max_centre_offset:g} x {gap:.1f} mm)")
+    along = d1 + d2  # mean anterior -> posterior endplate direction
+    tangent = curve.tangent(curve.project(centre))
+    side = np.cross(along, tangent)  # perpendicular to the mid-sagittal plane of the two endplates
+    normal = np.cross(side, along)
+    normal /= np.linalg.norm(normal)
+    for name, ref in (("line of centroids", axis), ("spine curve", tangent)):
+        dev = _angle_deg(normal, ref)
+        if dev > cfg.max_plane_deviation_deg:
+            return None, (f"endplates rejected: their plane's normal is {dev:.0f} deg from the {name} "
+                          f"(max {cfg.max_plane_deviation_deg:g})")
+    return DiscPlane(level, centre, normal, "endplates"), ""
 
 
 def bodies_from_truth(doc: dict[str, Any]) -> list[Body]:
@@ -339,7 +405,7 @@ def extract_discs(study: Study, planes: Sequence[DiscPlane], failed: dict[str, s
             continue
         row.update(centre_x=plane.centre[0], centre_y=plane.centre[1], centre_z=plane.centre[2],
                    normal_x=plane.normal[0], normal_y=plane.normal[1], normal_z=plane.normal[2], method=plane.method,
-                   sagittal_series=sag_uid)
+                   method_note=plane.note, sagittal_series=sag_uid)
         flags = []
         ax_dir = plane.axial_direction()
         cover = [_grid_coverage(v, plane.centre, ax_dir, cfg.axial_size, cfg.axial_extent_mm) for v in study.axial_stacks]
@@ -434,9 +500,9 @@ def save_qc(path: Path, view: QCView, bodies: Sequence[Body], planes: Sequence[D
         x, y = to_px(b.centroid)
         ax.plot(x, y, "o", color="cyan", ms=4)
         ax.text(x - 4, y, b.name, color="cyan", fontsize=8, ha="right", va="center")
-    for p in planes:
+    for p in planes:  # orange: the endplates were implausible and the paper's plane was used
         a, b_ = to_px(p.centre - 25 * p.ap), to_px(p.centre + 25 * p.ap)
-        ax.plot([a[0], b_[0]], [a[1], b_[1]], "-", color="lime", lw=1.2)
+        ax.plot([a[0], b_[0]], [a[1], b_[1]], "-", color="orange" if p.note else "lime", lw=1.2)
         x, y = to_px(p.centre)
         ax.plot(x, y, "x", color="red", ms=6, mew=1.5)
     ax.set_title(title, fontsize=9)

@@ -102,6 +102,82 @@ def test_bodies_without_corners_fall_back_to_the_paper_method(truths):
     assert {p.method for p in planes} == {"paper"}
 
 
+def _rotate_box(body: Body, degrees: float) -> Body:
+    """The body with its corners turned about its centroid in the sagittal (y, z) plane."""
+    a = np.radians(degrees)
+    rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    return Body(body.name, body.centroid, (body.corners - body.centroid) @ rot.T + body.centroid)
+
+
+def test_endplates_are_the_sides_across_the_spine_even_when_the_box_fit_swaps_them():
+    """``body_corners`` takes the box axis nearer the image rows as superior-inferior; on a body tilted 50 degrees
+    (a steep sacrum) that is the wrong pair of sides. ``Body.endplates`` picks the sides across the spine axis."""
+    from imaging.segment import body_corners
+
+    tilt = np.radians(50.0)
+    axis_rc = np.array([-np.cos(tilt), np.sin(tilt)])  # the body's superior direction in (row, col): up, posterior
+    across = np.array([axis_rc[1], -axis_rc[0]])
+    rr, cc = np.mgrid[:200, :200]
+    rel = np.stack([rr - 100.0, cc - 100.0], axis=-1)
+    mask = (np.abs(rel @ axis_rc) <= 16) & (np.abs(rel @ across) <= 22)  # 32 mm high, 44 mm deep at 1 mm
+    corners_rc = body_corners(mask, (1.0, 1.0))
+    to_mm = lambda rc: np.array([0.0, rc[1], -rc[0]])  # LPS: columns posterior (+y), rows inferior (-z)
+    corners = np.stack([to_mm(c) for c in corners_rc])
+    axis = to_mm(axis_rc) - to_mm((0, 0))
+    body = Body("S1", to_mm((100.0, 100.0)), corners)
+    d_box = corners[1] - corners[0]  # the box's own "superior endplate"
+    assert abs(d_box @ axis) / np.linalg.norm(d_box) > 0.9  # ... is a wall, parallel to the spine axis
+    (c_sup, d_sup), (c_inf, d_inf) = body.endplates(axis)
+    for d in (d_sup, d_inf):
+        assert abs(d @ axis) < 0.05 and d[1] > 0  # across the spine, pointing posterior
+    assert (c_sup - c_inf) @ axis == pytest.approx(32.0, abs=1.5)  # superior above inferior, a body height apart
+
+
+def test_implausible_endplates_fall_back_to_the_paper_method_with_the_reason(truths):
+    truth = next(iter(truths.values()))
+    bodies = {b.name: b for b in bodies_from_truth(truth)}
+    bodies["S1"] = _rotate_box(bodies["S1"], 40.0)  # a box fit at 40 degrees off the sacrum
+    l3 = bodies["L3"]
+    bodies["L3"] = Body("L3", l3.centroid, l3.corners + [0.0, -30.0, 0.0])  # corners 30 mm anterior of the centroid
+    planes = {p.level: p for p in disc_planes(list(bodies.values()), ExtractConfig())[0]}
+    assert planes["L5-S1"].method == "paper" and "S1 superior endplate is tilted" in planes["L5-S1"].note
+    for lv in ("L2-L3", "L3-L4"):
+        assert planes[lv].method == "paper" and "from the centroids' midpoint" in planes[lv].note
+    for lv in ("T12-L1", "L1-L2", "L4-L5"):
+        assert planes[lv].method == "endplates" and planes[lv].note == ""
+        assert angle_deg(planes[lv].normal, truth["discs"][lv]["normal"]) < 5.0
+    paper = disc_planes(list(bodies.values()), ExtractConfig(disc_method="paper"))[0]
+    assert {p.method for p in paper} == {"paper"} and {p.note for p in paper} == {""}  # asked for: no note
+    # a looser bound accepts the tilted sacrum's endplate; a tighter one rejects more (the bounds are settings)
+    loose = disc_planes(list(bodies.values()), ExtractConfig(max_endplate_tilt_deg=60, max_plane_deviation_deg=45))[0]
+    assert next(p for p in loose if p.level == "L5-S1").method == "endplates"
+
+
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vertebrae-mri"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"the shared real scans ({REAL}) are not available")
+def test_disc_normals_within_15_degrees_of_the_centroid_line_on_the_17_real_scans():
+    """Bodies from the shared scans' masks, named by hand (benchmarks/bench_disc_planes.py): every disc normal,
+    L5-S1 included, within 15 degrees of the line through its two centroids."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_disc_planes.py"
+    spec = importlib.util.spec_from_file_location("bench_disc_planes", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    levels = 0
+    for name, lowest in bench.LOWEST.items():
+        doc, _ = bench.real_bodies(REAL / f"{name}_image.nii.gz", REAL / f"{name}_vertebrae.nii.gz", lowest)
+        got = bench.measure(doc, ExtractConfig())
+        assert len(got) == (6 if lowest == "S1" else 5), name
+        for lv, m in got.items():
+            assert m["angle_deg"] <= 15.0, (name, lv, m)
+            assert (m["method"] == "paper") == bool(m["note"]), (name, lv, m)
+        levels += len(got)
+    assert levels == 96
+
+
 def test_config_rejects_bad_values_and_unknown_keys():
     with pytest.raises(ImagingError) as err:
         ExtractConfig(disc_method="spline").validate()
