@@ -55,6 +55,8 @@ class Errors(metaclass=ErrorsWithCodes):
             "(a folder of <study_id>.json ground-truth or vertebrae files).")
     I034 = ("No studies found in {paths}. Pass DICOM study folders, a folder of study folders, or NIfTI / "
             "MetaImage files.")
+    I035 = ("Output folder '{path}' already holds studies (e.g. '{study}') extracted with another de-identification "
+            "setting or key; one manifest must not mix them. Extract into a new output folder, or use the same key.")
 
 
 class ImagingError(Exception):

@@ -37,6 +37,8 @@ slab) gets no value: those voxels are filled with the mean of the covered ones (
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import json
 import logging
@@ -60,7 +62,7 @@ from .io import IMAGE_SUFFIXES, Study, Volume, read_study
 
 __all__ = ["LEVELS", "ExtractConfig", "Body", "SpineCurve", "DiscPlane", "fit_curve", "disc_planes",
            "bodies_from_truth", "bodies_from_labels", "resample", "extract_study", "extract", "find_studies",
-           "ExtractSummary", "MANIFEST_COLUMNS"]
+           "ExtractSummary", "MANIFEST_COLUMNS", "Naming", "DEIDENTIFY_KEY_ENV"]
 
 logger = logging.getLogger(__name__)
 
@@ -381,9 +383,9 @@ def _finish(arr: np.ndarray) -> tuple[np.ndarray, float]:
     return arr, mean
 
 
-def _empty_row(study_id: str, patient_id: str, level: str, study_path: str) -> dict[str, Any]:
+def _empty_row(study_id: str, patient_id: str, level: str) -> dict[str, Any]:
     row: dict[str, Any] = {c: "" for c in MANIFEST_COLUMNS}
-    row.update(study_id=study_id, patient_id=patient_id, level=level, study_path=study_path)
+    row.update(study_id=study_id, patient_id=patient_id, level=level)
     return row
 
 
@@ -397,7 +399,7 @@ def extract_discs(study: Study, planes: Sequence[DiscPlane], failed: dict[str, s
     by_level = {p.level: p for p in planes}
     out = []
     for lv in LEVELS:
-        row = _empty_row(study_id, patient_id, lv, str(study.path or ""))
+        row = _empty_row(study_id, patient_id, lv)
         plane = by_level.get(lv)
         if plane is None:
             row.update(status=STATUS_FAILED, reason=failed.get(lv, "no disc plane"))
@@ -605,23 +607,97 @@ class BodySource:
         return bodies, QCView(img, img.GetSize()[0] // 2), []
 
 
+DEIDENTIFY_KEY_ENV = "DEEPSPINE_DEIDENTIFY_KEY"
+MIN_KEY_CHARS = 16
+
+
+class Naming:
+    """How identifiers and input paths appear in the outputs.
+
+    Without a key: study ids are the input folder / file names, patient ids and series UIDs as in the DICOM
+    headers, and the input path is written relative to the output folder. With a key (de-identification): study
+    ids, patient ids and series UIDs are replaced by keyed hashes (HMAC-SHA256 of the value, first 16 hex digits:
+    the same input and key always give the same pseudonym, and nobody without the key can recompute or reverse
+    it), the input path is not written, and reasons and warnings that quote it say ``<input>`` instead. The key
+    itself is never written or logged; ``key_check`` (an HMAC of a constant) tells whether two runs used the same.
+    """
+
+    def __init__(self, out_dir: Path, key: Optional[str | bytes] = None) -> None:
+        if key is not None and len(key) < MIN_KEY_CHARS:
+            raise ImagingError(Errors.I030.format(name="deidentify key", value=f"<hidden, {len(key)} characters>",
+                                                  expected=f"at least {MIN_KEY_CHARS} characters (a random secret)"))
+        self.out_dir = Path(out_dir)
+        self._key = key.encode() if isinstance(key, str) else key
+
+    def __repr__(self) -> str:  # never the key
+        return f"Naming({self.out_dir}, deidentified={self.deidentified})"
+
+    @property
+    def deidentified(self) -> bool:
+        return self._key is not None
+
+    def _hash(self, kind: str, value: str) -> str:
+        return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+
+    @property
+    def key_check(self) -> str:
+        return self._hash("key-check", "") if self._key is not None else ""
+
+    def study_id(self, path: Path) -> str:
+        sid = study_id_of(path)
+        return self._hash("study", sid) if self._key is not None else sid
+
+    def source(self, path: Path) -> str:
+        """The input path as written in the outputs ('' when de-identified)."""
+        if self._key is not None:
+            return ""
+        return os.path.relpath(Path(path).absolute(), self.out_dir.absolute())
+
+    def source_check(self, path: Path) -> str:
+        """What ``study.json`` keeps to recognise its input on resume (a keyed hash when de-identified)."""
+        if self._key is not None:
+            return "hmac:" + self._hash("path", str(Path(path).absolute()))
+        return self.source(path)
+
+    def publish(self, rows: list[dict[str, Any]], warnings: list[str], path: Path) -> None:
+        """Rewrite a study's rows and warnings, in place, with the identifiers and path as they are published."""
+        for row in rows:
+            row["study_path"] = self.source(path)
+            if self._key is None:
+                continue
+            row["patient_id"] = self._hash("patient", row["patient_id"]) if row["patient_id"] else ""
+            for col in ("axial_series", "sagittal_series"):
+                row[col] = self._hash("uid", row[col]) if row[col] else ""
+            row["reason"] = self._scrub(row["reason"], path)
+        if self._key is not None:
+            warnings[:] = [self._scrub(w, path) for w in warnings]
+
+    def _scrub(self, text: str, path: Path) -> str:
+        for form in {str(Path(path).absolute()), str(path)}:
+            text = text.replace(form, "<input>")
+        return text
+
+
 def _failed_record(study_id: str, path: Path, reason: str, seconds: dict[str, float]) -> StudyRecord:
-    rows = [dict(_empty_row(study_id, "", lv, str(path)), status=STATUS_FAILED, reason=reason) for lv in LEVELS]
+    rows = [dict(_empty_row(study_id, "", lv), status=STATUS_FAILED, reason=reason) for lv in LEVELS]
     return StudyRecord(study_id, str(path), rows, [reason], seconds)
 
 
-def extract_study(path: Path, out_dir: Path, cfg: ExtractConfig, bodies_of: BodySource) -> StudyRecord:
+def extract_study(path: Path, out_dir: Path, cfg: ExtractConfig, bodies_of: BodySource,
+                  naming: Optional[Naming] = None) -> StudyRecord:
     """Extract one study into ``out_dir/<study_id>/`` (``<level>_axial.npy``, ``<level>_sagittal.npy``, ``qc.png``,
-    ``study.json``, written last). Any failure is recorded in the rows, never raised."""
+    ``study.json``, written last). Any failure is recorded in the rows, never raised. ``naming`` (default: as
+    they are) decides the published study id, patient id, series UIDs and input path."""
     path = Path(path)
-    sid = study_id_of(path)
+    naming = naming or Naming(out_dir)
+    sid = naming.study_id(path)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     try:
         study = read_study(path)
         seconds["read"] = time.perf_counter() - t0
         t = time.perf_counter()
-        bodies, view, warnings = bodies_of(study, sid)
+        bodies, view, warnings = bodies_of(study, study_id_of(path))
         seconds["vertebrae"] = time.perf_counter() - t
     except ImagingError as err:
         record = _failed_record(sid, path, str(err), seconds)
@@ -652,28 +728,53 @@ def extract_study(path: Path, out_dir: Path, cfg: ExtractConfig, bodies_of: Body
         save_qc(folder / "qc.png", view, bodies, planes, curve, discs, f"{sid}  ({len(bodies)} vertebrae)")
         seconds["qc"] = time.perf_counter() - t
         record = StudyRecord(sid, str(path), [d.row for d in discs], warnings, seconds)
+    naming.publish(record.rows, record.warnings, path)
+    record.path = naming.source(path)
     seconds["total"] = time.perf_counter() - t0
     folder = Path(out_dir) / sid
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / "study.json", json.dumps(
-        {"study_id": sid, "path": str(path), "config": cfg.to_dict(), "rows": record.rows,
-         "warnings": record.warnings, "seconds": seconds}, indent=1, default=_jsonable))
+        {"study_id": sid, "path": record.path, "source_check": naming.source_check(path),
+         "deidentified": naming.deidentified, "key_check": naming.key_check, "config": cfg.to_dict(),
+         "rows": record.rows, "warnings": record.warnings, "seconds": seconds}, indent=1, default=_jsonable))
     return record
 
 
-def _load_done(out_dir: Path, path: Path, cfg: ExtractConfig) -> Optional[StudyRecord]:
-    """The record of a study an earlier run finished with the same settings (resume), else None."""
-    sid = study_id_of(path)
+def _read_record(study_json: Path) -> Optional[tuple[dict[str, Any], StudyRecord]]:
+    """``(document, record)`` of a study's ``study.json``, or None when it is missing or unreadable."""
     try:
-        doc = json.loads((Path(out_dir) / sid / "study.json").read_text())
-    except (OSError, ValueError):
+        doc = json.loads(study_json.read_text())
+        record = StudyRecord(str(doc["study_id"]), str(doc.get("path", "")), list(doc["rows"]),
+                             list(doc.get("warnings", [])), dict(doc.get("seconds", {})))
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if doc.get("config") != cfg.to_dict() or doc.get("path") != str(path):
+    return doc, record
+
+
+def _load_done(out_dir: Path, path: Path, cfg: ExtractConfig, naming: Naming) -> Optional[StudyRecord]:
+    """The record of a study an earlier run finished with the same settings (resume), else None."""
+    got = _read_record(Path(out_dir) / naming.study_id(path) / "study.json")
+    if got is None:
         return None
-    files = [Path(out_dir) / r[k] for r in doc["rows"] for k in ("axial_path", "sagittal_path") if r.get(k)]
+    doc, record = got
+    if doc.get("config") != cfg.to_dict() or doc.get("source_check") != naming.source_check(path):
+        return None
+    files = [Path(out_dir) / r[k] for r in record.rows for k in ("axial_path", "sagittal_path") if r.get(k)]
     if not all(f.exists() for f in files):
         return None
-    return StudyRecord(sid, str(path), doc["rows"], doc.get("warnings", []), doc.get("seconds", {}), skipped=True)
+    record.skipped = True
+    return record
+
+
+def _check_output_folder(out_dir: Path, naming: Naming) -> None:
+    """Refuse to mix identified and de-identified studies (or two keys) in one output folder and manifest."""
+    for study_json in sorted(Path(out_dir).glob("*/study.json")):
+        got = _read_record(study_json)
+        if got is None:
+            continue
+        doc = got[0]
+        if bool(doc.get("deidentified")) != naming.deidentified or doc.get("key_check", "") != naming.key_check:
+            raise ImagingError(Errors.I035.format(path=out_dir, study=study_json.parent.name))
 
 
 # ------------------------------------------------------------------------------------------------------ the cohort
@@ -720,9 +821,10 @@ class ExtractSummary:
     """What :func:`extract` did."""
 
     out_dir: Path
-    records: list[StudyRecord]
+    records: list[StudyRecord]  # this run's studies, in input order
     manifest: Path
     seconds: float = 0.0
+    manifest_studies: int = 0   # studies in the manifest: this run's and earlier runs' into the same folder
 
     @property
     def counts(self) -> dict[str, int]:
@@ -748,15 +850,19 @@ def _init_worker(model_path: Optional[str], vertebrae_dir: Optional[str]) -> Non
                                    Path(vertebrae_dir) if vertebrae_dir else None)
 
 
-def _work(path: Path, out_dir: Path, cfg: ExtractConfig) -> StudyRecord:
-    return extract_study(path, out_dir, cfg, _WORKER["source"])
+def _work(path: Path, out_dir: Path, cfg: ExtractConfig, naming: Naming) -> StudyRecord:
+    return extract_study(path, out_dir, cfg, _WORKER["source"], naming)
 
 
 def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig] = None, *,
             model_path: Optional[Path] = None, vertebrae_dir: Optional[Path] = None, workers: int = 1,
-            resume: bool = True, progress: Optional[Callable[[StudyRecord], None]] = None) -> ExtractSummary:
+            resume: bool = True, progress: Optional[Callable[[StudyRecord], None]] = None,
+            deidentify_key: Optional[str | bytes] = None) -> ExtractSummary:
     """Extract the disc volumes of many studies into ``out_dir`` and write ``manifest.parquet``/``.csv`` (one row
     per study and level, failed ones too) and ``index.html`` (all QC pictures).
+
+    The manifest and the index cover every study extracted into ``out_dir``, by this run or an earlier one (each
+    study's ``study.json``): a rerun replaces the rows of the studies it extracts and keeps the others.
 
     Args:
         studies: study paths or folders of them (see :func:`find_studies`).
@@ -765,10 +871,14 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
         workers: processes; each loads the model once.
         resume: skip studies an earlier run finished with the same settings.
         progress: called with each study's record as it finishes.
+        deidentify_key: a secret (at least 16 characters): replace study ids, patient ids and series UIDs by
+            keyed hashes and leave out the input paths (see :class:`Naming`). Never written or logged.
     """
     cfg = cfg or ExtractConfig()
     cfg.validate()
     t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    naming = Naming(out_dir, deidentify_key)
     paths = find_studies(studies)
     if not paths:
         raise ImagingError(Errors.I034.format(paths=[str(s) for s in studies]))
@@ -778,13 +888,13 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
     for sid, ps in by_id.items():
         if len(ps) > 1:
             raise ImagingError(Errors.I031.format(paths=[str(p) for p in ps], study_id=sid))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     source = BodySource(model_path, vertebrae_dir)
+    _check_output_folder(out_dir, naming)
+    out_dir.mkdir(parents=True, exist_ok=True)
     records: dict[Path, StudyRecord] = {}
     todo = []
     for p in paths:
-        done = _load_done(out_dir, p, cfg) if resume else None
+        done = _load_done(out_dir, p, cfg, naming) if resume else None
         if done is not None:
             records[p] = done
             if progress:
@@ -793,29 +903,40 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
             todo.append(p)
     if workers <= 1 or len(todo) <= 1:
         for p in todo:
-            records[p] = extract_study(p, out_dir, cfg, source)
+            records[p] = extract_study(p, out_dir, cfg, source, naming)
             if progress:
                 progress(records[p])
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                  initargs=(str(model_path) if model_path else None,
                                            str(vertebrae_dir) if vertebrae_dir else None)) as pool:
-            futures = {pool.submit(_work, p, out_dir, cfg): p for p in todo}
+            futures = {pool.submit(_work, p, out_dir, cfg, naming): p for p in todo}
             for fut in futures:
                 records[futures[fut]] = fut.result()
                 if progress:
                     progress(records[futures[fut]])
     ordered = [records[p] for p in paths]
-    manifest = write_manifest(ordered, out_dir)
-    write_index(ordered, out_dir)
-    return ExtractSummary(out_dir, ordered, manifest, time.perf_counter() - t0)
+    cohort = _cohort(out_dir, ordered)
+    manifest = write_manifest(cohort, out_dir)
+    write_index(cohort, out_dir)
+    if len(cohort) > len(ordered):
+        logger.info("manifest: %d studies (%d of this run, %d from earlier runs)", len(cohort), len(ordered),
+                    len(cohort) - len(ordered))
+    return ExtractSummary(out_dir, ordered, manifest, time.perf_counter() - t0, len(cohort))
+
+
+def _cohort(out_dir: Path, records: Sequence[StudyRecord]) -> list[StudyRecord]:
+    """This run's records and those of every other study extracted into ``out_dir`` earlier, by study id."""
+    mine = {r.study_id: r for r in records}
+    earlier = (got[1] for f in sorted(Path(out_dir).glob("*/study.json")) if (got := _read_record(f)))
+    return sorted([*records, *(r for r in earlier if r.study_id not in mine)], key=lambda r: r.study_id)
 
 
 def write_manifest(records: Sequence[StudyRecord], out_dir: Path) -> Path:
     """``manifest.parquet`` and ``manifest.csv`` (atomic) with :data:`MANIFEST_COLUMNS`; returns the parquet path."""
     import pandas as pd
 
-    df = pd.DataFrame([r for rec in records for r in rec.rows], columns=list(MANIFEST_COLUMNS))
+    df = pd.DataFrame([r for rec in records for r in rec.rows], columns=list(MANIFEST_COLUMNS)).fillna("")
     for c in ("centre_x", "centre_y", "centre_z", "normal_x", "normal_y", "normal_z", "axial_coverage",
               "sagittal_coverage", "axial_mean", "sagittal_mean"):
         df[c] = pd.to_numeric(df[c], errors="coerce")  # "" (failed levels) -> NaN

@@ -298,3 +298,80 @@ def test_cli_extract_small_volumes(cohort, tmp_path):
     assert np.load(tmp_path / "out" / df.sagittal_path[0]).shape == (9, 32, 64)
     bad = CliRunner().invoke(app, ["extract", str(cohort / "dicom"), "-o", str(tmp_path / "o2")])
     assert bad.exit_code == 2 and "I033" in bad.output
+
+
+# ------------------------------------------------------------------------------------- manifests and de-identification
+SMALL = dict(axial_size=(64, 64, 8), sagittal_size=(32, 64, 9))
+
+
+def test_reruns_into_one_folder_accumulate_and_replace_only_reextracted_studies(cohort, tmp_path):
+    from imaging.extract import BodySource, Naming, extract_study
+
+    sids = sorted(p.name for p in (cohort / "dicom").iterdir())
+    out, cfg = tmp_path / "out", ExtractConfig(**SMALL)
+    extract([cohort / "dicom" / sids[0]], out, cfg, vertebrae_dir=cohort / "truth")
+    first = pd.read_parquet(out / "manifest.parquet")
+    extract([cohort / "dicom" / sids[1]], out, cfg, vertebrae_dir=cohort / "truth")
+    both = pd.read_parquet(out / "manifest.parquet")
+    assert list(both["study_id"].unique()) == sids[:2] and len(both) == 2 * len(LEVELS)
+    pd.testing.assert_frame_equal(both[both.study_id == sids[0]].reset_index(drop=True), first)
+    # re-extracting sids[1] with a body missing replaces its rows only
+    verts = tmp_path / "verts"
+    verts.mkdir()
+    doc = json.loads((cohort / "truth" / f"{sids[1]}.json").read_text())
+    del doc["vertebrae"]["L3"]
+    (verts / f"{sids[1]}.json").write_text(json.dumps(doc))
+    again = extract([cohort / "dicom" / sids[1]], out, cfg, vertebrae_dir=verts, resume=False)
+    df = pd.read_parquet(out / "manifest.parquet")
+    assert again.manifest_studies == 2 and len(df) == 2 * len(LEVELS)
+    pd.testing.assert_frame_equal(df[df.study_id == sids[0]].reset_index(drop=True), first)
+    assert set(df[df.study_id == sids[1]].query("status == 'failed'").level) == {"L2-L3", "L3-L4"}
+    assert pd.read_csv(out / "manifest.csv").shape == df.shape
+    # a study finished by a run that died before its manifest is listed by the next run into the folder
+    extract_study(cohort / "dicom" / sids[2], out, cfg, BodySource(vertebrae_dir=cohort / "truth"), Naming(out))
+    extract([cohort / "dicom" / sids[0]], out, cfg, vertebrae_dir=cohort / "truth")
+    df = pd.read_parquet(out / "manifest.parquet")
+    assert sorted(df.study_id.unique()) == sids and (out / "index.html").read_text().count("<section") == 3
+    # input paths are written relative to the output folder
+    assert all((out / p).resolve() == (cohort / "dicom" / s).resolve() for s, p in zip(df.study_id, df.study_path))
+
+
+def test_deidentified_outputs_carry_keyed_hashes_and_no_input_names(cohort, tmp_path, monkeypatch):
+    sids = sorted(p.name for p in (cohort / "dicom").iterdir())
+    key = "a-secret-key-of-some-length"
+    cfg = ExtractConfig(**SMALL)
+    res = extract([cohort / "dicom"], tmp_path / "a", cfg, vertebrae_dir=cohort / "truth", deidentify_key=key,
+                  workers=2)
+    df = pd.read_parquet(res.manifest)
+    assert len(df) == N_STUDIES * len(LEVELS) and set(df.status) == {"ok"}
+    ids = sorted(df.study_id.unique())
+    assert len(ids) == N_STUDIES and all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+    assert not set(ids) & set(sids) and set(df.study_path) == {""}
+    assert all(len(p) == 16 and p not in sids for p in df.patient_id)  # the phantoms' PatientID is the study id
+    assert sorted(p.name for p in (tmp_path / "a").iterdir() if p.is_dir()) == ids
+    import pydicom
+
+    headers = [pydicom.dcmread(next((cohort / "dicom" / s / series).iterdir()), stop_before_pixels=True)
+               for s in sids for series in ("SAG_T2", "AX_T2")]
+    uids = {h.SeriesInstanceUID for h in headers} | {h.PatientID for h in headers}
+    assert all(len(u) == 16 for u in (*df.axial_series, *df.sagittal_series))
+    texts = [(tmp_path / "a" / n).read_text() for n in ("manifest.csv", "index.html")]
+    texts += [(tmp_path / "a" / i / "study.json").read_text() for i in ids]
+    for text in texts:
+        for secret in (*sids, *uids, str(cohort), key):
+            assert secret not in text
+    # the same key gives the same pseudonyms (a later batch joins up), another key other ones
+    again = extract([cohort / "dicom" / sids[0]], tmp_path / "b", cfg, vertebrae_dir=cohort / "truth",
+                    deidentify_key=key)
+    assert again.records[0].study_id in ids
+    other = extract([cohort / "dicom" / sids[0]], tmp_path / "c", cfg, vertebrae_dir=cohort / "truth",
+                    deidentify_key=key + "2")
+    assert other.records[0].study_id not in ids
+    # one folder never mixes identified and de-identified studies, or two keys
+    for bad in (None, key + "2"):
+        with pytest.raises(ImagingError, match="I035"):
+            extract([cohort / "dicom" / sids[0]], tmp_path / "a", cfg, vertebrae_dir=cohort / "truth",
+                    deidentify_key=bad)
+    with pytest.raises(ImagingError, match="I030") as err:
+        extract([cohort / "dicom"], tmp_path / "d", cfg, vertebrae_dir=cohort / "truth", deidentify_key="short-key")
+    assert "short-key" not in str(err.value)
