@@ -190,12 +190,16 @@ def extract_cmd(
     curve_degree: Optional[int] = typer.Option(None, "--curve-degree", help="Spine curve polynomial degree (3)."),
     nifti: bool = typer.Option(False, "--nifti", help="Also write each volume as NIfTI with its oblique geometry."),
     no_resume: bool = typer.Option(False, "--no-resume", help="Redo studies an earlier run finished."),
+    deidentify: bool = typer.Option(False, "--deidentify", help="Replace study ids, patient ids and series UIDs by "
+                                    "keyed hashes and leave out input paths; the key (16+ characters) is read from "
+                                    "the environment variable DEEPSPINE_DEIDENTIFY_KEY, never from the command line."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
     """Cut the axial (360x360x8) and sagittal (160x320x25) volume of every disc T12-L1..L5-S1 of every study."""
     import json
+    import os
 
-    from .extract import ExtractConfig, extract
+    from .extract import DEIDENTIFY_KEY_ENV, ExtractConfig, extract
     from .segment import SegmentationError
 
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
@@ -205,11 +209,12 @@ def extract_cmd(
             if value is not None:
                 setattr(cfg, name, value)
         cfg.nifti = cfg.nifti or nifti
+        key = os.environ.get(DEIDENTIFY_KEY_ENV, "") if deidentify else None
         with Progress(SpinnerColumn(), TextColumn("[bold]extracting discs"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task("extract", total=None)
             summary = extract(studies, output, cfg, model_path=model, vertebrae_dir=vertebrae, workers=workers,
-                              resume=not no_resume, progress=lambda rec: bar.advance(task))
+                              resume=not no_resume, progress=lambda rec: bar.advance(task), deidentify_key=key)
     except (ImagingError, SegmentationError, OSError, ValueError) as err:
         raise _seg_error(err) from None
     table = Table(title=f"Disc volumes ({len(summary.records)} studies, {summary.seconds:.1f} s, "

@@ -624,7 +624,8 @@ class Naming:
 
     def __init__(self, out_dir: Path, key: Optional[str | bytes] = None) -> None:
         if key is not None and len(key) < MIN_KEY_CHARS:
-            raise ImagingError(Errors.I030.format(name="deidentify key", value=f"<hidden, {len(key)} characters>",
+            raise ImagingError(Errors.I030.format(name=f"de-identification key (${DEIDENTIFY_KEY_ENV})",
+                                                  value=f"<hidden, {len(key)} characters>",
                                                   expected=f"at least {MIN_KEY_CHARS} characters (a random secret)"))
         self.out_dir = Path(out_dir)
         self._key = key.encode() if isinstance(key, str) else key

@@ -375,3 +375,20 @@ def test_deidentified_outputs_carry_keyed_hashes_and_no_input_names(cohort, tmp_
     with pytest.raises(ImagingError, match="I030") as err:
         extract([cohort / "dicom"], tmp_path / "d", cfg, vertebrae_dir=cohort / "truth", deidentify_key="short-key")
     assert "short-key" not in str(err.value)
+
+
+def test_cli_deidentify_reads_the_key_from_the_environment(cohort, tmp_path, monkeypatch):
+    sid = sorted(p.name for p in (cohort / "dicom").iterdir())[0]
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"axial_size": [64, 64, 8], "sagittal_size": [32, 64, 9]}))
+    args = ["extract", str(cohort / "dicom" / sid), "-o", str(tmp_path / "out"), "--vertebrae", str(cohort / "truth"),
+            "--config", str(cfg), "--deidentify"]
+    monkeypatch.delenv("DEEPSPINE_DEIDENTIFY_KEY", raising=False)
+    missing = CliRunner().invoke(app, args)
+    assert missing.exit_code == 2 and "I030" in missing.output and "DEEPSPINE_DEIDENTIFY_KEY" in missing.output
+    monkeypatch.setenv("DEEPSPINE_DEIDENTIFY_KEY", "0123456789abcdef-cli")
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert sid not in res.output and "0123456789abcdef-cli" not in res.output
+    df = pd.read_parquet(tmp_path / "out" / "manifest.parquet")
+    assert len(df) == len(LEVELS) and sid not in set(df.study_id) and set(df.status) == {"ok"}
