@@ -1,9 +1,13 @@
 """The weighted categorical cross entropy of DeepSPINE (eq. 2 of the paper) and its class weights.
 
-Eq. 2: ``L = -1/N * sum_n sum_t sum_j alpha_{t,j} * y_{n,t,j} * log P_{n,t,j}`` over N discs, T tasks and the
-grades j, with ``P = softmax(logits)`` and class weights ``alpha`` inversely proportional to the grade frequency
-of each task in the training set. Labels may be missing (``-1``) for some tasks of some discs, so ``N`` is taken
-per task: the number of discs labelled for that task (:func:`weighted_cross_entropy`).
+Eq. 2 as printed is a plain sum over the N discs, the T tasks and the C grades:
+``L = - sum_n sum_t sum_j alpha_{j,t} * y_{j,t}(x_n) * log P_{j,t}(x_n)``, with ``P = softmax(logits)`` per task
+and class weights ``alpha`` inversely proportional to the grade frequency of each task in the training set.
+:func:`weighted_cross_entropy` computes it (``reduction="sum"``) or, by default, the same sum with each task's
+term divided by the number of discs labelled for that task in the batch (``reduction="task_mean"``): labels may
+be missing (``-1``) for some tasks of some discs, and the mean keeps every task's share of the loss, and the loss
+scale, independent of how many of its labels a batch happens to hold and of the batch size. Without missing
+labels the two differ by the constant factor N (the batch size), which Adadelta's step largely ignores.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from grading.errors import Errors, GradingError
 logger = logging.getLogger(__name__)
 
 MISSING = -1  # label of a disc without a grade for a task
+REDUCTIONS = ("task_mean", "sum")
 
 
 def _check_labels(labels: Tensor, n_classes: int) -> None:
@@ -65,26 +70,31 @@ def class_weights(labels: np.ndarray | Tensor, n_classes: int = 4) -> Tensor:
 
 
 def weighted_cross_entropy(logits: Mapping[str, Tensor], targets: Tensor, weights: Tensor,
-                           tasks: Sequence[str]) -> Tensor:
-    """Eq. 2: class-weighted cross entropy, averaged over the labelled discs of each task, summed over tasks.
+                           tasks: Sequence[str], reduction: str = "task_mean") -> Tensor:
+    """Eq. 2: class-weighted cross entropy summed over tasks; per task averaged over its labelled discs
+    (``reduction="task_mean"``) or summed as printed in the paper (``reduction="sum"``).
 
     ``L = sum_t (1 / N_t) * sum_{n: y_{n,t} != -1} -w_{t, y_{n,t}} * log softmax(logits[t])_{n, y_{n,t}}``
+    (``task_mean``; ``sum`` leaves out the ``1 / N_t``)
 
     Args:
         logits: ``{task: (B, C) logits}`` as returned by :class:`grading.model.GradingNet`.
         targets: ``(B, T)`` class indices in the order of ``tasks``; ``-1`` marks a missing label (masked out).
         weights: ``(T, C)`` class weights, e.g. from :func:`class_weights`.
         tasks: the task names, in the column order of ``targets`` and ``weights``.
+        reduction: ``"task_mean"`` or ``"sum"`` (see the module docstring).
 
     Returns:
         A scalar tensor. ``N_t`` is the number of discs labelled for task ``t`` in the batch; a task with no label
         in the batch contributes 0 (a batch without any label gives a zero that still supports ``backward()``).
-        Without missing labels this is exactly eq. 2 (division by the batch size).
+        With ``sum`` this is exactly eq. 2; with ``task_mean`` and no missing label, eq. 2 divided by the batch size.
 
     Unlike ``torch.nn.functional.cross_entropy(weight=w, ignore_index=-1)``, whose mean divides by the *sum of
     the weights* of the labelled targets, this divides by their *number*: per task it equals
     ``cross_entropy(..., weight=w, ignore_index=-1, reduction="sum") / N_t``; both agree when the weights are 1.
     """
+    if reduction not in REDUCTIONS:
+        raise GradingError(Errors.G001.format(name="loss_reduction", value=reduction, expected=f"one of {REDUCTIONS}"))
     missing = [t for t in tasks if t not in logits]
     if missing:
         raise GradingError(Errors.G112.format(got=sorted(logits), missing=missing))
@@ -110,5 +120,5 @@ def weighted_cross_entropy(logits: Mapping[str, Tensor], targets: Tensor, weight
             continue
         summed = F.cross_entropy(logits[task].float(), y, weight=weights[t].to(logits[task].device, torch.float32),
                                  ignore_index=MISSING, reduction="sum")
-        total = total + summed / n_labelled
+        total = total + (summed / n_labelled if reduction == "task_mean" else summed)
     return total

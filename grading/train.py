@@ -13,6 +13,9 @@ the test split. A run folder holds::
     predictions_test.csv   the best checkpoint on the test split (input of ``grading evaluate``)
     predictions_val.csv
 
+The paper's second model (``swap_val_test``: validation and test exchanged) shares the patient splits of the
+first but trains from ``seed + swap_seed_offset`` (weights, shuffling, flips), so the two are different models.
+
 A rerun of the same command in the same folder continues from ``checkpoint_last.pt`` (the epoch that was
 interrupted is redone). Several GPUs: start the same command with ``torchrun --nproc_per_node N``; the ranks
 share the work through a ``DistributedSampler`` and DistributedDataParallel, rank 0 writes the files.
@@ -44,7 +47,7 @@ from .data import (DiscDataset, join_labels, labels_array, load_or_make_splits, 
                    read_mapping, select_split, swap_val_test)
 from .errors import Errors, GradingError
 from .evaluate import class_average, per_class_accuracy
-from .loss import class_weights, weighted_cross_entropy
+from .loss import REDUCTIONS, class_weights, weighted_cross_entropy
 from .model import GradingNet, ModelConfig, preset
 
 logger = logging.getLogger(__name__)
@@ -69,6 +72,7 @@ class TrainConfig:
     splits: str | None = None             # splits CSV to reuse/create; default: <run>/splits.csv
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     swap_val_test: bool = False           # the paper's second model: validation and test exchanged
+    swap_seed_offset: int = 1             # the swap run trains with seed + this (0: as the first run; see run_seed)
     name: str = ""                        # run name in result tables (default: the run folder's name)
     variant: str = "both"                 # "both", "axial" or "sagittal"
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -78,6 +82,7 @@ class TrainConfig:
     rho: float = 0.95
     eps: float = 1e-7                     # Keras' Adadelta epsilon
     augment: bool = True                  # left-right flips with rfs/lfs swapped
+    loss_reduction: str = "task_mean"     # eq. 2 per task over its labelled discs, or "sum" as printed (grading.loss)
     workers: int = 2                      # DataLoader processes
     seed: int = 0
     device: str = "auto"                  # "auto" (CUDA when present), "cpu", "cuda"
@@ -94,6 +99,8 @@ class TrainConfig:
             ("rho", 0 <= self.rho < 1, "a number in [0, 1)"),
             ("workers", isinstance(self.workers, int) and self.workers >= 0, "an integer >= 0"),
             ("device", self.device in ("auto", "cpu", "cuda"), "'auto', 'cpu' or 'cuda'"),
+            ("loss_reduction", self.loss_reduction in REDUCTIONS, f"one of {REDUCTIONS}"),
+            ("swap_seed_offset", isinstance(self.swap_seed_offset, int), "an integer"),
             ("fractions", len(self.fractions) == 3 and abs(sum(self.fractions) - 1) < 1e-6
              and min(self.fractions) > 0, "three positive fractions summing to 1"),
         ]
@@ -102,6 +109,13 @@ class TrainConfig:
                 raise GradingError(Errors.G001.format(name=name, value=getattr(self, name), expected=expected))
         self.model.use_axial, self.model.use_sagittal = VARIANTS[self.variant]
         self.model.validate()
+
+    @property
+    def run_seed(self) -> int:
+        """The seed of the weights, the shuffling and the flips: ``seed``, plus ``swap_seed_offset`` in the swap run,
+        so that the paper's two models differ in training as well as in their validation data. The patient
+        splits always come from ``seed``: both runs share them, with validation and test exchanged."""
+        return self.seed + (self.swap_seed_offset if self.swap_val_test else 0)
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -235,8 +249,9 @@ class EpochResult:
 def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     weights: torch.Tensor, tasks: Sequence[str], rt: Runtime,
                     scaler: torch.amp.GradScaler | None = None,
-                    on_step: Callable[[int, int], None] | None = None) -> float:
-    """One pass over ``loader``; returns the mean training loss (eq. 2) over its batches."""
+                    on_step: Callable[[int, int], None] | None = None, reduction: str = "task_mean") -> float:
+    """One pass over ``loader``; returns the mean training loss (eq. 2, ``reduction`` as in
+    :func:`grading.loss.weighted_cross_entropy`) over its batches."""
     model.train()
     total, batches = 0.0, 0
     weights = weights.to(rt.device)
@@ -245,7 +260,7 @@ def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch
         targets = batch["labels"].to(rt.device)
         with torch.autocast(rt.device.type, dtype=rt.amp_dtype, enabled=rt.amp_dtype is not None):
             logits = model(axial, sagittal)
-        loss = weighted_cross_entropy({k: v.float() for k, v in logits.items()}, targets, weights, tasks)
+        loss = weighted_cross_entropy({k: v.float() for k, v in logits.items()}, targets, weights, tasks, reduction)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -263,8 +278,8 @@ def train_one_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader: DataLoader, weights: torch.Tensor, tasks: Sequence[str],
-             rt: Runtime) -> EpochResult:
-    """Loss (eq. 2, mean over batches) and the softmax probabilities of every disc of ``loader``."""
+             rt: Runtime, reduction: str = "task_mean") -> EpochResult:
+    """Loss (eq. 2 with ``reduction``, mean over batches) and the softmax probabilities of every disc of ``loader``."""
     model.eval()
     total, batches, probs, labels = 0.0, 0, [], []
     weights = weights.to(rt.device)
@@ -274,7 +289,7 @@ def evaluate(model: torch.nn.Module, loader: DataLoader, weights: torch.Tensor, 
         with torch.autocast(rt.device.type, dtype=rt.amp_dtype, enabled=rt.amp_dtype is not None):
             logits = model(axial, sagittal)
         logits = {k: v.float() for k, v in logits.items()}
-        total += float(weighted_cross_entropy(logits, targets, weights, tasks))
+        total += float(weighted_cross_entropy(logits, targets, weights, tasks, reduction))
         batches += 1
         probs.append(torch.stack([logits[t].softmax(-1) for t in tasks], dim=1).cpu())
         labels.append(batch["labels"])
@@ -419,14 +434,14 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, on_epoch: Callable[[EpochLog
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg.name = cfg.name or run_dir.name
     rt = setup_runtime(cfg)
-    seed_everything(cfg.seed + rt.rank)
+    seed_everything(cfg.run_seed + rt.rank)
     data = load_data(cfg, run_dir)
     tasks = list(cfg.model.tasks)
     weights = class_weights(labels_array(data.train), cfg.model.n_classes)
     logger.info("splits: %d train, %d val, %d test discs; class weights %s", len(data.train), len(data.val),
                 len(data.test), weights.tolist())
     datasets = {name: DiscDataset(getattr(data, name), cfg.model.use_axial, cfg.model.use_sagittal,
-                                  augment=cfg.augment and name == "train", seed=cfg.seed)
+                                  augment=cfg.augment and name == "train", seed=cfg.run_seed)
                 for name in ("train", "val", "test")}
     model: torch.nn.Module = GradingNet(cfg.model).to(rt.device)
     if rt.world_size > 1:
@@ -460,16 +475,17 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, on_epoch: Callable[[EpochLog
         (run_dir / "log.csv").unlink(missing_ok=True)
     summary = TrainSummary(run_dir, 0, best_epoch, best_loss, {}, {k: len(v) for k, v in datasets.items()},
                            resumed_from=start)
-    loaders = {"train": _loader(datasets["train"], cfg, rt, True, cfg.seed),
-               "val": _loader(datasets["val"], cfg, rt, False, cfg.seed)}
+    loaders = {"train": _loader(datasets["train"], cfg, rt, True, cfg.run_seed),
+               "val": _loader(datasets["val"], cfg, rt, False, cfg.run_seed)}
     for epoch in range(start + 1, cfg.epochs + 1):
         t0 = time.perf_counter()
         datasets["train"].set_epoch(epoch)
         if isinstance(loaders["train"].sampler, DistributedSampler):
             loaders["train"].sampler.set_epoch(epoch)
-        loaders["train"].generator.manual_seed(cfg.seed * 1000 + epoch)
-        train_loss = train_one_epoch(model, loaders["train"], optimizer, weights, tasks, rt, scaler, on_step)
-        val = evaluate(model, loaders["val"], weights, tasks, rt)
+        loaders["train"].generator.manual_seed(cfg.run_seed * 1000 + epoch)
+        train_loss = train_one_epoch(model, loaders["train"], optimizer, weights, tasks, rt, scaler, on_step,
+                                     cfg.loss_reduction)
+        val = evaluate(model, loaders["val"], weights, tasks, rt, cfg.loss_reduction)
         best = val.loss < best_loss
         acc = class_average_accuracy(val.probs, val.labels) if val.probs is not None else [None] * len(tasks)
         row = EpochLog(epoch, train_loss, val.loss, dict(zip(tasks, acc)), time.perf_counter() - t0, best)
@@ -512,7 +528,7 @@ def predict_splits(run_dir: Path, data: Splits, cfg: TrainConfig, rt: Runtime) -
             continue
         ds = DiscDataset(discs, cfg.model.use_axial, cfg.model.use_sagittal)
         res = evaluate(ck.model, DataLoader(ds, batch_size=cfg.batch_size, num_workers=cfg.workers), weights,
-                       tasks, single)
+                       tasks, single, cfg.loss_reduction)
         write_text_atomic(run_dir / f"predictions_{name}.csv",
                           predictions_table(discs, res.probs, tasks).to_csv(index=False))
         if name == "test":

@@ -32,7 +32,7 @@ def test_sums_over_tasks_and_averages_over_discs() -> None:
     targets = torch.randint(0, 4, (5, 3), generator=g)
     weights = torch.rand(3, 4, generator=g) + 0.5
     loss = weighted_cross_entropy(logits, targets, weights, TASKS)
-    # eq. 2 written out: -1/N sum_n sum_t sum_j alpha_tj y_ntj log P_ntj
+    # eq. 2 written out (- sum_n sum_t sum_j alpha_tj y_ntj log P_ntj), divided by N (the default task_mean)
     expected = 0.0
     for i, t in enumerate(TASKS):
         log_p = logits[t].log_softmax(1)
@@ -144,3 +144,25 @@ def test_bad_inputs_raise_coded_errors() -> None:
     with pytest.raises(GradingError) as err:
         weighted_cross_entropy(logits, targets - 2, torch.ones(3, 4), TASKS)
     assert err.value.code == "G111"
+
+
+def test_sum_reduction_is_eq2_as_printed_and_task_mean_divides_each_task_by_its_labels() -> None:
+    g = torch.Generator().manual_seed(3)
+    logits = {t: torch.randn(6, 4, generator=g) for t in TASKS}
+    targets = torch.randint(0, 4, (6, 3), generator=g)
+    targets[:4, 2] = -1  # lfs labelled for 2 discs only, rfs for 5
+    targets[0, 1] = -1
+    weights = torch.rand(3, 4, generator=g) + 0.5
+    per_task = []
+    for i, t in enumerate(TASKS):
+        keep = targets[:, i] != -1
+        log_p = logits[t][keep].log_softmax(1)
+        onehot = F.one_hot(targets[keep, i], 4).float()
+        per_task.append((-(weights[i] * onehot * log_p).sum().item(), int(keep.sum())))
+    summed = weighted_cross_entropy(logits, targets, weights, TASKS, reduction="sum")
+    assert summed.item() == pytest.approx(sum(v for v, _ in per_task), rel=1e-6)
+    mean = weighted_cross_entropy(logits, targets, weights, TASKS)  # the default
+    assert mean.item() == pytest.approx(sum(v / n for v, n in per_task), rel=1e-6)
+    with pytest.raises(GradingError, match="G001") as err:
+        weighted_cross_entropy(logits, targets, weights, TASKS, reduction="mean")
+    assert "loss_reduction" in str(err.value) and "task_mean" in str(err.value)

@@ -109,6 +109,32 @@ def test_same_seed_same_losses_and_swap_exchanges_val_and_test(cohort, tmp_path)
     assert test_a == val_c
 
 
+def test_swap_run_trains_from_another_seed_on_the_same_splits(cohort, tmp_path):
+    """The paper's two models: the swap run's training split is the first run's, so with the same seed it would
+    repeat the first run's training exactly; by default it seeds differently (swap_seed_offset 1)."""
+    a = train(config(cohort, epochs=1), tmp_path / "a")
+    splits = str(tmp_path / "a" / "splits.csv")
+    twin = train(config(cohort, epochs=1, swap_val_test=True, splits=splits), tmp_path / "twin")
+    same = train(config(cohort, epochs=1, swap_val_test=True, splits=splits, swap_seed_offset=0), tmp_path / "same")
+    assert twin.sizes["train"] == a.sizes["train"] == same.sizes["train"]
+    assert same.log[0].train_loss == pytest.approx(a.log[0].train_loss, rel=1e-5)
+    assert twin.log[0].train_loss != pytest.approx(a.log[0].train_loss, rel=1e-3)
+    wa = load_checkpoint(tmp_path / "a" / "checkpoint_last.pt").model.state_dict()
+    wt = load_checkpoint(tmp_path / "twin" / "checkpoint_last.pt").model.state_dict()
+    assert any(not torch.equal(wa[k], wt[k]) for k in wa if wa[k].is_floating_point())
+    assert config(cohort, swap_val_test=True, seed=7).run_seed == 8 and config(cohort, seed=7).run_seed == 7
+
+
+def test_loss_reduction_sum_trains_on_eq2_as_printed(cohort, tmp_path):
+    mean = train(config(cohort, epochs=1), tmp_path / "mean")
+    summed = train(config(cohort, epochs=1, loss_reduction="sum"), tmp_path / "sum")
+    # the same data order and initial weights: a batch's sum is about batch_size (8) x its per-task mean
+    assert 4.0 < summed.log[0].train_loss / mean.log[0].train_loss < 8.5
+    assert json.loads((tmp_path / "sum" / "config.json").read_text())["loss_reduction"] == "sum"
+    with pytest.raises(GradingError, match="G001"):
+        config(cohort, loss_reduction="mean")
+
+
 def test_resume_after_a_kill_mid_epoch_continues(cohort, tmp_path):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps(dict(manifest=str(cohort[0]), levels=str(cohort[1]), model="tiny", epochs=12,
