@@ -1,6 +1,6 @@
 """Speed and accuracy of ``imaging extract`` (disc localisation and per-disc volumes) on a CPU (not a test).
 
-Five parts, all at the paper's volume sizes (axial 360x360x8, sagittal 160x320x25):
+Six parts, all at the paper's volume sizes (axial 360x360x8, sagittal 160x320x25):
 
 1. extraction without the network: ``--n`` synthetic studies with their ground-truth vertebrae (``vertebrae_dir``);
    seconds per study for read, resample, write, qc and total (target: under 1 s per study);
@@ -8,6 +8,8 @@ Five parts, all at the paper's volume sizes (axial 360x360x8, sagittal 160x320x2
    seconds per study for the network step; random weights find no bodies, so the levels fail at once and the
    projected per-study total with the network is network seconds + the extraction seconds of part 1
    (target: under 3 s per study);
+2b. workers: the same extraction with ``-j 1`` and ``-j --workers`` (wall time, fresh output folders; target
+   speedup >= 1.6 with 2 workers on 12 studies), fair only on a quiet machine (the load average is reported);
 3. end to end with a small segmentation model trained for ``--seg-epochs`` epochs on another synthetic cohort
    (cpu preset, input 128, features 8, depth 4): fraction of (study, level) extracted, per level, studies with
    all 6 levels, disc-centre and normal-angle error against the synthetic truth (target: every level in >= 95%);
@@ -126,6 +128,30 @@ def part_speed(cohort: Path, out: Path, threads: int) -> dict[str, Any]:
             "paper_network": steps2, "network_s_steady_mean": statistics.mean(net_steady),
             "network_s_first_study": net.records[0].seconds["vertebrae"],
             "projected_total_with_network_s": projected}
+
+
+# ------------------------------------------------------------------------------------------------------- workers
+def part_workers(cohort: Path, out: Path, workers: int) -> dict[str, Any]:
+    """Wall time of ``extract`` with 1 and with ``workers`` processes (no network: truth vertebrae), each from a
+    fresh output folder; the load average before each run says whether the machine was quiet enough to compare."""
+    import os
+
+    studies = _studies(cohort)
+    cores = os.cpu_count() or 1
+    res: dict[str, Any] = {"studies": len(studies), "cores": cores}
+    for j in (1, workers):
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        extract(studies, out / f"extract_j{j}", ExtractConfig(), vertebrae_dir=cohort / "truth", workers=j,
+                resume=False)
+        res[f"j{j}"] = {"wall_s": time.perf_counter() - t0, "load_before": load}
+    res["speedup"] = res["j1"]["wall_s"] / res[f"j{workers}"]["wall_s"]
+    res["quiet"] = max(res["j1"]["load_before"], res[f"j{workers}"]["load_before"]) < 0.5
+    print(f"[workers] {len(studies)} studies, {cores} cores: -j 1 {res['j1']['wall_s']:.1f} s, -j {workers} "
+          f"{res[f'j{workers}']['wall_s']:.1f} s, speedup {res['speedup']:.2f} (load average before the runs "
+          f"{res['j1']['load_before']:.1f} / {res[f'j{workers}']['load_before']:.1f}"
+          + ("" if res["quiet"] else "; NOT a fair comparison: other work was running") + ")")
+    return res
 
 
 # ------------------------------------------------------------------------------------------------------------ part 3
@@ -259,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real", nargs="*", default=["VB2_02", "VB1_02"], help="real volumes for the QC pictures")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_extract"))
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["speed", "e2e", "real"])
+    ap.add_argument("--workers", type=int, default=2, help="processes for the workers comparison (with 1)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["speed", "workers", "e2e", "real"])
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -270,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"n": args.n, "threads": args.threads, "torch": torch.__version__}
     if "speed" not in args.skip:
         report["speed"] = part_speed(eval_cohort, args.out, args.threads)
+    if "workers" not in args.skip:
+        report["workers"] = part_workers(eval_cohort, args.out, args.workers)
     if "e2e" not in args.skip:
         report["end_to_end"] = part_end_to_end(eval_cohort, args.out, args.n_train, args.seg_epochs)
     if "real" not in args.skip:
@@ -287,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("paper U-Net: network s/study (steady mean)", f"{s['network_s_steady_mean']:.2f}", ""))
         rows.append(("paper U-Net: network s, first study (+ load)", f"{s['network_s_first_study']:.2f}", ""))
         rows.append(("projected total with network s/study", f"{s['projected_total_with_network_s']:.2f}", "< 3 s"))
+    if "workers" in report:
+        w = report["workers"]
+        rows.append((f"-j {args.workers} vs -j 1 speedup ({w['studies']} studies)", f"{w['speedup']:.2f}",
+                     ">= 1.6" + ("" if w["quiet"] else " (machine busy: not fair)")))
     if "end_to_end" in report:
         e = report["end_to_end"]
         rows.append(("trained seg: epochs / val Dice", f"{e['epochs']} / {e['val_dice']:.3f}", ""))

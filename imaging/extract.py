@@ -843,10 +843,13 @@ class ExtractSummary:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model_path: Optional[str], vertebrae_dir: Optional[str]) -> None:
+def _init_worker(model_path: Optional[str], vertebrae_dir: Optional[str], threads: int) -> None:
+    """A worker process: its share of the CPU threads for torch and SimpleITK (each would otherwise start one
+    thread per core in every worker, and N workers would fight over the cores), and its body source."""
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
     _WORKER["source"] = BodySource(Path(model_path) if model_path else None,
                                    Path(vertebrae_dir) if vertebrae_dir else None)
 
@@ -869,7 +872,7 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
         studies: study paths or folders of them (see :func:`find_studies`).
         model_path: a segmentation checkpoint (``imaging train-seg``); or
         vertebrae_dir: a folder of ``<study_id>.json`` vertebrae (``imaging synth`` truth, ``imaging segment``).
-        workers: processes; each loads the model once.
+        workers: processes; each loads the model once and uses its share of the CPU cores.
         resume: skip studies an earlier run finished with the same settings.
         progress: called with each study's record as it finishes.
         deidentify_key: a secret (at least 16 characters): replace study ids, patient ids and series UIDs by
@@ -908,9 +911,10 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
             if progress:
                 progress(records[p])
     else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                  initargs=(str(model_path) if model_path else None,
-                                           str(vertebrae_dir) if vertebrae_dir else None)) as pool:
+                                           str(vertebrae_dir) if vertebrae_dir else None, threads)) as pool:
             futures = {pool.submit(_work, p, out_dir, cfg, naming): p for p in todo}
             for fut in futures:
                 records[futures[fut]] = fut.result()
