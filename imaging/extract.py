@@ -921,7 +921,7 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
                 if progress:
                     progress(records[futures[fut]])
     ordered = [records[p] for p in paths]
-    cohort = _cohort(out_dir, ordered)
+    cohort = _cohort(out_dir, ordered, cfg)
     manifest = write_manifest(cohort, out_dir)
     write_index(cohort, out_dir)
     if len(cohort) > len(ordered):
@@ -930,11 +930,23 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
     return ExtractSummary(out_dir, ordered, manifest, time.perf_counter() - t0, len(cohort))
 
 
-def _cohort(out_dir: Path, records: Sequence[StudyRecord]) -> list[StudyRecord]:
-    """This run's records and those of every other study extracted into ``out_dir`` earlier, by study id."""
+def _cohort(out_dir: Path, records: Sequence[StudyRecord], cfg: ExtractConfig) -> list[StudyRecord]:
+    """This run's records and those of every other study extracted into ``out_dir`` earlier, by study id; a
+    warning names the earlier studies cut with other settings (their volumes may differ in size)."""
     mine = {r.study_id: r for r in records}
-    earlier = (got[1] for f in sorted(Path(out_dir).glob("*/study.json")) if (got := _read_record(f)))
-    return sorted([*records, *(r for r in earlier if r.study_id not in mine)], key=lambda r: r.study_id)
+    earlier, other_settings = [], []
+    for f in sorted(Path(out_dir).glob("*/study.json")):
+        got = _read_record(f)
+        if got is None or got[1].study_id in mine:
+            continue
+        earlier.append(got[1])
+        if got[0].get("config") != cfg.to_dict():
+            other_settings.append(got[1].study_id)
+    if other_settings:
+        logger.warning("%d studies of the manifest were extracted with other settings than this run (%s%s); "
+                       "extract them again with these settings, or use a separate output folder",
+                       len(other_settings), ", ".join(other_settings[:5]), ", ..." if len(other_settings) > 5 else "")
+    return sorted([*records, *earlier], key=lambda r: r.study_id)
 
 
 def write_manifest(records: Sequence[StudyRecord], out_dir: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -304,7 +305,7 @@ def test_cli_extract_small_volumes(cohort, tmp_path):
 SMALL = dict(axial_size=(64, 64, 8), sagittal_size=(32, 64, 9))
 
 
-def test_reruns_into_one_folder_accumulate_and_replace_only_reextracted_studies(cohort, tmp_path):
+def test_reruns_into_one_folder_accumulate_and_replace_only_reextracted_studies(cohort, tmp_path, caplog):
     from imaging.extract import BodySource, Naming, extract_study
 
     sids = sorted(p.name for p in (cohort / "dicom").iterdir())
@@ -329,7 +330,10 @@ def test_reruns_into_one_folder_accumulate_and_replace_only_reextracted_studies(
     assert pd.read_csv(out / "manifest.csv").shape == df.shape
     # a study finished by a run that died before its manifest is listed by the next run into the folder
     extract_study(cohort / "dicom" / sids[2], out, cfg, BodySource(vertebrae_dir=cohort / "truth"), Naming(out))
-    extract([cohort / "dicom" / sids[0]], out, cfg, vertebrae_dir=cohort / "truth")
+    with caplog.at_level(logging.WARNING, logger="imaging.extract"):
+        extract([cohort / "dicom" / sids[0]], out, ExtractConfig(**SMALL, curve_degree=2),
+                vertebrae_dir=cohort / "truth")
+    assert "2 studies of the manifest were extracted with other settings" in caplog.text  # sids[1], sids[2]
     df = pd.read_parquet(out / "manifest.parquet")
     assert sorted(df.study_id.unique()) == sids and (out / "index.html").read_text().count("<section") == 3
     # input paths are written relative to the output folder
