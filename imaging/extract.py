@@ -249,12 +249,12 @@ def disc_planes(bodies: Sequence[Body], cfg: ExtractConfig) -> tuple[list[DiscPl
             missing = " and ".join(v for v in lv.split("-") if v not in by_name)
             failed[lv] = f"vertebral body {missing} not found"
             continue
-        paper_normal = curve.tangent((knot[upper.name] + knot[lower.name]) / 2)
         plane, note = None, ""
         if cfg.disc_method == "endplates":
             plane, note = _endplate_plane(lv, upper, lower, curve, knot, cfg)
-        if plane is None:
-            plane = DiscPlane(lv, (upper.centroid + lower.centroid) / 2.0, paper_normal, "paper", note)
+        if plane is None:  # the paper's: the centroids' midpoint, perpendicular to the curve there
+            plane = DiscPlane(lv, (upper.centroid + lower.centroid) / 2.0,
+                              curve.tangent((knot[upper.name] + knot[lower.name]) / 2), "paper", note)
         if plane.normal @ (upper.centroid - lower.centroid) < 0:
             plane.normal = -plane.normal
         planes.append(plane)
