@@ -282,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-train", type=int, default=14, help="synthetic studies to train the segmentation on")
     ap.add_argument("--seg-epochs", type=int, default=200, help="segmentation training epochs (part 3)")
     ap.add_argument("--real-dir", type=Path, default=Path("/work/shared/data/vertebrae-mri"))
-    ap.add_argument("--real", nargs="*", default=["VB2_02", "VB1_02"], help="real volumes for the QC pictures")
+    ap.add_argument("--real", nargs="*", default=["VB2_02", "VB1_02"], choices=sorted(LOWEST),
+                    help="real volumes for the QC pictures")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_extract"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="processes for the workers comparison (with 1)")
