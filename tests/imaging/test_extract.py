@@ -122,7 +122,10 @@ def test_endplates_are_the_sides_across_the_spine_even_when_the_box_fit_swaps_th
     rel = np.stack([rr - 100.0, cc - 100.0], axis=-1)
     mask = (np.abs(rel @ axis_rc) <= 16) & (np.abs(rel @ across) <= 22)  # 32 mm high, 44 mm deep at 1 mm
     corners_rc = body_corners(mask, (1.0, 1.0))
-    to_mm = lambda rc: np.array([0.0, rc[1], -rc[0]])  # LPS: columns posterior (+y), rows inferior (-z)
+
+    def to_mm(rc) -> np.ndarray:  # LPS: columns posterior (+y), rows inferior (-z)
+        return np.array([0.0, rc[1], -rc[0]])
+
     corners = np.stack([to_mm(c) for c in corners_rc])
     axis = to_mm(axis_rc) - to_mm((0, 0))
     body = Body("S1", to_mm((100.0, 100.0)), corners)
