@@ -186,6 +186,8 @@ def extract_cmd(
                                              "<study_id>.json vertebrae ('imaging synth' truth or 'imaging segment')."),
     workers: int = typer.Option(1, "--workers", "-j", help="Parallel processes."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON file of ExtractConfig settings."),
+    study_ids: Optional[Path] = typer.Option(None, "--study-ids", help="CSV study_instance_uid,study_id naming the "
+                                             "studies (default: the study's own folder name, else its UID)."),
     disc_method: Optional[str] = typer.Option(None, "--disc-method", help="'endplates' (default) or 'paper'."),
     curve_degree: Optional[int] = typer.Option(None, "--curve-degree", help="Spine curve polynomial degree (3)."),
     nifti: bool = typer.Option(False, "--nifti", help="Also write each volume as NIfTI with its oblique geometry."),
@@ -196,6 +198,7 @@ def extract_cmd(
     import json
 
     from .extract import ExtractConfig, extract
+    from .io import read_study_ids
     from .segment import SegmentationError
 
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
@@ -209,7 +212,8 @@ def extract_cmd(
                       TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task("extract", total=None)
             summary = extract(studies, output, cfg, model_path=model, vertebrae_dir=vertebrae, workers=workers,
-                              resume=not no_resume, progress=lambda rec: bar.advance(task))
+                              resume=not no_resume, study_ids=read_study_ids(study_ids) if study_ids else None,
+                              progress=lambda rec: bar.advance(task))
     except (ImagingError, SegmentationError, OSError, ValueError) as err:
         raise _seg_error(err) from None
     table = Table(title=f"Disc volumes ({len(summary.records)} studies, {summary.seconds:.1f} s, "
@@ -221,6 +225,10 @@ def extract_cmd(
         problem = next((f"{r['level']}: {r['reason']}" for r in rec.rows if r["reason"]), "")
         table.add_row(rec.study_id, str(c["ok"]), str(c["flagged"]), str(c["failed"]), problem[:90])
     console.print(table)
+    for line in (summary.found.describe_ignored(),
+                 *(f"{p} holds no DICOM image, NIfTI or MetaImage file" for p in summary.found.empty)):
+        if line:
+            console.print(f"[yellow]note:[/yellow] {line}", highlight=False, soft_wrap=True)
     totals = summary.counts
     console.print(f"{totals['ok']} ok, {totals['flagged']} flagged, {totals['failed']} failed levels; wrote "
                   f"{summary.manifest} (and .csv) and {output / 'index.html'}")

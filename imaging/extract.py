@@ -35,7 +35,6 @@ import html
 import json
 import logging
 import math
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
@@ -50,11 +49,11 @@ from reportparse.io import atomic_path, write_text_atomic
 from reportparse.schema import LEVELS
 
 from .errors import Errors, ImagingError
-from .io import IMAGE_SUFFIXES, Study, Volume, read_study
+from .io import IMAGE_SUFFIXES, Discovery, Study, StudySource, Volume, discover_studies, read_study
 
 __all__ = ["LEVELS", "ExtractConfig", "Body", "SpineCurve", "DiscPlane", "fit_curve", "disc_planes",
-           "bodies_from_truth", "bodies_from_labels", "resample", "extract_study", "extract", "find_studies",
-           "ExtractSummary", "MANIFEST_COLUMNS"]
+           "bodies_from_truth", "bodies_from_labels", "resample", "extract_study", "extract", "ExtractSummary",
+           "MANIFEST_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -490,15 +489,6 @@ class StudyRecord:
         return out
 
 
-def study_id_of(path: Path) -> str:
-    """The study id: the DICOM folder's name, or the image file's name without its suffix."""
-    name = path.name
-    for suffix in IMAGE_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
 def _patient_id(study: Study) -> str:
     import pydicom
 
@@ -544,15 +534,15 @@ def _failed_record(study_id: str, path: Path, reason: str, seconds: dict[str, fl
     return StudyRecord(study_id, str(path), rows, [reason], seconds)
 
 
-def extract_study(path: Path, out_dir: Path, cfg: ExtractConfig, bodies_of: BodySource) -> StudyRecord:
-    """Extract one study into ``out_dir/<study_id>/`` (``<level>_axial.npy``, ``<level>_sagittal.npy``, ``qc.png``,
-    ``study.json``, written last). Any failure is recorded in the rows, never raised."""
-    path = Path(path)
-    sid = study_id_of(path)
+def extract_study(source: StudySource, out_dir: Path, cfg: ExtractConfig, bodies_of: BodySource) -> StudyRecord:
+    """Extract one study (found by :func:`imaging.io.discover_studies`) into ``out_dir/<study_id>/``
+    (``<level>_axial.npy``, ``<level>_sagittal.npy``, ``qc.png``, ``study.json``, written last). Any failure is
+    recorded in the rows, never raised."""
+    path, sid = source.path, source.study_id
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     try:
-        study = read_study(path)
+        study = read_study(source)
         seconds["read"] = time.perf_counter() - t0
         t = time.perf_counter()
         bodies, view, warnings = bodies_of(study, sid)
@@ -590,19 +580,21 @@ def extract_study(path: Path, out_dir: Path, cfg: ExtractConfig, bodies_of: Body
     folder = Path(out_dir) / sid
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / "study.json", json.dumps(
-        {"study_id": sid, "path": str(path), "config": cfg.to_dict(), "rows": record.rows,
+        {"study_id": sid, "path": str(path), "study_uid": source.study_uid, "files": len(source.files),
+         "config": cfg.to_dict(), "rows": record.rows,
          "warnings": record.warnings, "seconds": seconds}, indent=1, default=_jsonable))
     return record
 
 
-def _load_done(out_dir: Path, path: Path, cfg: ExtractConfig) -> Optional[StudyRecord]:
-    """The record of a study an earlier run finished with the same settings (resume), else None."""
-    sid = study_id_of(path)
+def _load_done(out_dir: Path, source: StudySource, cfg: ExtractConfig) -> Optional[StudyRecord]:
+    """The record of a study an earlier run finished with the same settings and files (resume), else None."""
+    sid, path = source.study_id, source.path
     try:
         doc = json.loads((Path(out_dir) / sid / "study.json").read_text())
     except (OSError, ValueError):
         return None
-    if doc.get("config") != cfg.to_dict() or doc.get("path") != str(path):
+    if (doc.get("config") != cfg.to_dict() or doc.get("path") != str(path)
+            or doc.get("study_uid") != source.study_uid or doc.get("files") != len(source.files)):
         return None
     files = [Path(out_dir) / r[k] for r in doc["rows"] for k in ("axial_path", "sagittal_path") if r.get(k)]
     if not all(f.exists() for f in files):
@@ -611,44 +603,6 @@ def _load_done(out_dir: Path, path: Path, cfg: ExtractConfig) -> Optional[StudyR
 
 
 # ------------------------------------------------------------------------------------------------------ the cohort
-def find_studies(paths: Iterable[Path]) -> list[Path]:
-    """Expand the inputs to study paths: image files, DICOM study folders, and folders of either.
-
-    A folder is one study when DICOM files lie in it or in series sub-folders whose files share one
-    StudyInstanceUID; a folder whose files belong to several studies is a cohort, split into the sub-folders
-    that hold each study.
-    """
-    import pydicom
-
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if not p.is_dir():
-            out.append(p)  # a file (or a missing path: reported per study)
-            continue
-        images = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIXES))
-        if images:
-            out.extend(images)
-            continue
-        studies: dict[str, list[Path]] = {}
-        for f in sorted(p.rglob("*")):
-            if not f.is_file() or f.name.startswith(".") or f.name.upper() == "DICOMDIR":
-                continue
-            try:
-                uid = str(pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["StudyInstanceUID"])
-                          .get("StudyInstanceUID", ""))
-            except Exception:  # noqa: BLE001 - not DICOM: the study reader reports it
-                uid = ""
-            studies.setdefault(uid, []).append(f)
-        if len(studies) <= 1:
-            out.append(p)
-            continue
-        for uid, files in sorted(studies.items(), key=lambda kv: str(kv[1][0])):
-            common = Path(os.path.commonpath([str(f.parent) for f in files]))
-            rel = common.relative_to(p).parts
-            out.append(p / rel[0] if rel else common)
-    return list(dict.fromkeys(out))
-
-
 @dataclass
 class ExtractSummary:
     """What :func:`extract` did."""
@@ -657,6 +611,7 @@ class ExtractSummary:
     records: list[StudyRecord]
     manifest: Path
     seconds: float = 0.0
+    found: Discovery = field(default_factory=lambda: Discovery([]))  # the studies and the files ignored
 
     @property
     def counts(self) -> dict[str, int]:
@@ -682,67 +637,66 @@ def _init_worker(model_path: Optional[str], vertebrae_dir: Optional[str]) -> Non
                                    Path(vertebrae_dir) if vertebrae_dir else None)
 
 
-def _work(path: Path, out_dir: Path, cfg: ExtractConfig) -> StudyRecord:
-    return extract_study(path, out_dir, cfg, _WORKER["source"])
+def _work(source: StudySource, out_dir: Path, cfg: ExtractConfig) -> StudyRecord:
+    return extract_study(source, out_dir, cfg, _WORKER["source"])
 
 
 def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig] = None, *,
             model_path: Optional[Path] = None, vertebrae_dir: Optional[Path] = None, workers: int = 1,
-            resume: bool = True, progress: Optional[Callable[[StudyRecord], None]] = None) -> ExtractSummary:
+            resume: bool = True, study_ids: Optional[dict[str, str]] = None,
+            progress: Optional[Callable[[StudyRecord], None]] = None) -> ExtractSummary:
     """Extract the disc volumes of many studies into ``out_dir`` and write ``manifest.parquet``/``.csv`` (one row
     per study and level, failed ones too) and ``index.html`` (all QC pictures).
 
     Args:
-        studies: study paths or folders of them (see :func:`find_studies`).
+        studies: folders (searched for studies by DICOM identity, :func:`imaging.io.discover_studies`), DICOM,
+            NIfTI or MetaImage files.
         model_path: a segmentation checkpoint (``imaging train-seg``); or
         vertebrae_dir: a folder of ``<study_id>.json`` vertebrae (``imaging synth`` truth, ``imaging segment``).
         workers: processes; each loads the model once.
         resume: skip studies an earlier run finished with the same settings.
+        study_ids: StudyInstanceUID -> study id (:func:`imaging.io.read_study_ids`); see ``discover_studies``.
         progress: called with each study's record as it finishes.
     """
     cfg = cfg or ExtractConfig()
     cfg.validate()
     t0 = time.perf_counter()
-    paths = find_studies(studies)
-    if not paths:
-        raise ImagingError(Errors.I034.format(paths=[str(s) for s in studies]))
-    by_id: dict[str, list[Path]] = {}
-    for p in paths:
-        by_id.setdefault(study_id_of(p), []).append(p)
-    for sid, ps in by_id.items():
-        if len(ps) > 1:
-            raise ImagingError(Errors.I031.format(paths=[str(p) for p in ps], study_id=sid))
+    source = BodySource(model_path, vertebrae_dir)
+    found = discover_studies(studies, study_ids)
+    if not found.studies:
+        ignored = found.describe_ignored()
+        raise ImagingError(Errors.I034.format(paths=[str(s) for s in studies], ignored=f" ({ignored})" if ignored
+                                              else ""))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    source = BodySource(model_path, vertebrae_dir)
-    records: dict[Path, StudyRecord] = {}
+    records: dict[str, StudyRecord] = {}
     todo = []
-    for p in paths:
-        done = _load_done(out_dir, p, cfg) if resume else None
+    for st in found.studies:
+        done = _load_done(out_dir, st, cfg) if resume else None
         if done is not None:
-            records[p] = done
+            records[st.study_id] = done
             if progress:
                 progress(done)
         else:
-            todo.append(p)
+            todo.append(st)
     if workers <= 1 or len(todo) <= 1:
-        for p in todo:
-            records[p] = extract_study(p, out_dir, cfg, source)
+        for st in todo:
+            records[st.study_id] = extract_study(st, out_dir, cfg, source)
             if progress:
-                progress(records[p])
+                progress(records[st.study_id])
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                  initargs=(str(model_path) if model_path else None,
                                            str(vertebrae_dir) if vertebrae_dir else None)) as pool:
-            futures = {pool.submit(_work, p, out_dir, cfg): p for p in todo}
+            futures = {pool.submit(_work, st, out_dir, cfg): st.study_id for st in todo}
             for fut in futures:
                 records[futures[fut]] = fut.result()
                 if progress:
                     progress(records[futures[fut]])
-    ordered = [records[p] for p in paths]
+    ordered = [records[st.study_id] for st in found.studies]
     manifest = write_manifest(ordered, out_dir)
     write_index(ordered, out_dir)
-    return ExtractSummary(out_dir, ordered, manifest, time.perf_counter() - t0)
+    return ExtractSummary(out_dir, ordered, manifest, time.perf_counter() - t0, found)
 
 
 def write_manifest(records: Sequence[StudyRecord], out_dir: Path) -> Path:
