@@ -60,6 +60,12 @@ class Errors(metaclass=ErrorsWithCodes):
             "extract', which splits a folder into its studies by StudyInstanceUID.")
     I036 = ("Study-id mapping file '{path}' is unusable: {problem}. Expected a CSV file with the columns "
             "study_instance_uid and study_id, one row per study, the id usable as a folder name.")
+    I037 = ("Extraction config file '{path}' could not be read as a JSON object: {error}. Fix the file or pass another "
+            "--config.")
+    I038 = "Output '{path}' cannot be written: {problem}. Choose a writable location or fix the permissions."
+    I039 = "Output '{path}' has the suffix '{suffix}'; expected {expected}. Name the output file accordingly."
+    I040 = ("Vertebrae folder '{path}' does not exist or is not a folder. Pass the folder holding <study_id>.json "
+            "files ('imaging synth' truth or 'imaging segment' output).")
 
 
 class ImagingError(Exception):

@@ -35,6 +35,7 @@ import html
 import json
 import logging
 import math
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
@@ -49,7 +50,7 @@ from reportparse.io import atomic_path, write_text_atomic
 from reportparse.schema import LEVELS
 
 from .errors import Errors, ImagingError
-from .io import IMAGE_SUFFIXES, Discovery, Study, StudySource, Volume, discover_studies, read_study
+from .io import IMAGE_SUFFIXES, Discovery, Study, StudySource, Volume, check_output, discover_studies, read_study
 
 __all__ = ["LEVELS", "ExtractConfig", "Body", "SpineCurve", "DiscPlane", "fit_curve", "disc_planes",
            "bodies_from_truth", "bodies_from_labels", "resample", "extract_study", "extract", "ExtractSummary",
@@ -100,6 +101,17 @@ class ExtractConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> "ExtractConfig":
+        """Settings from a JSON file (I037 when it is not a JSON object)."""
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(doc, dict):
+                raise ValueError(f"the file holds a {type(doc).__name__}")
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise ImagingError(Errors.I037.format(path=path, error=err)) from None
+        return cls.from_dict(doc)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ExtractConfig":
@@ -505,18 +517,20 @@ class BodySource:
     """Where the vertebral bodies of a study come from: the segmentation network, or files per study."""
 
     def __init__(self, model_path: Optional[Path] = None, vertebrae_dir: Optional[Path] = None) -> None:
+        from .segment import load_checkpoint
+
         if model_path is None and vertebrae_dir is None:
             raise ImagingError(Errors.I033)
+        if vertebrae_dir is not None and not Path(vertebrae_dir).is_dir():
+            raise ImagingError(Errors.I040.format(path=vertebrae_dir))
         self.model_path, self.vertebrae_dir = model_path, vertebrae_dir
-        self._ck = None
+        self._ck = load_checkpoint(model_path) if model_path is not None else None  # checked before any work
 
     def __call__(self, study: Study, study_id: str) -> tuple[list[Body], QCView, list[str]]:
-        from .segment import CANONICAL, load_checkpoint, segment_image
+        from .segment import CANONICAL, segment_image
 
         img = sitk.DICOMOrient(study.sagittal_t2.to_sitk(), CANONICAL)  # no resampling: axes permuted / flipped
-        if self.model_path is not None:
-            if self._ck is None:
-                self._ck = load_checkpoint(self.model_path)
+        if self._ck is not None:
             res = segment_image(self._ck.model, self._ck.config, img)
             return bodies_from_labels(res.vertebrae), QCView(img, res.slice_index, res.label_slice), res.warnings
         path = Path(self.vertebrae_dir) / f"{study_id}.json"
@@ -661,6 +675,7 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
     cfg = cfg or ExtractConfig()
     cfg.validate()
     t0 = time.perf_counter()
+    check_output(out_dir, folder=True)
     source = BodySource(model_path, vertebrae_dir)
     found = discover_studies(studies, study_ids)
     if not found.studies:

@@ -30,10 +30,12 @@ import SimpleITK as sitk
 from pydicom.errors import InvalidDicomError
 from scipy.ndimage import map_coordinates
 
+from spinecore.checks import unwritable
+
 from .errors import Errors, ImagingError
 
 __all__ = ["Volume", "SeriesInfo", "Study", "StudyResult", "StudySource", "Discovery", "discover_studies",
-           "read_study_ids", "read_study", "read_studies", "read_volume", "write_volume", "classify_orientation",
+           "read_study_ids", "read_study", "read_studies", "check_output", "read_volume", "write_volume", "classify_orientation",
            "dominant_plane", "IMAGE_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
@@ -228,6 +230,18 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     if suffix not in IMAGE_SUFFIXES:
         raise ImagingError(Errors.I002.format(path=path, suffix=suffix))
     sitk.WriteImage(volume.to_sitk(), str(path))
+    return path
+
+
+def check_output(path: str | os.PathLike, *, folder: bool, suffixes: Sequence[str] = ()) -> Path:
+    """Check, before any work, that ``path`` can be written as a folder or as a file with one of ``suffixes``
+    (I039) and is writable (I038); nothing is created."""
+    path = Path(path)
+    if suffixes and _suffix(path) not in suffixes:
+        raise ImagingError(Errors.I039.format(path=path, suffix=_suffix(path), expected=" or ".join(suffixes)))
+    problem = unwritable(path, folder=folder)
+    if problem:
+        raise ImagingError(Errors.I038.format(path=path, problem=problem))
     return path
 
 
