@@ -17,15 +17,16 @@ import pytest
 from spinecore.cpu import ISA_VARIABLES, SAFE_ISA, KernelChoice, choose_kernels
 
 ROOT = Path(__file__).resolve().parents[2]
-LIMIT_S = 300  # the paper-size branch takes about 10 s on a 2-core CPU; a hang ran 17 minutes before a kill
+LIMIT_S = 420  # the paper-size branch: 20-90 s on a shared 2-core CPU; the reported hang ran 17 minutes
 
 # The product's 3-D convolutions, forward and backward, as training runs them: the tiny network at the sizes of
-# the tests and of 'make e2e-small', and the paper's sagittal ResNeXt-50 trunk (every 3-D convolution kind of it:
-# 7x7x7 stem, 1x1x1, grouped 3x3x3 with and without stride, strided 1x1x1 shortcut) on one 25x160x320 volume.
-CHILD = r"""
+# the tests (where the reported crash happened) and of 'make e2e-small', and the paper's sagittal ResNeXt-50 trunk
+# (every 3-D convolution kind of it: 7x7x7 stem, 1x1x1, grouped 3x3x3 with and without stride, strided 1x1x1
+# shortcut) on one 25x160x320 volume.
+TINY = r"""
 import torch
 from grading.loss import weighted_cross_entropy
-from grading.model import GradingNet, ResNeXt, preset
+from grading.model import GradingNet, preset
 from spinecore.cpu import configure_cpu_kernels
 
 torch.manual_seed(0)
@@ -36,6 +37,11 @@ for batch, dhw in ((8, (5, 16, 16)), (4, (5, 8, 12)), (4, (9, 32, 64))):
     out = net(torch.randn(batch, 8, 16, 16), torch.randn(batch, 1, *dhw))
     weighted_cross_entropy(out, torch.randint(0, 4, (batch, 3)), torch.ones(3, 4), cfg.tasks).backward()
     print("tiny", batch, dhw, "ok", flush=True)
+"""
+PAPER = r"""
+import torch
+from grading.model import ResNeXt, preset
+
 p = preset("paper")
 trunk = ResNeXt(3, 1, stem_channels=p.stem_channels, layers=p.layers, cardinality=p.cardinality,
                 base_width=p.base_width).train()
@@ -67,10 +73,16 @@ def _run(code: str, env: dict[str, str], limit_s: float = LIMIT_S) -> subprocess
     return proc
 
 
-def test_3d_convolutions_train_without_crash_or_hang_at_the_product_shapes() -> None:
-    proc = _run(CHILD, _child_env())
+def test_tiny_network_3d_convolutions_train_without_crash_or_hang() -> None:
+    proc = _run(TINY, _child_env())
+    assert proc.stdout.startswith("oneDNN CPU kernels:")
+    assert proc.stdout.count(" ok\n") == 3
+
+
+@pytest.mark.slow
+def test_paper_sagittal_branch_3d_convolutions_train_without_crash_or_hang() -> None:
+    proc = _run(PAPER, _child_env())
     assert "paper sagittal trunk ok" in proc.stdout
-    assert proc.stdout.count("tiny ") == 3
 
 
 def test_onednn_reads_the_cap_at_its_first_convolution_not_at_import() -> None:
