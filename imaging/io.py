@@ -535,56 +535,17 @@ def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dic
     for p in paths:
         if not p.exists():
             raise ImagingError(Errors.I001.format(path=p, cwd=Path.cwd()))
+    scan = _scan(paths)
+    files = {uid: tuple(sorted(inst.values())) for uid, inst in scan.instances.items()}
+    holders = _holders(files, scan.images)
+    folders = _study_folders(files, scan.series, holders, paths)
     study_ids = study_ids or {}
-    ignored: dict[Path, str] = {}
-    images: list[Path] = []
-    by_study: dict[str, dict[str, Path]] = {}  # study uid -> SOP instance uid -> file
-    series: dict[str, set[str]] = {}  # study uid -> series uids
-    seen: set[Path] = set()
-    empty: list[Path] = []
-    for p in paths:
-        useful = False
-        for f in _walk(p):
-            if f in seen:
-                continue
-            seen.add(f)
-            if f.name.lower().endswith(IMAGE_SUFFIXES):
-                images.append(f)
-                useful = True
-                continue
-            if f.suffix.lower() in _IMAGE_DATA_SUFFIXES and f.with_suffix(".mhd").exists():
-                continue
-            found = HIDDEN if f.name.startswith(".") else _probe(f)
-            if isinstance(found, str):
-                ignored[f] = found
-                continue
-            useful = True
-            series.setdefault(found[0], set()).add(found[1])
-            instances = by_study.setdefault(found[0], {})
-            if found[2] in instances:
-                ignored[f] = DUPLICATE
-            else:
-                instances[found[2]] = f
-        if not useful:
-            empty.append(p)
-    files = {uid: tuple(sorted(inst.values())) for uid, inst in by_study.items()}
-    folders = {uid: Path(os.path.commonpath([str(f.parent) for f in fs])) for uid, fs in files.items()}
-    holders: dict[Path, set[str]] = {}  # folder -> the studies with a file in it or below it
-    for key, parents in [*((uid, {f.parent for f in fs}) for uid, fs in files.items()),
-                         *((str(im), {im.parent}) for im in images)]:
-        for parent in parents:
-            for folder in (parent, *parent.parents):
-                holders.setdefault(folder, set()).add(key)
-    for uid, folder in folders.items():  # a one-series study's folder is its series folder: the study's is above
-        if (len(series[uid]) == 1 and holders[folder.parent] == {uid}
-                and any(folder.parent == p or folder.parent.is_relative_to(p) for p in paths)):
-            folders[uid] = folder.parent
     named = {uid: folders[uid].name for uid in files
              if uid not in study_ids and folders[uid].name and holders[folders[uid]] == {uid}}
     clashes = {name for name, n in Counter(named.values()).items() if n > 1}
     studies = [StudySource(study_ids.get(uid) or (named[uid] if named.get(uid, "") not in ("", *clashes) else uid),
                            folders[uid], files[uid], uid) for uid in files]
-    studies += [StudySource(_image_stem(im), im) for im in images]
+    studies += [StudySource(_image_stem(im), im) for im in scan.images]
     studies.sort(key=lambda s: (str(s.path), s.study_id))
     by_id: dict[str, list[StudySource]] = {}
     for st in studies:
@@ -592,12 +553,74 @@ def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dic
     for sid, same in by_id.items():
         if len(same) > 1:
             raise ImagingError(Errors.I031.format(paths=[str(st.path) for st in same], study_id=sid))
-    found = Discovery(studies, ignored, empty)
-    if ignored:
+    found = Discovery(studies, scan.ignored, scan.empty)
+    if found.ignored:
         logger.info("%s", found.describe_ignored())
-    for p in empty:
+    for p in found.empty:
         logger.warning("%s holds no DICOM image, NIfTI or MetaImage file", p)
     return found
+
+
+@dataclass
+class _Scan:
+    instances: dict[str, dict[str, Path]] = field(default_factory=dict)  # study uid -> SOP instance uid -> file
+    series: dict[str, set[str]] = field(default_factory=dict)  # study uid -> its series uids
+    images: list[Path] = field(default_factory=list)  # NIfTI / MetaImage files
+    ignored: dict[Path, str] = field(default_factory=dict)
+    empty: list[Path] = field(default_factory=list)
+
+
+def _scan(paths: Sequence[Path]) -> _Scan:
+    """Look at every file under ``paths`` once: group DICOM images by study, collect image files, note the rest."""
+    scan, seen = _Scan(), set()
+    for p in paths:
+        useful = False
+        for f in _walk(p):
+            if f in seen or (f.suffix.lower() in _IMAGE_DATA_SUFFIXES and f.with_suffix(".mhd").exists()):
+                continue
+            seen.add(f)
+            if f.name.lower().endswith(IMAGE_SUFFIXES):
+                scan.images.append(f)
+                useful = True
+                continue
+            found = HIDDEN if f.name.startswith(".") else _probe(f)
+            if isinstance(found, str):
+                scan.ignored[f] = found
+                continue
+            useful = True
+            study, series, instance = found
+            scan.series.setdefault(study, set()).add(series)
+            instances = scan.instances.setdefault(study, {})
+            if instance in instances:
+                scan.ignored[f] = DUPLICATE
+            else:
+                instances[instance] = f
+        if not useful:
+            scan.empty.append(p)
+    return scan
+
+
+def _holders(files: dict[str, tuple[Path, ...]], images: Sequence[Path]) -> dict[Path, set[str]]:
+    """Every folder -> the studies (UIDs, or image paths) with a file in it or below it."""
+    holders: dict[Path, set[str]] = {}
+    for key, parents in [*((uid, {f.parent for f in fs}) for uid, fs in files.items()),
+                         *((str(im), {im.parent}) for im in images)]:
+        for parent in parents:
+            for folder in (parent, *parent.parents):
+                holders.setdefault(folder, set()).add(key)
+    return holders
+
+
+def _study_folders(files: dict[str, tuple[Path, ...]], series: dict[str, set[str]],
+                   holders: dict[Path, set[str]], paths: Sequence[Path]) -> dict[str, Path]:
+    """Each study's folder: the deepest one holding all its files, or for a study of one series (whose deepest
+    folder is that series' folder) the folder above it, when that holds no other study and lies in ``paths``."""
+    folders = {uid: Path(os.path.commonpath([str(f.parent) for f in fs])) for uid, fs in files.items()}
+    for uid, folder in folders.items():
+        if (len(series[uid]) == 1 and holders[folder.parent] == {uid}
+                and any(folder.parent.is_relative_to(p) for p in paths)):
+            folders[uid] = folder.parent
+    return folders
 
 
 def _image_stem(path: Path) -> str:
