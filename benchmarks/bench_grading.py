@@ -8,6 +8,13 @@ unless ``--no-amp``.
 
     .venv/bin/python benchmarks/bench_grading.py [--preset paper] [--steps 3] [--batch-size 2]
         [--device cpu|cuda] [--amp/--no-amp] [--variant both|axial|sagittal] [--json PATH]
+        [--cpu-kernels product|default|avx2|no-mkldnn]
+
+``--cpu-kernels`` picks the CPU convolution kernels (see ``spinecore.cpu``): ``product`` the toolkit's choice
+(oneDNN capped at AVX2 on CPUs with AVX-512, else oneDNN's own), ``default`` oneDNN's own choice
+(``ONEDNN_MAX_CPU_ISA=DEFAULT``: the state before the fix, which crashes on AVX-512 CPUs), ``avx2`` the cap
+forced (``ONEDNN_MAX_CPU_ISA=AVX2``), ``no-mkldnn`` oneDNN switched off (``torch.backends.mkldnn.enabled =
+False``).
 
 Peak memory is the peak resident set size of the process on CPU, ``torch.cuda.max_memory_allocated`` on CUDA.
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -31,6 +39,9 @@ import torch
 
 from grading.loss import weighted_cross_entropy
 from grading.model import PRESETS, GradingNet, count_parameters, preset
+from spinecore.cpu import configure_cpu_kernels
+
+CPU_KERNELS = {"product": None, "default": "DEFAULT", "avx2": "AVX2", "no-mkldnn": None}
 
 AXIAL_SIZE = (8, 360, 360)
 SAGITTAL_SIZE = (1, 25, 160, 320)
@@ -79,8 +90,8 @@ def run(preset_name: str, variant: str, batch_size: int, steps: int, device: str
     else:  # ru_maxrss is in KiB on Linux
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-    return {"device": name,
-            "preset": preset_name, "variant": variant, "batch_size": batch_size,
+    return {"device": name, "cpu_kernels": configure_cpu_kernels().describe(),
+            "mkldnn": torch.backends.mkldnn.enabled, "preset": preset_name, "variant": variant, "batch_size": batch_size,
             "amp": str(amp_dtype).removeprefix("torch.") if amp_dtype else "off",
             "params": count_parameters(model), "warmup_s": round(warmup, 3), "s_per_step": round(per_step, 3),
             "volumes_per_s": round(batch_size / per_step, 3), "peak_mem_mib": round(peak_mib, 1),
@@ -97,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="mixed precision on CUDA (ignored on CPU)")
     ap.add_argument("--variant", choices=("both", "axial", "sagittal"), default="both")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    ap.add_argument("--cpu-kernels", choices=sorted(CPU_KERNELS), default="product",
+                    help="CPU convolution kernels (module docstring)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     if args.steps < 1 or args.batch_size < 1:
@@ -105,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--device cuda: this torch build sees no CUDA device; use --device cpu")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if CPU_KERNELS[args.cpu_kernels]:  # before the first convolution, as oneDNN reads it then
+        os.environ["ONEDNN_MAX_CPU_ISA"] = CPU_KERNELS[args.cpu_kernels]
+    torch.backends.mkldnn.enabled = args.cpu_kernels != "no-mkldnn"
     result = run(args.preset, args.variant, args.batch_size, args.steps, args.device,
                  args.amp and args.device == "cuda")
     width = max(map(len, result))

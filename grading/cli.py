@@ -12,9 +12,9 @@ from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import GradingError
+from spinecore.cli import CodedErrorApp
 
-app = typer.Typer(help="Stenosis grading from disc volumes: train, evaluate (the paper's tables), predict.",
+app = CodedErrorApp(help="Stenosis grading from disc volumes: train, evaluate (the paper's tables), predict.",
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 
@@ -22,11 +22,6 @@ console = Console(stderr=True)
 @app.callback()
 def main() -> None:
     """Stenosis grading from disc volumes: train, evaluate (the paper's tables), predict."""
-
-
-def _fail(err: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def _logging(verbose: bool) -> None:
@@ -64,27 +59,24 @@ def train_cmd(
     overrides = dict(manifest=manifest, levels=levels, mapping=mapping, splits=splits, variant=variant,
                      model=model, epochs=epochs, batch_size=batch_size, workers=workers, device=device, seed=seed,
                      swap_val_test=swap_val_test or None)
-    try:
-        cfg = (TrainConfig.from_file(config, **overrides) if config else
-               TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None}))
-        with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            epochs_bar = bar.add_task("epochs", total=cfg.epochs)
-            steps_bar = bar.add_task("batches", total=None)
+    cfg = (TrainConfig.from_file(config, **overrides) if config else
+           TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None}))
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        epochs_bar = bar.add_task("epochs", total=cfg.epochs)
+        steps_bar = bar.add_task("batches", total=None)
 
-            def on_step(step: int, total: int) -> None:
-                bar.update(steps_bar, completed=step, total=total)
+        def on_step(step: int, total: int) -> None:
+            bar.update(steps_bar, completed=step, total=total)
 
-            def on_epoch(row) -> None:
-                bar.update(epochs_bar, completed=row.epoch)
-                console.print(f"epoch {row.epoch}: train loss {row.train_loss:.4f}, val loss {row.val_loss:.4f}, "
-                              "val class-average " + ", ".join(f"{k} {_fmt(v)}" for k, v in
-                                                               row.val_class_average.items())
-                              + (" [green](best)[/green]" if row.best else ""), highlight=False)
+        def on_epoch(row) -> None:
+            bar.update(epochs_bar, completed=row.epoch)
+            console.print(f"epoch {row.epoch}: train loss {row.train_loss:.4f}, val loss {row.val_loss:.4f}, "
+                          "val class-average " + ", ".join(f"{k} {_fmt(v)}" for k, v in
+                                                           row.val_class_average.items())
+                          + (" [green](best)[/green]" if row.best else ""), highlight=False)
 
-            summary = train(cfg, output, on_epoch=on_epoch, on_step=on_step)
-    except GradingError as err:
-        raise _fail(err) from None
+        summary = train(cfg, output, on_epoch=on_epoch, on_step=on_step)
     table = Table(title=f"grading train: {output}")
     table.add_column("")
     table.add_column("value", justify="right")
@@ -110,10 +102,7 @@ def evaluate_cmd(
     from .evaluate import evaluate_runs
 
     _logging(verbose)
-    try:
-        report = evaluate_runs(runs, output, n_boot=n_boot, seed=seed)
-    except GradingError as err:
-        raise _fail(err) from None
+    report = evaluate_runs(runs, output, n_boot=n_boot, seed=seed)
     Console().print(Markdown(report.to_markdown()))
     console.print(f"wrote {output / 'results.md'}, results.json and the confusion matrices")
 
@@ -128,6 +117,8 @@ def predict_cmd(
                                              "('imaging train-seg')."),
     vertebrae: Optional[Path] = typer.Option(None, "--vertebrae", help="Instead of --seg-model: a folder of "
                                              "<study_id>.json vertebrae."),
+    study_ids: Optional[Path] = typer.Option(None, "--study-ids", help="CSV study_instance_uid,study_id naming the "
+                                             "studies (as 'imaging extract')."),
     workers: int = typer.Option(1, "--workers", "-j"),
     min_probability: float = typer.Option(0.5, "--min-probability", help="Dominance rule: top probability."),
     min_margin: float = typer.Option(0.2, "--min-margin", help="Dominance rule: lead over the runner-up."),
@@ -135,20 +126,18 @@ def predict_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Grade studies end to end: segmentation, disc volumes, grading; a levels table with probabilities."""
-    from imaging.errors import ImagingError
+    from imaging.io import read_study_ids
 
     from .predict import predict
 
     _logging(verbose)
-    try:
-        with Progress(SpinnerColumn(), TextColumn("[bold]segmenting and extracting"), BarColumn(),
-                      MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("extract", total=None)
-            summary = predict(model, studies, output, seg_model=seg_model, vertebrae_dir=vertebrae, workers=workers,
-                              min_probability=min_probability, min_margin=min_margin, device=device,
-                              progress=lambda rec: bar.advance(task))
-    except (GradingError, ImagingError) as err:
-        raise _fail(err) from None
+    with Progress(SpinnerColumn(), TextColumn("[bold]segmenting and extracting"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("extract", total=None)
+        summary = predict(model, studies, output, seg_model=seg_model, vertebrae_dir=vertebrae, workers=workers,
+                          min_probability=min_probability, min_margin=min_margin, device=device,
+                          study_ids=read_study_ids(study_ids) if study_ids else None,
+                          progress=lambda rec: bar.advance(task))
     table = Table(title=f"grading predict: {len(summary.rows)} disc levels")
     for col in ("status", "levels"):
         table.add_column(col)

@@ -6,7 +6,10 @@ search for them; add new ones at the end of their section.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from reportparse.errors import ErrorsWithCodes  # the same coded-message catalogue mechanism
+from spinecore.checks import unwritable
 
 
 class GradingError(ValueError):
@@ -29,11 +32,14 @@ class Errors(metaclass=ErrorsWithCodes):
     G005 = ("The {split} split has no labelled disc ({n} patients in all). Use more studies, or change --fractions "
             "so that every split gets at least one patient (delete the saved splits.csv to redraw them).")
     G006 = ("File '{path}' is not a grading checkpoint: {error}. Pass checkpoint_best.pt from a 'grading train' run "
-            "folder.")
+            "folder (a segmentation checkpoint of 'imaging train-seg' goes to --seg-model).")
     G007 = ("Run folder checkpoint '{path}' was trained with another config. Resume with the same config, or train "
             "into a new output folder (or delete the folder's checkpoints to start over).")
     G008 = ("Segmentation model '{path}' is needed to grade DICOM studies: pass --seg-model (a checkpoint from "
             "'imaging train-seg').")
+    G009 = "Output '{path}' cannot be written: {problem}. Choose a writable location or fix the permissions."
+    G010 = ("Output '{path}' has the suffix '{suffix}'; expected one of {formats}. Name the levels table "
+            "accordingly (e.g. grades.csv).")
 
     # G100-G119: model and loss (grading.model, grading.loss)
     G100 = ("Model config has the unknown key(s) {keys}. Expected only {allowed}. Remove or rename the key(s) "
@@ -116,3 +122,10 @@ class Errors(metaclass=ErrorsWithCodes):
             "extract with the same settings, or pass the matching expected_{branch_key} shape.")
     G315 = ("Folder '{path}' holds neither manifest.parquet nor manifest.csv. Run imaging extract into it, or pass "
             "the manifest file itself.")
+
+
+def check_writable(path: Path, *, folder: bool) -> None:
+    """G009 unless ``path`` can be written (as a folder or a file); nothing is created (checked before work)."""
+    problem = unwritable(path, folder=folder)
+    if problem:
+        raise GradingError(Errors.G009.format(path=path, problem=problem))

@@ -54,7 +54,7 @@ from reportparse.schema import GRADE_NAMES as CLASSES
 from reportparse.schema import LEVELS
 from reportparse.schema import LOCATIONS as TASKS  # the report locations are the tasks
 
-from .errors import Errors, GradingError
+from .errors import Errors, GradingError, check_writable
 
 logger = logging.getLogger(__name__)
 
@@ -569,6 +569,7 @@ def evaluate_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, n_boot: i
     Raises:
         GradingError: G200-G213 (see :func:`load_run` and :func:`build_report`).
     """
+    check_writable(Path(out_dir), folder=True)
     runs = [load_run(d) for d in run_dirs]
     logger.info("evaluating %d run(s): %s", len(runs), ", ".join(r.name for r in runs))
     report = build_report(runs, n_boot=n_boot, seed=seed)

@@ -36,6 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from reportparse.schema import LOCATIONS
+from spinecore.cpu import configure_cpu_kernels
 
 from .errors import Errors, GradingError
 
@@ -217,6 +218,7 @@ class ResNeXt(nn.Module):
                  layers: Sequence[int] = (3, 4, 6, 3), cardinality: int = 32, base_width: int = 4,
                  negative_slope: float = 0.01) -> None:
         super().__init__()
+        configure_cpu_kernels()  # before the first convolution (AVX-512 CPUs: see spinecore.cpu)
         self.dims = dims
         self.stem = nn.Sequential(
             ConvNormAct(dims, in_channels, stem_channels, 7, stride=2, negative_slope=negative_slope),

@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from reportparse.io import TableWriter
+from reportparse.io import OUTPUT_FORMATS, TableWriter
 from reportparse.schema import GRADE_NAMES, LOCATIONS
 
 from .data import load_array
+from .errors import Errors, GradingError, check_writable
 from .train import load_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -84,18 +85,23 @@ def grade_discs(model: torch.nn.Module, axial: list[np.ndarray | None], sagittal
 def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path, *,
             seg_model: Path | None = None, vertebrae_dir: Path | None = None, workers: int = 1,
             min_probability: float = 0.5, min_margin: float = 0.2, device: str = "cpu",
-            progress: Callable[[Any], None] | None = None) -> PredictSummary:
+            study_ids: dict[str, str] | None = None, progress: Callable[[Any], None] | None = None) -> PredictSummary:
     """Grade every disc level of ``studies``; write the levels table ``output`` (.csv, .jsonl or .parquet) and the
-    disc volumes, QC pictures and manifest under ``<output folder>/volumes/``."""
+    disc volumes, QC pictures and manifest under ``<output folder>/volumes/``. The output, the checkpoints and the
+    study paths are checked before any work (G010, G009, G006, then imaging's checks)."""
     from imaging.extract import ExtractConfig, extract
 
     output = Path(output)
+    suffix = output.suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise GradingError(Errors.G010.format(path=output, suffix=suffix, formats=", ".join(OUTPUT_FORMATS)))
+    check_writable(output, folder=False)
     ck = load_checkpoint(model_path, device)
     cfg = ck.config
     ecfg = ExtractConfig.from_dict(ck.extract_config) if ck.extract_config else ExtractConfig()
     volumes = output.parent / "volumes"
     ext = extract(studies, volumes, ecfg, model_path=seg_model, vertebrae_dir=vertebrae_dir, workers=workers,
-                  progress=progress)
+                  study_ids=study_ids, progress=progress)
     tasks = list(cfg.model.tasks)
     rows, usable = [], []
     for n, rec in enumerate(ext.records, 1):

@@ -42,10 +42,11 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from reportparse.io import atomic_path, write_text_atomic
 from reportparse.schema import LOCATIONS
+from spinecore.checks import CheckpointError, read_checkpoint
 
 from .data import (DiscDataset, join_labels, labels_array, load_or_make_splits, read_levels, read_manifest,
                    read_mapping, select_split, swap_val_test)
-from .errors import Errors, GradingError
+from .errors import Errors, GradingError, check_writable
 from .evaluate import class_average, per_class_accuracy
 from .loss import REDUCTIONS, class_weights, weighted_cross_entropy
 from .model import GradingNet, ModelConfig, preset
@@ -360,13 +361,11 @@ class Checkpoint:
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild the model (eval mode) and its config from a checkpoint of :func:`save_checkpoint`."""
     try:
-        state = torch.load(Path(path), map_location=device, weights_only=False)
-        if not isinstance(state, dict) or state.get("kind") != "grading":
-            raise ValueError("not a grading checkpoint")
+        state = read_checkpoint(path, "grading", map_location=device)
         cfg = TrainConfig.from_dict(state["config"])
         model = GradingNet(cfg.model)
         model.load_state_dict(state["model"])
-    except (OSError, RuntimeError, ValueError, KeyError, TypeError, EOFError) as err:
+    except (CheckpointError, RuntimeError, ValueError, KeyError, TypeError) as err:
         raise GradingError(Errors.G006.format(path=path, error=err)) from None
     return Checkpoint(cfg, model.to(device).eval(), state)
 
@@ -431,6 +430,7 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, on_epoch: Callable[[EpochLog
     """Train (or resume) a run in ``run_dir``, then test its best checkpoint. See the module docstring."""
     cfg.validate()
     run_dir = Path(run_dir)
+    check_writable(run_dir, folder=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg.name = cfg.name or run_dir.name
     rt = setup_runtime(cfg)

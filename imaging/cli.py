@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import ImagingError
+from spinecore.cli import CodedErrorApp
 
-app = typer.Typer(help="Lumbar MRI studies: read DICOM/NIfTI/MetaImage, synthesise studies, segment vertebrae.",
+app = CodedErrorApp(help="Lumbar MRI studies: read DICOM/NIfTI/MetaImage, synthesise studies, segment vertebrae.",
                   no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 
@@ -36,14 +36,10 @@ def synth_cmd(
     from .synth import SynthConfig, synth_cohort
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        with Progress(SpinnerColumn(), TextColumn("[bold]writing studies"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("synth", total=n)
-            summary = synth_cohort(out_dir, SynthConfig(n=n, seed=seed, grades=grades), progress=lambda k: bar.advance(task, k))
-    except ImagingError as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+    with Progress(SpinnerColumn(), TextColumn("[bold]writing studies"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("synth", total=n)
+        summary = synth_cohort(out_dir, SynthConfig(n=n, seed=seed, grades=grades), progress=lambda k: bar.advance(task, k))
     table = Table(title=f"Synthetic studies ({summary.studies} studies, {summary.seconds:.1f} s)")
     table.add_column("grade")
     for loc in ("scs", "rfs", "lfs"):
@@ -57,11 +53,6 @@ def synth_cmd(
 
 
 # ------------------------------------------------------------------------------- segmentation (imaging.segment)
-def _seg_error(err: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
-
-
 @app.command("train-seg")
 def train_seg_cmd(
     data: Path = typer.Option(..., "--data", help="Folder of NAME_image.nii.gz + NAME_vertebrae.nii.gz (or "
@@ -84,21 +75,18 @@ def train_seg_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
     """Train the vertebral-body U-Net on the mid-sagittal slices of a folder of image/label pairs."""
-    from .segment import SegmentationError, preset_config, train
+    from .segment import preset_config, train
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        cfg = preset_config(preset, input_size=input_size, features=features, depth=depth, epochs=epochs,
-                            batch_size=batch_size, lr=lr, optimizer=optimizer, val_fraction=val_fraction,
-                            with_s1=with_s1, time_limit_s=time_limit, seed=seed)
-        with Progress(SpinnerColumn(), TextColumn("[bold]training[/bold] {task.fields[info]}"), BarColumn(),
-                      MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("train", total=cfg.epochs, info="")
-            summary = train(data, output, cfg, progress=lambda e, n, m: bar.update(
-                task, completed=e, info=f"loss {m['loss']:.3f} val Dice {m['val_dice']:.3f}"))
-    except (ImagingError, SegmentationError) as err:
-        raise _seg_error(err) from None
+    cfg = preset_config(preset, input_size=input_size, features=features, depth=depth, epochs=epochs,
+                        batch_size=batch_size, lr=lr, optimizer=optimizer, val_fraction=val_fraction,
+                        with_s1=with_s1, time_limit_s=time_limit, seed=seed)
+    with Progress(SpinnerColumn(), TextColumn("[bold]training[/bold] {task.fields[info]}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("train", total=cfg.epochs, info="")
+        summary = train(data, output, cfg, progress=lambda e, n, m: bar.update(
+            task, completed=e, info=f"loss {m['loss']:.3f} val Dice {m['val_dice']:.3f}"))
     table = Table(title=f"train-seg ({summary.seconds:.1f} s)")
     table.add_column("item")
     table.add_column("value", justify="right")
@@ -119,13 +107,10 @@ def segment_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
     """Segment and label the vertebral bodies on the mid-sagittal slice: segmentation.nii.gz, vertebrae.json, qc.png."""
-    from .segment import SegmentationError, segment_study
+    from .segment import segment_study
 
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        res = segment_study(model, study, output)
-    except (ImagingError, SegmentationError) as err:
-        raise _seg_error(err) from None
+    res = segment_study(model, study, output)
     table = Table(title=f"Vertebrae on slice {res.slice_index}")
     for col in ("label", "name", "detector", "centroid (voxel)", "centroid (mm)", "area (mm2)"):
         table.add_column(col)
@@ -148,18 +133,20 @@ def eval_seg_cmd(
     """Score a model: the paper's three success criteria, identification, per-vertebra Dice, centroid error."""
     import json
 
-    from .segment import SegmentationError, evaluate_folder, find_pairs
+    from reportparse.io import write_text_atomic
+
+    from .io import check_output
+    from .segment import evaluate_folder, find_pairs
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        n = len(find_pairs(data))
-        with Progress(SpinnerColumn(), TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("eval", total=n)
-            ev = evaluate_folder(model, data, progress=lambda k: bar.advance(task, k))
-    except (ImagingError, SegmentationError) as err:
-        raise _seg_error(err) from None
+    if output is not None:
+        check_output(output, folder=False, suffixes=(".json",))
+    n = len(find_pairs(data))
+    with Progress(SpinnerColumn(), TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("eval", total=n)
+        ev = evaluate_folder(model, data, progress=lambda k: bar.advance(task, k))
     table = Table(title=f"eval-seg ({len(ev.cases)} cases, {ev.seconds:.1f} s)")
     for col in ("case", "GT", "detected", "identified", "solitary", "count", "S1 ok", "mean Dice", "centroid mm"):
         table.add_column(col, justify="right")
@@ -172,7 +159,7 @@ def eval_seg_cmd(
                   f"mean Dice {ev.mean_dice:.3f} (identified only {ev.mean_dice_identified:.3f}), "
                   f"centroid error {ev.mean_centroid_mm:.2f} mm")
     if output is not None:
-        output.write_text(json.dumps(ev.to_dict(), indent=2))
+        write_text_atomic(output, json.dumps(ev.to_dict(), indent=2))
         console.print(f"wrote {output}")
 
 
@@ -186,6 +173,8 @@ def extract_cmd(
                                              "<study_id>.json vertebrae ('imaging synth' truth or 'imaging segment')."),
     workers: int = typer.Option(1, "--workers", "-j", help="Parallel processes."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON file of ExtractConfig settings."),
+    study_ids: Optional[Path] = typer.Option(None, "--study-ids", help="CSV study_instance_uid,study_id naming the "
+                                             "studies (default: the study's own folder name, else its UID)."),
     disc_method: Optional[str] = typer.Option(None, "--disc-method", help="'endplates' (default) or 'paper'."),
     curve_degree: Optional[int] = typer.Option(None, "--curve-degree", help="Spine curve polynomial degree (3)."),
     nifti: bool = typer.Option(False, "--nifti", help="Also write each volume as NIfTI with its oblique geometry."),
@@ -196,27 +185,24 @@ def extract_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
     """Cut the axial (360x360x8) and sagittal (160x320x25) volume of every disc T12-L1..L5-S1 of every study."""
-    import json
     import os
 
     from .extract import DEIDENTIFY_KEY_ENV, ExtractConfig, extract
-    from .segment import SegmentationError
+    from .io import read_study_ids
 
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        cfg = ExtractConfig.from_dict(json.loads(config.read_text())) if config else ExtractConfig()
-        for name, value in (("disc_method", disc_method), ("curve_degree", curve_degree)):
-            if value is not None:
-                setattr(cfg, name, value)
-        cfg.nifti = cfg.nifti or nifti
-        key = os.environ.get(DEIDENTIFY_KEY_ENV, "") if deidentify else None
-        with Progress(SpinnerColumn(), TextColumn("[bold]extracting discs"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("extract", total=None)
-            summary = extract(studies, output, cfg, model_path=model, vertebrae_dir=vertebrae, workers=workers,
-                              resume=not no_resume, progress=lambda rec: bar.advance(task), deidentify_key=key)
-    except (ImagingError, SegmentationError, OSError, ValueError) as err:
-        raise _seg_error(err) from None
+    cfg = ExtractConfig.from_file(config) if config else ExtractConfig()
+    for name, value in (("disc_method", disc_method), ("curve_degree", curve_degree)):
+        if value is not None:
+            setattr(cfg, name, value)
+    cfg.nifti = cfg.nifti or nifti
+    key = os.environ.get(DEIDENTIFY_KEY_ENV, "") if deidentify else None
+    with Progress(SpinnerColumn(), TextColumn("[bold]extracting discs"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("extract", total=None)
+        summary = extract(studies, output, cfg, model_path=model, vertebrae_dir=vertebrae, workers=workers,
+                          resume=not no_resume, study_ids=read_study_ids(study_ids) if study_ids else None,
+                          progress=lambda rec: bar.advance(task), deidentify_key=key)
     table = Table(title=f"Disc volumes ({len(summary.records)} studies, {summary.seconds:.1f} s, "
                         f"{summary.skipped} done earlier)")
     for col in ("study", "ok", "flagged", "failed", "first problem"):
@@ -226,6 +212,10 @@ def extract_cmd(
         problem = next((f"{r['level']}: {r['reason']}" for r in rec.rows if r["reason"]), "")
         table.add_row(rec.study_id, str(c["ok"]), str(c["flagged"]), str(c["failed"]), problem[:90])
     console.print(table)
+    for line in (summary.found.describe_ignored(),
+                 *(f"{p} holds no DICOM image, NIfTI or MetaImage file" for p in summary.found.empty)):
+        if line:
+            console.print(f"[yellow]note:[/yellow] {line}", highlight=False, soft_wrap=True)
     totals = summary.counts
     console.print(f"{totals['ok']} ok, {totals['flagged']} flagged, {totals['failed']} failed levels; wrote "
                   f"{summary.manifest} (and .csv) and {output / 'index.html'}")

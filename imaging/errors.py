@@ -15,10 +15,10 @@ class Errors(metaclass=ErrorsWithCodes):
     I001 = "Study path '{path}' does not exist. Check the path (current folder: {cwd})."
     I002 = ("Study path '{path}' has the suffix '{suffix}', which is not a supported image format. Pass a folder of "
             "DICOM files, a NIfTI file (.nii, .nii.gz) or a MetaImage file (.mha, .mhd).")
-    I003 = ("File '{path}' in study folder '{folder}' is not a DICOM file ({error}). Remove it from the folder, or "
-            "keep each study's DICOM files in a folder of their own.")
-    I004 = ("Study folder '{path}' holds no DICOM files. Point to the folder that holds the study's .dcm files "
-            "(sub-folders are searched).")
+    I003 = ("File '{path}' of the study in '{folder}' could not be read as DICOM ({error}), although its header "
+            "was readable when the study was found. Check that the file is complete and readable, or remove it.")
+    I004 = ("Folder '{path}' holds no DICOM image ({ignored}). Point to the folder that holds the study's DICOM "
+            "files (sub-folders are searched).")
     I005 = ("Study '{path}' has no sagittal series: found {found}. A sagittal series is one whose slice normal "
             "(ImageOrientationPatient row x column cosines) lies nearer the left-right axis than any other. Add the "
             "sagittal T2 series to the folder.")
@@ -47,15 +47,26 @@ class Errors(metaclass=ErrorsWithCodes):
     # disc volume extraction (imaging.extract)
     I030 = ("Extraction setting '{name}' is {value!r}; expected {expected}. Correct the value in the config or on the "
             "command line.")
-    I031 = ("Studies {paths} share the study id '{study_id}' (the folder or file name). Study ids must be unique in "
-            "one output folder: rename one of them or extract them into separate output folders.")
+    I031 = ("Studies {paths} share the study id '{study_id}'. Study ids must be unique in one output folder: give "
+            "the studies distinct ids in a --study-ids mapping file, rename an image file, or extract them into "
+            "separate output folders.")
     I032 = ("Vertebrae file '{path}' could not be read: {error}. Pass a ground-truth JSON written by 'imaging synth' "
             "(vertebrae with corners/centroid in patient mm) or a vertebrae.json written by 'imaging segment'.")
     I033 = ("No vertebrae source: pass --model (a segmentation checkpoint from 'imaging train-seg') or --vertebrae "
             "(a folder of <study_id>.json ground-truth or vertebrae files).")
-    I034 = ("No studies found in {paths}. Pass DICOM study folders, a folder of study folders, or NIfTI / "
+    I034 = ("No studies found in {paths}{ignored}. Pass DICOM study folders, a folder of study folders, or NIfTI / "
             "MetaImage files.")
-    I035 = ("Output folder '{path}' already holds studies (e.g. '{study}') extracted with another de-identification "
+    I035 = ("Folder '{path}' holds {n} studies ({ids}), not one. Pass the folder of one study, or use 'imaging "
+            "extract', which splits a folder into its studies by StudyInstanceUID.")
+    I036 = ("Study-id mapping file '{path}' is unusable: {problem}. Expected a CSV file with the columns "
+            "study_instance_uid and study_id, one row per study, the id usable as a folder name.")
+    I037 = ("Extraction config file '{path}' could not be read as a JSON object: {error}. Fix the file or pass another "
+            "--config.")
+    I038 = "Output '{path}' cannot be written: {problem}. Choose a writable location or fix the permissions."
+    I039 = "Output '{path}' has the suffix '{suffix}'; expected {expected}. Name the output file accordingly."
+    I040 = ("Vertebrae folder '{path}' does not exist or is not a folder. Pass the folder holding <study_id>.json "
+            "files ('imaging synth' truth or 'imaging segment' output).")
+    I041 = ("Output folder '{path}' already holds studies (e.g. '{study}') extracted with another de-identification "
             "setting or key; one manifest must not mix them. Extract into a new output folder, or use the same key.")
 
 

@@ -46,7 +46,7 @@ import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -58,11 +58,11 @@ from reportparse.io import atomic_path, write_text_atomic
 from reportparse.schema import LEVELS
 
 from .errors import Errors, ImagingError
-from .io import IMAGE_SUFFIXES, Study, Volume, read_study
+from .io import IMAGE_SUFFIXES, Discovery, Study, StudySource, Volume, check_output, discover_studies, read_study
 
 __all__ = ["LEVELS", "ExtractConfig", "Body", "SpineCurve", "DiscPlane", "fit_curve", "disc_planes",
-           "bodies_from_truth", "bodies_from_labels", "resample", "extract_study", "extract", "find_studies",
-           "ExtractSummary", "MANIFEST_COLUMNS", "Naming", "DEIDENTIFY_KEY_ENV"]
+           "bodies_from_truth", "bodies_from_labels", "resample", "extract_study", "extract", "ExtractSummary",
+           "MANIFEST_COLUMNS", "Naming", "DEIDENTIFY_KEY_ENV"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,17 @@ class ExtractConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> "ExtractConfig":
+        """Settings from a JSON file (I037 when it is not a JSON object)."""
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(doc, dict):
+                raise ValueError(f"the file holds a {type(doc).__name__}")
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise ImagingError(Errors.I037.format(path=path, error=err)) from None
+        return cls.from_dict(doc)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ExtractConfig":
@@ -558,15 +569,6 @@ class StudyRecord:
         return out
 
 
-def study_id_of(path: Path) -> str:
-    """The study id: the DICOM folder's name, or the image file's name without its suffix."""
-    name = path.name
-    for suffix in IMAGE_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
 def _patient_id(study: Study) -> str:
     import pydicom
 
@@ -583,18 +585,20 @@ class BodySource:
     """Where the vertebral bodies of a study come from: the segmentation network, or files per study."""
 
     def __init__(self, model_path: Optional[Path] = None, vertebrae_dir: Optional[Path] = None) -> None:
+        from .segment import load_checkpoint
+
         if model_path is None and vertebrae_dir is None:
             raise ImagingError(Errors.I033)
+        if vertebrae_dir is not None and not Path(vertebrae_dir).is_dir():
+            raise ImagingError(Errors.I040.format(path=vertebrae_dir))
         self.model_path, self.vertebrae_dir = model_path, vertebrae_dir
-        self._ck = None
+        self._ck = load_checkpoint(model_path) if model_path is not None else None  # checked before any work
 
     def __call__(self, study: Study, study_id: str) -> tuple[list[Body], QCView, list[str]]:
-        from .segment import CANONICAL, load_checkpoint, segment_image
+        from .segment import CANONICAL, segment_image
 
         img = sitk.DICOMOrient(study.sagittal_t2.to_sitk(), CANONICAL)  # no resampling: axes permuted / flipped
-        if self.model_path is not None:
-            if self._ck is None:
-                self._ck = load_checkpoint(self.model_path)
+        if self._ck is not None:
             res = segment_image(self._ck.model, self._ck.config, img)
             return bodies_from_labels(res.vertebrae), QCView(img, res.slice_index, res.label_slice), res.warnings
         path = Path(self.vertebrae_dir) / f"{study_id}.json"
@@ -644,9 +648,8 @@ class Naming:
     def key_check(self) -> str:
         return self._hash("key-check", "") if self._key is not None else ""
 
-    def study_id(self, path: Path) -> str:
-        sid = study_id_of(path)
-        return self._hash("study", sid) if self._key is not None else sid
+    def study_id(self, source: StudySource) -> str:
+        return self._hash("study", source.study_id) if self._key is not None else source.study_id
 
     def source(self, path: Path) -> str:
         """The input path as written in the outputs ('' when de-identified)."""
@@ -654,11 +657,13 @@ class Naming:
             return ""
         return os.path.relpath(Path(path).absolute(), self.out_dir.absolute())
 
-    def source_check(self, path: Path) -> str:
-        """What ``study.json`` keeps to recognise its input on resume (a keyed hash when de-identified)."""
+    def source_check(self, source: StudySource) -> str:
+        """What ``study.json`` keeps to recognise its input on resume: the input path, StudyInstanceUID and number
+        of files (a keyed hash of them when de-identified)."""
         if self._key is not None:
-            return "hmac:" + self._hash("path", str(Path(path).absolute()))
-        return self.source(path)
+            return "hmac:" + self._hash("source", f"{Path(source.path).absolute()}|{source.study_uid}|"
+                                                  f"{len(source.files)}")
+        return f"{self.source(source.path)}|{source.study_uid}|{len(source.files)}"
 
     def publish(self, rows: list[dict[str, Any]], warnings: list[str], path: Path) -> None:
         """Rewrite a study's rows and warnings, in place, with the identifiers and path as they are published."""
@@ -684,21 +689,22 @@ def _failed_record(study_id: str, path: Path, reason: str, seconds: dict[str, fl
     return StudyRecord(study_id, str(path), rows, [reason], seconds)
 
 
-def extract_study(path: Path, out_dir: Path, cfg: ExtractConfig, bodies_of: BodySource,
+def extract_study(source: StudySource, out_dir: Path, cfg: ExtractConfig, bodies_of: BodySource,
                   naming: Optional[Naming] = None) -> StudyRecord:
-    """Extract one study into ``out_dir/<study_id>/`` (``<level>_axial.npy``, ``<level>_sagittal.npy``, ``qc.png``,
-    ``study.json``, written last). Any failure is recorded in the rows, never raised. ``naming`` (default: as
-    they are) decides the published study id, patient id, series UIDs and input path."""
-    path = Path(path)
+    """Extract one study (found by :func:`imaging.io.discover_studies`) into ``out_dir/<study_id>/``
+    (``<level>_axial.npy``, ``<level>_sagittal.npy``, ``qc.png``, ``study.json``, written last). Any failure is
+    recorded in the rows, never raised. ``naming`` (default: as they are) decides the published study id,
+    patient id, series UIDs and input path."""
+    path = source.path
     naming = naming or Naming(out_dir)
-    sid = naming.study_id(path)
+    sid = naming.study_id(source)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     try:
-        study = read_study(path)
+        study = read_study(source)
         seconds["read"] = time.perf_counter() - t0
         t = time.perf_counter()
-        bodies, view, warnings = bodies_of(study, study_id_of(path))
+        bodies, view, warnings = bodies_of(study, source.study_id)
         seconds["vertebrae"] = time.perf_counter() - t
     except ImagingError as err:
         record = _failed_record(sid, path, str(err), seconds)
@@ -735,7 +741,7 @@ def extract_study(path: Path, out_dir: Path, cfg: ExtractConfig, bodies_of: Body
     folder = Path(out_dir) / sid
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / "study.json", json.dumps(
-        {"study_id": sid, "path": record.path, "source_check": naming.source_check(path),
+        {"study_id": sid, "path": record.path, "source_check": naming.source_check(source),
          "deidentified": naming.deidentified, "key_check": naming.key_check, "config": cfg.to_dict(),
          "rows": record.rows, "warnings": record.warnings, "seconds": seconds}, indent=1, default=_jsonable))
     return record
@@ -752,13 +758,13 @@ def _read_record(study_json: Path) -> Optional[tuple[dict[str, Any], StudyRecord
     return doc, record
 
 
-def _load_done(out_dir: Path, path: Path, cfg: ExtractConfig, naming: Naming) -> Optional[StudyRecord]:
-    """The record of a study an earlier run finished with the same settings (resume), else None."""
-    got = _read_record(Path(out_dir) / naming.study_id(path) / "study.json")
+def _load_done(out_dir: Path, source: StudySource, cfg: ExtractConfig, naming: Naming) -> Optional[StudyRecord]:
+    """The record of a study an earlier run finished with the same settings and files (resume), else None."""
+    got = _read_record(Path(out_dir) / naming.study_id(source) / "study.json")
     if got is None:
         return None
     doc, record = got
-    if doc.get("config") != cfg.to_dict() or doc.get("source_check") != naming.source_check(path):
+    if doc.get("config") != cfg.to_dict() or doc.get("source_check") != naming.source_check(source):
         return None
     files = [Path(out_dir) / r[k] for r in record.rows for k in ("axial_path", "sagittal_path") if r.get(k)]
     if not all(f.exists() for f in files):
@@ -775,48 +781,10 @@ def _check_output_folder(out_dir: Path, naming: Naming) -> None:
             continue
         doc = got[0]
         if bool(doc.get("deidentified")) != naming.deidentified or doc.get("key_check", "") != naming.key_check:
-            raise ImagingError(Errors.I035.format(path=out_dir, study=study_json.parent.name))
+            raise ImagingError(Errors.I041.format(path=out_dir, study=study_json.parent.name))
 
 
 # ------------------------------------------------------------------------------------------------------ the cohort
-def find_studies(paths: Iterable[Path]) -> list[Path]:
-    """Expand the inputs to study paths: image files, DICOM study folders, and folders of either.
-
-    A folder is one study when DICOM files lie in it or in series sub-folders whose files share one
-    StudyInstanceUID; a folder whose files belong to several studies is a cohort, split into the sub-folders
-    that hold each study.
-    """
-    import pydicom
-
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if not p.is_dir():
-            out.append(p)  # a file (or a missing path: reported per study)
-            continue
-        images = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIXES))
-        if images:
-            out.extend(images)
-            continue
-        studies: dict[str, list[Path]] = {}
-        for f in sorted(p.rglob("*")):
-            if not f.is_file() or f.name.startswith(".") or f.name.upper() == "DICOMDIR":
-                continue
-            try:
-                uid = str(pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["StudyInstanceUID"])
-                          .get("StudyInstanceUID", ""))
-            except Exception:  # noqa: BLE001 - not DICOM: the study reader reports it
-                uid = ""
-            studies.setdefault(uid, []).append(f)
-        if len(studies) <= 1:
-            out.append(p)
-            continue
-        for uid, files in sorted(studies.items(), key=lambda kv: str(kv[1][0])):
-            common = Path(os.path.commonpath([str(f.parent) for f in files]))
-            rel = common.relative_to(p).parts
-            out.append(p / rel[0] if rel else common)
-    return list(dict.fromkeys(out))
-
-
 @dataclass
 class ExtractSummary:
     """What :func:`extract` did."""
@@ -826,6 +794,7 @@ class ExtractSummary:
     manifest: Path
     seconds: float = 0.0
     manifest_studies: int = 0   # studies in the manifest: this run's and earlier runs' into the same folder
+    found: Discovery = field(default_factory=lambda: Discovery([]))  # the studies and the files ignored
 
     @property
     def counts(self) -> dict[str, int]:
@@ -854,13 +823,14 @@ def _init_worker(model_path: Optional[str], vertebrae_dir: Optional[str], thread
                                    Path(vertebrae_dir) if vertebrae_dir else None)
 
 
-def _work(path: Path, out_dir: Path, cfg: ExtractConfig, naming: Naming) -> StudyRecord:
-    return extract_study(path, out_dir, cfg, _WORKER["source"], naming)
+def _work(source: StudySource, out_dir: Path, cfg: ExtractConfig, naming: Naming) -> StudyRecord:
+    return extract_study(source, out_dir, cfg, _WORKER["source"], naming)
 
 
 def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig] = None, *,
             model_path: Optional[Path] = None, vertebrae_dir: Optional[Path] = None, workers: int = 1,
-            resume: bool = True, progress: Optional[Callable[[StudyRecord], None]] = None,
+            resume: bool = True, study_ids: Optional[dict[str, str]] = None,
+            progress: Optional[Callable[[StudyRecord], None]] = None,
             deidentify_key: Optional[str | bytes] = None) -> ExtractSummary:
     """Extract the disc volumes of many studies into ``out_dir`` and write ``manifest.parquet``/``.csv`` (one row
     per study and level, failed ones too) and ``index.html`` (all QC pictures).
@@ -869,11 +839,13 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
     study's ``study.json``): a rerun replaces the rows of the studies it extracts and keeps the others.
 
     Args:
-        studies: study paths or folders of them (see :func:`find_studies`).
+        studies: folders (searched for studies by DICOM identity, :func:`imaging.io.discover_studies`), DICOM,
+            NIfTI or MetaImage files.
         model_path: a segmentation checkpoint (``imaging train-seg``); or
         vertebrae_dir: a folder of ``<study_id>.json`` vertebrae (``imaging synth`` truth, ``imaging segment``).
         workers: processes; each loads the model once and uses its share of the CPU cores.
         resume: skip studies an earlier run finished with the same settings.
+        study_ids: StudyInstanceUID -> study id (:func:`imaging.io.read_study_ids`); see ``discover_studies``.
         progress: called with each study's record as it finishes.
         deidentify_key: a secret (at least 16 characters): replace study ids, patient ids and series UIDs by
             keyed hashes and leave out the input paths (see :class:`Naming`). Never written or logged.
@@ -881,53 +853,50 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
     cfg = cfg or ExtractConfig()
     cfg.validate()
     t0 = time.perf_counter()
+    check_output(out_dir, folder=True)
     out_dir = Path(out_dir)
     naming = Naming(out_dir, deidentify_key)
-    paths = find_studies(studies)
-    if not paths:
-        raise ImagingError(Errors.I034.format(paths=[str(s) for s in studies]))
-    by_id: dict[str, list[Path]] = {}
-    for p in paths:
-        by_id.setdefault(study_id_of(p), []).append(p)
-    for sid, ps in by_id.items():
-        if len(ps) > 1:
-            raise ImagingError(Errors.I031.format(paths=[str(p) for p in ps], study_id=sid))
     source = BodySource(model_path, vertebrae_dir)
+    found = discover_studies(studies, study_ids)
+    if not found.studies:
+        ignored = found.describe_ignored()
+        raise ImagingError(Errors.I034.format(paths=[str(s) for s in studies], ignored=f" ({ignored})" if ignored
+                                              else ""))
     _check_output_folder(out_dir, naming)
     out_dir.mkdir(parents=True, exist_ok=True)
-    records: dict[Path, StudyRecord] = {}
+    records: dict[str, StudyRecord] = {}
     todo = []
-    for p in paths:
-        done = _load_done(out_dir, p, cfg, naming) if resume else None
+    for st in found.studies:
+        done = _load_done(out_dir, st, cfg, naming) if resume else None
         if done is not None:
-            records[p] = done
+            records[st.study_id] = done
             if progress:
                 progress(done)
         else:
-            todo.append(p)
+            todo.append(st)
     if workers <= 1 or len(todo) <= 1:
-        for p in todo:
-            records[p] = extract_study(p, out_dir, cfg, source, naming)
+        for st in todo:
+            records[st.study_id] = extract_study(st, out_dir, cfg, source, naming)
             if progress:
-                progress(records[p])
+                progress(records[st.study_id])
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                  initargs=(str(model_path) if model_path else None,
                                            str(vertebrae_dir) if vertebrae_dir else None, threads)) as pool:
-            futures = {pool.submit(_work, p, out_dir, cfg, naming): p for p in todo}
+            futures = {pool.submit(_work, st, out_dir, cfg, naming): st.study_id for st in todo}
             for fut in futures:
                 records[futures[fut]] = fut.result()
                 if progress:
                     progress(records[futures[fut]])
-    ordered = [records[p] for p in paths]
+    ordered = [records[st.study_id] for st in found.studies]
     cohort = _cohort(out_dir, ordered, cfg)
     manifest = write_manifest(cohort, out_dir)
     write_index(cohort, out_dir)
     if len(cohort) > len(ordered):
         logger.info("manifest: %d studies (%d of this run, %d from earlier runs)", len(cohort), len(ordered),
                     len(cohort) - len(ordered))
-    return ExtractSummary(out_dir, ordered, manifest, time.perf_counter() - t0, len(cohort))
+    return ExtractSummary(out_dir, ordered, manifest, time.perf_counter() - t0, len(cohort), found)
 
 
 def _cohort(out_dir: Path, records: Sequence[StudyRecord], cfg: ExtractConfig) -> list[StudyRecord]:

@@ -1,7 +1,9 @@
 """Read lumbar MRI studies with their full physical geometry.
 
-``read_study(path)`` accepts a folder of DICOM files (searched recursively), a NIfTI file (.nii, .nii.gz) or a
-MetaImage file (.mha, .mhd). DICOM files are grouped by series and each series into *stacks* (slices sharing one
+``discover_studies(paths)`` finds the studies under any folders by their DICOM identity (StudyInstanceUID, then
+SeriesInstanceUID), wherever the files sit, and names them (see its docstring). ``read_study(path)`` reads one:
+a study found that way, a folder holding one study's DICOM files (searched recursively), a NIfTI file (.nii,
+.nii.gz) or a MetaImage file (.mha, .mhd). DICOM files are grouped by series and each series into *stacks* (slices sharing one
 orientation and lying on one line along their normal: an axial series planned per disc holds one stack per disc).
 Sagittal and axial are told apart from the ImageOrientationPatient cosines, never from the description; the T2
 series is picked from the description (or a long echo time).
@@ -13,9 +15,11 @@ the unit vectors of the i, j and k axes), so ``patient = origin + direction @ (i
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -26,10 +30,13 @@ import SimpleITK as sitk
 from pydicom.errors import InvalidDicomError
 from scipy.ndimage import map_coordinates
 
+from spinecore.checks import unwritable
+
 from .errors import Errors, ImagingError
 
-__all__ = ["Volume", "SeriesInfo", "Study", "StudyResult", "read_study", "read_studies", "read_volume",
-           "write_volume", "classify_orientation", "dominant_plane", "IMAGE_SUFFIXES"]
+__all__ = ["Volume", "SeriesInfo", "Study", "StudyResult", "StudySource", "Discovery", "discover_studies",
+           "read_study_ids", "read_study", "read_studies", "check_output", "read_volume", "write_volume", "classify_orientation",
+           "dominant_plane", "IMAGE_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
 
@@ -226,6 +233,18 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     return path
 
 
+def check_output(path: str | os.PathLike, *, folder: bool, suffixes: Sequence[str] = ()) -> Path:
+    """Check, before any work, that ``path`` can be written as a folder or as a file with one of ``suffixes``
+    (I039) and is writable (I038); nothing is created."""
+    path = Path(path)
+    if suffixes and _suffix(path) not in suffixes:
+        raise ImagingError(Errors.I039.format(path=path, suffix=_suffix(path), expected=" or ".join(suffixes)))
+    problem = unwritable(path, folder=folder)
+    if problem:
+        raise ImagingError(Errors.I038.format(path=path, problem=problem))
+    return path
+
+
 # --------------------------------------------------------------------------------------------------------------
 # DICOM folders
 # --------------------------------------------------------------------------------------------------------------
@@ -242,14 +261,11 @@ class _Slice:
     thickness: Optional[float]
 
 
-def _header(path: Path, folder: Path) -> Optional[pydicom.Dataset]:
+def _header(path: Path, folder: Path) -> pydicom.Dataset:
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        return pydicom.dcmread(path, stop_before_pixels=True)
     except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError) as err:
         raise ImagingError(Errors.I003.format(path=path, folder=folder, error=str(err) or type(err).__name__)) from None
-    if "PixelData" not in ds and "SeriesInstanceUID" not in ds:
-        raise ImagingError(Errors.I003.format(path=path, folder=folder, error="no series UID and no pixel data"))
-    return ds
 
 
 def _slice(path: Path, ds: pydicom.Dataset) -> _Slice:
@@ -329,23 +345,17 @@ def _is_t2(desc: str, echo_time: Optional[float]) -> bool:
     return echo_time is not None and echo_time >= 60.0
 
 
-def _scan_folder(folder: Path) -> dict[str, tuple[list[_Slice], pydicom.Dataset]]:
-    files = sorted(p for p in folder.rglob("*")
-                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-                   and p.name.upper() != "DICOMDIR")
-    if not files:
-        raise ImagingError(Errors.I004.format(path=folder))
+def _scan_files(files: Sequence[Path], folder: Path) -> dict[str, tuple[list[_Slice], pydicom.Dataset]]:
     series: dict[str, tuple[list[_Slice], pydicom.Dataset]] = {}
     for path in files:
         ds = _header(path, folder)
-        uid = str(ds.get("SeriesInstanceUID", "") or f"no-uid:{path.parent}")
-        slices, _ = series.setdefault(uid, ([], ds))
+        slices, _ = series.setdefault(str(ds.SeriesInstanceUID), ([], ds))
         slices.append(_slice(path, ds))
     return series
 
 
-def _read_dicom_study(folder: Path) -> Study:
-    found = _scan_folder(folder)
+def _read_dicom_study(files: Sequence[Path], folder: Path) -> Study:
+    found = _scan_files(files, folder)
     infos: list[tuple[SeriesInfo, list[list[_Slice]]]] = []
     for uid, (slices, ds) in found.items():
         desc = str(ds.get("SeriesDescription", "") or "")
@@ -399,22 +409,249 @@ def _read_dicom_study(folder: Path) -> Study:
     return Study(sagittal, axial, [i for i, _ in infos], axial_stacks, folder)
 
 
+# --------------------------------------------------------------------------------------------------------------
+# finding studies by their DICOM identity
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class StudySource:
+    """One study found by :func:`discover_studies`.
+
+    Attributes:
+        study_id: its name in outputs (see :func:`discover_studies`).
+        path: the study's folder (see :func:`discover_studies`), or the NIfTI / MetaImage file.
+        files: its DICOM image files, sorted (empty for an image file).
+        study_uid: its StudyInstanceUID ("" for an image file).
+    """
+
+    study_id: str
+    path: Path
+    files: tuple[Path, ...] = ()
+    study_uid: str = ""
+
+
+@dataclass
+class Discovery:
+    """What :func:`discover_studies` found: the studies, every file that belongs to none with the reason, and the
+    inputs that hold no study."""
+
+    studies: list[StudySource]
+    ignored: dict[Path, str] = field(default_factory=dict)
+    empty: list[Path] = field(default_factory=list)  # inputs under which no study was found
+
+    def ignored_counts(self) -> dict[str, int]:
+        """Ignored files per reason, most frequent first."""
+        return dict(Counter(self.ignored.values()).most_common())
+
+    def describe_ignored(self, examples: int = 3) -> str:
+        """One line: how many files were ignored, why, and a few of their names ("" when none)."""
+        if not self.ignored:
+            return ""
+        why = ", ".join(f"{n} {reason}" for reason, n in self.ignored_counts().items())
+        names = ", ".join(p.name for p in list(self.ignored)[:examples])
+        return f"ignored {len(self.ignored)} file(s) that are no DICOM image ({why}), e.g. {names}"
+
+
+_PROBE_TAGS = ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Rows"]
+_IMAGE_DATA_SUFFIXES = (".raw", ".zraw")  # the pixel files beside a MetaImage header (.mhd)
+NOT_DICOM, DICOMDIR, NO_IMAGE, NO_UID, HIDDEN, DUPLICATE = (
+    "not DICOM", "DICOMDIR", "DICOM without pixel data", "DICOM image without study or series UID", "hidden",
+    "duplicate SOPInstanceUID")
+
+
+def _probe(path: Path) -> tuple[str, str, str] | str:
+    """``(StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID)`` of a DICOM image file, or why it is not one."""
+    if path.name.upper() == "DICOMDIR":
+        return DICOMDIR
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_PROBE_TAGS)
+    except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
+        return NOT_DICOM
+    if "Rows" not in ds:
+        return NO_IMAGE  # a structured report, a presentation state, a key-object selection ...
+    study, series = str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or "")
+    if not study or not series:
+        return NO_UID
+    return study, series, str(ds.get("SOPInstanceUID", "") or path)
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    """Every file under ``root`` (a file itself, or the files of a folder tree, sorted; hidden folders skipped)."""
+    if not root.is_dir():
+        yield root
+        return
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        yield from (Path(folder) / f for f in sorted(files))
+
+
+def read_study_ids(path: str | os.PathLike) -> dict[str, str]:
+    """A study-id mapping file: CSV with the columns ``study_instance_uid`` and ``study_id``."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+            columns = list(rows[0]) if rows else []
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise ImagingError(Errors.I036.format(path=path, problem=err)) from None
+    if not {"study_instance_uid", "study_id"} <= set(columns):
+        raise ImagingError(Errors.I036.format(path=path, problem=f"its columns are {columns or 'none'}"))
+    out: dict[str, str] = {}
+    for n, row in enumerate(rows, 2):
+        uid, sid = (row["study_instance_uid"] or "").strip(), (row["study_id"] or "").strip()
+        if not uid or not sid or sid in (".", "..") or any(c in sid for c in "/\\\0"):
+            raise ImagingError(Errors.I036.format(path=path, problem=f"line {n} has study_instance_uid {uid!r} "
+                                                  f"and study_id {sid!r} (both needed; the id is a folder name)"))
+        out[uid] = sid
+    return out
+
+
+def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dict[str, str]] = None) -> Discovery:
+    """Find the studies under ``paths`` (folders, DICOM files, NIfTI / MetaImage files) by their DICOM identity.
+
+    Every file under a folder is looked at, however deep: DICOM images are grouped by StudyInstanceUID (one
+    study) and SeriesInstanceUID (its series), wherever they sit (flat exports, patient/study/series trees,
+    deeper nesting, several studies in one folder, one study spread over several inputs); each NIfTI or MetaImage
+    file is a study of its own. Files that are no DICOM image (``README.txt``, ``DICOMDIR``, ``.DS_Store``,
+    reports without pixel data, second copies of an instance) are ignored and counted in
+    :attr:`Discovery.ignored`, never fatal.
+
+    The study id (the output folder name and the manifest's ``study_id``), in this order:
+
+    1. ``study_ids[StudyInstanceUID]`` (a mapping file, :func:`read_study_ids`);
+    2. the name of the study's folder, when that folder holds no other study (``studies/S01/SAG_T2/*.dcm``,
+       ``studies/S01/AX_T2/*.dcm`` -> ``S01``) and no other study gets the same name. The study's folder is the
+       deepest folder holding all its files; for a study of one series, whose deepest folder is that series'
+       folder, the folder above it when that holds no other study and lies inside the given paths;
+    3. else the StudyInstanceUID (a flat export of several studies, or folders named alike such as
+       ``P1/STUDY1`` and ``P2/STUDY1``).
+
+    An image file's id is its name without the suffix.
+
+    Raises:
+        ImagingError: I001 when a path does not exist; I031 when two studies end with the same id.
+    """
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not p.exists():
+            raise ImagingError(Errors.I001.format(path=p, cwd=Path.cwd()))
+    scan = _scan(paths)
+    files = {uid: tuple(sorted(inst.values())) for uid, inst in scan.instances.items()}
+    holders = _holders(files, scan.images)
+    folders = _study_folders(files, scan.series, holders, paths)
+    study_ids = study_ids or {}
+    named = {uid: folders[uid].name for uid in files
+             if uid not in study_ids and folders[uid].name and holders[folders[uid]] == {uid}}
+    clashes = {name for name, n in Counter(named.values()).items() if n > 1}
+    studies = [StudySource(study_ids.get(uid) or (named[uid] if named.get(uid, "") not in ("", *clashes) else uid),
+                           folders[uid], files[uid], uid) for uid in files]
+    studies += [StudySource(_image_stem(im), im) for im in scan.images]
+    studies.sort(key=lambda s: (str(s.path), s.study_id))
+    by_id: dict[str, list[StudySource]] = {}
+    for st in studies:
+        by_id.setdefault(st.study_id, []).append(st)
+    for sid, same in by_id.items():
+        if len(same) > 1:
+            raise ImagingError(Errors.I031.format(paths=[str(st.path) for st in same], study_id=sid))
+    found = Discovery(studies, scan.ignored, scan.empty)
+    if found.ignored:
+        logger.info("%s", found.describe_ignored())
+    for p in found.empty:
+        logger.warning("%s holds no DICOM image, NIfTI or MetaImage file", p)
+    return found
+
+
+@dataclass
+class _Scan:
+    instances: dict[str, dict[str, Path]] = field(default_factory=dict)  # study uid -> SOP instance uid -> file
+    series: dict[str, set[str]] = field(default_factory=dict)  # study uid -> its series uids
+    images: list[Path] = field(default_factory=list)  # NIfTI / MetaImage files
+    ignored: dict[Path, str] = field(default_factory=dict)
+    empty: list[Path] = field(default_factory=list)
+
+
+def _scan(paths: Sequence[Path]) -> _Scan:
+    """Look at every file under ``paths`` once: group DICOM images by study, collect image files, note the rest."""
+    scan, seen = _Scan(), set()
+    for p in paths:
+        useful = False
+        for f in _walk(p):
+            if f in seen or (f.suffix.lower() in _IMAGE_DATA_SUFFIXES and f.with_suffix(".mhd").exists()):
+                continue
+            seen.add(f)
+            if f.name.lower().endswith(IMAGE_SUFFIXES):
+                scan.images.append(f)
+                useful = True
+                continue
+            found = HIDDEN if f.name.startswith(".") else _probe(f)
+            if isinstance(found, str):
+                scan.ignored[f] = found
+                continue
+            useful = True
+            study, series, instance = found
+            scan.series.setdefault(study, set()).add(series)
+            instances = scan.instances.setdefault(study, {})
+            if instance in instances:
+                scan.ignored[f] = DUPLICATE
+            else:
+                instances[instance] = f
+        if not useful:
+            scan.empty.append(p)
+    return scan
+
+
+def _holders(files: dict[str, tuple[Path, ...]], images: Sequence[Path]) -> dict[Path, set[str]]:
+    """Every folder -> the studies (UIDs, or image paths) with a file in it or below it."""
+    holders: dict[Path, set[str]] = {}
+    for key, parents in [*((uid, {f.parent for f in fs}) for uid, fs in files.items()),
+                         *((str(im), {im.parent}) for im in images)]:
+        for parent in parents:
+            for folder in (parent, *parent.parents):
+                holders.setdefault(folder, set()).add(key)
+    return holders
+
+
+def _study_folders(files: dict[str, tuple[Path, ...]], series: dict[str, set[str]],
+                   holders: dict[Path, set[str]], paths: Sequence[Path]) -> dict[str, Path]:
+    """Each study's folder: the deepest one holding all its files, or for a study of one series (whose deepest
+    folder is that series' folder) the folder above it, when that holds no other study and lies in ``paths``."""
+    folders = {uid: Path(os.path.commonpath([str(f.parent) for f in fs])) for uid, fs in files.items()}
+    for uid, folder in folders.items():
+        if (len(series[uid]) == 1 and holders[folder.parent] == {uid}
+                and any(folder.parent.is_relative_to(p) for p in paths)):
+            folders[uid] = folder.parent
+    return folders
+
+
+def _image_stem(path: Path) -> str:
+    return path.name[: -len(_suffix(path))]
+
+
 #: Largest ratio of voxel spacings for which a NIfTI / MetaImage volume counts as a 3-D acquisition that may be
 #: re-stacked sagittally.
 ISOTROPIC_RATIO = 1.5
 
 
-def read_study(path: str | os.PathLike) -> Study:
-    """Read one study from a DICOM folder, a NIfTI file or a MetaImage file.
+def read_study(path: str | os.PathLike | StudySource) -> Study:
+    """Read one study: a :class:`StudySource` of :func:`discover_studies`, a folder holding one study's DICOM
+    files (sub-folders are searched; other files are ignored), a NIfTI file or a MetaImage file.
 
     Raises:
         ImagingError: with a code (``err.code``) naming what is wrong with the study and how to fix it.
     """
+    if isinstance(path, StudySource):
+        return _read_dicom_study(path.files, path.path) if path.files else read_study(path.path)
     path = Path(path)
     if not path.exists():
         raise ImagingError(Errors.I001.format(path=path, cwd=Path.cwd()))
     if path.is_dir():
-        return _read_dicom_study(path)
+        found = discover_studies([path])
+        if not found.studies:
+            raise ImagingError(Errors.I004.format(path=path, ignored=found.describe_ignored() or "it holds no file"))
+        if len(found.studies) > 1:
+            raise ImagingError(Errors.I035.format(path=path, n=len(found.studies),
+                                                  ids=[st.study_id for st in found.studies]))
+        return read_study(found.studies[0])
     vol = read_volume(path)
     dplane = dominant_plane(np.r_[vol.direction[:, 0], vol.direction[:, 1]])
     if dplane != "sagittal" and max(vol.spacing) <= ISOTROPIC_RATIO * min(vol.spacing):

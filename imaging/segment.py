@@ -30,7 +30,6 @@ import json
 import logging
 import math
 import os
-import pickle
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -44,8 +43,10 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from reportparse.io import atomic_path
+from spinecore.checks import CheckpointError, read_checkpoint
 
 from .errors import ErrorsWithCodes, ImagingError
+from .io import check_output
 from .unet import UNet
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,8 @@ class SegErrors(metaclass=ErrorsWithCodes):
     S001 = ("Training folder '{path}' holds no training pairs. Expected files named NAME_image.nii.gz (or .nii, .mha) "
             "with NAME_vertebrae.nii.gz (label mask, 1..N cranial to caudal) or NAME_corners.json beside them.")
     S002 = "Training folder '{path}' does not exist or is not a folder (current folder: {cwd})."
-    S003 = ("Model file '{path}' could not be loaded as an imaging segmentation checkpoint: {error}. Pass a file "
-            "written by 'imaging train-seg'.")
+    S003 = ("Model file '{path}' is not an imaging segmentation checkpoint: {error}. Pass a file written by "
+            "'imaging train-seg' (a grading checkpoint of 'grading train' goes to 'grading predict --model').")
     S004 = ("Corners file '{path}' is malformed: {problem}. Expected {{\"slice\": K (optional), \"vertebrae\": "
             "[{{\"name\": \"L1\", \"corners\": [[row, col], [row, col], [row, col], [row, col]]}}, ...]}}.")
     S005 = ("Label mask '{mask}' has shape {mask_shape} but image '{image}' has shape {image_shape}. The mask must be "
@@ -461,14 +462,11 @@ class Checkpoint:
 def load_checkpoint(path: Path) -> Checkpoint:
     """Rebuild the model (eval mode) from a checkpoint written by :func:`save_checkpoint`."""
     try:
-        ck = torch.load(Path(path), map_location="cpu", weights_only=True)
-        if ck.get("kind") != "imaging.segment":
-            raise ValueError("not an imaging.segment checkpoint")
+        ck = read_checkpoint(path, "imaging.segment")
         cfg = SegConfig.from_dict(ck["config"])
         model = build_model(cfg)
         model.load_state_dict(ck["model"])
-    except (OSError, RuntimeError, ValueError, KeyError, AttributeError, TypeError, pickle.UnpicklingError,
-            EOFError) as err:
+    except (CheckpointError, RuntimeError, ValueError, KeyError, AttributeError, TypeError) as err:
         raise SegmentationError(SegErrors.S003.format(path=path, error=err)) from None
     model.eval()
     return Checkpoint(cfg, model, ck.get("optimizer"), int(ck["epoch"]), float(ck["best_metric"]))
@@ -534,6 +532,7 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
     ``progress(epoch, epochs, metrics)`` is called after each epoch.
     """
     cfg.validate()
+    check_output(model_path, folder=False, suffixes=(".pt",))
     t0 = time.time()
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
@@ -881,6 +880,7 @@ def segment_study(model_path: Path, study: Path, out_dir: Path) -> SegmentResult
     import SimpleITK as sitk
 
     ck = load_checkpoint(model_path)
+    check_output(out_dir, folder=True)
     vol, to_mm, spacing, to_image = _read_study(Path(study))
     res = segment_array(ck.model, ck.config, vol, spacing, to_mm)
     out_dir = Path(out_dir)

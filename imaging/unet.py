@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from spinecore.cpu import configure_cpu_kernels
+
 
 class ConvBlock(nn.Sequential):
     """Two ``3x3 conv -> batch norm -> ReLU`` layers: ``(B, c_in, H, W) -> (B, c_out, H, W)``."""
@@ -64,6 +66,7 @@ class UNet(nn.Module):
     def __init__(self, in_channels: int = 1, out_channels: int = 2, features: int = 32, depth: int = 5,
                  activation: bool = True) -> None:
         super().__init__()
+        configure_cpu_kernels()  # before the first convolution (AVX-512 CPUs: see spinecore.cpu)
         if depth < 1 or features < 1:
             raise ValueError(f"UNet needs depth >= 1 and features >= 1, got depth={depth}, features={features}")
         self.depth = depth

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from imaging.cli import app
 from imaging.errors import ImagingError
 from imaging.extract import (LEVELS, MANIFEST_COLUMNS, Body, ExtractConfig, bodies_from_truth, disc_planes, extract,
-                             find_studies, fit_curve)
+                             fit_curve)
+from imaging.io import discover_studies
 from imaging.synth import SynthConfig, synth_cohort
 
 N_STUDIES = 3
@@ -259,14 +260,14 @@ def test_bad_studies_are_recorded_and_the_batch_goes_on(cohort, tmp_path):
     summary = extract([good, no_axial.parent, broken], tmp_path / "out", ExtractConfig(nifti=True),
                       vertebrae_dir=verts)
     df = pd.read_parquet(summary.manifest)
-    assert len(df) == 3 * len(LEVELS)
+    assert len(df) == 2 * len(LEVELS) and summary.found.empty == [broken]  # no image there: noted, not a study
+    assert summary.found.ignored_counts() == {"not DICOM": 1}
     by = {(r.study_id, r.level): r for r in df.itertuples()}
     assert all(by[(sids[0], lv)].status == "ok" for lv in LEVELS)
     assert by[(sids[1], "L2-L3")].status == "failed" and "L3" in by[(sids[1], "L2-L3")].reason
     flagged = by[(sids[1], "L4-L5")]
     assert flagged.status == "flagged" and flagged.axial_source == "sagittal_t2" and "no axial" in flagged.reason
     assert np.load(summary.out_dir / flagged.axial_path).shape == (8, 360, 360)
-    assert all(by[("broken", lv)].status == "failed" and "I003" in by[("broken", lv)].reason for lv in LEVELS)
     # the NIfTI export keeps the oblique geometry: its centre voxel lies on the disc centre
     img = sitk.ReadImage(str(summary.out_dir / sids[0] / "L4-L5_axial.nii.gz"))
     assert img.GetSize() == (360, 360, 8) and img.GetSpacing() == pytest.approx((0.25, 0.25, 2.0))
@@ -275,19 +276,21 @@ def test_bad_studies_are_recorded_and_the_batch_goes_on(cohort, tmp_path):
     assert np.allclose(centre, (row.centre_x, row.centre_y, row.centre_z), atol=1e-3)
 
 
-def test_find_studies_splits_a_cohort_folder_but_not_a_study_folder(cohort):
+def test_a_cohort_folder_is_split_into_its_studies_and_a_study_folder_is_one(cohort):
     sids = sorted(p.name for p in (cohort / "dicom").iterdir())
-    assert find_studies([cohort / "dicom"]) == [cohort / "dicom" / s for s in sids]
-    assert find_studies([cohort / "dicom" / sids[0]]) == [cohort / "dicom" / sids[0]]
+    found = discover_studies([cohort / "dicom"])
+    assert [(st.study_id, st.path) for st in found.studies] == [(s, cohort / "dicom" / s) for s in sids]
+    assert [st.study_id for st in discover_studies([cohort / "dicom" / sids[0]]).studies] == [sids[0]]
 
 
-def test_duplicate_study_ids_and_missing_source_are_coded_errors(cohort, tmp_path):
-    sid = sorted(p.name for p in (cohort / "dicom").iterdir())[0]
-    other = shutil.copytree(cohort / "dicom" / sid, tmp_path / "elsewhere" / sid)
+def test_duplicate_study_ids_and_missing_source_are_coded_errors(cohort, truths, tmp_path):
+    sid = sorted(truths)[0]
+    same = {t["study_instance_uid"]: "one-id" for t in truths.values()}
     with pytest.raises(ImagingError, match="I031"):
-        extract([cohort / "dicom" / sid, other], tmp_path / "out", vertebrae_dir=cohort / "truth")
+        extract([cohort / "dicom"], tmp_path / "out", vertebrae_dir=cohort / "truth", study_ids=same)
     with pytest.raises(ImagingError, match="I033"):
-        extract([other], tmp_path / "out")
+        extract([cohort / "dicom" / sid], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_extract_small_volumes(cohort, tmp_path):
@@ -310,6 +313,7 @@ SMALL = dict(axial_size=(64, 64, 8), sagittal_size=(32, 64, 9))
 
 def test_reruns_into_one_folder_accumulate_and_replace_only_reextracted_studies(cohort, tmp_path, caplog):
     from imaging.extract import BodySource, Naming, extract_study
+    from imaging.io import discover_studies
 
     sids = sorted(p.name for p in (cohort / "dicom").iterdir())
     out, cfg = tmp_path / "out", ExtractConfig(**SMALL)
@@ -332,7 +336,8 @@ def test_reruns_into_one_folder_accumulate_and_replace_only_reextracted_studies(
     assert set(df[df.study_id == sids[1]].query("status == 'failed'").level) == {"L2-L3", "L3-L4"}
     assert pd.read_csv(out / "manifest.csv").shape == df.shape
     # a study finished by a run that died before its manifest is listed by the next run into the folder
-    extract_study(cohort / "dicom" / sids[2], out, cfg, BodySource(vertebrae_dir=cohort / "truth"), Naming(out))
+    (killed,) = discover_studies([cohort / "dicom" / sids[2]]).studies
+    extract_study(killed, out, cfg, BodySource(vertebrae_dir=cohort / "truth"), Naming(out))
     with caplog.at_level(logging.WARNING, logger="imaging.extract"):
         extract([cohort / "dicom" / sids[0]], out, ExtractConfig(**SMALL, curve_degree=2),
                 vertebrae_dir=cohort / "truth")
@@ -376,7 +381,7 @@ def test_deidentified_outputs_carry_keyed_hashes_and_no_input_names(cohort, tmp_
     assert other.records[0].study_id not in ids
     # one folder never mixes identified and de-identified studies, or two keys
     for bad in (None, key + "2"):
-        with pytest.raises(ImagingError, match="I035"):
+        with pytest.raises(ImagingError, match="I041"):
             extract([cohort / "dicom" / sids[0]], tmp_path / "a", cfg, vertebrae_dir=cohort / "truth",
                     deidentify_key=bad)
     with pytest.raises(ImagingError, match="I030") as err:

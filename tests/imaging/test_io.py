@@ -132,9 +132,9 @@ def test_nifti_axial_only_has_no_sagittal(tmp_path, study):
 
 
 def _break(kind: str, src: Path, dst: Path) -> Path:
-    if kind == "non_dicom":
-        copy_study(src, dst)
-        (dst / "SAG_T2" / "notes.txt").write_text("not an image")
+    if kind == "notes_only":
+        dst.mkdir()
+        (dst / "notes.txt").write_text("not an image")
     elif kind == "no_sagittal":
         copy_study(src, dst, series=("AX_T2",))
     elif kind == "mixed_sizes":
@@ -156,7 +156,7 @@ def _break(kind: str, src: Path, dst: Path) -> Path:
     return dst
 
 
-BROKEN = {"non_dicom": "I003", "no_sagittal": "I005", "mixed_sizes": "I006", "one_slice": "I007",
+BROKEN = {"notes_only": "I004", "no_sagittal": "I005", "mixed_sizes": "I006", "one_slice": "I007",
           "missing_slice": "I009", "empty": "I004"}
 
 
@@ -180,11 +180,11 @@ def test_missing_path_and_bad_suffix(tmp_path):
 
 
 def test_batch_goes_on(tmp_path, study_dir):
-    bad1 = _break("non_dicom", study_dir, tmp_path / "bad1")
+    bad1 = _break("notes_only", study_dir, tmp_path / "bad1")
     bad2 = _break("one_slice", study_dir, tmp_path / "bad2")
     results = read_studies([bad1, study_dir, bad2, tmp_path / "missing"])
     assert [r.status for r in results] == ["error", "ok", "error", "error"]
-    assert [r.code for r in results] == ["I003", None, "I007", "I001"]
+    assert [r.code for r in results] == ["I004", None, "I007", "I001"]
     assert results[1].study.sagittal_t2.shape == (15, 256, 256)
     assert all(r.message for r in results if r.status == "error")
 

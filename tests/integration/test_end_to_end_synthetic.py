@@ -18,6 +18,8 @@ from imaging.extract import ExtractConfig, extract
 from imaging.synth import SynthConfig, synth_cohort
 from reportparse.extract import extract as extract_reports
 
+pytestmark = pytest.mark.slow  # about 10 minutes on a 2-core CPU: the full tier
+
 SMALL_IMAGES = dict(sag_size=128, sag_pixel=2.4, ax_size=96, ax_pixel=1.6)
 SMALL_VOLUMES = ExtractConfig.from_dict(json.loads((Path(__file__).parent / "small_volumes.json").read_text()))  # as make e2e-small
 
