@@ -211,17 +211,17 @@ class LevelScoper:
                 groups.append(LevelGroup((), "explicit", item.start, item.end))
                 pending_range, gap_ok = False, True
             elif item.kind == "LEVEL":
-                level = item.meta["level"]
+                named = item.meta.get("levels") or [item.meta["level"]]  # a vertebral range names several
+                level = named[-1]
                 if current and gap_ok:
-                    if pending_range and self.order[level] > self.order[current[-1]]:
-                        current.extend(LEVELS[self.order[current[-1]] + 1:self.order[level] + 1])
-                    elif level not in current:
-                        current.append(level)
+                    if pending_range and self.order[named[0]] > self.order[current[-1]]:
+                        current.extend(LEVELS[self.order[current[-1]] + 1:self.order[named[0]]])
+                    current.extend(lvl for lvl in named if lvl not in current)
                     cur_end = item.end
                 else:
                     if current:
                         groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
-                    current, cur_start, cur_end = [level], item.start, item.end
+                    current, cur_start, cur_end = list(named), item.start, item.end
                 pending_range, gap_ok = False, True
             elif current and item.kind == WORD and item.text in g.range_connectors:
                 pending_range = True
