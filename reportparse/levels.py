@@ -9,13 +9,21 @@ For every sentence this stage decides which disc levels its statements are about
 * a sentence that opens with a group ("L4-5: ...", "At L4-5, ...") is a *heading*: its last group stays in
   scope for the following sentences until the next level, a blank line or a new section;
 * a sentence that names a level later on ("... at L4-5.") keeps it in scope until the end of its line;
-* sentences in excluded sections (history, indication, technique, comparison, exam title) are marked excluded.
+* sentences in excluded sections (history, indication, technique, comparison, exam title) are marked excluded;
+* the spine regions a sentence names ("MRI of the cervical spine", "thoracic and lumbar") are kept with it, and
+  a region heading ("THORACIC SPINE:") lends its region to the sentences after it until the next region
+  heading or section, so a thoracic paragraph's "no canal narrowing" is not read as lumbar;
+* the document's *study coverage* (``doc._.rp_coverage``) is the levels a whole-study statement covers:
+  L1-L2 to L5-S1, and T12-L1 when the text names T12-L1, the thoracolumbar junction, the thoracic or the whole
+  spine, or is a radiology report (a FINDINGS, IMPRESSION or TECHNIQUE section, or an MRI title on its first
+  line); a clinical note that says "the lumbar MRI was normal" does not settle T12-L1.
 
 The result is ``doc._.rp_sentences``: one :class:`SentenceInfo` per sentence, with the sentence's tokens
 already grouped into :class:`Item` objects (a concept span or a single word) for the findings stage.
 """
 
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +38,14 @@ WORD = "WORD"
 
 if not Doc.has_extension("rp_sentences"):
     Doc.set_extension("rp_sentences", default=None)
+if not Doc.has_extension("rp_coverage"):
+    Doc.set_extension("rp_coverage", default=LEVELS)
+
+#: Regions whose statements concern the lumbar table, and those that also reach T12-L1.
+LUMBAR_REGIONS = frozenset({"lumbar", "thoracolumbar", "whole"})
+T12_REGIONS = frozenset({"thoracolumbar", "thoracic", "whole"})
+#: Section categories that only radiology reports have.
+REPORT_SECTIONS = frozenset({"findings", "impression", "technique"})
 
 
 @dataclass(slots=True)
@@ -53,6 +69,7 @@ class LevelGroup:
     start: int
     end: int
     restricted: bool = False  # a marker limited to some levels ("upper lumbar levels")
+    region: bool = False  # a region word ("in the lumbar spine"): carries whole-study negatives only
 
 
 @dataclass
@@ -69,6 +86,12 @@ class SentenceInfo:
     groups: list[LevelGroup] = field(default_factory=list)
     inherited: LevelGroup | None = None
     heading: bool = False
+    regions: frozenset[str] = frozenset()  # spine regions named here or by the region heading in force
+
+    @property
+    def other_region(self) -> bool:
+        """True when the sentence is about a region other than the lumbar spine only (cervical, thoracic)."""
+        return bool(self.regions) and not (self.regions & LUMBAR_REGIONS)
 
 
 @dataclass
@@ -192,6 +215,32 @@ class LevelScoper:
         self.name = name
         self.grammar = grammar
         self.order = {level: i for i, level in enumerate(LEVELS)}
+        self.region_patterns = {name: re.compile(r"(?<![a-z0-9])(?:" + "|".join(
+            re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?![a-z0-9])")
+            for name, words in grammar.regions.items() if words}
+        study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
+        lumbar = "|".join(re.escape(w) for w in sorted(grammar.regions["lumbar"], key=len, reverse=True))
+        self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
+
+    def regions(self, text: str) -> frozenset[str]:
+        """The spine regions ``text`` (lower case) names."""
+        return frozenset(name for name, pattern in self.region_patterns.items() if pattern.search(text))
+
+    def region_heading(self, text: str) -> frozenset[str]:
+        """The regions of a region heading ("LUMBAR SPINE:", "Thoracic:"), or an empty set."""
+        head, colon, _ = text.partition(":")
+        if not colon or len(head.split()) > 4:
+            return frozenset()
+        return self.regions(head)
+
+    def coverage(self, doc: Doc, concepts: "ConceptSpans", sections: list[str | None]) -> tuple[str, ...]:
+        """The levels a whole-study statement of this document covers (see the module docstring)."""
+        text = doc.text
+        first_line = text.lstrip().split("\n", 1)[0]
+        if ("T12-L1" in (m.get("level") for m in concepts.metas) or REPORT_SECTIONS & set(sections)
+                or self.regions(text.lower()) & T12_REGIONS or self.title.search(first_line)):
+            return LEVELS
+        return LEVELS[1:]
 
     def groups(self, items: list[Item], heading_scope: bool) -> list[LevelGroup]:
         """Level groups and scope markers of one sentence, in text order."""
@@ -239,7 +288,8 @@ class LevelScoper:
                 continue
             restricted = "levels" in item.meta
             levels = tuple(item.meta.get("levels", LEVELS))
-            groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted))
+            groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted,
+                                     bool(item.meta.get("region"))))
         groups.sort(key=lambda grp: grp.start)
         return groups
 
@@ -270,11 +320,14 @@ class LevelScoper:
         heading: LevelGroup | None = None
         narrative: LevelGroup | None = None
         last_section: str | None = None
+        region_scope: frozenset[str] = frozenset()
         next_span = 0
+        text = doc.text
         for start, end in bounds:
             section = sections[end - 1]
             if section != last_section:
                 heading = narrative = None
+                region_scope = frozenset()
                 last_section = section
             gap = texts[start - 1] if start > 0 and tokens.spaces[start - 1] else ""
             if gap.count("\n") >= 2:
@@ -285,6 +338,9 @@ class LevelScoper:
             info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
                                 section in excluded, items)
             out.append(info)
+            sentence_text = text[info.start_char:info.end_char].lower()
+            region_scope = self.region_heading(sentence_text) or region_scope
+            info.regions = self.regions(sentence_text) or region_scope
             if info.excluded:
                 continue
             info.groups = self.groups(items, heading is not None)
@@ -296,6 +352,7 @@ class LevelScoper:
                 else:
                     narrative = info.groups[-1]
         doc._.rp_sentences = out
+        doc._.rp_coverage = self.coverage(doc, concepts, sections)
         return doc
 
 

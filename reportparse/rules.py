@@ -52,7 +52,7 @@ CONCEPT_METADATA: dict[str, dict[str, tuple[str, Any, bool]]] = {
     "COMPARATOR": {"major": ("'right' or 'left'", lambda v: v in ("right", "left"), True)},
     "DISTRACTOR": {"coordinates": (*_BOOL, False)},
     "SCOPE": {"scope": ("'remaining' or 'all'", lambda v: v in ("remaining", "all"), True),
-              "levels": (*_LEVEL_LIST, False), "weak": (*_BOOL, False)},
+              "levels": (*_LEVEL_LIST, False), "weak": (*_BOOL, False), "region": (*_BOOL, False)},
     "STUDY_NORMAL": {"grade": ("0", lambda v: v == 0, True)},
     "MULTILEVEL": {},
 }

@@ -233,3 +233,16 @@ def test_gold_without_texts_is_joined_with_a_texts_file(tmp_path):
                                  "--out", str(tmp_path)])
     assert result.exit_code == 2 and "E101" in result.output
 
+
+
+REAL_NOTES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "reports-real" / "notes.jsonl"
+
+
+@pytest.mark.skipif(not REAL_NOTES.is_file(), reason="../shared/data/reports-real/notes.jsonl is absent (the real "
+                    "notes stay outside the repository)")
+def test_real_notes_gold_scores_against_the_shared_texts():
+    gold = Path(__file__).resolve().parents[2] / "gold" / "real_notes.json"
+    report = evaluate(gold, texts_path=REAL_NOTES)
+    assert report.overall.reports == 15
+    assert report.overall.determined == 16
+    assert report.overall.exact >= 0.9 and report.overall.open_graded_rate <= 0.03
