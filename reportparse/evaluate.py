@@ -346,9 +346,9 @@ def join_texts(reports: list[GoldReport], gold_path: str | Path, texts_path: str
 
 def _run_parser(reports: list[GoldReport], rules_dir: str | Path | None
                 ) -> tuple[dict[str, Slots], dict[tuple[str, str, str], list[str]]]:
-    from .pipeline import build_pipeline, parse_text
+    from .pipeline import default_pipeline, parse_text
 
-    nlp = build_pipeline(rules_dir)
+    nlp = default_pipeline(None if rules_dir is None else str(Path(rules_dir).resolve()))
     preds: dict[str, Slots] = {}
     evidence: dict[tuple[str, str, str], list[str]] = {}
     for report in reports:
