@@ -434,7 +434,8 @@ class FindingAssembler:
             elif item.kind in ("LEVEL", "SCOPE"):
                 continue
             elif item.kind == WORD and (item.text in g.level_normal_fillers or item.text in g.list_connectors
-                                        or item.text in g.range_connectors or not item.text.isalpha()):
+                                        or item.text in g.range_connectors or item.text in g.above_words
+                                        or item.text in g.below_words or not item.text.isalpha()):
                 continue
             else:
                 return False

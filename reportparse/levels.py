@@ -3,7 +3,9 @@
 For every sentence this stage decides which disc levels its statements are about:
 
 * level mentions (``LEVEL`` concepts) joined by list words ("L3-4, L4-5 and L5-S1") form one group; a range word
-  between two levels ("T12-L1 through L2-L3", "L1-2 to L3-4") expands to every level in between;
+  between two levels ("T12-L1 through L2-L3", "L1-2 to L3-4") expands to every level in between; a direction
+  word turns a level into the levels beside it ("the levels above L3-4": T12-L1 to L2-L3; "L4-5 and below":
+  L4-L5 and L5-S1);
 * scope markers (``SCOPE`` concepts: "the remaining levels", "at any level") form groups of their own; weak
   markers ("otherwise") count only where no level is in scope;
 * a sentence that opens with a group ("L4-5: ...", "At L4-5, ...") is a *heading*: its last group stays in
@@ -280,6 +282,7 @@ class LevelScoper:
                 gap_ok = False
         if current:
             groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
+        groups = [self._directed(grp, items) for grp in groups]
         has_levels = bool(groups)
         for item in items:
             if item.kind != "SCOPE":
@@ -292,6 +295,28 @@ class LevelScoper:
                                      bool(item.meta.get("region"))))
         groups.sort(key=lambda grp: grp.start)
         return groups
+
+    def _directed(self, group: LevelGroup, items: list[Item]) -> LevelGroup:
+        """The levels above or below a named group: "levels above L3-4" (exclusive), "L4-5 and below"
+        (inclusive)."""
+        if not group.levels:
+            return group
+        g = self.grammar
+        words = [(k, i.text) for k, i in enumerate(items) if i.kind == WORD]
+        before = [t for k, t in words if items[k].end <= group.start and items[k].start >= group.start - 3]
+        after = [t for k, t in words if items[k].start >= group.end and items[k].end <= group.end + 2]
+        first, last = self.order[group.levels[0]], self.order[group.levels[-1]]
+        if before and before[-1] in g.above_words:
+            levels = LEVELS[:first]
+        elif before and before[-1] in g.below_words:
+            levels = LEVELS[last + 1:]
+        elif len(after) == 2 and after[0] in ("and", "or") and after[1] in g.above_words:
+            levels = LEVELS[:last + 1]
+        elif len(after) == 2 and after[0] in ("and", "or") and after[1] in g.below_words:
+            levels = LEVELS[first:]
+        else:
+            return group
+        return LevelGroup(tuple(levels), group.kind, group.start, group.end)
 
     def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
         """True when the first content item of the sentence starts a group of named levels (a heading).

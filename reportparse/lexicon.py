@@ -35,6 +35,8 @@ VERTEBRAE: tuple[str, ...] = (tuple(f"C{i}" for i in range(1, 8)) + tuple(f"T{i}
 _INDEX = {v: i for i, v in enumerate(VERTEBRAE)}
 _TABLE = {f"{VERTEBRAE[i]}-{VERTEBRAE[i + 1]}": i for i in range(len(VERTEBRAE) - 1)}
 _DISC_LEVELS = {i: level for level, i in _TABLE.items() if level in LEVELS}
+_ORDINALS = {"1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "first": 1, "second": 2, "third": 3, "fourth": 4,
+             "fifth": 5}
 
 
 def osa_distance(a: str, b: str, limit: int) -> int:
@@ -84,6 +86,10 @@ class Lexicon:
         self.pair = re.compile(
             rf"(?<![A-Za-z0-9]){vertebra}(?:(?:\s*(?:{symbols})\s*|\s+(?:{words})\s+){second}"
             rf"|\s?(?:{glued}|(?P<s1b>{sacral})(?![a-z])))(?![0-9])(?![a-z]{{2}})", re.IGNORECASE)
+        # "the 4th and 5th lumbar vertebrae", "between the fourth and fifth lumbar": a pair of ordinals
+        ordinal = r"(?:1st|2nd|3rd|[45]th|first|second|third|fourth|fifth)"
+        self.ordinals = re.compile(rf"\b(?P<o1>{ordinal})\s+(?:and|&|to|-)\s+(?P<o2>{ordinal})\s+lumbar\b",
+                                   re.IGNORECASE)
         listhesis = "|".join(re.escape(w) for w in g.listhesis_words)
         self.listhesis = re.compile(
             rf"(?:\b(?:{listhesis})\s+of\s+(?:the\s+)?(?P<a>[CTLS]-?\d{{1,2}})\b(?!\s*(?:{symbols}|{words})\s*[CTLS]?\d))"
@@ -132,6 +138,12 @@ class Lexicon:
                 continue  # inside a token ("5,L5"): leave it to the literal lexicon
             taken.append((m.start(), m.end()))
             spans.append(self._span(span, levels))
+        for m in self.ordinals.finditer(text):
+            first, last = (_ORDINALS[m.group(k).lower()] for k in ("o1", "o2"))
+            span = doc.char_span(m.start(), m.end())
+            if span is not None and first < last:
+                taken.append((m.start(), m.end()))
+                spans.append(self._span(span, disc_levels(f"L{first}", f"L{last}") or ()))
         for m in self.listhesis.finditer(text):
             key = "a" if m.group("a") else "b"
             start, end = m.span(key)

@@ -72,7 +72,8 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "sentences": {"terminal_punct": _STR_LIST, "abbreviations": _STR_LIST, "clause_punct": _STR_LIST},
     "sections": {"excluded": _STR_LIST},
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
-               "list_connectors": _STR_LIST, "heading_lead": _STR_LIST},
+               "list_connectors": _STR_LIST, "heading_lead": _STR_LIST, "above_words": _STR_LIST,
+               "below_words": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
                  "change_from": _STR_LIST, "change_to": _STR_LIST, "past_markers": _STR_LIST,
@@ -101,6 +102,8 @@ class Grammar:
     range_connectors: frozenset[str]
     list_connectors: frozenset[str]
     heading_lead: frozenset[str]
+    above_words: frozenset[str]
+    below_words: frozenset[str]
     conjunctions: frozenset[str]
     left_fillers: frozenset[str]
     link_words: frozenset[str]
@@ -139,6 +142,8 @@ class Grammar:
             range_connectors=words("levels", "range_connectors"),
             list_connectors=words("levels", "list_connectors"),
             heading_lead=words("levels", "heading_lead"),
+            above_words=words("levels", "above_words"),
+            below_words=words("levels", "below_words"),
             conjunctions=words("assembly", "conjunctions"),
             left_fillers=words("assembly", "left_fillers"),
             link_words=words("assembly", "link_words"),

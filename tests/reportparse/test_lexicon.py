@@ -117,3 +117,16 @@ def test_osa_distance_counts_a_transposition_as_one_edit() -> None:
     assert osa_distance("nueral", "neural", 1) == 1
     assert osa_distance("lateral", "bilateral", 2) == 2
     assert osa_distance("abc", "xyzabc", 1) == 2  # capped at limit + 1
+
+
+@pytest.mark.parametrize("text, level", [
+    ("Between the fourth and fifth lumbar vertebrae the canal is moderately narrowed.", "L4-L5"),
+    ("At the 2nd and 3rd lumbar levels the central canal is moderately narrowed.", "L2-L3"),
+])
+def test_ordinal_lumbar_vertebrae_name_the_disc_between(text, level):
+    assert graded(text) == {level: {"scs": 2, "rfs": None, "lfs": None}}
+
+
+def test_biforaminal_means_both_foramina():
+    assert graded("L3/4: facet overgrowth resulting in mild biforaminal stenosis.") == {
+        "L3-L4": {"scs": None, "rfs": 1, "lfs": 1}}

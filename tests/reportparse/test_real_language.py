@@ -143,3 +143,16 @@ def test_a_comparison_that_describes_the_present_grades():
 ])
 def test_severity_placement(text, expected):
     assert grades(text)["L4-L5" if "L4-5" in text else "L2-L3"] == expected
+
+
+# -- direction words ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, levels", [
+    ("L4-5: moderate canal stenosis. The levels above L3-4 are unremarkable.", ("T12-L1", "L1-L2", "L2-L3")),
+    ("L1-2 and above: normal.", ("T12-L1", "L1-L2")),
+    ("L4-L5 and below: no significant stenosis.", ("L4-L5", "L5-S1")),
+    ("No stenosis at the levels below L3-4.", ("L4-L5", "L5-S1")),
+])
+def test_levels_above_and_below_a_named_level(text, levels):
+    out = grades(text)
+    assert all(out[lvl] == (0, 0, 0) for lvl in levels)
+    assert all(out[lvl] in ((N, N, N), (2, N, N)) for lvl in ALL if lvl not in levels)
