@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .levels import T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo
+from .levels import T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text
 from .rules import LEVELS, Grammar, cached_rules
 
 if not Doc.has_extension("rp_findings"):
@@ -495,7 +495,7 @@ class FindingAssembler:
                 return False
             if item.kind == "SEVERITY" and item.meta["grade"] > 0:
                 return False
-        text = doc.text[info.start_char:info.end_char].lower()
+        text = doc_text(doc)[info.start_char:info.end_char].lower()
         normal = None
         for m in self.normal_words.finditer(text):
             after = text[m.end():].split()[:1]

@@ -30,6 +30,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .findings import Finding
+from .levels import doc_text
 from .rules import LEVELS, LOCATIONS, Grammar, cached_rules
 
 if not Doc.has_extension("rp_result"):
@@ -93,7 +94,7 @@ class GradeResolver:
         unplaced = {f.slot for f in doc._.rp_findings or () if f.rank == "none" and f.grade}
         candidates: dict[tuple[str, str], list[tuple[Finding, Evidence]]] = {}
         evidence: list[Evidence] = []
-        text = doc.text  # a property that joins every token: read it once
+        text = doc_text(doc)
         for f in doc._.rp_findings or []:
             info = sentences[f.sentence]
             if f.rank == "study" and f.group is not None and not f.group.region:

@@ -26,6 +26,7 @@ already grouped into :class:`Item` objects (a concept span or a single word) for
 
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,16 @@ if not Doc.has_extension("rp_sentences"):
     Doc.set_extension("rp_sentences", default=None)
 if not Doc.has_extension("rp_coverage"):
     Doc.set_extension("rp_coverage", default=LEVELS)
+if not Doc.has_extension("rp_text"):
+    Doc.set_extension("rp_text", default=None)
+
+
+def doc_text(doc: Doc) -> str:
+    """The doc's text, joined once per doc (``Doc.text`` joins every token on each call)."""
+    text = doc._.rp_text
+    if text is None:
+        text = doc._.rp_text = doc.text
+    return text
 
 #: Regions whose statements concern the lumbar table, and those that also reach T12-L1.
 LUMBAR_REGIONS = frozenset({"lumbar", "thoracolumbar", "whole"})
@@ -217,16 +228,16 @@ class LevelScoper:
         self.name = name
         self.grammar = grammar
         self.order = {level: i for i, level in enumerate(LEVELS)}
-        self.region_patterns = {name: re.compile(r"(?<![a-z0-9])(?:" + "|".join(
-            re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?![a-z0-9])")
-            for name, words in grammar.regions.items() if words}
+        self.region_pattern = re.compile("|".join(
+            rf"(?P<{name}>(?<![a-z0-9])(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+            + r")(?![a-z0-9]))" for name, words in grammar.regions.items() if words))
         study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
         lumbar = "|".join(re.escape(w) for w in sorted(grammar.regions["lumbar"], key=len, reverse=True))
         self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
 
     def regions(self, text: str) -> frozenset[str]:
         """The spine regions ``text`` (lower case) names."""
-        return frozenset(name for name, pattern in self.region_patterns.items() if pattern.search(text))
+        return frozenset(m.lastgroup for m in self.region_pattern.finditer(text))
 
     def region_heading(self, text: str) -> frozenset[str]:
         """The regions of a region heading ("LUMBAR SPINE:", "Thoracic:"), or an empty set."""
@@ -237,7 +248,7 @@ class LevelScoper:
 
     def coverage(self, doc: Doc, concepts: "ConceptSpans", sections: list[str | None]) -> tuple[str, ...]:
         """The levels a whole-study statement of this document covers (see the module docstring)."""
-        text = doc.text
+        text = doc_text(doc)
         first_line = text.lstrip().split("\n", 1)[0]
         if ("T12-L1" in (m.get("level") for m in concepts.metas) or REPORT_SECTIONS & set(sections)
                 or self.regions(text.lower()) & T12_REGIONS or self.title.search(first_line)):
@@ -347,7 +358,9 @@ class LevelScoper:
         last_section: str | None = None
         region_scope: frozenset[str] = frozenset()
         next_span = 0
-        text = doc.text
+        text = doc_text(doc)
+        regions = [(m.start(), m.lastgroup) for m in self.region_pattern.finditer(text.lower())]
+        region_starts = [start for start, _ in regions]
         for start, end in bounds:
             section = sections[end - 1]
             if section != last_section:
@@ -363,9 +376,11 @@ class LevelScoper:
             info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
                                 section in excluded, items)
             out.append(info)
-            sentence_text = text[info.start_char:info.end_char].lower()
-            region_scope = self.region_heading(sentence_text) or region_scope
-            info.regions = self.regions(sentence_text) or region_scope
+            named = frozenset(name for _, name in regions[bisect_left(region_starts, info.start_char):
+                                                         bisect_left(region_starts, info.end_char)])
+            if named:
+                region_scope = self.region_heading(text[info.start_char:info.end_char].lower()) or region_scope
+            info.regions = named or region_scope
             if info.excluded:
                 continue
             info.groups = self.groups(items, heading is not None)

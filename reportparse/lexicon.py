@@ -22,11 +22,13 @@ more than a list can hold; this stage covers two open classes with rules from ``
 
 import re
 
+import numpy
 from medspacy.target_matcher import TargetRule
+from spacy.attrs import IS_ALPHA, LENGTH, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .levels import CONCEPT_GROUP
+from .levels import CONCEPT_GROUP, doc_text
 from .rules import LEVELS, Grammar, cached_rules
 
 #: Vertebrae in craniocaudal order; a disc level is a pair of neighbours.
@@ -71,8 +73,10 @@ def disc_levels(first: str, last: str) -> tuple[str, ...] | None:
 class Lexicon:
     """Adds level spans and typo norms to a doc. See the module docstring."""
 
-    def __init__(self, nlp: Language, name: str, grammar: Grammar, known_words: frozenset[str]):
+    def __init__(self, nlp: Language, name: str, grammar: Grammar, known_words: frozenset[str],
+                 level_literals: frozenset[str] = frozenset()):
         self.name = name
+        self.level_literals = level_literals  # spellings the literal lexicon matches itself
         g = grammar
         self.grammar = g
         self.known = known_words | g.typo_protected | frozenset(g.typo_targets)
@@ -127,9 +131,11 @@ class Lexicon:
         return disc_levels(first, last)
 
     def _add_levels(self, doc: Doc, spans: list[Span]) -> None:
-        text = doc.text
+        text = doc_text(doc)
         taken: list[tuple[int, int]] = []
         for m in self.pair.finditer(text):
+            if m.group(0).lower() in self.level_literals:
+                continue
             levels = self._pair_levels(m)
             if levels is None:
                 continue
@@ -138,13 +144,15 @@ class Lexicon:
                 continue  # inside a token ("5,L5"): leave it to the literal lexicon
             taken.append((m.start(), m.end()))
             spans.append(self._span(span, levels))
-        for m in self.ordinals.finditer(text):
+        lower = text.lower()
+        for m in (self.ordinals.finditer(text) if "lumbar" in lower else ()):
             first, last = (_ORDINALS[m.group(k).lower()] for k in ("o1", "o2"))
             span = doc.char_span(m.start(), m.end())
             if span is not None and first < last:
                 taken.append((m.start(), m.end()))
                 spans.append(self._span(span, disc_levels(f"L{first}", f"L{last}") or ()))
-        for m in self.listhesis.finditer(text):
+        listhesis = any(word in lower for word in self.grammar.listhesis_words)
+        for m in (self.listhesis.finditer(text) if listhesis else ()):
             key = "a" if m.group("a") else "b"
             start, end = m.span(key)
             if any(s < end and start < e for s, e in taken):
@@ -185,11 +193,14 @@ class Lexicon:
         return best
 
     def __call__(self, doc: Doc) -> Doc:
-        for token in doc:
-            if token.is_alpha and len(token) >= self.grammar.typo_min_length:
-                fixed = self.correction(token.lower_)
+        if len(doc):
+            # one array read instead of a Token object per word; corrections memoised per word hash
+            attrs = doc.to_array([LOWER, IS_ALPHA, LENGTH])
+            strings = doc.vocab.strings
+            for i in numpy.flatnonzero((attrs[:, 1] == 1) & (attrs[:, 2] >= self.grammar.typo_min_length)):
+                fixed = self.correction(strings[int(attrs[i, 0])])
                 if fixed is not None:
-                    token.norm_ = fixed
+                    doc[int(i)].norm_ = fixed
         spans: list[Span] = []
         self._add_levels(doc, spans)
         if spans:
@@ -205,4 +216,5 @@ def make_lexicon(nlp: Language, name: str, rules_dir: str | None) -> Lexicon:
     """Create the spelling-tolerant lexicon from the ``grammar.json`` and ``concepts.json`` of ``rules_dir``."""
     rules = cached_rules(rules_dir)
     known = frozenset(w for rule in rules.concepts if rule.literal for w in rule.literal.lower().split())
-    return Lexicon(nlp, name, rules.grammar, known)
+    levels = frozenset(rule.literal.lower() for rule in rules.concepts if rule.category == "LEVEL" and rule.literal)
+    return Lexicon(nlp, name, rules.grammar, known, levels)
