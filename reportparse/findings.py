@@ -146,8 +146,9 @@ class FindingAssembler:
                         k += 1
                     # a location with its own head ("... and left foraminal narrowing") or its own verb ("... and
                     # the left foramen is patent") starts a new phrase
+                    joined = any(x.kind == WORD and x.text in g.conjunctions for x in items[j:k])
                     own_head = k + 1 < n and (items[k + 1].kind == "STENOSIS" or (
-                        items[k + 1].kind == WORD and items[k + 1].text in g.elliptical_verbs))
+                        joined and items[k + 1].kind == WORD and items[k + 1].text in g.elliptical_verbs))
                     if k < n and items[k].kind == "LOCATION" and not own_head:
                         # "narrowing of the right (subarticular recess and) neural foramen"
                         core.sides.extend(x.meta["side"] for x in items[j:k] if x.kind == "SIDE")

@@ -42,7 +42,8 @@ _LEVEL_LIST = (f"a list of levels from {list(LEVELS)}", lambda v: isinstance(v, 
 #: Metadata keys allowed per concept category: key -> (description, check, required).
 CONCEPT_METADATA: dict[str, dict[str, tuple[str, Any, bool]]] = {
     "LEVEL": {"level": (f"one of {list(LEVELS)} or 'other' (a level outside the table, e.g. L5-L6)",
-                        lambda v: v in LEVELS or v == "other", True)},
+                        lambda v: v in LEVELS or v == "other", True),
+              "levels": (*_LEVEL_LIST, False)},
     "SEVERITY": {"grade": (*_GRADE, True), "low": (*_GRADE, False), "high": (*_GRADE, False),
                  "standalone": (*_BOOL, False)},
     "LOCATION": {"location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"), True),

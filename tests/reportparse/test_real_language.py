@@ -156,3 +156,14 @@ def test_levels_above_and_below_a_named_level(text, levels):
     out = grades(text)
     assert all(out[lvl] == (0, 0, 0) for lvl in levels)
     assert all(out[lvl] in ((N, N, N), (2, N, N)) for lvl in ALL if lvl not in levels)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("At L3-4, bilateral foraminal narrowing can be seen, mild in degree.", (N, 1, 1)),
+    ("L3-4: mild narrowing of the left foramen is present.", (N, N, 1)),
+    ("At L3-4 no significant abnormalities are seen.", (0, 0, 0)),
+    ("At the L3-4 level, there are no significant degenerative changes.", (0, 0, 0)),
+    ("L3-4: small central protrusion with mild effacement of the ventral thecal sac.", (N, N, N)),
+])
+def test_more_report_phrasings(text, expected):
+    assert grades(text)["L3-L4"] == expected
