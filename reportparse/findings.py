@@ -25,10 +25,9 @@ prose "the lumbar MRI came back essentially negative", "L-spine MRI: unremarkabl
 lumbar spine showed nothing significant") give all three slots grade 0 at the levels the study covers
 (``doc._.rp_coverage``; T12-L1 also when the statement names the thoracic or whole spine). A prose study
 statement needs a study word (MRI, study, exam, scan) or stands alone with no level in scope ("IMPRESSION:
-Negative."), a normal word that no qualifier
-follows ("unremarkable *for* any inflammatory process" is no stenosis statement), and nothing more specific
-(no stenosis, level, severity, other modality or anatomy word such as disc, conus, marrow); "otherwise the exam is unremarkable"
-covers only the levels the report does not discuss.
+Negative."), a normal word that no qualifier follows ("unremarkable *for* any inflammatory process" is no stenosis
+statement), and nothing more specific (no stenosis, level, severity, other modality or anatomy word such as disc,
+conus, marrow); "otherwise the exam is unremarkable" covers only the levels the report does not discuss.
 
 Statements about another spine region (a sentence or region paragraph naming only the cervical or thoracic
 spine) grade no lumbar slot unless they name a table level; statements about a prior study ("a prior MRI in
@@ -497,14 +496,7 @@ class FindingAssembler:
             if item.kind == "SEVERITY" and item.meta["grade"] > 0:
                 return False
         text = doc_text(doc)[info.start_char:info.end_char].lower()
-        normal = None
-        for m in self.normal_words.finditer(text):
-            after = text[m.end():].split()[:1]
-            before = text[:m.start()].split()[-1:]
-            if not (after and after[0].strip(",.;:") in g.qualifiers) and not (before and before[0] in ("not", "no")):
-                normal = m
-                break
-        if normal is None or info.other_region:
+        if info.other_region or not any(self._unqualified(text, m) for m in self.normal_words.finditer(text)):
             return False
         remaining = any(item.kind == "SCOPE" and item.meta["scope"] == "remaining" for item in info.items)
         if remaining:
@@ -517,6 +509,13 @@ class FindingAssembler:
             out.append(Finding(slot, 0, rank, group, index, info.start_char, info.end_char,
                                ("study_normal", f"inferred_{rank}")))
         return True
+
+    def _unqualified(self, text: str, match: re.Match) -> bool:
+        """A normal word neither negated ("not normal") nor qualified ("negative for radiculopathy")."""
+        after = text[match.end():].split()[:1]
+        before = text[:match.start()].split()[-1:]
+        qualified = bool(after) and after[0].strip(",.;:") in self.g.qualifiers
+        return not qualified and not (before and before[0] in ("not", "no"))
 
     def _located(self, info: SentenceInfo, index: int, doc: Doc,
                  prev_location: str | None) -> tuple[list[Finding], str | None]:

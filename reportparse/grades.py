@@ -90,7 +90,7 @@ class GradeResolver:
         named.update(lvl for f in doc._.rp_findings or () if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)
         coverage = doc._.rp_coverage
-        # locations with a graded statement that no level holds: generic fills would hide it
+        # slots with a graded statement that no level holds: left-over and study fills would hide it
         unplaced = {f.slot for f in doc._.rp_findings or () if f.rank == "none" and f.grade}
         candidates: dict[tuple[str, str], list[tuple[Finding, Evidence]]] = {}
         evidence: list[Evidence] = []

@@ -96,7 +96,8 @@ class Lexicon:
                                    re.IGNORECASE)
         listhesis = "|".join(re.escape(w) for w in g.listhesis_words)
         self.listhesis = re.compile(
-            rf"(?:\b(?:{listhesis})\s+of\s+(?:the\s+)?(?P<a>[CTLS]-?\d{{1,2}})\b(?!\s*(?:{symbols}|{words})\s*[CTLS]?\d))"
+            rf"(?:\b(?:{listhesis})\s+of\s+(?:the\s+)?(?P<a>[CTLS]-?\d{{1,2}})\b"
+            rf"(?!\s*(?:{symbols}|{words})\s*[CTLS]?\d))"
             rf"|(?:(?<![A-Za-z0-9])(?P<b>[CTLS]-?\d{{1,2}})\s+(?:[a-z]+\s+)?(?:{listhesis})\b)", re.IGNORECASE)
         self._rules: dict[tuple[str, ...], TargetRule] = {}
         self._fixes: dict[str, str | None] = {}

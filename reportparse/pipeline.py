@@ -5,7 +5,8 @@
 
 medspaCy provides sections, concept matching (TargetMatcher) and the ConText algorithm (run per sentence by
 ``reportparse_context``, see :mod:`reportparse.context`); this package provides the sentence splitter, the
-spelling-tolerant lexicon (level spellings, typos) and the three stenosis stages. Every stage reads its rules from one rules folder (``--rules``), which
+spelling-tolerant lexicon (level spellings, typos) and the three stenosis stages. Every stage reads its rules from
+one rules folder (``--rules``), which
 is validated once (:func:`reportparse.rules.load_rules`). No model is downloaded or trained.
 """
 
