@@ -86,6 +86,8 @@ def evaluate_cmd(
     split: Optional[str] = typer.Option(None, "--split", help="Score one split only: tune or holdout."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder for the parser (without --pred)."),
     out: Path = typer.Option(Path("."), "--out", help="Folder for evaluation.json and evaluation.md."),
+    texts: Optional[Path] = typer.Option(None, "--texts", help="Reports file (id and text columns) with the texts "
+                                         "of gold reports stored without one (gold/real_notes.json)."),
     min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy", help="Exit 1 when the exact accuracy "
                                                  "is below this fraction (e.g. 0.9)."),
     verbose: Verbose = False,
@@ -95,7 +97,8 @@ def evaluate_cmd(
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        report = evaluate(gold, pred, split, rules, evidence_path=evidence, min_accuracy=min_accuracy, out_dir=out)
+        report = evaluate(gold, pred, split, rules, evidence_path=evidence, min_accuracy=min_accuracy, out_dir=out,
+                          texts_path=texts)
     except ReportParseError as err:
         console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None

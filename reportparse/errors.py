@@ -83,6 +83,10 @@ class Errors(metaclass=ErrorsWithCodes):
     E312 = ("Prediction file '{path}', row {row}: {column} is {value!r}; expected {expected}. Give a levels table "
             "written by 'reportparse extract'.")
     E313 = "--min-accuracy must be a fraction between 0 and 1, got {value}. For 90% pass 0.9."
+    E314 = ("Gold file '{path}' holds no text for {n} report(s) ({ids}): its labels are kept apart from texts that "
+            "may not be copied. Pass the texts with --texts (e.g. --texts ../shared/data/reports-real/notes.jsonl).")
+    E315 = ("Texts file '{texts}' has no text for the gold report(s) {ids}. Give the file the gold set was "
+            "annotated on (its id and text columns), or remove those reports from the gold file.")
     # Label Studio review (reportparse.review); messages never carry the API key
     E401 = ("{name} is not set. Export the {what} of your Label Studio server, e.g. {example}, before "
             "'reportparse review {command}' (or use 'reportparse review export' when no server is reachable).")

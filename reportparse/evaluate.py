@@ -317,11 +317,38 @@ def read_evidence(path: str | Path) -> dict[tuple[str, str, str], list[str]]:
     return out
 
 
+def join_texts(reports: list[GoldReport], gold_path: str | Path, texts_path: str | Path | None
+               ) -> list[GoldReport]:
+    """Fill the empty texts of ``reports`` from the reports file ``texts_path`` (matched by report id).
+
+    Raises:
+        ReportParseError: (E314) empty texts and no ``texts_path``; (E315) a report the file does not hold; the
+            reader's E101-E105 for a missing or unreadable file.
+    """
+    empty = [r for r in reports if not r.text.strip()]
+    if not empty:
+        return reports
+    if texts_path is None:
+        ids = ", ".join(r.report_id for r in empty[:5]) + (" ..." if len(empty) > 5 else "")
+        raise ReportParseError(Errors.E314.format(path=gold_path, n=len(empty), ids=ids))
+    from .io import ReportReader
+
+    wanted = {r.report_id for r in empty}
+    texts = {row.report_id: row.text for row in ReportReader(texts_path) if row.report_id in wanted and row.text}
+    absent = [r.report_id for r in empty if r.report_id not in texts]
+    if absent:
+        raise ReportParseError(Errors.E315.format(texts=texts_path, ids=", ".join(absent[:10])))
+    for report in empty:
+        report.text = texts[report.report_id]
+    logger.info("joined %d gold texts from %s", len(empty), texts_path)
+    return reports
+
+
 def _run_parser(reports: list[GoldReport], rules_dir: str | Path | None
                 ) -> tuple[dict[str, Slots], dict[tuple[str, str, str], list[str]]]:
-    from .pipeline import build_pipeline, parse_text
+    from .pipeline import default_pipeline, parse_text
 
-    nlp = build_pipeline(rules_dir)
+    nlp = default_pipeline(None if rules_dir is None else str(Path(rules_dir).resolve()))
     preds: dict[str, Slots] = {}
     evidence: dict[tuple[str, str, str], list[str]] = {}
     for report in reports:
@@ -340,7 +367,8 @@ def _run_parser(reports: list[GoldReport], rules_dir: str | Path | None
 
 def evaluate(gold_path: str | Path, pred_path: str | Path | None = None, split: str | None = None,
              rules_dir: str | Path | None = None, *, evidence_path: str | Path | None = None,
-             min_accuracy: float | None = None, out_dir: str | Path | None = None) -> EvaluationReport:
+             min_accuracy: float | None = None, out_dir: str | Path | None = None,
+             texts_path: str | Path | None = None) -> EvaluationReport:
     """Score predictions (a levels table, or the parser run on the gold texts) against the gold set.
 
     Args:
@@ -352,6 +380,9 @@ def evaluate(gold_path: str | Path, pred_path: str | Path | None = None, split: 
             (when ``pred_path`` is given).
         min_accuracy: the exact accuracy (0-1) that ``report.passed`` requires.
         out_dir: when given, write ``evaluation.json`` and ``evaluation.md`` there.
+        texts_path: a reports file (.csv, .jsonl, .parquet with id and text columns) giving the texts of gold
+            reports stored without one (``gold/real_notes.json``: labels of texts that may not be copied into the
+            project); gold texts present in the gold file are kept.
 
     Raises:
         ReportParseError: a missing or malformed gold or prediction file, an unknown split, a bad
@@ -359,7 +390,7 @@ def evaluate(gold_path: str | Path, pred_path: str | Path | None = None, split: 
     """
     if min_accuracy is not None and not (0 <= min_accuracy <= 1):
         raise ReportParseError(Errors.E313.format(value=min_accuracy))
-    gold_all = load_gold(gold_path)
+    gold_all = join_texts(load_gold(gold_path), gold_path, texts_path)
     gold = [r for r in gold_all if split is None or r.split == split]
     if split is not None and not gold:
         splits = sorted({str(r.split) for r in gold_all})

@@ -20,19 +20,31 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
 7. **Levels.** Each finding goes to the nearest level group of its sentence (the preceding one in a heading
    sentence, else the following one), or to the level in scope.
 
-Whole-level statements ("L1-2: Normal.") and whole-study statements ("Normal MRI of the lumbar spine") give all
-three slots grade 0. Everything lands in ``doc._.rp_findings`` as :class:`Finding` objects; the grades stage
+Whole-level statements ("L1-2: Normal.") and whole-study statements ("Normal MRI of the lumbar spine", and in
+prose "the lumbar MRI came back essentially negative", "L-spine MRI: unremarkable", "MRIs of the thoracic and
+lumbar spine showed nothing significant") give all three slots grade 0 at the levels the study covers
+(``doc._.rp_coverage``; T12-L1 also when the statement names the thoracic or whole spine). A prose study
+statement needs a study word (MRI, study, exam, scan) or stands alone with no level in scope ("IMPRESSION:
+Negative."), a normal word that no qualifier follows ("unremarkable *for* any inflammatory process" is no stenosis
+statement), and nothing more specific (no stenosis, level, severity, other modality or anatomy word such as disc,
+conus, marrow); "otherwise the exam is unremarkable" covers only the levels the report does not discuss.
+
+Statements about another spine region (a sentence or region paragraph naming only the cervical or thoracic
+spine) grade no lumbar slot unless they name a table level; statements about a prior study ("a prior MRI in
+2019 showed moderate stenosis at L4-5") grade nothing unless they also describe the present ("now", "again",
+"unchanged"). Everything lands in ``doc._.rp_findings`` as :class:`Finding` objects; the grades stage
 resolves them into one grade per slot.
 """
 
 
+import re
 from dataclasses import dataclass, field
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .levels import WORD, Item, LevelGroup, SentenceInfo
-from .rules import Grammar, cached_rules
+from .levels import T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text
+from .rules import LEVELS, Grammar, cached_rules
 
 if not Doc.has_extension("rp_findings"):
     Doc.set_extension("rp_findings", default=None)
@@ -95,6 +107,8 @@ class FindingAssembler:
     def __init__(self, nlp: Language, name: str, grammar: Grammar):
         self.name = name
         self.g = grammar
+        self.normal_words = re.compile(r"(?<![a-z])(?:" + "|".join(
+            re.escape(w) for w in sorted(grammar.normal_words, key=len, reverse=True)) + r")(?![a-z])")
 
     # -- 1. cores ---------------------------------------------------------------------------------------
     def _cores(self, items: list[Item], prev_location: str | None) -> list[Core]:
@@ -131,8 +145,9 @@ class FindingAssembler:
                         k += 1
                     # a location with its own head ("... and left foraminal narrowing") or its own verb ("... and
                     # the left foramen is patent") starts a new phrase
+                    joined = any(x.kind == WORD and x.text in g.conjunctions for x in items[j:k])
                     own_head = k + 1 < n and (items[k + 1].kind == "STENOSIS" or (
-                        items[k + 1].kind == WORD and items[k + 1].text in g.elliptical_verbs))
+                        joined and items[k + 1].kind == WORD and items[k + 1].text in g.elliptical_verbs))
                     if k < n and items[k].kind == "LOCATION" and not own_head:
                         # "narrowing of the right (subarticular recess and) neural foramen"
                         core.sides.extend(x.meta["side"] for x in items[j:k] if x.kind == "SIDE")
@@ -176,6 +191,9 @@ class FindingAssembler:
         while k >= 0 and k not in taken:
             item = items[k]
             if item.kind in MODIFIERS:
+                if item.kind == "SEVERITY" and k > 0 and items[k - 1].kind == WORD \
+                        and items[k - 1].text in g.elliptical_verbs and core.left_first - k > 1:
+                    break  # "the right foramen is patent and the canal ...": the predicate of the phrase before
                 if not self._superseded(items, k):
                     core.left.insert(0, item)
                 core.left_first = k
@@ -183,6 +201,8 @@ class FindingAssembler:
                 pass  # "mild right L5-S1 foraminal narrowing"
             elif item.kind == "DISTRACTOR" and item.meta.get("coordinates"):
                 pass  # "moderate right subarticular and foraminal stenosis"
+            elif item.kind == WORD and item.text == "the" and any(i.kind == "SIDE" for i in core.left):
+                break  # "a bulge to the left, and the right foramen ...": the article opens this phrase
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
                 break
             k -= 1
@@ -395,7 +415,8 @@ class FindingAssembler:
         if group.kind == "remaining":
             return "remaining"
         if group.kind == "all":
-            return "study"
+            # "high-grade stenosis in the lumbar spine" places nothing; "no stenosis in the lumbar spine" covers all
+            return "none" if group.region and grade != 0 else "study"
         return "explicit" if located else "generic"
 
     def _whole(self, info: SentenceInfo, index: int, out: list[Finding]) -> bool:
@@ -413,7 +434,8 @@ class FindingAssembler:
             elif item.kind in ("LEVEL", "SCOPE"):
                 continue
             elif item.kind == WORD and (item.text in g.level_normal_fillers or item.text in g.list_connectors
-                                        or item.text in g.range_connectors or not item.text.isalpha()):
+                                        or item.text in g.range_connectors or item.text in g.above_words
+                                        or item.text in g.below_words or not item.text.isalpha()):
                 continue
             else:
                 return False
@@ -431,8 +453,74 @@ class FindingAssembler:
                  prev_location: str | None = None) -> tuple[list[Finding], str | None]:
         """The findings of one sentence, and the location of its last stenosis phrase (for the next clause)."""
         out: list[Finding] = []
-        if info.excluded or self._whole(info, index, out):
+        if info.excluded:
             return out, None
+        words = [w for item in info.items for w in item.text.split()]
+        if self._about_prior_study(words):
+            return out, None
+        if self._whole(info, index, out) or self._study(info, index, doc, words, out):
+            return self._in_region(info, out), None
+        out, location = self._located(info, index, doc, prev_location)
+        return self._in_region(info, out), location
+
+    def _about_prior_study(self, words: list[str]) -> bool:
+        """True for a sentence that reports a prior study ("prior MRI (2019) showed ...") and says nothing of
+        the present ("now", "again", "unchanged")."""
+        g = self.g
+        for k, word in enumerate(words):
+            if word in g.prior_words and any(w in g.study_words for w in words[k + 1:k + 4]):
+                rest = words[k + 1:]
+                return any(w in g.past_verbs for w in rest) and not any(w in g.current_markers for w in words)
+        return False
+
+    @staticmethod
+    def _in_region(info: SentenceInfo, out: list[Finding]) -> list[Finding]:
+        """Drop the findings of a sentence about another spine region, unless placed at a named table level."""
+        if not info.other_region:
+            return out
+        return [f for f in out if f.group is not None and f.group.kind == "explicit" and f.group.levels]
+
+    def _study(self, info: SentenceInfo, index: int, doc: Doc, words: list[str], out: list[Finding]) -> bool:
+        """A whole-study statement in prose (see the module docstring). Returns True when the sentence was one."""
+        g = self.g
+        bare = info.inherited is None and not info.groups and all(
+            (i.kind == "SEVERITY" and i.meta.get("standalone") and i.meta["grade"] == 0)
+            or (i.kind == WORD and not i.text.isalnum()) for i in info.items)
+        if not (bare or any(w in g.study_words for w in words)):
+            return False
+        if any(w in g.blocking_words for w in words) or any(w in g.prior_words for w in words):
+            return False
+        for item in info.items:
+            if item.kind in ("LOCATION", "STENOSIS", "LEVEL", "DISTRACTOR", "MULTILEVEL", "COMPARATOR"):
+                return False
+            if item.kind == "SEVERITY" and item.meta["grade"] > 0:
+                return False
+        text = doc_text(doc)[info.start_char:info.end_char].lower()
+        if info.other_region or not any(self._unqualified(text, m) for m in self.normal_words.finditer(text)):
+            return False
+        remaining = any(item.kind == "SCOPE" and item.meta["scope"] == "remaining" for item in info.items)
+        if remaining:
+            group = LevelGroup(LEVELS, "remaining", info.start, info.end)
+        else:
+            levels = LEVELS if info.regions & T12_REGIONS else doc._.rp_coverage
+            group = LevelGroup(tuple(levels), "all", info.start, info.end, region=True)
+        rank = "remaining" if remaining else "study"
+        for slot in ALL_SLOTS:
+            out.append(Finding(slot, 0, rank, group, index, info.start_char, info.end_char,
+                               ("study_normal", f"inferred_{rank}")))
+        return True
+
+    def _unqualified(self, text: str, match: re.Match) -> bool:
+        """A normal word neither negated ("not normal") nor qualified ("negative for radiculopathy")."""
+        after = text[match.end():].split()[:1]
+        before = text[:match.start()].split()[-1:]
+        qualified = bool(after) and after[0].strip(",.;:") in self.g.qualifiers
+        return not qualified and not (before and before[0] in ("not", "no"))
+
+    def _located(self, info: SentenceInfo, index: int, doc: Doc,
+                 prev_location: str | None) -> tuple[list[Finding], str | None]:
+        """The stenosis phrases of one sentence as findings (steps 1-7 of the module docstring)."""
+        out: list[Finding] = []
         items = info.items
         cores = self._cores(items, prev_location)
         if not cores:

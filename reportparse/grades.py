@@ -6,12 +6,18 @@ Competing statements about one slot are resolved by a documented rule:
    ``generic`` (a finding without a location word, or a whole-level "Normal.") over ``remaining`` ("the
    remaining levels are normal", applied only to levels the report never names; "all other foramina are
    patent", applied to every foramen slot nothing else decides) over ``study`` (whole-study
-   statements, applied to every slot nothing else decides).
+   statements, applied to every slot nothing else decides: "at any level" covers the whole table, a statement
+   about the study or the region ("normal lumbar MRI", "no stenosis in the lumbar spine") the levels the study
+   covers, ``doc._.rp_coverage``, see :mod:`reportparse.levels`).
 2. Within that rank a statement about the past ("previously there was severe stenosis") yields to one about
    the present; then the **higher grade** wins (findings versus impression, two sentences about one slot); when
    the graded statements disagree the slot is flagged ``conflict``.
 3. When every statement of that rank is ungraded ("foraminal narrowing" without a severity word) the slot stays
    empty and is flagged ``ungraded``.
+4. A graded stenosis the report does not place at any level ("moderate foraminal narrowing" in a sentence
+   without a level, "severe stenosis in the lumbar spine") could be at any undiscussed level: no
+   "remaining" or whole-study statement fills a slot of its location with 0; such slots stay empty and are
+   flagged ``unplaced``.
 
 ``doc._.rp_result`` receives a :class:`ReportGrades` with the six level rows and one evidence row per
 statement considered (``used`` tells which ones decided the slot).
@@ -24,6 +30,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .findings import Finding
+from .levels import doc_text
 from .rules import LEVELS, LOCATIONS, Grammar, cached_rules
 
 if not Doc.has_extension("rp_result"):
@@ -82,13 +89,20 @@ class GradeResolver:
                  for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels}
         named.update(lvl for f in doc._.rp_findings or () if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)
+        coverage = doc._.rp_coverage
+        # slots with a graded statement that no level holds: left-over and study fills would hide it
+        unplaced = {f.slot for f in doc._.rp_findings or () if f.rank == "none" and f.grade}
         candidates: dict[tuple[str, str], list[tuple[Finding, Evidence]]] = {}
         evidence: list[Evidence] = []
-        text = doc.text  # a property that joins every token: read it once
+        text = doc_text(doc)
         for f in doc._.rp_findings or []:
             info = sentences[f.sentence]
-            if f.rank == "none" or f.group is None:
-                levels: tuple[str, ...] = LEVELS if f.rank == "study" else ("",)
+            if f.rank == "study" and f.group is not None and not f.group.region:
+                levels: tuple[str, ...] = f.group.levels  # "at any level": every level of the table
+            elif f.rank == "study":
+                levels = tuple(lvl for lvl in (f.group.levels if f.group else LEVELS) if lvl in coverage)
+            elif f.rank == "none" or f.group is None:
+                levels = ("",)
             elif f.rank == "remaining" and f.located:
                 levels = f.group.levels  # "all other foramina are patent": every slot of that location left open
             elif f.rank == "remaining":
@@ -112,6 +126,8 @@ class GradeResolver:
             top = current or top  # "previously severe, now mild": the current statement wins
             graded = [(f, ev) for f, ev in top if f.grade is not None]
             slot_flags: set[str] = set()
+            if slot in unplaced and best >= RANKS.index("remaining"):
+                graded, slot_flags = [], {"unplaced"}
             if graded:
                 grade = max(f.grade for f, _ in graded)
                 if len({f.grade for f, _ in graded}) > 1:
@@ -122,7 +138,7 @@ class GradeResolver:
                         slot_flags.update(x for x in f.flags if x in ("uncertain", "inferred_remaining",
                                                                          "inferred_study", "comparator_minor"))
                 grades[level][slot] = grade
-            else:
+            elif not slot_flags:
                 slot_flags.add("ungraded")
                 for _, ev in top:
                     ev.used = True

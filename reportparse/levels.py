@@ -3,19 +3,30 @@
 For every sentence this stage decides which disc levels its statements are about:
 
 * level mentions (``LEVEL`` concepts) joined by list words ("L3-4, L4-5 and L5-S1") form one group; a range word
-  between two levels ("T12-L1 through L2-L3", "L1-2 to L3-4") expands to every level in between;
+  between two levels ("T12-L1 through L2-L3", "L1-2 to L3-4") expands to every level in between; a direction
+  word turns a level into the levels beside it ("the levels above L3-4": T12-L1 to L2-L3; "L4-5 and below":
+  L4-L5 and L5-S1);
 * scope markers (``SCOPE`` concepts: "the remaining levels", "at any level") form groups of their own; weak
   markers ("otherwise") count only where no level is in scope;
 * a sentence that opens with a group ("L4-5: ...", "At L4-5, ...") is a *heading*: its last group stays in
   scope for the following sentences until the next level, a blank line or a new section;
 * a sentence that names a level later on ("... at L4-5.") keeps it in scope until the end of its line;
-* sentences in excluded sections (history, indication, technique, comparison, exam title) are marked excluded.
+* sentences in excluded sections (history, indication, technique, comparison, exam title) are marked excluded;
+* the spine regions a sentence names ("MRI of the cervical spine", "thoracic and lumbar") are kept with it, and
+  a region heading ("THORACIC SPINE:") lends its region to the sentences after it until the next region
+  heading or section, so a thoracic paragraph's "no canal narrowing" is not read as lumbar;
+* the document's *study coverage* (``doc._.rp_coverage``) is the levels a whole-study statement covers:
+  L1-L2 to L5-S1, and T12-L1 when the text names T12-L1, the thoracolumbar junction, the thoracic or the whole
+  spine, or is a radiology report (a FINDINGS, IMPRESSION or TECHNIQUE section, or an MRI title on its first
+  line); a clinical note that says "the lumbar MRI was normal" does not settle T12-L1.
 
 The result is ``doc._.rp_sentences``: one :class:`SentenceInfo` per sentence, with the sentence's tokens
 already grouped into :class:`Item` objects (a concept span or a single word) for the findings stage.
 """
 
 
+import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +41,24 @@ WORD = "WORD"
 
 if not Doc.has_extension("rp_sentences"):
     Doc.set_extension("rp_sentences", default=None)
+if not Doc.has_extension("rp_coverage"):
+    Doc.set_extension("rp_coverage", default=LEVELS)
+if not Doc.has_extension("rp_text"):
+    Doc.set_extension("rp_text", default=None)
+
+
+def doc_text(doc: Doc) -> str:
+    """The doc's text, joined once per doc (``Doc.text`` joins every token on each call)."""
+    text = doc._.rp_text
+    if text is None:
+        text = doc._.rp_text = doc.text
+    return text
+
+#: Regions whose statements concern the lumbar table, and those that also reach T12-L1.
+LUMBAR_REGIONS = frozenset({"lumbar", "thoracolumbar", "whole"})
+T12_REGIONS = frozenset({"thoracolumbar", "thoracic", "whole"})
+#: Section categories that only radiology reports have.
+REPORT_SECTIONS = frozenset({"findings", "impression", "technique"})
 
 
 @dataclass(slots=True)
@@ -53,6 +82,7 @@ class LevelGroup:
     start: int
     end: int
     restricted: bool = False  # a marker limited to some levels ("upper lumbar levels")
+    region: bool = False  # a region word ("in the lumbar spine"): carries whole-study negatives only
 
 
 @dataclass
@@ -69,6 +99,12 @@ class SentenceInfo:
     groups: list[LevelGroup] = field(default_factory=list)
     inherited: LevelGroup | None = None
     heading: bool = False
+    regions: frozenset[str] = frozenset()  # spine regions named here or by the region heading in force
+
+    @property
+    def other_region(self) -> bool:
+        """True when the sentence is about a region other than the lumbar spine only (cervical, thoracic)."""
+        return bool(self.regions) and not (self.regions & LUMBAR_REGIONS)
 
 
 @dataclass
@@ -192,6 +228,32 @@ class LevelScoper:
         self.name = name
         self.grammar = grammar
         self.order = {level: i for i, level in enumerate(LEVELS)}
+        self.region_pattern = re.compile("|".join(
+            rf"(?P<{name}>(?<![a-z0-9])(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+            + r")(?![a-z0-9]))" for name, words in grammar.regions.items() if words))
+        study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
+        lumbar = "|".join(re.escape(w) for w in sorted(grammar.regions["lumbar"], key=len, reverse=True))
+        self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
+
+    def regions(self, text: str) -> frozenset[str]:
+        """The spine regions ``text`` (lower case) names."""
+        return frozenset(m.lastgroup for m in self.region_pattern.finditer(text))
+
+    def region_heading(self, text: str) -> frozenset[str]:
+        """The regions of a region heading ("LUMBAR SPINE:", "Thoracic:"), or an empty set."""
+        head, colon, _ = text.partition(":")
+        if not colon or len(head.split()) > 4:
+            return frozenset()
+        return self.regions(head)
+
+    def coverage(self, doc: Doc, concepts: "ConceptSpans", sections: list[str | None]) -> tuple[str, ...]:
+        """The levels a whole-study statement of this document covers (see the module docstring)."""
+        text = doc_text(doc)
+        first_line = text.lstrip().split("\n", 1)[0]
+        if ("T12-L1" in (m.get("level") for m in concepts.metas) or REPORT_SECTIONS & set(sections)
+                or self.regions(text.lower()) & T12_REGIONS or self.title.search(first_line)):
+            return LEVELS
+        return LEVELS[1:]
 
     def groups(self, items: list[Item], heading_scope: bool) -> list[LevelGroup]:
         """Level groups and scope markers of one sentence, in text order."""
@@ -211,17 +273,17 @@ class LevelScoper:
                 groups.append(LevelGroup((), "explicit", item.start, item.end))
                 pending_range, gap_ok = False, True
             elif item.kind == "LEVEL":
-                level = item.meta["level"]
+                named = item.meta.get("levels") or [item.meta["level"]]  # a vertebral range names several
+                level = named[-1]
                 if current and gap_ok:
-                    if pending_range and self.order[level] > self.order[current[-1]]:
-                        current.extend(LEVELS[self.order[current[-1]] + 1:self.order[level] + 1])
-                    elif level not in current:
-                        current.append(level)
+                    if pending_range and self.order[named[0]] > self.order[current[-1]]:
+                        current.extend(LEVELS[self.order[current[-1]] + 1:self.order[named[0]]])
+                    current.extend(lvl for lvl in named if lvl not in current)
                     cur_end = item.end
                 else:
                     if current:
                         groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
-                    current, cur_start, cur_end = [level], item.start, item.end
+                    current, cur_start, cur_end = list(named), item.start, item.end
                 pending_range, gap_ok = False, True
             elif current and item.kind == WORD and item.text in g.range_connectors:
                 pending_range = True
@@ -231,6 +293,7 @@ class LevelScoper:
                 gap_ok = False
         if current:
             groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
+        groups = [self._directed(grp, items) for grp in groups]
         has_levels = bool(groups)
         for item in items:
             if item.kind != "SCOPE":
@@ -239,9 +302,32 @@ class LevelScoper:
                 continue
             restricted = "levels" in item.meta
             levels = tuple(item.meta.get("levels", LEVELS))
-            groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted))
+            groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted,
+                                     bool(item.meta.get("region"))))
         groups.sort(key=lambda grp: grp.start)
         return groups
+
+    def _directed(self, group: LevelGroup, items: list[Item]) -> LevelGroup:
+        """The levels above or below a named group: "levels above L3-4" (exclusive), "L4-5 and below"
+        (inclusive)."""
+        if not group.levels:
+            return group
+        g = self.grammar
+        words = [(k, i.text) for k, i in enumerate(items) if i.kind == WORD]
+        before = [t for k, t in words if items[k].end <= group.start and items[k].start >= group.start - 3]
+        after = [t for k, t in words if items[k].start >= group.end and items[k].end <= group.end + 2]
+        first, last = self.order[group.levels[0]], self.order[group.levels[-1]]
+        if before and before[-1] in g.above_words:
+            levels = LEVELS[:first]
+        elif before and before[-1] in g.below_words:
+            levels = LEVELS[last + 1:]
+        elif len(after) == 2 and after[0] in ("and", "or") and after[1] in g.above_words:
+            levels = LEVELS[:last + 1]
+        elif len(after) == 2 and after[0] in ("and", "or") and after[1] in g.below_words:
+            levels = LEVELS[first:]
+        else:
+            return group
+        return LevelGroup(tuple(levels), group.kind, group.start, group.end)
 
     def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
         """True when the first content item of the sentence starts a group of named levels (a heading).
@@ -270,11 +356,16 @@ class LevelScoper:
         heading: LevelGroup | None = None
         narrative: LevelGroup | None = None
         last_section: str | None = None
+        region_scope: frozenset[str] = frozenset()
         next_span = 0
+        text = doc_text(doc)
+        regions = [(m.start(), m.lastgroup) for m in self.region_pattern.finditer(text.lower())]
+        region_starts = [start for start, _ in regions]
         for start, end in bounds:
             section = sections[end - 1]
             if section != last_section:
                 heading = narrative = None
+                region_scope = frozenset()
                 last_section = section
             gap = texts[start - 1] if start > 0 and tokens.spaces[start - 1] else ""
             if gap.count("\n") >= 2:
@@ -285,6 +376,11 @@ class LevelScoper:
             info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
                                 section in excluded, items)
             out.append(info)
+            named = frozenset(name for _, name in regions[bisect_left(region_starts, info.start_char):
+                                                         bisect_left(region_starts, info.end_char)])
+            if named:
+                region_scope = self.region_heading(text[info.start_char:info.end_char].lower()) or region_scope
+            info.regions = named or region_scope
             if info.excluded:
                 continue
             info.groups = self.groups(items, heading is not None)
@@ -296,6 +392,7 @@ class LevelScoper:
                 else:
                     narrative = info.groups[-1]
         doc._.rp_sentences = out
+        doc._.rp_coverage = self.coverage(doc, concepts, sections)
         return doc
 
 

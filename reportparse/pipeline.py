@@ -1,11 +1,12 @@
 """Assembly of the report-parsing spaCy pipeline.
 
-``tokenizer -> medspacy_sectionizer -> reportparse_sentencizer -> medspacy_target_matcher -> reportparse_context
--> reportparse_levels -> reportparse_findings -> reportparse_grades``
+``tokenizer -> medspacy_sectionizer -> reportparse_sentencizer -> reportparse_lexicon -> medspacy_target_matcher
+-> reportparse_context -> reportparse_levels -> reportparse_findings -> reportparse_grades``
 
 medspaCy provides sections, concept matching (TargetMatcher) and the ConText algorithm (run per sentence by
-``reportparse_context``, see :mod:`reportparse.context`); this package provides the sentence splitter and the
-three stenosis stages. Every stage reads its rules from one rules folder (``--rules``), which
+``reportparse_context``, see :mod:`reportparse.context`); this package provides the sentence splitter, the
+spelling-tolerant lexicon (level spellings, typos) and the three stenosis stages. Every stage reads its rules from
+one rules folder (``--rules``), which
 is validated once (:func:`reportparse.rules.load_rules`). No model is downloaded or trained.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from . import context, findings, grades, levels, sentences  # noqa: F401  (register the factories)
+from . import context, findings, grades, levels, lexicon, sentences  # noqa: F401  (register the factories)
 from .grades import ReportGrades
 from .levels import CONCEPT_GROUP
 from .rules import cached_rules
@@ -66,8 +67,11 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
                                                                 "span_attrs": None})
     sectionizer.add(ruleset.sections)
     nlp.add_pipe("reportparse_sentencizer", config={"rules_dir": rules_path})
+    # the lexicon sets the NORM of misspelt key words, so the matcher matches on NORM
+    nlp.add_pipe("reportparse_lexicon", config={"rules_dir": rules_path})
     matcher = nlp.add_pipe("medspacy_target_matcher", config={"rules": None, "result_type": "group",
-                                                               "span_group_name": CONCEPT_GROUP})
+                                                               "span_group_name": CONCEPT_GROUP,
+                                                               "phrase_matcher_attr": "NORM"})
     matcher.add(ruleset.concepts)
     for name in ("reportparse_context", "reportparse_levels", "reportparse_findings", "reportparse_grades"):
         nlp.add_pipe(name, config={"rules_dir": rules_path})

@@ -42,7 +42,8 @@ _LEVEL_LIST = (f"a list of levels from {list(LEVELS)}", lambda v: isinstance(v, 
 #: Metadata keys allowed per concept category: key -> (description, check, required).
 CONCEPT_METADATA: dict[str, dict[str, tuple[str, Any, bool]]] = {
     "LEVEL": {"level": (f"one of {list(LEVELS)} or 'other' (a level outside the table, e.g. L5-L6)",
-                        lambda v: v in LEVELS or v == "other", True)},
+                        lambda v: v in LEVELS or v == "other", True),
+              "levels": (*_LEVEL_LIST, False)},
     "SEVERITY": {"grade": (*_GRADE, True), "low": (*_GRADE, False), "high": (*_GRADE, False),
                  "standalone": (*_BOOL, False)},
     "LOCATION": {"location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"), True),
@@ -52,7 +53,7 @@ CONCEPT_METADATA: dict[str, dict[str, tuple[str, Any, bool]]] = {
     "COMPARATOR": {"major": ("'right' or 'left'", lambda v: v in ("right", "left"), True)},
     "DISTRACTOR": {"coordinates": (*_BOOL, False)},
     "SCOPE": {"scope": ("'remaining' or 'all'", lambda v: v in ("remaining", "all"), True),
-              "levels": (*_LEVEL_LIST, False), "weak": (*_BOOL, False)},
+              "levels": (*_LEVEL_LIST, False), "weak": (*_BOOL, False), "region": (*_BOOL, False)},
     "STUDY_NORMAL": {"grade": ("0", lambda v: v == 0, True)},
     "MULTILEVEL": {},
 }
@@ -61,17 +62,30 @@ CONTEXT_CATEGORIES = ("NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL",
                       "PSEUDO", "TERMINATE")
 
 _STR_LIST = ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
+#: The spine regions a study statement can name (grammar.json ``study.regions``).
+REGIONS = ("lumbar", "thoracolumbar", "thoracic", "whole", "cervical", "other")
+_REGIONS = (f"an object mapping each of {list(REGIONS)} to a list of words",
+            lambda v: isinstance(v, dict) and set(v) == set(REGIONS)
+            and all(isinstance(x, list) and all(isinstance(w, str) for w in x) for x in v.values()))
 
 #: The schema of grammar.json: section -> key -> (description, check).
 GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "sentences": {"terminal_punct": _STR_LIST, "abbreviations": _STR_LIST, "clause_punct": _STR_LIST},
     "sections": {"excluded": _STR_LIST},
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
-               "list_connectors": _STR_LIST, "heading_lead": _STR_LIST},
+               "list_connectors": _STR_LIST, "heading_lead": _STR_LIST, "above_words": _STR_LIST,
+               "below_words": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
                  "change_from": _STR_LIST, "change_to": _STR_LIST, "past_markers": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
+    "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
+                "typo_targets": _STR_LIST, "typo_protected": _STR_LIST,
+                "typo_min_length": ("an integer of at least 4", lambda v: isinstance(v, int)
+                                    and not isinstance(v, bool) and v >= 4)},
+    "study": {"study_words": _STR_LIST, "normal_words": _STR_LIST, "qualifiers": _STR_LIST,
+              "blocking_words": _STR_LIST, "prior_words": _STR_LIST, "past_verbs": _STR_LIST,
+              "current_markers": _STR_LIST, "regions": _REGIONS},
     "resolution": {"rank_order": ("['explicit', 'generic', 'remaining', 'study']",
                                   lambda v: v == ["explicit", "generic", "remaining", "study"]),
                    "combine": ("'max' (the higher grade wins)", lambda v: v == "max")},
@@ -89,6 +103,8 @@ class Grammar:
     range_connectors: frozenset[str]
     list_connectors: frozenset[str]
     heading_lead: frozenset[str]
+    above_words: frozenset[str]
+    below_words: frozenset[str]
     conjunctions: frozenset[str]
     left_fillers: frozenset[str]
     link_words: frozenset[str]
@@ -99,6 +115,20 @@ class Grammar:
     change_to: frozenset[str]
     past_markers: frozenset[str]
     generic_graded_location: str
+    level_separators: tuple[str, ...]
+    sacral_one_spellings: frozenset[str]
+    listhesis_words: frozenset[str]
+    typo_targets: tuple[str, ...]
+    typo_protected: frozenset[str]
+    typo_min_length: int
+    study_words: frozenset[str]
+    normal_words: tuple[str, ...]
+    qualifiers: frozenset[str]
+    blocking_words: frozenset[str]
+    prior_words: frozenset[str]
+    past_verbs: frozenset[str]
+    current_markers: frozenset[str]
+    regions: dict[str, tuple[str, ...]]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Grammar":
@@ -113,6 +143,8 @@ class Grammar:
             range_connectors=words("levels", "range_connectors"),
             list_connectors=words("levels", "list_connectors"),
             heading_lead=words("levels", "heading_lead"),
+            above_words=words("levels", "above_words"),
+            below_words=words("levels", "below_words"),
             conjunctions=words("assembly", "conjunctions"),
             left_fillers=words("assembly", "left_fillers"),
             link_words=words("assembly", "link_words"),
@@ -123,6 +155,20 @@ class Grammar:
             change_to=words("assembly", "change_to"),
             past_markers=words("assembly", "past_markers"),
             generic_graded_location=data["assembly"]["generic_graded_location"],
+            level_separators=tuple(w.lower() for w in data["lexicon"]["level_separators"]),
+            sacral_one_spellings=words("lexicon", "sacral_one_spellings"),
+            listhesis_words=words("lexicon", "listhesis_words"),
+            typo_targets=tuple(w.lower() for w in data["lexicon"]["typo_targets"]),
+            typo_protected=words("lexicon", "typo_protected"),
+            typo_min_length=data["lexicon"]["typo_min_length"],
+            study_words=words("study", "study_words"),
+            normal_words=tuple(w.lower() for w in data["study"]["normal_words"]),
+            qualifiers=words("study", "qualifiers"),
+            blocking_words=words("study", "blocking_words"),
+            prior_words=words("study", "prior_words"),
+            past_verbs=words("study", "past_verbs"),
+            current_markers=words("study", "current_markers"),
+            regions={name: tuple(w.lower() for w in ws) for name, ws in data["study"]["regions"].items()},
         )
 
 

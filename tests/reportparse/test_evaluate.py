@@ -210,3 +210,39 @@ def test_cli_bad_rules_folder_for_the_parser(tmp_path, files):
     gold, _ = files
     result = invoke("--gold", gold, "--rules", tmp_path / "no-rules", "--out", tmp_path)
     assert result.exit_code == 2 and "[E001]" in result.output
+
+
+def test_gold_without_texts_is_joined_with_a_texts_file(tmp_path):
+    """Labels kept apart from texts that may not be copied: the texts come from a reports file at run time."""
+    gold = tmp_path / "gold.json"
+    labels = grid(None, L4_L5_scs=2, L4_L5_lfs=1)
+    save_gold([GoldReport("n1", "", labels, split="real"), GoldReport("n2", "", grid(None), split="real")], gold)
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text(json.dumps({"id": "n1", "text": "L4-5: moderate canal stenosis, mild left foraminal "
+                                 "narrowing.", "other": "ignored"}) + "\n"
+                     + json.dumps({"id": "n2", "text": "Knee pain."}) + "\n", encoding="utf-8")
+    report = evaluate(gold, texts_path=texts)
+    assert report.overall.determined == 2 and report.overall.exact == 1.0
+    assert report.overall.open_graded == 0
+    with pytest.raises(ReportParseError, match=r"E314.*--texts"):
+        evaluate(gold)
+    texts.write_text(json.dumps({"id": "n1", "text": "x"}) + "\n", encoding="utf-8")
+    with pytest.raises(ReportParseError, match=r"E315.*n2"):
+        evaluate(gold, texts_path=texts)
+    result = RUNNER.invoke(app, ["evaluate", "--gold", str(gold), "--texts", str(tmp_path / "absent.jsonl"),
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "E101" in result.output
+
+
+
+REAL_NOTES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "reports-real" / "notes.jsonl"
+
+
+@pytest.mark.skipif(not REAL_NOTES.is_file(), reason="../shared/data/reports-real/notes.jsonl is absent (the real "
+                    "notes stay outside the repository)")
+def test_real_notes_gold_scores_against_the_shared_texts():
+    gold = Path(__file__).resolve().parents[2] / "gold" / "real_notes.json"
+    report = evaluate(gold, texts_path=REAL_NOTES)
+    assert report.overall.reports == 15
+    assert report.overall.determined == 16
+    assert report.overall.exact >= 0.9 and report.overall.open_graded_rate <= 0.03

@@ -340,6 +340,19 @@ def test_grammar_missing_key_E006(tmp_path):
     assert_names(load_error(folder), "E006", folder / "grammar.json", "assembly", "'conjunctions'")
 
 
+@pytest.mark.parametrize("section, key, value", [
+    ("lexicon", "typo_min_length", 2),
+    ("lexicon", "typo_targets", "foraminal"),
+    ("study", "regions", {"lumbar": ["lumbar"]}),
+])
+def test_grammar_bad_lexicon_and_study_values_E005(tmp_path, section, key, value):
+    folder = copy_rules(tmp_path)
+    data = read(folder, "grammar.json")
+    data[section][key] = value
+    write(folder, "grammar.json", data)
+    assert_names(load_error(folder), "E005", folder / "grammar.json", section, f"'{key}'")
+
+
 # ------------------------------------------------------------------------------------- custom rules folder
 
 

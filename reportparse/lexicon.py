@@ -1,0 +1,221 @@
+"""Spelling-tolerant lexicon (the ``reportparse_lexicon`` component), run before the TargetMatcher.
+
+The literal lexicon (``concepts.json``) lists the common spellings of every concept. Real dictation produces
+more than a list can hold; this stage covers two open classes with rules from ``grammar.json`` (``lexicon``):
+
+* **Level spellings.** Two vertebrae joined by a separator name the disc levels between them, in any spelling:
+  ``L4-5``, ``L4L5``, ``L4 L5``, ``L-1 to L-2``, ``L-1-L-2``, ``T-12 to L1``, ``L5-SI``, ``L5 on S1``
+  ("spondylolisthesis of L4 on L5"). Adjacent vertebrae name one disc; a vertebral range ("disc disease from
+  L3-L5") names every disc in it (L3-L4 and L4-L5). A lone vertebra next to a listhesis word ("grade 1 L4
+  anterolisthesis", "retrolisthesis of L3") names the disc below it. Cervical, thoracic above T12 and sacral
+  levels (C5-6, T8-T9, L5-L6, S1-S2) are levels outside the table (``other``): their statements grade nothing.
+  Each mention becomes a ``LEVEL`` concept span (``metadata.levels`` when it names several levels).
+* **Typos of key words.** A word that no concept or known word spells and that lies within a small
+  Damerau-Levenshtein distance of a key word ("foraminl", "nueral", "stenossis", "bilaterral", "sever") gets the
+  key word as its ``NORM``; the TargetMatcher matches on ``NORM``, so the corrected word joins every literal,
+  multi-word ones included ("upper lumbal levels"). The distance is 1 for key words up to 7 letters and 2 for
+  longer ones; the first letter must agree, words shorter than ``typo_min_length`` are left alone and the
+  ``typo_protected`` words are real words that are never corrected ("lateral" is no "bilateral", "neutral" no
+  "neural").
+"""
+
+
+import re
+
+import numpy
+from medspacy.target_matcher import TargetRule
+from spacy.attrs import IS_ALPHA, LENGTH, LOWER
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from .levels import CONCEPT_GROUP, doc_text
+from .rules import LEVELS, Grammar, cached_rules
+
+#: Vertebrae in craniocaudal order; a disc level is a pair of neighbours.
+VERTEBRAE: tuple[str, ...] = (tuple(f"C{i}" for i in range(1, 8)) + tuple(f"T{i}" for i in range(1, 13))
+                              + tuple(f"L{i}" for i in range(1, 6)) + tuple(f"S{i}" for i in range(1, 6)))
+_INDEX = {v: i for i, v in enumerate(VERTEBRAE)}
+_TABLE = {f"{VERTEBRAE[i]}-{VERTEBRAE[i + 1]}": i for i in range(len(VERTEBRAE) - 1)}
+_DISC_LEVELS = {i: level for level, i in _TABLE.items() if level in LEVELS}
+_ORDINALS = {"1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "first": 1, "second": 2, "third": 3, "fourth": 4,
+             "fifth": 5}
+
+
+def osa_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions), capped at
+    ``limit + 1`` (the scan stops once every alignment exceeds the limit)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def disc_levels(first: str, last: str) -> tuple[str, ...] | None:
+    """The table levels between two vertebrae ("L3", "L5" -> L3-L4, L4-L5); ``()`` when every disc between them
+    lies outside the table (C5-C6, L5-L6); None when ``last`` is not below ``first``."""
+    a, b = _INDEX.get(first), _INDEX.get(last)
+    if a is None or b is None or b <= a:
+        return None
+    return tuple(_DISC_LEVELS[i] for i in range(a, b) if i in _DISC_LEVELS)
+
+
+class Lexicon:
+    """Adds level spans and typo norms to a doc. See the module docstring."""
+
+    def __init__(self, nlp: Language, name: str, grammar: Grammar, known_words: frozenset[str],
+                 level_literals: frozenset[str] = frozenset()):
+        self.name = name
+        self.level_literals = level_literals  # spellings the literal lexicon matches itself
+        g = grammar
+        self.grammar = g
+        self.known = known_words | g.typo_protected | frozenset(g.typo_targets)
+        symbols = "|".join(re.escape(s) for s in g.level_separators if not s.isalpha())
+        words = "|".join(re.escape(s) for s in g.level_separators if s.isalpha())
+        sacral = "|".join(re.escape(s) for s in g.sacral_one_spellings)
+        vertebra = r"(?P<r1>[CTLS])-?(?P<n1>\d{1,2})"
+        full = r"(?P<r2>[CTLS])(?:-|\s)?(?P<n2>\d{1,2})"
+        glued = r"(?P<r3>[CTLS])-?(?P<n3>\d{1,2})"  # "L3L4", "L4 L5": the second vertebra in full
+        second = rf"(?:{full}|(?P<s1>{sacral})(?![a-z])|(?P<b2>\d{{1,2}}))"
+        self.pair = re.compile(
+            rf"(?<![A-Za-z0-9]){vertebra}(?:(?:\s*(?:{symbols})\s*|\s+(?:{words})\s+){second}"
+            rf"|\s?(?:{glued}|(?P<s1b>{sacral})(?![a-z])))(?![0-9])(?![a-z]{{2}})", re.IGNORECASE)
+        # "the 4th and 5th lumbar vertebrae", "between the fourth and fifth lumbar": a pair of ordinals
+        ordinal = r"(?:1st|2nd|3rd|[45]th|first|second|third|fourth|fifth)"
+        self.ordinals = re.compile(rf"\b(?P<o1>{ordinal})\s+(?:and|&|to|-)\s+(?P<o2>{ordinal})\s+lumbar\b",
+                                   re.IGNORECASE)
+        listhesis = "|".join(re.escape(w) for w in g.listhesis_words)
+        self.listhesis = re.compile(
+            rf"(?:\b(?:{listhesis})\s+of\s+(?:the\s+)?(?P<a>[CTLS]-?\d{{1,2}})\b"
+            rf"(?!\s*(?:{symbols}|{words})\s*[CTLS]?\d))"
+            rf"|(?:(?<![A-Za-z0-9])(?P<b>[CTLS]-?\d{{1,2}})\s+(?:[a-z]+\s+)?(?:{listhesis})\b)", re.IGNORECASE)
+        self._rules: dict[tuple[str, ...], TargetRule] = {}
+        self._fixes: dict[str, str | None] = {}
+
+    # -- levels -----------------------------------------------------------------------------------------
+    def _rule(self, levels: tuple[str, ...]) -> TargetRule:
+        rule = self._rules.get(levels)
+        if rule is None:
+            meta = {"level": levels[0]} if len(levels) == 1 else (
+                {"level": levels[0], "levels": list(levels)} if levels else {"level": "other"})
+            rule = self._rules[levels] = TargetRule(literal="<level spelling>", category="LEVEL", metadata=meta)
+        return rule
+
+    def _pair_levels(self, m: re.Match) -> tuple[str, ...] | None:
+        r1, n1 = m.group("r1").upper(), int(m.group("n1"))
+        first = f"{r1}{n1}"
+        if m.group("s1") or m.group("s1b"):
+            last = "S1"
+        elif m.group("r2") or m.group("r3"):
+            r2, n2 = (m.group("r2"), m.group("n2")) if m.group("r2") else (m.group("r3"), m.group("n3"))
+            last = f"{r2.upper()}{int(n2)}"
+        else:
+            n2 = int(m.group("b2"))
+            if r1 == "L" and n1 == 5 and n2 == 1:
+                last = "S1"  # L5-1 is read as L5-S1
+            elif r1 == "T" and n1 == 12 and n2 == 1:
+                last = "L1"
+            else:
+                last = f"{r1}{n2}"
+        if first not in _INDEX or last not in _INDEX:
+            return ()  # L6, S6 ...: transitional or invalid numbering, outside the table
+        return disc_levels(first, last)
+
+    def _add_levels(self, doc: Doc, spans: list[Span]) -> None:
+        text = doc_text(doc)
+        taken: list[tuple[int, int]] = []
+        for m in self.pair.finditer(text):
+            if m.group(0).lower() in self.level_literals:
+                continue
+            levels = self._pair_levels(m)
+            if levels is None:
+                continue
+            span = doc.char_span(m.start(), m.end())
+            if span is None:
+                continue  # inside a token ("5,L5"): leave it to the literal lexicon
+            taken.append((m.start(), m.end()))
+            spans.append(self._span(span, levels))
+        lower = text.lower()
+        for m in (self.ordinals.finditer(text) if "lumbar" in lower else ()):
+            first, last = (_ORDINALS[m.group(k).lower()] for k in ("o1", "o2"))
+            span = doc.char_span(m.start(), m.end())
+            if span is not None and first < last:
+                taken.append((m.start(), m.end()))
+                spans.append(self._span(span, disc_levels(f"L{first}", f"L{last}") or ()))
+        listhesis = any(word in lower for word in self.grammar.listhesis_words)
+        for m in (self.listhesis.finditer(text) if listhesis else ()):
+            key = "a" if m.group("a") else "b"
+            start, end = m.span(key)
+            if any(s < end and start < e for s, e in taken):
+                continue
+            name = m.group(key).replace("-", "").upper()
+            if name not in _INDEX or _INDEX[name] + 1 >= len(VERTEBRAE):
+                continue
+            span = doc.char_span(start, end)
+            if span is not None:
+                spans.append(self._span(span, disc_levels(name, VERTEBRAE[_INDEX[name] + 1]) or ()))
+
+    def _span(self, span: Span, levels: tuple[str, ...]) -> Span:
+        out = Span(span.doc, span.start, span.end, label="LEVEL")
+        out._.target_rule = self._rule(levels)
+        return out
+
+    # -- typos ------------------------------------------------------------------------------------------
+    def correction(self, word: str) -> str | None:
+        """The key word that ``word`` (lower case) misspells, or None (memoised per word)."""
+        if word not in self._fixes:
+            if len(self._fixes) > 100_000:
+                self._fixes.clear()
+            self._fixes[word] = self._closest(word)
+        return self._fixes[word]
+
+    def _closest(self, word: str) -> str | None:
+        g = self.grammar
+        if len(word) < g.typo_min_length or word in self.known or not word.isalpha():
+            return None
+        best, best_d = None, 3
+        for target in g.typo_targets:
+            if target[0] != word[0]:
+                continue
+            limit = 1 if len(target) <= 7 else 2
+            d = osa_distance(word, target, limit)
+            if d <= limit and d < best_d:
+                best, best_d = target, d
+        return best
+
+    def __call__(self, doc: Doc) -> Doc:
+        if len(doc):
+            # one array read instead of a Token object per word; corrections memoised per word hash
+            attrs = doc.to_array([LOWER, IS_ALPHA, LENGTH])
+            strings = doc.vocab.strings
+            for i in numpy.flatnonzero((attrs[:, 1] == 1) & (attrs[:, 2] >= self.grammar.typo_min_length)):
+                fixed = self.correction(strings[int(attrs[i, 0])])
+                if fixed is not None:
+                    doc[int(i)].norm_ = fixed
+        spans: list[Span] = []
+        self._add_levels(doc, spans)
+        if spans:
+            if CONCEPT_GROUP in doc.spans:
+                doc.spans[CONCEPT_GROUP] += spans
+            else:
+                doc.spans[CONCEPT_GROUP] = spans
+        return doc
+
+
+@Language.factory("reportparse_lexicon", default_config={"rules_dir": None})
+def make_lexicon(nlp: Language, name: str, rules_dir: str | None) -> Lexicon:
+    """Create the spelling-tolerant lexicon from the ``grammar.json`` and ``concepts.json`` of ``rules_dir``."""
+    rules = cached_rules(rules_dir)
+    known = frozenset(w for rule in rules.concepts if rule.literal for w in rule.literal.lower().split())
+    levels = frozenset(rule.literal.lower() for rule in rules.concepts if rule.category == "LEVEL" and rule.literal)
+    return Lexicon(nlp, name, rules.grammar, known, levels)

@@ -1,0 +1,132 @@
+"""The spelling-tolerant lexicon: level spellings of real dictation, vertebral ranges, other spine regions and
+bounded typo matching of key words (with the words it must not touch)."""
+
+import pytest
+
+from reportparse import parse_text
+from reportparse.lexicon import disc_levels, osa_distance
+from reportparse.pipeline import default_pipeline
+
+
+def graded(text: str) -> dict[str, dict[str, int | None]]:
+    """The levels of ``text`` with at least one grade."""
+    grades = parse_text(text).grades
+    return {lvl: slots for lvl, slots in grades.items() if any(v is not None for v in slots.values())}
+
+
+@pytest.mark.parametrize("text, level", [
+    ("L3L4: moderate central canal stenosis.", "L3-L4"),
+    ("At L4 L5 the thecal sac is moderately narrowed.", "L4-L5"),
+    ("L-1 to L-2: moderate central canal stenosis.", "L1-L2"),
+    ("L-2-L-3: moderate central canal stenosis.", "L2-L3"),
+    ("L5-SI: moderate central canal stenosis.", "L5-S1"),
+    ("At L5/Sl there is moderate canal stenosis.", "L5-S1"),
+    ("T-12 to L1: moderate canal stenosis.", "T12-L1"),
+    ("L1/2: moderate central canal stenosis.", "L1-L2"),
+    ("L5-S 1 level: moderate central canal stenosis.", "L5-S1"),
+    ("At L2 through L3, moderate spinal canal narrowing.", "L2-L3"),
+])
+def test_level_spellings(text: str, level: str) -> None:
+    assert graded(text) == {level: {"scs": 2, "rfs": None, "lfs": None}}
+
+
+def test_listhesis_of_one_vertebra_on_the_next_names_the_disc_between() -> None:
+    text = "Grade 1 anterolisthesis of L4 on L5 with severe narrowing of the left neural foramen."
+    assert graded(text) == {"L4-L5": {"scs": None, "rfs": None, "lfs": 3}}
+
+
+def test_a_lone_vertebra_with_a_listhesis_word_names_the_disc_below() -> None:
+    text = "Grade 2 L4 anterior spondylolisthesis without significant canal stenosis."
+    assert graded(text) == {"L4-L5": {"scs": 0, "rfs": None, "lfs": None}}
+
+
+def test_level_glued_to_the_previous_sentence_starts_a_new_heading() -> None:
+    text = "L1L2: no canal narrowing.L2L3 Disc bulge with mild left neural foraminal narrowing."
+    assert graded(text) == {"L1-L2": {"scs": 0, "rfs": None, "lfs": None},
+                            "L2-L3": {"scs": None, "rfs": None, "lfs": 1}}
+
+
+def test_vertebral_range_names_every_disc_in_it_and_keeps_them_from_the_remaining_statement() -> None:
+    text = ("Degenerative disc change from L2-L4 with mild spinal canal narrowing at L2-L4. "
+            "Remaining lumbar levels are unremarkable.")
+    out = graded(text)
+    assert out["L2-L3"]["scs"] == 1 and out["L3-L4"]["scs"] == 1
+    assert out["L2-L3"]["rfs"] is None and out["L3-L4"]["lfs"] is None  # discussed levels keep their open slots
+    assert out["L4-L5"] == {"scs": 0, "rfs": 0, "lfs": 0}
+
+
+@pytest.mark.parametrize("first, last, levels", [
+    ("L4", "L5", ("L4-L5",)),
+    ("L3", "L5", ("L3-L4", "L4-L5")),
+    ("T11", "L2", ("T12-L1", "L1-L2")),
+    ("L5", "S1", ("L5-S1",)),
+    ("C5", "C6", ()),
+    ("L5", "L4", None),
+])
+def test_disc_levels(first: str, last: str, levels: tuple[str, ...] | None) -> None:
+    assert disc_levels(first, last) == levels
+
+
+def test_cervical_and_thoracic_levels_grade_no_lumbar_slot() -> None:
+    text = ("C5-6: moderate canal stenosis and severe right foraminal narrowing.\n"
+            "C6-C7: no significant canal or foraminal stenosis at this level.\n"
+            "T8-T9: mild canal narrowing. T11-12: unremarkable.")
+    assert graded(text) == {}
+
+
+def test_six_lumbar_vertebrae_levels_stay_outside_the_table() -> None:
+    assert graded("L5-L6: severe spinal canal stenosis. L6-S1: unremarkable.") == {}
+
+
+@pytest.mark.parametrize("typo, word", [
+    ("foraminl", "foraminal"), ("foramial", "foraminal"), ("nueral", "neural"), ("stenoisis", "stenosis"),
+    ("stneosis", None), ("bilaterral", "bilateral"), ("biltaral", "bilateral"), ("moderatley", "moderately"),
+    ("sever", "severe"), ("servere", "severe"), ("lumbal", "lumbar"), ("cannal", "canal"),
+])
+def test_typo_corrections(typo: str, word: str | None) -> None:
+    """A word the literal lexicon already spells ("stneosis") needs no correction."""
+    lexicon = default_pipeline().get_pipe("reportparse_lexicon")
+    assert lexicon.correction(typo) == word
+
+
+@pytest.mark.parametrize("word", [
+    "lateral", "neutral", "several", "spinal", "central", "patient", "moderation", "levels", "narrower",
+    "bilaterality", "unilateral", "severity", "lumber", "stenting",
+])
+def test_real_words_are_never_corrected(word: str) -> None:
+    lexicon = default_pipeline().get_pipe("reportparse_lexicon")
+    assert lexicon.correction(word) is None
+
+
+def test_far_lateral_is_not_bilateral() -> None:
+    text = "L4-5: moderate far lateral disc protrusion with moderate left foraminal stenosis."
+    assert graded(text) == {"L4-L5": {"scs": None, "rfs": None, "lfs": 2}}
+
+
+def test_misspelt_key_words_grade_like_the_words_they_misspell() -> None:
+    text = ("L3-4: severe nueral foraminl narrowing on the left; the right foramen is mildy narrowed.\n"
+            "L4-5: moderatley severe spinal cannal stenoisis with bilaterral foraminal narrowing, sever in degree.\n"
+            "The upper lumbal levels are unremarkable.")
+    out = graded(text)
+    assert out["L3-L4"] == {"scs": None, "rfs": 1, "lfs": 3}
+    assert out["L4-L5"] == {"scs": 3, "rfs": 3, "lfs": 3}
+    assert out["L1-L2"] == {"scs": 0, "rfs": 0, "lfs": 0}
+
+
+def test_osa_distance_counts_a_transposition_as_one_edit() -> None:
+    assert osa_distance("nueral", "neural", 1) == 1
+    assert osa_distance("lateral", "bilateral", 2) == 2
+    assert osa_distance("abc", "xyzabc", 1) == 2  # capped at limit + 1
+
+
+@pytest.mark.parametrize("text, level", [
+    ("Between the fourth and fifth lumbar vertebrae the canal is moderately narrowed.", "L4-L5"),
+    ("At the 2nd and 3rd lumbar levels the central canal is moderately narrowed.", "L2-L3"),
+])
+def test_ordinal_lumbar_vertebrae_name_the_disc_between(text, level):
+    assert graded(text) == {level: {"scs": 2, "rfs": None, "lfs": None}}
+
+
+def test_biforaminal_means_both_foramina():
+    assert graded("L3/4: facet overgrowth resulting in mild biforaminal stenosis.") == {
+        "L3-L4": {"scs": None, "rfs": 1, "lfs": 1}}
