@@ -34,11 +34,10 @@ from __future__ import annotations
 import html
 import json
 import logging
-import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
