@@ -15,7 +15,7 @@ from rich.table import Table
 from spinecore.cli import CodedErrorApp
 
 app = CodedErrorApp(help="Stenosis grading from disc volumes: train, evaluate (the paper's tables), predict.",
-                  no_args_is_help=True, add_completion=False)
+                    no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from spinecore.cli import CodedErrorApp
 
 app = CodedErrorApp(help="Lumbar MRI studies: read DICOM/NIfTI/MetaImage, synthesise studies, segment vertebrae.",
-                  no_args_is_help=True, add_completion=False)
+                    no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 
 

@@ -42,7 +42,6 @@ import hmac
 import html
 import json
 import logging
-import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor

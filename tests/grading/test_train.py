@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -79,6 +78,7 @@ def test_config_round_trip_presets_and_coded_errors(cohort):
     assert TrainConfig().lr == 1.0 and TrainConfig().rho == 0.95 and TrainConfig().model.dropout == 0.2
 
 
+@pytest.mark.slow  # several training runs: minutes on a shared 2-core CPU
 def test_training_learns_keeps_the_best_checkpoint_and_writes_predictions(cohort, tmp_path):
     summary = train(config(cohort, epochs=8), tmp_path / "run")
     run = tmp_path / "run"
@@ -98,6 +98,7 @@ def test_training_learns_keeps_the_best_checkpoint_and_writes_predictions(cohort
     assert splits.groupby("patient_id")["split"].nunique().max() == 1
 
 
+@pytest.mark.slow  # several training runs: minutes on a shared 2-core CPU
 def test_same_seed_same_losses_and_swap_exchanges_val_and_test(cohort, tmp_path):
     a = train(config(cohort, epochs=2), tmp_path / "a")
     b = train(config(cohort, epochs=2, splits=str(tmp_path / "a" / "splits.csv")), tmp_path / "b")
@@ -186,6 +187,7 @@ def test_class_average_accuracy_ignores_missing_labels():
     assert class_average_accuracy(probs, labels) == [pytest.approx((1 + 0 + 1) / 3)]
 
 
+@pytest.mark.slow  # several training runs: minutes on a shared 2-core CPU
 def test_cli_train_and_evaluate_two_runs(cohort, tmp_path):
     runner = CliRunner()
     common = ["--manifest", str(cohort[0]), "--levels", str(cohort[1]), "--model", "tiny", "--epochs", "2",
