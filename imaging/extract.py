@@ -42,6 +42,7 @@ import hmac
 import html
 import json
 import logging
+import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor

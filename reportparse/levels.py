@@ -274,7 +274,6 @@ class LevelScoper:
                 pending_range, gap_ok = False, True
             elif item.kind == "LEVEL":
                 named = item.meta.get("levels") or [item.meta["level"]]  # a vertebral range names several
-                level = named[-1]
                 if current and gap_ok:
                     if pending_range and self.order[named[0]] > self.order[current[-1]]:
                         current.extend(LEVELS[self.order[current[-1]] + 1:self.order[named[0]]])
