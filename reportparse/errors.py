@@ -109,6 +109,9 @@ class Errors(metaclass=ErrorsWithCodes):
             "extra projects so that the title names one project.")
     E412 = ("Give exactly one place to pull the annotations from: --project TITLE (a project on the Label Studio "
             "server) or --export FILE (a JSON export saved from Label Studio); got {got}.")
+    E413 = ("Predictions file '{path}' has no column {missing!r}; it has {columns}. Give the table written by "
+            "'grading predict' (report_id, level, scs, rfs, lfs, status and the probabilities scs_p0 .. lfs_p3).")
+    E414 = ("--min-probability must be a probability between 0 and 1, got {value}. For 80% pass 0.8.")
 
 
 class ReportParseError(ValueError):
