@@ -140,9 +140,9 @@ app.add_typer(review_app, name="review")
 DEFAULT_GOLD = Path("gold/annotations.json")
 
 
-def _review_gold(gold: Optional[Path], reports: Optional[Path]) -> Optional[Path]:
-    """The gold set a review command reads: --gold, else the default one unless --reports was given."""
-    return gold if gold is not None or reports is not None else DEFAULT_GOLD
+def _review_gold(gold: Optional[Path], reports: Optional[Path], predictions: Optional[Path]) -> Optional[Path]:
+    """The gold set a review command reads: --gold, else the default one unless --reports or --predictions."""
+    return gold if gold is not None or reports is not None or predictions is not None else DEFAULT_GOLD
 
 
 DEFAULT_PROJECT = "reportparse review"
@@ -188,7 +188,7 @@ def review_push_cmd(
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        s = push(project, _review_gold(gold, reports), reports, predictions=predictions,
+        s = push(project, _review_gold(gold, reports, predictions), reports, predictions=predictions,
                  min_probability=min_probability, split=split, id_col=id_col, text_col=text_col, rules_dir=rules)
     except ReportParseError as err:
         _fail(err)
@@ -262,7 +262,7 @@ def review_export_cmd(
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        written = export_tasks(tasks, _review_gold(gold, reports), reports, predictions=predictions,
+        written = export_tasks(tasks, _review_gold(gold, reports, predictions), reports, predictions=predictions,
                                min_probability=min_probability, split=split, id_col=id_col, text_col=text_col,
                                rules_dir=rules)
     except ReportParseError as err:

@@ -238,10 +238,11 @@ def build_tasks(gold: str | Path | list[GoldReport] | None = None, reports: str 
     from ..pipeline import default_pipeline, parse_text
     from ..rules import load_rules
 
+    if predictions is not None and (gold is not None or reports is None):
+        raise ReportParseError(Errors.E407.format(got="--predictions, which needs --reports (the report texts) "
+                                                      "and no --gold"))
     if (gold is None) == (reports is None):
         raise ReportParseError(Errors.E407.format(got="both" if gold is not None else "neither"))
-    if predictions is not None and gold is not None:
-        raise ReportParseError(Errors.E407.format(got="--gold with --predictions (which needs --reports)"))
     if not 0 <= min_probability <= 1:
         raise ReportParseError(Errors.E414.format(value=min_probability))
     network = read_network_grades(predictions) if predictions is not None else None

@@ -338,10 +338,10 @@ def test_pull_counts_say_what_they_count_and_a_confirmation_alone_is_recorded(tm
 
 def write_network_grades(path, grades):
     """A table in the format of ``grading predict``: ``grades`` maps (study, level) to {location: (grade, p)}."""
-    columns = ["report_id", "level", "scs", "rfs", "lfs", "status", "reason", "flags", "row",
-               *(f"{loc}_p{g}" for loc in LOCATIONS for g in range(4))]
+    from grading.predict import PREDICT_COLUMNS
+
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, columns)
+        writer = csv.DictWriter(fh, PREDICT_COLUMNS)
         writer.writeheader()
         for n, ((study, level), slots) in enumerate(grades.items(), start=1):
             row = {"report_id": study, "level": level, "status": "ok", "reason": "", "flags": "", "row": n}
@@ -420,8 +420,10 @@ def test_predictions_input_errors(tmp_path):
     good = write_network_grades(tmp_path / "grades.csv", {("S1", "L4-L5"): {"scs": (3, 0.9)}})
     with pytest.raises(ReportParseError, match=r"\[E414\].*got 1.5"):
         build_tasks(reports=reports, predictions=good, min_probability=1.5)
-    with pytest.raises(ReportParseError, match=r"\[E407\]"):
+    with pytest.raises(ReportParseError, match=r"\[E407\].*--predictions, which needs --reports"):
         build_tasks(gold=write_gold(tmp_path / "gold.json"), predictions=good)
+    result = RUNNER.invoke(app, ["review", "export", str(tmp_path / "t.json"), "--predictions", str(good)])
+    assert result.exit_code == 2 and "[E407]" in result.output and "needs --reports" in result.output
 
 
 @pytest.mark.parametrize("content, problem", [
