@@ -67,7 +67,7 @@ class Errors(metaclass=ErrorsWithCodes):
     E304 = ("Gold file '{path}', task {task}: '{key}' is {value!r}; expected {expected}. Fix the task or export "
             "the project again.")
     E305 = ("Gold task {task}, control '{control}': unknown choice {value!r}. Expected one of {choices}; use the "
-            "label config shipped in gold/label_config.xml.")
+            "label config shipped in rules/labelstudio/label_config.xml.")
     E306 = ("Gold task {task}, control '{control}': {n} choices {values}; a grade control takes exactly one. "
             "Fix the annotation in Label Studio and export again.")
     E307 = ("Gold file '{path}': report_id {report_id!r} appears in task {first} and task {second}. Each report "

@@ -155,7 +155,9 @@ def test_save_and_load_round_trip(tmp_path):
                    extra_result=[span]),
         GoldReport("B", "Normal MRI of the lumbar spine.\nNo stenosis.", labels(0), split="holdout",
                    annotator="gold-author@deepspine.local", created_at="2026-02-01T10:00:00.000000Z",
-                   updated_at="2026-02-01T10:00:00.000000Z", task_id=8),
+                   updated_at="2026-02-01T10:00:00.000000Z", task_id=8,
+                   reviews=[{"reviewers": ["rad@example.org"], "reviewed_at": "2026-03-01T09:00:00Z",
+                             "outcome": "confirmed", "source": "project 'p'"}]),
     ]
     path = tmp_path / "gold.json"
     save_gold(reports, path)
@@ -165,6 +167,7 @@ def test_save_and_load_round_trip(tmp_path):
     assert tasks[0]["data"] == {"report_id": "A", "text": "L4-5: Moderate canal stenosis.", "split": "tune",
                                 "style": "terse", "site": 3}
     assert tasks[0]["predictions"] == []
+    assert tasks[1]["data"]["reviews"][0]["outcome"] == "confirmed" and "reviews" not in tasks[0]["data"]
     (annotation,) = tasks[0]["annotations"]
     assert annotation["completed_by"] == {"email": "someone@example.org"}
     assert len(annotation["result"]) == 19
@@ -241,6 +244,7 @@ def test_integer_annotator_ids_are_kept_as_text(tmp_path):
     ([{"id": "one", "data": {"report_id": "A", "text": "x"}}], "E304", "'id' is 'one'"),
     ([task(1, "A", [{"id": 1, "result": "moderate"}])], "E304", "'annotations[].result' is 'moderate'"),
     ([task(1, "A"), task(2, "A")], "E307", "report_id 'A' appears in task 1 and task 2"),
+    ([task(1, "A", reviews="confirmed")], "E304", "'data.reviews' is 'confirmed'"),
     ([task(1, "A", [{"id": 1, "updated_at": "yesterday", "result": []}])], "E309", "'yesterday'"),
 ])
 def test_malformed_exports_give_coded_one_line_errors(tmp_path, content, code, needle):
