@@ -229,7 +229,7 @@ def review_pull_cmd(
                   f"skipped, {s.waiting} not answered yet. Of the reviewed: {len(s.changed)} with {what} changed, "
                   f"{len(s.confirmed)} confirmed unchanged, {len(s.added)} added, {len(s.disagreements)} "
                   "inter-reader disagreement(s)" + (f"; {s.recorded} new review(s) recorded in the gold set"
-                                                   if levels is None else ""), highlight=False)
+                                                   if levels is None else ""), highlight=False, soft_wrap=True)
     if s.disagreements:
         table = Table(title="Inter-reader disagreements (the gold keeps its previous labels)")
         for name in ("report", "slot", "answers"):
