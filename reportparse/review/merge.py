@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -261,7 +262,8 @@ def _target(path: Path, out: str | Path | None, in_place: bool) -> Path:
     return target
 
 
-def _finish(summary: PullSummary, path: Path, target: Path, in_place: bool, write: bool, save) -> PullSummary:
+def _finish(summary: PullSummary, path: Path, target: Path, in_place: bool, write: bool,
+            save: Callable[[Path], None]) -> PullSummary:
     """Back up and write (``save(target)``) when there is something to write, then the disagreements sidecar."""
     if write:
         if in_place:
