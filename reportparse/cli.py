@@ -13,6 +13,7 @@ from rich.table import Table
 
 from .errors import ReportParseError
 from .extract import STATUSES, ExtractConfig, ExtractSummary, extract
+from .review.tasks import MIN_PROBABILITY
 from .rules import LOCATIONS
 
 app = typer.Typer(help="Per-level lumbar stenosis grades (0-3) from free-text MRI reports.",
@@ -142,9 +143,9 @@ app.add_typer(review_app, name="review")
 DEFAULT_GOLD = Path("gold/annotations.json")
 
 
-def _review_gold(gold: Optional[Path], reports: Optional[Path]) -> Optional[Path]:
-    """The gold set a review command reads: --gold, else the default one unless --reports was given."""
-    return gold if gold is not None or reports is not None else DEFAULT_GOLD
+def _review_gold(gold: Optional[Path], reports: Optional[Path], predictions: Optional[Path]) -> Optional[Path]:
+    """The gold set a review command reads: --gold, else the default one unless --reports or --predictions."""
+    return gold if gold is not None or reports is not None or predictions is not None else DEFAULT_GOLD
 
 
 DEFAULT_PROJECT = "reportparse review"
@@ -159,6 +160,12 @@ ReviewSplit = Annotated[Optional[str], typer.Option("--split", help="Gold report
 ReviewIdCol = Annotated[Optional[str], typer.Option("--id-col", help="Id column of --reports.")]
 ReviewTextCol = Annotated[Optional[str], typer.Option("--text-col", help="Text column of --reports.")]
 ReviewRules = Annotated[Optional[Path], typer.Option("--rules", help="Rules folder for the parser.")]
+ReviewPredictions = Annotated[Optional[Path], typer.Option(
+    "--predictions", help="Levels table of 'grading predict' (with --reports, the report texts): review the reports "
+    "whose levels the network grades differently from the report.")]
+ReviewMinProbability = Annotated[float, typer.Option(
+    "--min-probability", help="With --predictions: only the disagreements where the network gives its grade at "
+    "least this probability.")]
 
 
 def _fail(err: ReportParseError) -> NoReturn:
@@ -175,6 +182,8 @@ def review_push_cmd(
     id_col: ReviewIdCol = None,
     text_col: ReviewTextCol = None,
     rules: ReviewRules = None,
+    predictions: ReviewPredictions = None,
+    min_probability: ReviewMinProbability = MIN_PROBABILITY,
     verbose: Verbose = False,
 ) -> None:
     """Create or update a Label Studio project with one task (and the parser's pre-annotation) per doubtful report."""
@@ -182,8 +191,8 @@ def review_push_cmd(
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        s = push(project, _review_gold(gold, reports), reports, split=split,
-                 id_col=id_col, text_col=text_col, rules_dir=rules)
+        s = push(project, _review_gold(gold, reports, predictions), reports, predictions=predictions,
+                 min_probability=min_probability, split=split, id_col=id_col, text_col=text_col, rules_dir=rules)
     except ReportParseError as err:
         _fail(err)
     console.print(f"{'created' if s.project_created else 'updated'} project {s.project_title!r} (id {s.project_id}) at "
@@ -197,21 +206,33 @@ def review_pull_cmd(
     project: Optional[str] = typer.Option(None, "--project", help="Title of the Label Studio project to export."),
     export: Optional[Path] = typer.Option(None, "--export", help="Or: a JSON export of the project saved by hand."),
     gold: Path = typer.Option(DEFAULT_GOLD, "--gold", help="Gold set to merge into (Label Studio JSON export)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the merged gold set to this new file."),
-    in_place: bool = typer.Option(False, "--in-place", help="Replace --gold, keeping a timestamped backup."),
+    levels: Optional[Path] = typer.Option(
+        None, "--levels", help="Or: a levels table (reportparse extract's output, the labels of grading train) to "
+        "correct with the answers, e.g. after 'review push --predictions'."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the merged gold set (or levels table) to this new "
+                                       "file."),
+    in_place: bool = typer.Option(False, "--in-place", help="Replace --gold (or --levels), keeping a timestamped "
+                                  "backup."),
     verbose: Verbose = False,
 ) -> None:
-    """Merge the reviewers' annotations into the gold set; list the reports whose reviewers disagree."""
-    from .review import pull
+    """Merge the reviewers' annotations into the gold set (or a levels table); list the reports whose reviewers
+    disagree."""
+    from .review import pull, pull_levels
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        s = pull(gold, project, export=export, out=out, in_place=in_place)
+        if levels is not None:
+            s = pull_levels(levels, project, export=export, out=out, in_place=in_place)
+        else:
+            s = pull(gold, project, export=export, out=out, in_place=in_place)
     except ReportParseError as err:
         _fail(err)
-    console.print(f"{s.annotated} annotated report(s) of {s.tasks} task(s) {s.source}: {len(s.changed)} gold "
-                  f"label set(s) changed, {len(s.added)} report(s) added, {len(s.confirmed)} confirmed, "
-                  f"{len(s.disagreements)} inter-reader disagreement(s)", highlight=False)
+    what = "levels" if levels is not None else "gold labels"
+    console.print(f"{s.tasks} task(s) of {s.reports} report(s) {s.source}: {s.reviewed} reviewed, {s.skipped} "
+                  f"skipped, {s.waiting} not answered yet. Of the reviewed: {len(s.changed)} with {what} changed, "
+                  f"{len(s.confirmed)} confirmed unchanged, {len(s.added)} added, {len(s.disagreements)} "
+                  "inter-reader disagreement(s)" + (f"; {s.recorded} new review(s) recorded in the gold set"
+                                                   if levels is None else ""), highlight=False, soft_wrap=True)
     if s.disagreements:
         table = Table(title="Inter-reader disagreements (the gold keeps its previous labels)")
         for name in ("report", "slot", "answers"):
@@ -222,7 +243,7 @@ def review_pull_cmd(
                               ", ".join(f"{who}: {answer}" for who, answer in slot["answers"].items()))
         console.print(table)
     console.print((f"wrote {s.output}" + (f" (backup {s.backup})" if s.backup else "") if s.output
-                   else f"no gold label changed; {s.gold} left as it is") + f"; disagreements in {s.sidecar}",
+                   else f"nothing new to record; {s.target} left as it is") + f"; disagreements in {s.sidecar}",
                   highlight=False)
 
 
@@ -235,6 +256,8 @@ def review_export_cmd(
     id_col: ReviewIdCol = None,
     text_col: ReviewTextCol = None,
     rules: ReviewRules = None,
+    predictions: ReviewPredictions = None,
+    min_probability: ReviewMinProbability = MIN_PROBABILITY,
     verbose: Verbose = False,
 ) -> None:
     """Write the review tasks (with the parser's pre-annotations) as a Label Studio import file, for a manual import."""
@@ -242,12 +265,13 @@ def review_export_cmd(
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        written = export_tasks(tasks, _review_gold(gold, reports), reports,
-                               split=split, id_col=id_col, text_col=text_col, rules_dir=rules)
+        written = export_tasks(tasks, _review_gold(gold, reports, predictions), reports, predictions=predictions,
+                               min_probability=min_probability, split=split, id_col=id_col, text_col=text_col,
+                               rules_dir=rules)
     except ReportParseError as err:
         _fail(err)
     console.print(f"wrote {len(written)} task(s) to {tasks}; import it into a Label Studio project whose labelling "
-                  "interface is gold/label_config.xml", highlight=False)
+                  "interface is rules/labelstudio/label_config.xml", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

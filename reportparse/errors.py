@@ -67,7 +67,7 @@ class Errors(metaclass=ErrorsWithCodes):
     E304 = ("Gold file '{path}', task {task}: '{key}' is {value!r}; expected {expected}. Fix the task or export "
             "the project again.")
     E305 = ("Gold task {task}, control '{control}': unknown choice {value!r}. Expected one of {choices}; use the "
-            "label config shipped in gold/label_config.xml.")
+            "label config shipped in rules/labelstudio/label_config.xml.")
     E306 = ("Gold task {task}, control '{control}': {n} choices {values}; a grade control takes exactly one. "
             "Fix the annotation in Label Studio and export again.")
     E307 = ("Gold file '{path}': report_id {report_id!r} appears in task {first} and task {second}. Each report "
@@ -113,6 +113,9 @@ class Errors(metaclass=ErrorsWithCodes):
             "extra projects so that the title names one project.")
     E412 = ("Give exactly one place to pull the annotations from: --project TITLE (a project on the Label Studio "
             "server) or --export FILE (a JSON export saved from Label Studio); got {got}.")
+    E413 = ("Predictions file '{path}' has no column {missing!r}; it has {columns}. Give the table written by "
+            "'grading predict' (report_id, level, scs, rfs, lfs, status and the probabilities scs_p0 .. lfs_p3).")
+    E414 = ("--min-probability must be a probability between 0 and 1, got {value}. For 80% pass 0.8.")
 
 
 class ReportParseError(ValueError):

@@ -4,7 +4,8 @@ One Label Studio task per report: ``data`` holds ``report_id``, ``text``, ``spli
 any other keys (kept on a round trip); each annotation's ``result`` holds one ``choices`` item per slot, from the
 control ``{level}_{location}`` (e.g. ``L4-L5_scs``) with one of the values of :data:`GRADE_CHOICES`, and
 optionally ``labels`` items (evidence spans on the text, from the ``evidence`` control). The labelling interface
-is :func:`label_config` (``gold/label_config.xml``).
+is :func:`label_config` (``rules/labelstudio/label_config.xml``). ``data.reviews`` records who reviewed the report
+in Label Studio and when (:attr:`GoldReport.reviews`).
 
 :func:`load_gold` reads an export (the latest annotation of each task is its label) and :func:`save_gold` writes
 one; ``load_gold(save_gold(reports))`` gives ``reports`` back.
@@ -33,7 +34,11 @@ CHOICE_NAMES: dict[int | None, str] = {grade: name for name, grade in GRADE_CHOI
 #: The names of the 18 grade controls, ``{level}_{location}``, in level then location order.
 CONTROLS: tuple[str, ...] = tuple(f"{level}_{loc}" for level in LEVELS for loc in LOCATIONS)
 TEXT_NAME = "text"
+#: The two labels controls of an evidence region: level and location (``L4-L5 scs``), and grade (``moderate``).
 EVIDENCE_NAME = "evidence"
+EVIDENCE_GRADE_NAME = "evidence_grade"
+#: ``data`` key of the review record of a report (:attr:`GoldReport.reviews`).
+REVIEWS_KEY = "reviews"
 #: Identity and timestamp written when a report carries none (the gold set was written by hand, not in Label Studio).
 DEFAULT_ANNOTATOR = "gold-author@deepspine.local"
 DEFAULT_TIMESTAMP = "2026-11-27T12:10:32.000000Z"
@@ -56,10 +61,13 @@ class GoldReport:
     data: dict = field(default_factory=dict)
     #: result items other than the 18 grade choices (evidence spans), kept verbatim on a round trip
     extra_result: list[dict] = field(default_factory=list)
+    #: every review of the report, oldest first: ``reviewers`` (emails), ``reviewed_at`` (ISO time), ``outcome``
+    #: (``changed``, ``confirmed`` or ``added``) and ``source`` (the project or export); ``data.reviews`` in the file
+    reviews: list[dict] = field(default_factory=list)
 
 
 def label_config() -> str:
-    """The Label Studio labelling interface of the gold set (``gold/label_config.xml``, shipped in the wheel)."""
+    """The Label Studio labelling interface of the gold set and of review (``rules/labelstudio/label_config.xml``)."""
     return (resources.files("rules") / "labelstudio" / "label_config.xml").read_text(encoding="utf-8")
 
 
@@ -235,12 +243,17 @@ def load_gold(path: str | Path) -> list[GoldReport]:
             raise ReportParseError(Errors.E304.format(path=path, task=name, key="annotations[].result", value=result,
                                                       expected="a list of result items"))
         labels = labels_from_result(result, task=name)
+        reviews = data.get(REVIEWS_KEY, [])
+        if not isinstance(reviews, list) or not all(isinstance(r, dict) for r in reviews):
+            raise ReportParseError(Errors.E304.format(path=path, task=name, key=f"data.{REVIEWS_KEY}", value=reviews,
+                                                      expected="a list of review records (objects)"))
         extra = [item for item in result if item.get("from_name") not in _CONTROL_SLOTS]
         reports.append(GoldReport(
             report_id=report_id, text=data["text"], labels=labels, split=split,
             annotator=_annotator(ann.get("completed_by")), created_at=ann.get("created_at"),
             updated_at=ann.get("updated_at"), task_id=task_id,
-            data={k: v for k, v in data.items() if k not in ("report_id", "text", "split")}, extra_result=extra))
+            data={k: v for k, v in data.items() if k not in ("report_id", "text", "split", REVIEWS_KEY)},
+            extra_result=extra, reviews=reviews))
     if skipped:
         logger.warning("%s: %d task(s) without an annotation skipped: %s", path, len(skipped),
                        ", ".join(skipped[:10]) + (" ..." if len(skipped) > 10 else ""))
@@ -270,7 +283,9 @@ def to_tasks(reports: list[GoldReport]) -> list[dict]:
         data = {"report_id": report.report_id, "text": report.text}
         if report.split is not None:
             data["split"] = report.split
-        data.update((k, v) for k, v in report.data.items() if k not in ("report_id", "text", "split"))
+        data.update((k, v) for k, v in report.data.items() if k not in ("report_id", "text", "split", REVIEWS_KEY))
+        if report.reviews:
+            data[REVIEWS_KEY] = report.reviews
         created = report.created_at or DEFAULT_TIMESTAMP
         annotation = {"id": task_id, "completed_by": {"email": report.annotator or DEFAULT_ANNOTATOR},
                       "created_at": created, "updated_at": report.updated_at or created, "lead_time": None,

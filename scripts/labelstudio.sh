@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Label Studio server into its own virtual environment, .labelstudio-venv (gitignored), for the
-# review integration tests (tests/reportparse/test_review_server.py). Kept apart from .venv: the server pins its
+# review integration tests (tests/integration/test_review_*.py). Kept apart from .venv: the server pins its
 # own Django and SDK versions. Does nothing when the server is already installed there.
 #
 #   bash scripts/labelstudio.sh            # install (about 2 minutes on a fresh machine)

@@ -90,7 +90,9 @@ def labelstudio(labelstudio_executable: Path, tmp_path_factory: pytest.TempPathF
     url = f"http://127.0.0.1:{port}"
     token = secrets.token_hex(20)
     username = "admin@review.test"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABEL_STUDIO_")}
+    # the server is another program with its own venv: none of this project's LABEL_STUDIO_* settings, and no
+    # PYTHONPATH (a checkout on it puts this project's `rules` package in front of django-rules)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABEL_STUDIO_") and k != "PYTHONPATH"}
     env.update({
         "LABEL_STUDIO_USERNAME": username,
         "LABEL_STUDIO_PASSWORD": secrets.token_urlsafe(16),

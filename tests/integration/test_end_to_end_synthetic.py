@@ -102,3 +102,54 @@ def test_cli_predict_with_a_segmentation_network_that_finds_nothing_keeps_every_
     df = pd.read_parquet(out)
     assert len(df) == 6 and set(df["status"]) == {"failed"} and df["scs"].isna().all()
     assert df["reason"].str.len().gt(0).all() and (df["report_id"] == study.name).all()
+
+
+def test_model_versus_report_review_corrects_a_wrong_report_label(product, tmp_path):
+    """grading predict -> review push --predictions -> a reviewer's answer -> review pull --levels -> the labels
+    grading train joins: a report that states a wrong grade where the network is sure (and right) is sent to
+    review with both grades shown, and the reviewer's correction reaches the training labels."""
+    from grading.data import join_labels, read_levels, read_manifest
+    from reportparse.gold import CHOICE_NAMES, choices_result
+    from reportparse.review import build_tasks, pull_levels
+
+    root, _, _ = product
+    synth_cohort(tmp_path / "new", SynthConfig(n=3, seed=91, grades="uniform", **SMALL_IMAGES))
+    grades = tmp_path / "pred" / "grades.csv"
+    predict(root / "run" / "checkpoint_best.pt", [tmp_path / "new" / "dicom"], grades,
+            vertebrae_dir=tmp_path / "new" / "truth")
+    df = read_predictions(grades)
+    truth = {p.stem: json.loads(p.read_text())["grades"] for p in (tmp_path / "new" / "truth").glob("*.json")}
+    # the slot the network is surest of, among those it grades right
+    right = [(float(r[f"{loc}_p{r[loc]}"]), r["report_id"], r["level"], loc, int(r[loc])) for _, r in df.iterrows()
+             for loc in ("scs", "rfs", "lfs") if r["status"] != "failed" and int(r[loc]) == truth[r["report_id"]][
+                 r["level"]][loc]]
+    p, study, level, loc, grade = max(right)
+    assert p > 0.5
+    wrong = (grade + 2) % 4  # the report's (wrong) grade
+    where = {"scs": "spinal canal stenosis", "rfs": "right neural foraminal stenosis",
+             "lfs": "left neural foraminal stenosis"}[loc]
+    text = f"FINDINGS:\n{level}: " + (f"No {where}." if wrong == 0 else f"{CHOICE_NAMES[wrong].capitalize()} {where}.")
+    reports = tmp_path / "reports.csv"
+    pd.DataFrame({"report_id": [study], "text": [text]}).to_csv(reports, index=False)
+    levels = tmp_path / "levels.csv"
+    extract_reports(reports, levels)
+    assert read_levels(levels).set_index("level").loc[level, loc] == str(wrong)
+
+    (task,) = build_tasks(reports=reports, predictions=grades, min_probability=p - 0.01)
+    assert task["data"]["review_reason"].endswith(
+        f"{level} {loc}: report {CHOICE_NAMES[wrong]}, network {CHOICE_NAMES[grade]} (p {p:.2f})")
+    marks = task["data"]["review_marks"]
+    assert marks[f"{level.replace('-', '_')}_{loc}"] == f"network {CHOICE_NAMES[grade]} {p:.2f}"
+    # the radiologist looks at the images and sets the grade the network gave (the truth)
+    answer = {lvl: {other: None for other in ("scs", "rfs", "lfs")} for lvl in truth[study]}
+    answer[level][loc] = grade
+    task.update(id=1, annotations=[{"id": 1, "completed_by": {"email": "rad@example.org"}, "was_cancelled": False,
+                                    "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:00:00Z",
+                                    "result": choices_result(answer)}])
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([task]), encoding="utf-8")
+    summary = pull_levels(levels, export=export, out=tmp_path / "levels.reviewed.csv")
+    assert summary.changed == [study]
+    discs, _ = join_labels(read_manifest(tmp_path / "pred" / "volumes"), read_levels(tmp_path / "levels.reviewed.csv"))
+    (row,) = discs[(discs["study_id"] == study) & (discs["level"] == level)].to_dict("records")
+    assert row[loc] == grade == truth[study][level][loc]

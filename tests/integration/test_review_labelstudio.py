@@ -81,7 +81,7 @@ def test_review_loop(labelstudio, gold, tmp_path, monkeypatch):
     assert pred.model_version == MODEL_VERSION
     assert [r for r in pred.result if r["type"] == "choices"] == [
         {**r, "origin": "prediction"} for r in choices_result(parsed("R2"))]
-    assert any(r["type"] == "labels" and r["value"]["labels"] == ["SCS"] for r in pred.result)
+    assert any(r["type"] == "labels" and r["value"]["labels"] == ["L3-L4 scs"] for r in pred.result)
     assert "L3-L4 scs: parser severe, gold mild" in tasks["R2"].data["review_reason"]
 
     # push again: no duplicate task; a prediction that no longer matches the parse is replaced
@@ -112,9 +112,9 @@ def test_review_loop(labelstudio, gold, tmp_path, monkeypatch):
     out = tmp_path / "annotations.new.json"
     summary = pull(gold, PROJECT, out=out)
     assert gold.read_bytes() == gold_bytes
-    assert (summary.annotated, summary.changed, summary.added) == (2, ["R2"], [])
+    assert (summary.tasks, summary.reviewed, summary.changed, summary.added) == (2, 2, ["R2"], [])
     (dis,) = summary.disagreements
-    assert dis.report_id == "R3" and dis.task_ids == [tasks["R3"].id] and dis.kept == "gold"
+    assert dis.report_id == "R3" and dis.task_ids == [tasks["R3"].id] and dis.kept == "kept"
     assert [a["annotator"] for a in dis.annotations] == sorted([admin.email, "reader2@review.test"])
     assert dis.slots == [{"level": "L5-S1", "location": "lfs",
                           "answers": {admin.email: "mild", "reader2@review.test": "moderate"}}]

@@ -15,7 +15,6 @@ from reportparse.gold import (CONTROLS, GRADE_CHOICES, GoldReport, choices_resul
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLD = ROOT / "gold" / "annotations.json"
-CONFIG = ROOT / "gold" / "label_config.xml"
 SHIPPED_CONFIG = ROOT / "rules" / "labelstudio" / "label_config.xml"
 
 
@@ -53,10 +52,9 @@ def load_error(tmp_path: Path, content, code: str) -> str:
 # ------------------------------------------------------------------------------------------------ label config
 
 
-def test_label_config_is_one_file_in_two_places():
-    text = CONFIG.read_text(encoding="utf-8")
-    assert SHIPPED_CONFIG.read_text(encoding="utf-8") == text
-    assert label_config() == text
+def test_label_config_is_one_file():
+    assert label_config() == SHIPPED_CONFIG.read_text(encoding="utf-8")
+    assert not list(ROOT.glob("gold/*.xml")), "gold/ points to rules/labelstudio/label_config.xml, keeping no copy"
 
 
 def test_label_config_has_the_text_the_evidence_labels_and_18_grade_controls():
@@ -64,22 +62,29 @@ def test_label_config_has_the_text_the_evidence_labels_and_18_grade_controls():
     assert root.tag == "View"
     texts = root.findall(".//Text")
     assert [(t.get("name"), t.get("value")) for t in texts] == [("text", "$text")]
-    (evidence,) = root.findall(".//Labels")
-    assert evidence.get("name") == "evidence" and evidence.get("toName") == "text"
-    assert [label.get("value") for label in evidence.findall("Label")] == ["SCS", "RFS", "LFS"]
+    evidence, grade = root.findall(".//Labels")
+    assert (evidence.get("name"), grade.get("name")) == ("evidence", "evidence_grade")
+    assert {evidence.get("toName"), grade.get("toName")} == {"text"}
+    assert [label.get("value") for label in evidence.findall("Label")] == [
+        f"{level} {loc}" for level in LEVELS for loc in LOCATIONS]
+    assert [label.get("value") for label in grade.findall("Label")] == ["normal", "mild", "moderate", "severe"]
+    # why the task is here, and one note per grade cell
+    assert [h.get("value") for h in root.iter("Header")].count("$review_reason") == 1
+    notes = [h.get("value") for h in root.iter("Header") if h.get("value", "").startswith("$review_marks.")]
+    assert notes == [f"$review_marks.{level.replace('-', '_')}_{loc}" for level in LEVELS for loc in LOCATIONS]
     choices = root.findall(".//Choices")
     assert [c.get("name") for c in choices] == [f"{level}_{loc}" for level in LEVELS for loc in LOCATIONS]
     assert list(CONTROLS) == [c.get("name") for c in choices]
     for control in choices:
         assert control.get("toName") == "text"
-        assert control.get("choice").startswith("single")
+        assert control.get("layout") == "select" and control.get("choice", "single") == "single"
         assert [c.get("value") for c in control.findall("Choice")] == list(GRADE_CHOICES)
 
 
 def test_label_config_is_read_by_the_label_studio_sdk():
     interface = LabelInterface(label_config())
     assert [o.name for o in interface.objects] == ["text"]
-    assert interface.get_control("evidence").labels == ["SCS", "RFS", "LFS"]
+    assert interface.get_control("evidence").labels[:3] == ["T12-L1 scs", "T12-L1 rfs", "T12-L1 lfs"]
     for name in CONTROLS:
         control = interface.get_control(name)
         assert control.tag == "Choices"
@@ -87,8 +92,9 @@ def test_label_config_is_read_by_the_label_studio_sdk():
     # the results written by choices_result are valid annotations for this interface, evidence spans too
     result = choices_result(labels(None, L4_L5_scs=2, L5_S1_lfs=3))
     span = {"id": "e1", "from_name": "evidence", "to_name": "text", "type": "labels",
-            "value": {"start": 0, "end": 4, "text": "L4-5", "labels": ["SCS"]}}
-    assert interface.validate_annotation({"result": result + [span]})
+            "value": {"start": 0, "end": 4, "text": "L4-5", "labels": ["L4-L5 scs"]}}
+    grade = {**span, "from_name": "evidence_grade", "value": {**span["value"], "labels": ["moderate"]}}
+    assert interface.validate_annotation({"result": result + [span, grade]})
     assert not interface.validate_annotation({"result": [dict(result[0], value={"choices": ["huge"]})]})
 
 
@@ -149,7 +155,9 @@ def test_save_and_load_round_trip(tmp_path):
                    extra_result=[span]),
         GoldReport("B", "Normal MRI of the lumbar spine.\nNo stenosis.", labels(0), split="holdout",
                    annotator="gold-author@deepspine.local", created_at="2026-02-01T10:00:00.000000Z",
-                   updated_at="2026-02-01T10:00:00.000000Z", task_id=8),
+                   updated_at="2026-02-01T10:00:00.000000Z", task_id=8,
+                   reviews=[{"reviewers": ["rad@example.org"], "reviewed_at": "2026-03-01T09:00:00Z",
+                             "outcome": "confirmed", "source": "project 'p'"}]),
     ]
     path = tmp_path / "gold.json"
     save_gold(reports, path)
@@ -159,6 +167,7 @@ def test_save_and_load_round_trip(tmp_path):
     assert tasks[0]["data"] == {"report_id": "A", "text": "L4-5: Moderate canal stenosis.", "split": "tune",
                                 "style": "terse", "site": 3}
     assert tasks[0]["predictions"] == []
+    assert tasks[1]["data"]["reviews"][0]["outcome"] == "confirmed" and "reviews" not in tasks[0]["data"]
     (annotation,) = tasks[0]["annotations"]
     assert annotation["completed_by"] == {"email": "someone@example.org"}
     assert len(annotation["result"]) == 19
@@ -235,6 +244,7 @@ def test_integer_annotator_ids_are_kept_as_text(tmp_path):
     ([{"id": "one", "data": {"report_id": "A", "text": "x"}}], "E304", "'id' is 'one'"),
     ([task(1, "A", [{"id": 1, "result": "moderate"}])], "E304", "'annotations[].result' is 'moderate'"),
     ([task(1, "A"), task(2, "A")], "E307", "report_id 'A' appears in task 1 and task 2"),
+    ([task(1, "A", reviews="confirmed")], "E304", "'data.reviews' is 'confirmed'"),
     ([task(1, "A", [{"id": 1, "updated_at": "yesterday", "result": []}])], "E309", "'yesterday'"),
 ])
 def test_malformed_exports_give_coded_one_line_errors(tmp_path, content, code, needle):

@@ -4,6 +4,7 @@ missing or unreachable server, or one whose export is cut off (a small stand-in 
 does not send one). The loop against a real Label Studio server is tests/integration."""
 
 import copy
+import dataclasses
 import csv
 import http.server
 import json
@@ -19,7 +20,10 @@ from reportparse import LEVELS, LOCATIONS, parse_text
 from reportparse.cli import app
 from reportparse.errors import ReportParseError
 from reportparse.gold import CONTROLS, GRADE_CHOICES, GoldReport, choices_result, load_gold, save_gold
-from reportparse.review import (MODEL_VERSION, REASON_KEY, build_tasks, export_tasks, pull, push, sidecar_path)
+from reportparse.gold import label_config
+from reportparse.review import (MARKS_KEY, MODEL_VERSION, REASON_KEY, build_tasks, export_tasks, prediction_result,
+                                pull, push, sidecar_path)
+from reportparse.rules import load_rules
 
 RUNNER = CliRunner()
 
@@ -75,7 +79,10 @@ def test_build_tasks_from_gold_selects_disagreements(tmp_path):
     assert [t["data"]["report_id"] for t in tasks] == ["WRONG"]
     data = tasks[0]["data"]
     assert data["text"] == TEXTS["WRONG"] and data["split"] == "tune"
-    assert data[REASON_KEY] == "parser disagrees with the gold set at L3-L4 scs: parser severe, gold mild"
+    assert data[REASON_KEY] == "parser disagrees with the gold set at 1 slot(s): L3-L4 scs: parser severe, gold mild"
+    # one note per grade cell; the disputed one shows the gold value
+    assert data[MARKS_KEY] == {f"{lvl.replace('-', '_')}_{loc}": "gold mild" if (lvl, loc) == ("L3-L4", "scs") else ""
+                               for lvl in LEVELS for loc in LOCATIONS}
     # loaded reports work as well as a file, and the split filter applies
     assert [t["data"]["report_id"] for t in build_tasks(gold=make_gold(), split="tune")] == ["WRONG"]
     assert build_tasks(gold=make_gold(), split="holdout") == []
@@ -98,15 +105,39 @@ def test_build_tasks_prediction_shape():
     spans = [r for r in result if r["type"] == "labels"]
     assert spans, "the evidence behind the grades is highlighted"
     text = task["data"]["text"]
+    regions = {}
     for span in spans:
         value = span["value"]
-        assert span["from_name"] == "evidence" and span["to_name"] == "text"
-        assert value["labels"][0] in ("SCS", "RFS", "LFS") and len(value["labels"]) == 1
+        assert span["to_name"] == "text" and len(value["labels"]) == 1
         assert text[value["start"]:value["end"]] == value["text"]
-    assert len({s["id"] for s in result if "id" in s}) == len(result)  # region ids are unique
-    scs = [s for s in spans if s["value"]["labels"] == ["SCS"]]
-    assert any("canal stenosis" in s["value"]["text"].lower() and "L3-L4 severe" in s["meta"]["text"][0] for s in scs)
-    assert {s["value"]["labels"][0] for s in spans} >= {"SCS", "RFS", "LFS"}  # bilateral: both foramina
+        regions.setdefault(span["id"], {})[span["from_name"]] = value["labels"][0]
+    # one region per decision, each with its level and location and its grade (two labels of one region)
+    assert all(set(r) == {"evidence", "evidence_grade"} for r in regions.values())
+    assert len(spans) == 2 * len(regions)
+    decisions = {(r["evidence"], r["evidence_grade"]) for r in regions.values()}
+    assert {("L3-L4 scs", "severe"), ("L3-L4 rfs", "mild"), ("L3-L4 lfs", "mild")} <= decisions
+    config = label_config()
+    assert all(f'<Label value="{label}"' in config for pair in decisions for label in pair)
+
+
+def test_evidence_from_excluded_sections_is_not_pre_annotated():
+    """A statement the parser placed in an excluded section (indication, history, ...) never becomes a region, even
+    when it is marked as used (rules that fail to exclude it must not reach the reviewer as evidence)."""
+    text = ("INDICATION: Severe canal stenosis at L4-5 on an outside study.\n\n"
+            "FINDINGS:\nL4-5: Mild canal stenosis. L5-S1: Moderate right foraminal stenosis.")
+    parse = parse_text(text)
+    start = text.index("Severe")
+    leaked = dataclasses.replace(next(ev for ev in parse.evidence if ev.level == "L4-L5" and ev.location == "scs"),
+                                 grade=3, start=start, end=start + 22, span_start=start, span_end=start + 22,
+                                 section="indication", used=True)
+    parse.evidence.append(leaked)
+    excluded = load_rules().grammar.excluded_sections
+    assert "indication" in excluded
+    spans = [r for r in prediction_result(text, parse, excluded) if r["type"] == "labels"]
+    assert spans and all(r["value"]["start"] > text.index("FINDINGS") for r in spans)
+    assert {r["value"]["labels"][0] for r in spans if r["from_name"] == "evidence"} == {"L4-L5 scs", "L5-S1 rfs"}
+    with_leak = [r for r in prediction_result(text, parse) if r["type"] == "labels"]  # the filter is what drops it
+    assert any(r["value"]["start"] == start for r in with_leak)
 
 
 def test_build_tasks_from_reports_selects_flagged_and_dedupes(tmp_path):
@@ -126,9 +157,11 @@ def test_build_tasks_from_reports_selects_flagged_and_dedupes(tmp_path):
     assert "L4-L5 scs: conflict" in reasons["C1"]
     assert tasks[0]["data"]["text"] == rows[0][1]  # the first row of a repeated id is kept
     assert "split" not in tasks[0]["data"]
-    # both sides of the conflict are highlighted
-    spans = [r["value"]["text"] for r in tasks[2]["predictions"][0]["result"] if r["type"] == "labels"]
-    assert "Moderate canal stenosis" in spans and "Severe canal stenosis" in spans
+    assert tasks[2]["data"][MARKS_KEY]["L4_L5_scs"] == "conflict"
+    # both sides of the conflict are highlighted, each with its grade
+    spans = {(r["value"]["text"], r["value"]["labels"][0]) for r in tasks[2]["predictions"][0]["result"]
+             if r["from_name"] == "evidence_grade"}
+    assert ("Moderate canal stenosis", "moderate") in spans and ("Severe canal stenosis", "severe") in spans
 
 
 def test_build_tasks_needs_one_source(tmp_path):
@@ -214,10 +247,10 @@ def test_pull_merges_agreeing_and_lists_disagreements(tmp_path):
     out = tmp_path / "new.json"
     summary = pull(gold, export=src, out=out)
     assert gold.read_bytes() == before
-    assert (summary.tasks, summary.annotated) == (3, 3)
+    assert (summary.tasks, summary.reports, summary.reviewed, summary.skipped, summary.waiting) == (3, 3, 3, 0, 0)
     assert summary.changed == ["WRONG"] and summary.added == [] and summary.confirmed == ["NORMAL"]
     (dis,) = summary.disagreements
-    assert dis.report_id == "AGREE" and dis.task_ids == [by_id["AGREE"]["id"]] and dis.kept == "gold"
+    assert dis.report_id == "AGREE" and dis.task_ids == [by_id["AGREE"]["id"]] and dis.kept == "kept"
     assert dis.slots == [{"level": "L5-S1", "location": "lfs",
                           "answers": {"first@example.org": "mild", "second@example.org": "moderate"}}]
     merged = {r.report_id: r for r in load_gold(out)}
@@ -226,6 +259,13 @@ def test_pull_merges_agreeing_and_lists_disagreements(tmp_path):
     assert merged["WRONG"].created_at == "2026-11-27T13:00:00Z" and merged["WRONG"].updated_at == "2026-11-27T13:30:00Z"
     assert merged["AGREE"].labels == reports[0].labels  # previous gold labels kept
     assert merged["NORMAL"].labels == reports[2].labels
+    # who reviewed each report and when, changed or confirmed; a disagreement is not a review of record
+    source = f"file '{src}'"
+    assert merged["WRONG"].reviews == [{"reviewers": ["first@example.org", "second@example.org"],
+                                        "reviewed_at": "2026-11-27T13:30:00Z", "outcome": "changed", "source": source}]
+    assert merged["NORMAL"].reviews == [{"reviewers": ["first@example.org"], "outcome": "confirmed", "source": source,
+                                         "reviewed_at": "2026-11-27T13:00:00.000000Z"}]
+    assert merged["NORMAL"].annotator == "gold-author@deepspine.local" and merged["AGREE"].reviews == []
     side = json.loads(sidecar_path(out).read_text(encoding="utf-8"))
     assert summary.sidecar == str(tmp_path / "new.disagreements.json")
     assert [d["report_id"] for d in side] == ["AGREE"] and side[0]["annotations"][1]["labels"]["L5-S1"]["lfs"] == 2
@@ -264,6 +304,126 @@ def test_pull_in_place_keeps_backup(tmp_path):
     again = pull(gold, export=src, in_place=True)
     assert again.output is None and again.backup is None and again.confirmed == ["WRONG"]
     assert len(list(tmp_path.glob("*.bak.json"))) == 1
+
+
+def test_pull_counts_say_what_they_count_and_a_confirmation_alone_is_recorded(tmp_path):
+    reports = make_gold()
+    gold = write_gold(tmp_path / "gold.json", reports)
+    tasks = [{"id": n, "data": {"report_id": r.report_id, "text": r.text}, "annotations": []}
+             for n, r in enumerate(reports, start=1)]
+    tasks.append({"id": 4, "data": {"report_id": "WAITING", "text": "L4-5: disc bulge."}, "annotations": []})
+    # AGREE confirmed as it is; NORMAL skipped; WRONG and WAITING not answered yet
+    tasks[0]["annotations"] = [annotation(1, {"email": "r@example.org"}, reports[0].labels)]
+    tasks[2]["annotations"] = [annotation(2, {"email": "r@example.org"}, reports[2].labels, cancelled=True)]
+    src = export_file(tmp_path / "export.json", tasks)
+    result = RUNNER.invoke(app, ["review", "pull", "--export", str(src), "--gold", str(gold), "--in-place"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("4 task(s) of 4 report(s) file" in text and "1 reviewed, 1 skipped, 2 not answered yet" in text and
+            "0 with gold labels changed, 1 confirmed unchanged, 0 added, 0 inter-reader disagreement(s); 1 new "
+            "review(s) recorded" in text)
+    # the labels did not change, but the file now says who confirmed AGREE and when (a backup was kept)
+    merged = {r.report_id: r for r in load_gold(gold)}
+    assert {k: r.labels for k, r in merged.items()} == {r.report_id: r.labels for r in reports}
+    assert merged["AGREE"].reviews[0]["outcome"] == "confirmed" and merged["AGREE"].reviews[0]["reviewers"] == [
+        "r@example.org"]
+    assert len(list(tmp_path.glob("gold.*.bak.json"))) == 1
+    # pulling the same answers again records nothing new and leaves the file alone
+    again = pull(gold, export=src, in_place=True)
+    assert again.recorded == 0 and again.output is None and again.confirmed == ["AGREE"]
+
+
+# ------------------------------------------------------------------------------------ model versus report
+
+
+def write_network_grades(path, grades):
+    """A table in the format of ``grading predict``: ``grades`` maps (study, level) to {location: (grade, p)}."""
+    from grading.predict import PREDICT_COLUMNS
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, PREDICT_COLUMNS)
+        writer.writeheader()
+        for n, ((study, level), slots) in enumerate(grades.items(), start=1):
+            row = {"report_id": study, "level": level, "status": "ok", "reason": "", "flags": "", "row": n}
+            if slots is None:
+                row.update(status="failed", reason="no disc found")
+            else:
+                for loc, (grade, p) in slots.items():
+                    rest = (1 - p) / 3
+                    row.update({loc: grade, **{f"{loc}_p{g}": round(p if g == grade else rest, 4) for g in range(4)}})
+            writer.writerow(row)
+    return path
+
+
+def test_model_versus_report_review_end_to_end(tmp_path):
+    """push --predictions picks the levels the network grades differently (and surely) from the report; the
+    answers pulled into the levels table give labels that grading train reads."""
+    from grading.data import _label_rows, read_levels
+
+    texts = {"S1": "FINDINGS:\nL4-5: Mild canal stenosis. No foraminal narrowing.\nL5-S1: Normal.",
+             "S2": "FINDINGS:\nL3-4: Moderate canal stenosis.\nL4-5: Mild right foraminal narrowing.",
+             "S3": "IMPRESSION: Normal MRI of the lumbar spine."}
+    reports = write_reports(tmp_path / "reports.csv", list(texts.items()))
+    ok = {"scs": (0, 0.9), "rfs": (0, 0.9), "lfs": (0, 0.9)}
+    grades = {(s, lvl): dict(ok) for s in texts for lvl in LEVELS}
+    grades[("S1", "L4-L5")] = {**ok, "scs": (3, 0.93)}      # sure, and the report says mild: reviewed
+    grades[("S2", "L3-L4")] = {**ok, "scs": (1, 0.55)}      # differs, but unsure: not reviewed
+    grades[("S2", "L4-L5")] = {**ok, "rfs": (1, 0.95)}      # agrees with the report
+    grades[("S3", "L5-S1")] = None                           # could not be graded
+    predictions = write_network_grades(tmp_path / "grades.csv", grades)
+    tasks_file = tmp_path / "tasks.json"
+    result = RUNNER.invoke(app, ["review", "export", str(tasks_file), "--reports", str(reports), "--predictions",
+                                 str(predictions), "--min-probability", "0.8"])
+    assert result.exit_code == 0, result.output
+    tasks = json.loads(tasks_file.read_text(encoding="utf-8"))
+    assert [t["data"]["report_id"] for t in tasks] == ["S1"]
+    data = tasks[0]["data"]
+    assert data[REASON_KEY] == ("network (p >= 0.80) disagrees with the report at 1 slot(s): L4-L5 scs: report mild, "
+                                "network severe (p 0.93)")
+    assert data[MARKS_KEY]["L4_L5_scs"] == "network severe 0.93"
+    assert sum(bool(v) for v in data[MARKS_KEY].values()) == 1
+    choices = {r["from_name"]: r["value"]["choices"][0] for r in tasks[0]["predictions"][0]["result"]
+               if r["type"] == "choices"}
+    assert choices["L4-L5_scs"] == "mild"  # the pre-annotation is the report's grade; the note the network's
+    # a lower threshold also sends S2
+    low = build_tasks(reports=reports, predictions=predictions, min_probability=0.5)
+    assert [t["data"]["report_id"] for t in low] == ["S1", "S2"]
+
+    # the reviewer looks at the images and agrees with the network; pull into the levels table of the cohort
+    levels = tmp_path / "levels.csv"
+    assert RUNNER.invoke(app, ["extract", str(reports), "--output", str(levels)]).exit_code == 0
+    answer = parser_labels(texts["S1"])
+    answer["L4-L5"]["scs"] = 3
+    tasks[0].update(id=31, annotations=[annotation(1, {"email": "rad@example.org"}, answer)])
+    export = export_file(tmp_path / "export.json", tasks)
+    out = tmp_path / "levels.reviewed.csv"
+    result = RUNNER.invoke(app, ["review", "pull", "--export", str(export), "--levels", str(levels), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 with levels changed" in " ".join(result.output.split())
+    before = read_levels(levels)
+    after = read_levels(out)
+    assert len(after) == len(before) and list(after.columns) == list(before.columns)
+    row = after[(after["report_id"] == "S1") & (after["level"] == "L4-L5")].iloc[0]
+    assert (row["scs"], row["status"]) == ("3", "reviewed") and "rad@example.org" in row["reason"]
+    untouched = after[after["report_id"] != "S1"].reset_index(drop=True)
+    assert untouched.equals(before[before["report_id"] != "S1"].reset_index(drop=True))
+    labels, _ = _label_rows(after, None)  # what grading train joins with the disc volumes
+    assert labels[(labels["study_id"] == "S1") & (labels["level"] == "L4-L5")]["scs"].iloc[0] == 3
+
+
+def test_predictions_input_errors(tmp_path):
+    reports = write_reports(tmp_path / "reports.csv", [("S1", "L4-5: Mild canal stenosis.")])
+    bad = tmp_path / "levels.csv"
+    bad.write_text("report_id,level,scs,rfs,lfs\nS1,L4-L5,1,0,0\n", encoding="utf-8")
+    with pytest.raises(ReportParseError, match=r"\[E413\].*no column 'status'.*grading predict"):
+        build_tasks(reports=reports, predictions=bad)
+    good = write_network_grades(tmp_path / "grades.csv", {("S1", "L4-L5"): {"scs": (3, 0.9)}})
+    with pytest.raises(ReportParseError, match=r"\[E414\].*got 1.5"):
+        build_tasks(reports=reports, predictions=good, min_probability=1.5)
+    with pytest.raises(ReportParseError, match=r"\[E407\].*--predictions, which needs --reports"):
+        build_tasks(gold=write_gold(tmp_path / "gold.json"), predictions=good)
+    result = RUNNER.invoke(app, ["review", "export", str(tmp_path / "t.json"), "--predictions", str(good)])
+    assert result.exit_code == 2 and "[E407]" in result.output and "needs --reports" in result.output
 
 
 @pytest.mark.parametrize("content, problem", [
