@@ -1,11 +1,11 @@
 """Assembly of the report-parsing spaCy pipeline.
 
-``tokenizer -> medspacy_sectionizer -> reportparse_sentencizer -> medspacy_target_matcher -> reportparse_context
+``tokenizer -> reportparse_sectionizer -> reportparse_sentencizer -> medspacy_target_matcher -> reportparse_context
 -> reportparse_levels -> reportparse_findings -> reportparse_grades``
 
-medspaCy provides sections, concept matching (TargetMatcher) and the ConText algorithm (run per sentence by
-``reportparse_context``, see :mod:`reportparse.context`); this package provides the sentence splitter and the
-three stenosis stages. Every stage reads its rules from one rules folder (``--rules``), which
+medspaCy provides section detection (its Sectionizer, see :mod:`reportparse.sections`), concept matching
+(TargetMatcher) and the ConText algorithm (run per sentence by ``reportparse_context``, see
+:mod:`reportparse.context`); this package provides the sentence splitter and the three stenosis stages. Every stage reads its rules from one rules folder (``--rules``), which
 is validated once (:func:`reportparse.rules.load_rules`). No model is downloaded or trained.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from . import context, findings, grades, levels, sentences  # noqa: F401  (register the factories)
+from . import context, findings, grades, levels, sections, sentences  # noqa: F401  (register the factories)
 from .grades import ReportGrades
 from .levels import CONCEPT_GROUP
 from .rules import cached_rules
@@ -62,10 +62,8 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
     nlp.tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
     for side in ("L", "R"):
         nlp.tokenizer.add_special_case(f"{side}.", [{"ORTH": side}, {"ORTH": "."}])
-    sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "input_span_type": None,
-                                                                "span_attrs": None})
-    sectionizer.add(ruleset.sections)
-    nlp.add_pipe("reportparse_sentencizer", config={"rules_dir": rules_path})
+    for name in ("reportparse_sectionizer", "reportparse_sentencizer"):
+        nlp.add_pipe(name, config={"rules_dir": rules_path})
     matcher = nlp.add_pipe("medspacy_target_matcher", config={"rules": None, "result_type": "group",
                                                                "span_group_name": CONCEPT_GROUP})
     matcher.add(ruleset.concepts)
