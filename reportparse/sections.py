@@ -9,8 +9,6 @@ attribute unset; ``doc._.sections`` is identical. A token's section is
 ``next(s for s in doc._.sections if s.section_span[0] <= token.i < s.section_span[1])``.
 """
 
-from __future__ import annotations
-
 from medspacy.section_detection import Section, Sectionizer
 from spacy.language import Language
 from spacy.tokens import Doc
