@@ -23,7 +23,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .rules import LEVELS, Grammar, cached_rules
-from .sentences import sentence_bounds
+from .sentences import sentence_bounds, token_columns
 
 CONCEPT_GROUP = "reportparse_concepts"
 WORD = "WORD"
@@ -134,13 +134,8 @@ class TokenView:
 
     @classmethod
     def of(cls, doc: Doc, bounds: list[tuple[int, int]]) -> "TokenView":
-        texts, lowers, spaces, newline_after, idx = [], [], [], [], []
-        for t in doc:
-            texts.append(t.text)
-            lowers.append(t.lower_)
-            spaces.append(t.is_space)
-            newline_after.append("\n" in t.whitespace_)
-            idx.append(t.idx)
+        texts, lowers, spaces, idx = token_columns(doc)
+        newline_after = [False] * len(texts)  # a token's trailing whitespace (spaCy) is one space at most
         return cls(texts, lowers, spaces, newline_after, idx, {start for start, _ in bounds})
 
     def starts_line(self, i: int) -> bool:
