@@ -84,8 +84,8 @@ class ReportResult:
     evidence: list[dict[str, Any]]
 
 
-def parse_row(nlp: Language, item: InputRow, max_chars: int) -> ReportResult:
-    """Parse one input row into its six level rows and its evidence rows; never raises."""
+def parse_row(nlp: Language, item: InputRow, max_chars: int, with_evidence: bool = True) -> ReportResult:
+    """Parse one input row into its six level rows and (``with_evidence``) its evidence rows; never raises."""
     reason = item.problem or ""
     status = "error" if item.problem else "ok"
     text = item.text
@@ -113,7 +113,7 @@ def parse_row(nlp: Language, item: InputRow, max_chars: int) -> ReportResult:
     if grades is not None:
         for row, graded in zip(rows, grades.rows()):
             row.update(graded)
-        for ev in grades.evidence:
+        for ev in grades.evidence if with_evidence else ():
             evidence.append({"report_id": item.report_id, **{name: getattr(ev, name) for name in _EVIDENCE_FIELDS},
                              "flags": ";".join(ev.flags), "row": item.row})
     return ReportResult(status, rows, evidence)
@@ -126,9 +126,9 @@ def _init_worker(rules_dir: str | None) -> None:
     _WORKER["nlp"] = build_pipeline(rules_dir)
 
 
-def _parse_batch(batch: list[InputRow], max_chars: int) -> list[ReportResult]:
+def _parse_batch(batch: list[InputRow], max_chars: int, with_evidence: bool) -> list[ReportResult]:
     nlp = _WORKER["nlp"]
-    return [parse_row(nlp, item, max_chars) for item in batch]
+    return [parse_row(nlp, item, max_chars, with_evidence) for item in batch]
 
 
 def _batches(rows: Iterable[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -142,21 +142,21 @@ def _batches(rows: Iterable[InputRow], size: int) -> Iterator[list[InputRow]]:
         yield batch
 
 
-def iter_results(rows: Iterable[InputRow], config: ExtractConfig,
-                 nlp: Language | None = None) -> Iterator[ReportResult]:
+def iter_results(rows: Iterable[InputRow], config: ExtractConfig, nlp: Language | None = None,
+                 with_evidence: bool = True) -> Iterator[ReportResult]:
     """Parse rows in input order, in this process (with ``nlp``, built from the config when None) or in
-    ``config.n_process`` workers (bounded queue)."""
+    ``config.n_process`` workers (bounded queue); ``with_evidence=False`` leaves the evidence rows out."""
     if config.n_process == 1:
         nlp = nlp or build_pipeline(config.rules_dir)
         for item in rows:
-            yield parse_row(nlp, item, config.max_chars)
+            yield parse_row(nlp, item, config.max_chars, with_evidence)
         return
     batches = _batches(rows, config.batch_size)
     ctx = mp.get_context("spawn" if mp.get_start_method(allow_none=True) == "spawn" else "fork")
     with ctx.Pool(config.n_process, initializer=_init_worker, initargs=(config.rules_dir,)) as pool:
         pending: deque = deque()
         for batch in batches:
-            pending.append(pool.apply_async(_parse_batch, (batch, config.max_chars)))
+            pending.append(pool.apply_async(_parse_batch, (batch, config.max_chars, with_evidence)))
             if len(pending) >= 4 * config.n_process:
                 yield from pending.popleft().get()
         while pending:
@@ -193,7 +193,7 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     with out, (ev_out or nullcontext()):
         buffer: list[dict[str, Any]] = []
         ev_buffer: list[dict[str, Any]] = []
-        for result in iter_results(reader, config, nlp):
+        for result in iter_results(reader, config, nlp, with_evidence=ev_out is not None):
             rid, row = result.levels[0]["report_id"], result.levels[0]["row"]
             if rid:
                 if rid in seen:

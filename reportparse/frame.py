@@ -93,6 +93,25 @@ def _values(column: pd.Series) -> list[Any]:
     return column.astype(object).where(column.notna(), None).tolist()
 
 
+def _parse(frame: pd.DataFrame, config: ExtractConfig | None, row_col: str | None,
+           with_evidence: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    config = config or ExtractConfig()
+    config.validate()
+    id_col = _column(frame, config.id_col, ID_CANDIDATES, "id", "ExtractConfig(id_col=...)")
+    text_col = _column(frame, config.text_col, TEXT_CANDIDATES, "text", "ExtractConfig(text_col=...)")
+    rows = frame[_column(frame, row_col, (), "row number", "the row_col argument")].tolist() if row_col is not None \
+        else range(1, len(frame) + 1)
+    nlp = default_pipeline(config.rules_dir)
+    levels: list[dict[str, Any]] = []
+    evidence: list[dict[str, Any]] = []
+    for rid, text, row in zip(_values(frame[id_col]), _values(frame[text_col]), rows):
+        result = parse_row(nlp, InputRow(int(row), _clean_id(rid), _clean_text(text)), config.max_chars,
+                           with_evidence)
+        levels.extend(result.levels)
+        evidence.extend(result.evidence)
+    return levels, evidence
+
+
 def parse_tables(frame: pd.DataFrame, config: ExtractConfig | None = None,
                  row_col: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The levels table and the evidence table of the reports in ``frame``, from one parse.
@@ -107,19 +126,7 @@ def parse_tables(frame: pd.DataFrame, config: ExtractConfig | None = None,
     Raises:
         ReportParseError: for a missing column, bad options or bad rules; a bad report becomes an error row.
     """
-    config = config or ExtractConfig()
-    config.validate()
-    id_col = _column(frame, config.id_col, ID_CANDIDATES, "id", "ExtractConfig(id_col=...)")
-    text_col = _column(frame, config.text_col, TEXT_CANDIDATES, "text", "ExtractConfig(text_col=...)")
-    rows = frame[_column(frame, row_col, (), "row number", "the row_col argument")].tolist() if row_col is not None \
-        else range(1, len(frame) + 1)
-    nlp = default_pipeline(config.rules_dir)
-    levels: list[dict[str, Any]] = []
-    evidence: list[dict[str, Any]] = []
-    for rid, text, row in zip(_values(frame[id_col]), _values(frame[text_col]), rows):
-        result = parse_row(nlp, InputRow(int(row), _clean_id(rid), _clean_text(text)), config.max_chars)
-        levels.extend(result.levels)
-        evidence.extend(result.evidence)
+    levels, evidence = _parse(frame, config, row_col, with_evidence=True)
     return _typed(levels, "levels"), _typed(evidence, "evidence")
 
 
@@ -131,5 +138,5 @@ def parse_frame(frame: pd.DataFrame, config: ExtractConfig | None = None, row_co
     ``mapInPandas`` and Ray Data's ``map_batches``.
     """
     _dtypes(table)  # a bad table name fails before the parse
-    levels, evidence = parse_tables(frame, config, row_col)
-    return levels if table == "levels" else evidence
+    levels, evidence = _parse(frame, config, row_col, with_evidence=table == "evidence")
+    return _typed(levels if table == "levels" else evidence, table)
