@@ -23,7 +23,7 @@ from .errors import Errors, ReportParseError
 from .grades import Evidence
 from .io import InputRow, ReportReader, TableWriter
 from .pipeline import build_pipeline
-from .rules import LEVELS, LOCATIONS
+from .rules import LEVELS, LOCATIONS, cached_rules
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,10 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     """
     config = config or ExtractConfig()
     config.validate()
-    nlp = build_pipeline(config.rules_dir)  # fail fast on bad rules, before any output is opened
+    # fail fast on bad rules, before any output is opened; with workers, only they need a pipeline
+    nlp = build_pipeline(config.rules_dir) if config.n_process == 1 else None
+    if nlp is None:
+        cached_rules(config.rules_dir)
     reader = ReportReader(input_path, config.id_col, config.text_col)
     logger.info("reading %s (id column %r, text column %r)", input_path, reader.id_col, reader.text_col)
     summary = ExtractSummary()
