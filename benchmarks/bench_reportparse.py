@@ -5,8 +5,9 @@ Prints, for one corpus of ``--n`` reports from ``reportparse.synth`` (seven repo
 * a bare ``spacy.blank("en")`` tokenizer pass over the texts (in this process, after spaCy is imported);
 * ``reportparse extract`` with ``--n-process 1`` and ``2``, each a fresh ``python -m reportparse.cli extract``
   process timed from its start to its exit (interpreter start-up, imports and pipeline build included), its peak
-  resident memory, its rate relative to the bare tokenizer, and the scaling of two processes over one;
-* the milliseconds per report of every pipeline stage (in this process, after a warm-up);
+  resident memory, its rate relative to the bare tokenizer and the scaling of two processes over one; and the
+  same per CPU second (of the process and its workers), which other work on a busy machine does not distort;
+* the CPU milliseconds per report of every pipeline stage (in this process, after a warm-up);
 * with ``--rss N [N ...]``: the peak memory of ``reportparse extract`` on N reports, streamed to a CSV file
   first (1,000,000 reports take about an hour per core; the input file needs about 1 kB per report).
 
@@ -18,6 +19,7 @@ Run:
 import argparse
 import csv
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,11 +46,12 @@ def write_reports(path: Path, n: int, seed: int) -> list[str]:
     return first
 
 
-def run_extract(input_csv: Path, output: Path, n_process: int) -> tuple[float, float]:
-    """``reportparse extract`` in a fresh process; returns (wall seconds from start to exit, peak RSS in MiB over
-    the process and its workers)."""
+def run_extract(input_csv: Path, output: Path, n_process: int) -> tuple[float, float, float]:
+    """``reportparse extract`` in a fresh process; returns (wall seconds from start to exit, CPU seconds of the
+    process and its workers, peak RSS in MiB over the process and its workers)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
                                                         os.environ.get("PYTHONPATH", "")])}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     # each worker is a child of the extract process, so its peak is in that process's RUSAGE_CHILDREN
     code = ("import resource, sys\nfrom reportparse.cli import app\n"
@@ -58,25 +61,28 @@ def run_extract(input_csv: Path, output: Path, n_process: int) -> tuple[float, f
     res = subprocess.run([sys.executable, "-c", code, "extract", str(input_csv), "-o", str(output),
                           "--n-process", str(n_process)], capture_output=True, text=True, env=env, check=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     peak_kib = int(res.stdout.rsplit("PEAK", 1)[1].split()[0])
-    return seconds, peak_kib / 1024
+    return seconds, cpu, peak_kib / 1024
 
 
-def bare_tokenizer(texts: list[str]) -> float:
-    """Reports per second of ``spacy.blank("en")`` over the texts (after a warm-up)."""
+def bare_tokenizer(texts: list[str]) -> tuple[float, float]:
+    """Reports per wall-clock second and per CPU second of ``spacy.blank("en")`` over the texts (after a
+    warm-up)."""
     import spacy
 
     nlp = spacy.blank("en")
     for _ in nlp.pipe(texts[:100]):
         pass
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in nlp.pipe(texts, batch_size=256):
         pass
-    return len(texts) / (time.perf_counter() - start)
+    return len(texts) / (time.perf_counter() - start), len(texts) / (time.process_time() - cpu)
 
 
 def stage_ms(texts: list[str]) -> dict[str, float]:
-    """Milliseconds per report of the tokenizer and every pipeline component (after a warm-up)."""
+    """CPU milliseconds per report of the tokenizer and every pipeline component (after a warm-up)."""
     from reportparse.pipeline import build_pipeline
 
     nlp = build_pipeline()
@@ -84,13 +90,13 @@ def stage_ms(texts: list[str]) -> dict[str, float]:
         nlp(text)
     totals = {"tokenizer": 0.0, **{name: 0.0 for name in nlp.pipe_names}}
     for text in texts:
-        t = time.perf_counter()
+        t = time.process_time()
         doc = nlp.make_doc(text)
-        totals["tokenizer"] += time.perf_counter() - t
+        totals["tokenizer"] += time.process_time() - t
         for name, proc in nlp.pipeline:
-            t = time.perf_counter()
+            t = time.process_time()
             doc = proc(doc)
-            totals[name] += time.perf_counter() - t
+            totals[name] += time.process_time() - t
     return {name: 1000 * total / len(texts) for name, total in totals.items()}
 
 
@@ -109,32 +115,33 @@ def main() -> None:
             csv.writer(fh).writerows([("report_id", "text"), *((f"S{i:08d}", t) for i, t in enumerate(texts))])
         print(f"{len(texts)} synthetic reports, mean {statistics.mean(map(len, texts)):.0f} characters, "
               f"{os.cpu_count()} CPUs")
-        bare = bare_tokenizer(texts)
-        print(f"bare spacy.blank('en') tokenizer: {bare:,.0f} reports/s")
+        bare, bare_cpu = bare_tokenizer(texts)
+        print(f"bare spacy.blank('en') tokenizer: {bare:,.0f} reports/s ({bare_cpu:,.0f} per CPU second)")
         rates = {}
         for n_process in (1, 2):
-            seconds, peak = run_extract(input_csv, Path(tmp) / f"levels{n_process}.csv", n_process)
+            seconds, cpu, peak = run_extract(input_csv, Path(tmp) / f"levels{n_process}.csv", n_process)
             rates[n_process] = len(texts) / seconds
             print(f"reportparse extract --n-process {n_process}: {rates[n_process]:,.0f} reports/s "
                   f"({seconds:.1f} s from process start to exit), {rates[n_process] / bare:.2f} x the bare "
-                  f"tokenizer, peak RSS {peak:,.0f} MiB")
-        print(f"--n-process 2 / --n-process 1: {rates[2] / rates[1]:.2f} x")
+                  f"tokenizer; {len(texts) / cpu:,.0f} reports per CPU second ({len(texts) / cpu / bare_cpu:.2f} x); "
+                  f"peak RSS {peak:,.0f} MiB")
+        print(f"--n-process 2 / --n-process 1: {rates[2] / rates[1]:.2f} x (wall clock)")
         print("per stage, ms per report (one process, after start-up):")
         stages = stage_ms(texts)
         for name, ms in stages.items():
             print(f"  {name:26s} {ms:6.3f}")
         total = sum(stages.values())
-        print(f"  {'total':26s} {total:6.3f}  ({1000 / total:,.0f} reports/s, "
-              f"{1000 / total / bare:.2f} x the bare tokenizer)")
+        print(f"  {'total':26s} {total:6.3f}  ({1000 / total:,.0f} reports per CPU second, "
+              f"{1000 / total / bare_cpu:.2f} x the bare tokenizer)")
         for n in args.rss:
             big = Path(tmp) / f"reports{n}.csv"
             start = time.perf_counter()
             write_reports(big, n, args.seed + 1_000_000)
             print(f"{n:,} reports: input written in {time.perf_counter() - start:,.0f} s "
                   f"({big.stat().st_size / 2**20:,.0f} MiB)")
-            seconds, peak = run_extract(big, Path(tmp) / f"levels{n}.csv", 1)
-            print(f"{n:,} reports: reportparse extract {n / seconds:,.0f} reports/s ({seconds:,.0f} s), "
-                  f"peak RSS {peak:,.0f} MiB")
+            seconds, cpu, peak = run_extract(big, Path(tmp) / f"levels{n}.csv", 1)
+            print(f"{n:,} reports: reportparse extract {n / seconds:,.0f} reports/s ({seconds:,.0f} s, "
+                  f"{cpu:,.0f} CPU s), peak RSS {peak:,.0f} MiB")
             big.unlink()
 
 
