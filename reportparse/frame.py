@@ -32,7 +32,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from .errors import Errors, ReportParseError
-from .extract import EVIDENCE_COLUMNS, LEVEL_COLUMNS, ExtractConfig, parse_row
+from .extract import ExtractConfig, parse_row
 from .io import ID_CANDIDATES, TEXT_CANDIDATES, InputRow, _clean_id, _clean_text, find_column
 from .pipeline import default_pipeline
 
@@ -47,7 +47,6 @@ EVIDENCE_DTYPES = {"report_id": "string", "level": "string", "location": "string
                    "span_end": "Int64", "section": "string", "rank": "string", "flags": "string", "used": "boolean",
                    "row": "Int64"}
 _SPARK_TYPES = {"string": "string", "Int64": "bigint", "boolean": "boolean"}
-assert tuple(LEVEL_DTYPES) == LEVEL_COLUMNS and tuple(EVIDENCE_DTYPES) == EVIDENCE_COLUMNS
 
 
 def _dtypes(table: Table) -> dict[str, str]:

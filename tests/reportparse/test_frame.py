@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from reportparse.errors import ReportParseError
-from reportparse.extract import ExtractConfig, extract
+from reportparse.extract import EVIDENCE_COLUMNS, LEVEL_COLUMNS, ExtractConfig, extract
 from reportparse.frame import evidence_meta, levels_meta, parse_frame, parse_tables, spark_schema
 from reportparse.pipeline import default_pipeline
 from reportparse.synth import generate
@@ -54,8 +54,7 @@ def test_parse_frame_gives_either_table_with_the_meta_dtypes():
     evidence = parse_frame(frame, table="evidence")
     assert levels.dtypes.to_dict() == levels_meta().dtypes.to_dict() and len(levels) == 6 * len(frame)
     assert evidence.dtypes.to_dict() == evidence_meta().dtypes.to_dict() and len(evidence) > 0
-    assert list(levels_meta().columns) == ["report_id", "level", "scs", "rfs", "lfs", "status", "reason", "flags",
-                                           "row"]
+    assert tuple(levels_meta().columns) == LEVEL_COLUMNS and tuple(evidence_meta().columns) == EVIDENCE_COLUMNS
     assert spark_schema("levels") == ("report_id string, level string, scs bigint, rfs bigint, lfs bigint, "
                                       "status string, reason string, flags string, row bigint")
 
