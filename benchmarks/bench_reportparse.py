@@ -1,15 +1,24 @@
-"""Throughput and memory of ``reportparse extract`` on a few thousand realistic synthetic reports.
+"""Throughput, per-stage cost and memory of ``reportparse extract`` on realistic synthetic reports.
 
-Prints reports/second for one process and for ``--n-process 2``, the peak resident memory of each run, and the
-ratio to a bare ``spacy.blank("en")`` tokenizer pass over the same texts. Run:
+Prints, for one corpus of ``--n`` reports from ``reportparse.synth`` (seven report styles, about 1 kB each):
 
-    python benchmarks/bench_reportparse.py [--n 3000] [--seed 0]
+* a bare ``spacy.blank("en")`` tokenizer pass over the texts (in this process, after spaCy is imported);
+* ``reportparse extract`` with ``--n-process 1`` and ``2``, each a fresh ``python -m reportparse.cli extract``
+  process timed from its start to its exit (interpreter start-up, imports and pipeline build included), its peak
+  resident memory, its rate relative to the bare tokenizer and the scaling of two processes over one; and the
+  same per CPU second (of the process and its workers), which other work on a busy machine does not distort;
+* the CPU milliseconds per report of every pipeline stage (in this process, after a warm-up);
+* with ``--rss N [N ...]``: the peak memory of ``reportparse extract`` on N reports, streamed to a CSV file
+  first (1,000,000 reports take about an hour per core; the input file needs about 1 kB per report).
+
+Run:
+
+    python benchmarks/bench_reportparse.py [--n 2000] [--seed 0] [--rss 10000 1000000]
 """
-
-from __future__ import annotations
 
 import argparse
 import csv
+import os
 import resource
 import statistics
 import subprocess
@@ -18,55 +27,122 @@ import tempfile
 import time
 from pathlib import Path
 
-import spacy
-
 from reportparse.synth import generate
 
-CHILD = """
-import resource, sys, time
-from reportparse.extract import ExtractConfig, extract
-t = time.perf_counter()
-s = extract(sys.argv[1], sys.argv[2], config=ExtractConfig(n_process=int(sys.argv[3])))
-dt = time.perf_counter() - t
-peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(s.reports, dt, peak)
-"""
+CHUNK = 1000  # reports generated at once when streaming a large input
 
 
-def run(input_csv: Path, out: Path, n_process: int) -> tuple[int, float, float]:
-    """Run extract in a fresh interpreter (so peak memory is this run's own); returns (reports, seconds, MiB)."""
-    res = subprocess.run([sys.executable, "-c", CHILD, str(input_csv), str(out), str(n_process)],
-                         check=True, capture_output=True, text=True)
-    reports, seconds, peak_kib = res.stdout.split()
-    return int(reports), float(seconds), int(peak_kib) / 1024
+def write_reports(path: Path, n: int, seed: int) -> list[str]:
+    """Write ``n`` synthetic reports to a CSV file, generated in chunks (bounded memory); returns the texts of
+    the first chunk."""
+    first: list[str] = []
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["report_id", "text"])
+        for k, start in enumerate(range(0, n, CHUNK)):
+            texts = [r.text for r in generate(min(CHUNK, n - start), seed=seed + k)]
+            writer.writerows((f"S{start + i:08d}", text) for i, text in enumerate(texts))
+            first = first or texts
+    return first
+
+
+def run_extract(input_csv: Path, output: Path, n_process: int) -> tuple[float, float, float]:
+    """``reportparse extract`` in a fresh process; returns (wall seconds from start to exit, CPU seconds of the
+    process and its workers, peak RSS in MiB over the process and its workers)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    # each worker is a child of the extract process, so its peak is in that process's RUSAGE_CHILDREN
+    code = ("import resource, sys\nfrom reportparse.cli import app\n"
+            "try:\n    app(sys.argv[1:])\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+            "peaks = [resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]\n"
+            "print('PEAK', max(peaks))\n")
+    res = subprocess.run([sys.executable, "-c", code, "extract", str(input_csv), "-o", str(output),
+                          "--n-process", str(n_process)], capture_output=True, text=True, env=env, check=True)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    peak_kib = int(res.stdout.rsplit("PEAK", 1)[1].split()[0])
+    return seconds, cpu, peak_kib / 1024
+
+
+def bare_tokenizer(texts: list[str]) -> tuple[float, float]:
+    """Reports per wall-clock second and per CPU second of ``spacy.blank("en")`` over the texts (after a
+    warm-up)."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    for _ in nlp.pipe(texts[:100]):
+        pass
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in nlp.pipe(texts, batch_size=256):
+        pass
+    return len(texts) / (time.perf_counter() - start), len(texts) / (time.process_time() - cpu)
+
+
+def stage_ms(texts: list[str]) -> dict[str, float]:
+    """CPU milliseconds per report of the tokenizer and every pipeline component (after a warm-up)."""
+    from reportparse.pipeline import build_pipeline
+
+    nlp = build_pipeline()
+    for text in texts[:100]:
+        nlp(text)
+    totals = {"tokenizer": 0.0, **{name: 0.0 for name in nlp.pipe_names}}
+    for text in texts:
+        t = time.process_time()
+        doc = nlp.make_doc(text)
+        totals["tokenizer"] += time.process_time() - t
+        for name, proc in nlp.pipeline:
+            t = time.process_time()
+            doc = proc(doc)
+            totals[name] += time.process_time() - t
+    return {name: 1000 * total / len(texts) for name, total in totals.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=3000, help="number of reports")
+    parser.add_argument("--n", type=int, default=2000, help="reports in the speed runs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rss", type=int, nargs="*", default=[], metavar="N",
+                        help="also measure peak memory of extract on N streamed reports (e.g. 10000 1000000)")
+    parser.add_argument("--tmp", help="folder for the generated inputs (default: the system's temporary folder)")
     args = parser.parse_args()
-    reports = generate(args.n, seed=args.seed)
-    texts = [r.text for r in reports]
-    print(f"{len(texts)} synthetic reports, mean {statistics.mean(map(len, texts)):.0f} characters")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         input_csv = Path(tmp) / "reports.csv"
+        texts = [r.text for r in generate(args.n, seed=args.seed)]
         with open(input_csv, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["report_id", "text"])
-            writer.writerows((f"S{i:06d}", t) for i, t in enumerate(texts))
-        nlp = spacy.blank("en")
-        start = time.perf_counter()
-        for doc in nlp.pipe(texts, batch_size=256):
-            pass
-        bare = len(texts) / (time.perf_counter() - start)
-        print(f"bare spacy.blank('en') tokenizer: {bare:,.0f} reports/s")
+            csv.writer(fh).writerows([("report_id", "text"), *((f"S{i:08d}", t) for i, t in enumerate(texts))])
+        print(f"{len(texts)} synthetic reports, mean {statistics.mean(map(len, texts)):.0f} characters, "
+              f"{os.cpu_count()} CPUs")
+        bare, bare_cpu = bare_tokenizer(texts)
+        print(f"bare spacy.blank('en') tokenizer: {bare:,.0f} reports/s ({bare_cpu:,.0f} per CPU second)")
+        rates = {}
         for n_process in (1, 2):
-            n, seconds, peak = run(input_csv, Path(tmp) / f"levels{n_process}.csv", n_process)
-            rate = n / seconds
-            print(f"reportparse extract --n-process {n_process}: {rate:,.0f} reports/s "
-                  f"({seconds:.1f} s incl. start-up), peak RSS {peak:,.0f} MiB, "
-                  f"{bare / rate:.1f}x slower than the bare tokenizer")
+            seconds, cpu, peak = run_extract(input_csv, Path(tmp) / f"levels{n_process}.csv", n_process)
+            rates[n_process] = len(texts) / seconds
+            print(f"reportparse extract --n-process {n_process}: {rates[n_process]:,.0f} reports/s "
+                  f"({seconds:.1f} s from process start to exit), {rates[n_process] / bare:.2f} x the bare "
+                  f"tokenizer; {len(texts) / cpu:,.0f} reports per CPU second ({len(texts) / cpu / bare_cpu:.2f} x); "
+                  f"peak RSS {peak:,.0f} MiB")
+        print(f"--n-process 2 / --n-process 1: {rates[2] / rates[1]:.2f} x (wall clock)")
+        print("per stage, ms per report (one process, after start-up):")
+        stages = stage_ms(texts)
+        for name, ms in stages.items():
+            print(f"  {name:26s} {ms:6.3f}")
+        total = sum(stages.values())
+        print(f"  {'total':26s} {total:6.3f}  ({1000 / total:,.0f} reports per CPU second, "
+              f"{1000 / total / bare_cpu:.2f} x the bare tokenizer)")
+        for n in args.rss:
+            big = Path(tmp) / f"reports{n}.csv"
+            start = time.perf_counter()
+            write_reports(big, n, args.seed + 1_000_000)
+            print(f"{n:,} reports: input written in {time.perf_counter() - start:,.0f} s "
+                  f"({big.stat().st_size / 2**20:,.0f} MiB)")
+            seconds, cpu, peak = run_extract(big, Path(tmp) / f"levels{n}.csv", 1)
+            print(f"{n:,} reports: reportparse extract {n / seconds:,.0f} reports/s ({seconds:,.0f} s, "
+                  f"{cpu:,.0f} CPU s), peak RSS {peak:,.0f} MiB")
+            big.unlink()
 
 
 if __name__ == "__main__":

@@ -3,10 +3,17 @@
 The public names are imported lazily (PEP 562), so that light modules such as ``reportparse.errors`` or
 ``reportparse.schema`` do not load spaCy and medspaCy. The extraction function is
 ``reportparse.extract.extract`` (``reportparse.extract`` is its module).
+
+Importing the package keeps torch and nltk, which spaCy and medspaCy import but the parser never uses, out of
+the process (see :mod:`reportparse.lightimport`).
 """
 
 from importlib import import_module
 from typing import Any
+
+from . import lightimport
+
+lightimport.install()
 
 _EXPORTS = {"ReportParseError": "errors", "ExtractConfig": "extract", "ExtractSummary": "extract",
             "Evidence": "grades", "ReportGrades": "grades", "build_pipeline": "pipeline",

@@ -22,7 +22,7 @@ from medspacy.context.context_modifier import ConTextModifier
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .levels import CONCEPT_GROUP
+from .concepts import concept_spans, prune_overlaps
 from .rules import cached_rules
 from .sentences import sentence_bounds
 
@@ -36,7 +36,7 @@ class SentenceConText:
     def __init__(self, nlp: Language, name: str, rules: Iterable[ConTextRule]):
         self.name = name
         self.nlp = nlp
-        self.matcher = MedspacyMatcher(nlp, name=name, phrase_matcher_attr="LOWER", prune=True)
+        self.matcher = MedspacyMatcher(nlp, name=name, phrase_matcher_attr="LOWER", prune=False)
         self.matcher.add(list(rules))
         ConText.register_graph_attributes()
         ConText.register_default_attributes()
@@ -59,8 +59,8 @@ class SentenceConText:
         return lo, hi
 
     def __call__(self, doc: Doc) -> Doc:
-        targets = [s for s in doc.spans[CONCEPT_GROUP] if s.label_ in TARGET_LABELS] \
-            if CONCEPT_GROUP in doc.spans else []
+        spans, rules = concept_spans(doc)
+        targets = [span for span, rule in zip(spans, rules) if rule.category in TARGET_LABELS]
         if not targets:
             return doc
         bounds = sentence_bounds(doc)
@@ -71,7 +71,7 @@ class SentenceConText:
         modifiers: dict[int, list[ConTextModifier]] = {}
         rule_map = self.matcher.rule_map
         vocab = self.nlp.vocab
-        for match_id, start, end in self.matcher(doc):
+        for match_id, start, end in prune_overlaps(self.matcher(doc)):
             k = bisect_right(starts, start) - 1
             if k not in by_sentence:
                 continue

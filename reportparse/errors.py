@@ -49,6 +49,9 @@ class Errors(metaclass=ErrorsWithCodes):
     E108 = "--n-process must be at least 1, got {value}. Use 1 for a single process or the number of CPU cores."
     E109 = "Input file '{path}' is empty (no header row). Give a file with a header naming the id and text columns."
     E110 = "--max-chars must be a positive number of characters, got {value}."
+    E111 = "table must be 'levels' or 'evidence', got {value!r}."
+    E112 = ("The DataFrame has no {role} column {what}. It has the columns {columns}. Name the column with "
+            "{option}.")
     # report-level statuses (written to the status/reason columns, never raised)
     W201 = "empty report text"
     W202 = "report text has {n} characters, over the limit of {limit}; raise --max-chars to parse it"

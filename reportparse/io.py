@@ -46,17 +46,23 @@ def _format(path: Path, allowed: Sequence[str], code: str) -> str:
     return suffix
 
 
+def find_column(columns: Sequence[str], wanted: str | None, candidates: Sequence[str]) -> str | None:
+    """``wanted`` when it is one of ``columns``, else (without ``wanted``) the first of ``candidates`` among the
+    columns, compared in lower case; None when there is no such column."""
+    if wanted is not None:
+        return wanted if wanted in columns else None
+    lower = {c.lower().strip(): c for c in columns}
+    return next((lower[name] for name in candidates if name in lower), None)
+
+
 def _pick(path: Path, columns: Sequence[str], wanted: str | None, candidates: Sequence[str], role: str,
           option: str) -> str:
+    found = find_column(columns, wanted, candidates)
+    if found is not None:
+        return found
     if wanted is not None:
-        if wanted in columns:
-            return wanted
         raise ReportParseError(Errors.E103.format(path=path, role=role, wanted=wanted, columns=list(columns),
                                                   option=option))
-    lower = {c.lower().strip(): c for c in columns}
-    for name in candidates:
-        if name in lower:
-            return lower[name]
     raise ReportParseError(Errors.E104.format(path=path, role=role, candidates=list(candidates),
                                               columns=list(columns), option=option))
 

@@ -33,10 +33,10 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .concepts import CONCEPT_GROUP, concept_spans
 from .rules import LEVELS, Grammar, cached_rules
-from .sentences import sentence_bounds
+from .sentences import sentence_bounds, token_columns
 
-CONCEPT_GROUP = "reportparse_concepts"
 WORD = "WORD"
 
 if not Doc.has_extension("rp_sentences"):
@@ -119,10 +119,11 @@ class ConceptSpans:
 
     @classmethod
     def of(cls, doc: Doc) -> "ConceptSpans":
-        spans = sorted(doc.spans[CONCEPT_GROUP], key=lambda s: (s.start, -s.end)) \
-            if CONCEPT_GROUP in doc.spans else []
-        return cls([s.start for s in spans], [s.end for s in spans], [s.label_ for s in spans],
-                   [s._.target_rule.metadata or NO_META for s in spans], spans)
+        spans, rules = concept_spans(doc)
+        order = sorted(range(len(spans)), key=lambda k: (spans[k].start, -spans[k].end))
+        return cls([spans[k].start for k in order], [spans[k].end for k in order],
+                   [rules[k].category for k in order], [rules[k].metadata or NO_META for k in order],
+                   [spans[k] for k in order])
 
 
 NO_META: dict[str, Any] = {}
@@ -170,13 +171,8 @@ class TokenView:
 
     @classmethod
     def of(cls, doc: Doc, bounds: list[tuple[int, int]]) -> "TokenView":
-        texts, lowers, spaces, newline_after, idx = [], [], [], [], []
-        for t in doc:
-            texts.append(t.text)
-            lowers.append(t.lower_)
-            spaces.append(t.is_space)
-            newline_after.append("\n" in t.whitespace_)
-            idx.append(t.idx)
+        texts, lowers, spaces, idx = token_columns(doc)
+        newline_after = [False] * len(texts)  # a token's trailing whitespace (spaCy) is one space at most
         return cls(texts, lowers, spaces, newline_after, idx, {start for start, _ in bounds})
 
     def starts_line(self, i: int) -> bool:

@@ -1,13 +1,14 @@
 """Assembly of the report-parsing spaCy pipeline.
 
-``tokenizer -> medspacy_sectionizer -> reportparse_sentencizer -> reportparse_lexicon -> medspacy_target_matcher
+``tokenizer -> reportparse_sectionizer -> reportparse_sentencizer -> reportparse_lexicon -> reportparse_concepts
 -> reportparse_context -> reportparse_levels -> reportparse_findings -> reportparse_grades``
 
-medspaCy provides sections, concept matching (TargetMatcher) and the ConText algorithm (run per sentence by
+medspaCy provides section detection (its Sectionizer, see :mod:`reportparse.sections`), concept matching (its
+TargetMatcher, see :mod:`reportparse.concepts`) and the ConText algorithm (run per sentence by
 ``reportparse_context``, see :mod:`reportparse.context`); this package provides the sentence splitter, the
-spelling-tolerant lexicon (level spellings, typos) and the three stenosis stages. Every stage reads its rules from
-one rules folder (``--rules``), which
-is validated once (:func:`reportparse.rules.load_rules`). No model is downloaded or trained.
+spelling-tolerant lexicon (level spellings, typos; :mod:`reportparse.lexicon`) and the three stenosis stages. Every
+stage reads its rules from one rules folder (``--rules``), which is validated once
+(:func:`reportparse.rules.load_rules`). No model is downloaded or trained.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from . import context, findings, grades, levels, lexicon, sentences  # noqa: F401  (register the factories)
+from . import concepts, context, findings, grades, levels, lexicon, sections, sentences  # noqa: F401  (factories)
 from .grades import ReportGrades
-from .levels import CONCEPT_GROUP
 from .rules import cached_rules
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 # medspaCy keeps an empty token Matcher next to its phrase matcher when every rule is a literal; spaCy then warns
 # on every document that the matcher has no patterns. That is expected here.
 warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
+
+#: The pipeline components after the tokenizer, in order.
+STAGES = ("reportparse_sectionizer", "reportparse_sentencizer", "reportparse_lexicon", "reportparse_concepts",
+          "reportparse_context", "reportparse_levels", "reportparse_findings", "reportparse_grades")
 
 #: Longest text the tokenizer accepts; longer reports get an error status (see ``max_chars``).
 MAX_LENGTH = 2_000_000
@@ -63,17 +67,7 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
     nlp.tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
     for side in ("L", "R"):
         nlp.tokenizer.add_special_case(f"{side}.", [{"ORTH": side}, {"ORTH": "."}])
-    sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "input_span_type": None,
-                                                                "span_attrs": None})
-    sectionizer.add(ruleset.sections)
-    nlp.add_pipe("reportparse_sentencizer", config={"rules_dir": rules_path})
-    # the lexicon sets the NORM of misspelt key words, so the matcher matches on NORM
-    nlp.add_pipe("reportparse_lexicon", config={"rules_dir": rules_path})
-    matcher = nlp.add_pipe("medspacy_target_matcher", config={"rules": None, "result_type": "group",
-                                                               "span_group_name": CONCEPT_GROUP,
-                                                               "phrase_matcher_attr": "NORM"})
-    matcher.add(ruleset.concepts)
-    for name in ("reportparse_context", "reportparse_levels", "reportparse_findings", "reportparse_grades"):
+    for name in STAGES:
         nlp.add_pipe(name, config={"rules_dir": rules_path})
     logger.debug("built report pipeline from %s: %s", ruleset.source, nlp.pipe_names)
     return nlp

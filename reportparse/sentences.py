@@ -16,15 +16,31 @@ The word lists come from ``grammar.json`` (``sentences``), so they can be change
 
 
 import numpy
-from spacy.attrs import SENT_START
+from spacy.attrs import IDX, IS_SPACE, LOWER, ORTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from .rules import Grammar, cached_rules
 
 
-if not Doc.has_extension("rp_sentence_bounds"):
-    Doc.set_extension("rp_sentence_bounds", default=None)
+for _name in ("rp_sentence_bounds", "rp_tokens"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+
+def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]]:
+    """The texts, lower-cased texts, ``is_space`` flags and character offsets of the doc's tokens, as lists.
+
+    Read in one ``Doc.to_array`` call and kept on the doc (``doc._.rp_tokens``) for the later stages: reaching
+    them token by token (``doc[i].text``) builds a ``Token`` object per access.
+    """
+    columns = doc._.rp_tokens
+    if columns is None:
+        strings = doc.vocab.strings
+        orth, lower, idx, space = doc.to_array([ORTH, LOWER, IDX, IS_SPACE]).reshape(-1, 4).T.tolist()
+        columns = doc._.rp_tokens = ([strings[h] for h in orth], [strings[h] for h in lower],
+                                     [flag == 1 for flag in space], idx)
+    return columns
 
 
 class ReportSentencizer:
@@ -39,8 +55,7 @@ class ReportSentencizer:
         if n == 0:
             doc._.rp_sentence_bounds = []
             return doc
-        texts = [t.text for t in doc]
-        spaces = [t.is_space for t in doc]
+        texts, _, spaces, _ = token_columns(doc)
         starts = [False] * n
         starts[0] = True
         for section in getattr(doc._, "sections", None) or ():

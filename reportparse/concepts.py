@@ -1,0 +1,102 @@
+"""Concept matching (the ``reportparse_concepts`` component): medspaCy's TargetMatcher with a linear overlap pruning.
+
+medspaCy's ``TargetMatcher`` matches the concept rules (``concepts.json``) and keeps the longest of overlapping
+matches with ``prune_overlapping_matches``, which pops from the front of a list and calls itself again after
+every pass; on a report with a hundred matches that pruning costs more than the matching. This subclass runs the
+same matcher with :func:`prune_overlaps`, the same algorithm as a loop (identical result, tested against
+medspaCy's), writes the same spans to ``doc.spans["reportparse_concepts"]`` with ``span._.target_rule``, and also
+keeps them as a plain list with their rules in ``doc._.rp_concepts`` (a ``SpanGroup`` builds a new ``Span``
+object on every access, and ``span._`` look-ups are slow).
+"""
+
+from collections.abc import Iterable
+
+from medspacy.target_matcher import TargetMatcher, TargetRule
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from .rules import cached_rules
+
+#: The span group that holds the concept spans.
+CONCEPT_GROUP = "reportparse_concepts"
+if not Doc.has_extension("rp_concepts"):
+    Doc.set_extension("rp_concepts", default=None)
+
+Match = tuple[int, int, int]
+
+
+def prune_overlaps(matches: list[Match]) -> list[Match]:
+    """medspaCy's ``prune_overlapping_matches(matches, strategy="longest")`` with an index instead of
+    ``list.pop(0)`` and a loop instead of recursion: the same result.
+
+    In (start, end) order, of two neighbours that overlap the longer one is kept (the first on a tie) and the
+    scan goes on after them; passes repeat until one removes nothing.
+    """
+    while matches:
+        ordered = sorted(matches, key=lambda m: (m[1], m[2]))
+        n = len(ordered)
+        pruned: list[Match] = []
+        current = ordered[0]
+        i = 1
+        while True:
+            if i == n:
+                pruned.append(current)
+                break
+            following = ordered[i]
+            i += 1
+            if current[1] <= following[1] < current[2] or current[1] < following[2] <= current[2]:
+                pruned.append(following if following[2] - following[1] > current[2] - current[1] else current)
+                if i == n:
+                    break
+                current = ordered[i]
+                i += 1
+            else:
+                pruned.append(current)
+                current = following
+        if len(pruned) == len(matches):
+            return pruned
+        matches = pruned
+    return matches
+
+
+class ConceptMatcher(TargetMatcher):
+    """medspaCy's TargetMatcher with :func:`prune_overlaps`, results in a span group. See the module docstring."""
+
+    def __init__(self, nlp: Language, name: str, rules: Iterable[TargetRule]):
+        # the lexicon stage sets the NORM of misspelt key words, so the rules match on NORM
+        super().__init__(nlp, name=name, rules=None, result_type="group", span_group_name=CONCEPT_GROUP,
+                         phrase_matcher_attr="NORM", prune=False)
+        self.add(list(rules))
+
+    def __call__(self, doc: Doc) -> Doc:
+        matcher = self._TargetMatcher__matcher  # medspaCy keeps its matcher private
+        strings = self.nlp.vocab.strings
+        # spans an earlier stage put in the group (the lexicon's level spellings) come first, as medspaCy appends
+        spans: list[Span] = list(doc.spans[CONCEPT_GROUP]) if CONCEPT_GROUP in doc.spans else []
+        rules: list[TargetRule] = [span._.target_rule for span in spans]
+        for rule_id, start, end in prune_overlaps(matcher(doc)):
+            rule = matcher.rule_map[strings[rule_id]]
+            span = Span(doc, start, end, label=rule.category)
+            span._.target_rule = rule
+            for attribute, value in (rule.attributes or {}).items():
+                setattr(span._, attribute, value)
+            spans.append(span)
+            rules.append(rule)
+        doc.spans[CONCEPT_GROUP] = spans
+        doc._.rp_concepts = (spans, rules)
+        return doc
+
+
+def concept_spans(doc: Doc) -> tuple[list[Span], list[TargetRule]]:
+    """The doc's concept spans and their rules, in match order (from ``doc._.rp_concepts`` when the concept
+    matcher ran, else read from the span group)."""
+    if doc._.rp_concepts is not None:
+        return doc._.rp_concepts
+    spans = list(doc.spans[CONCEPT_GROUP]) if CONCEPT_GROUP in doc.spans else []
+    return spans, [span._.target_rule for span in spans]
+
+
+@Language.factory("reportparse_concepts", default_config={"rules_dir": None})
+def make_concept_matcher(nlp: Language, name: str, rules_dir: str | None) -> ConceptMatcher:
+    """Create the concept matcher with the ``concepts.json`` of ``rules_dir`` (None: shipped rules)."""
+    return ConceptMatcher(nlp, name, cached_rules(rules_dir).concepts)

@@ -1,0 +1,100 @@
+"""Keep the heavy optional imports of spaCy and medspaCy out of a report-parsing process.
+
+The report parser uses spaCy's tokenizer and matchers and medspaCy's rule components; two of their imports cost
+more start-up time and memory than all the parsing they serve, and the parser never uses them:
+
+* **torch.** thinc (spaCy's machine-learning library) imports torch in ``thinc.compat`` whenever it is installed,
+  to offer PyTorch layers: about 300 MiB of resident memory and seconds of start-up. While ``thinc.compat`` runs,
+  torch is hidden from it, so thinc sees no torch (``thinc.compat.has_torch`` is False: thinc's PyTorch
+  wrappers are unavailable in this process). torch itself stays importable: ``import torch`` afterwards loads
+  it as usual (the grading package does). Nothing is hidden when torch was imported before reportparse, or when
+  the environment sets ``REPORTPARSE_THINC_TORCH=1``.
+* **nltk** (and through it scipy.stats). medspaCy imports QuickUMLS for its optional ``medspacy_quickumls``
+  component, and QuickUMLS imports nltk at module level. nltk is imported lazily (``importlib.util.LazyLoader``):
+  the real module runs on its first attribute access, so a program that uses nltk notices nothing.
+
+:func:`install` (called by ``import reportparse``) adds a finder to ``sys.meta_path`` that acts once on each of
+these two imports and then removes itself; any other import is untouched.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import os
+import sys
+from types import ModuleType
+
+#: Environment variable that lets thinc import torch as usual.
+KEEP_TORCH_ENV = "REPORTPARSE_THINC_TORCH"
+
+
+class _TorchHidingLoader(importlib.abc.Loader):
+    """Runs ``thinc.compat`` with ``import torch`` failing, then makes torch importable again."""
+
+    def __init__(self, loader: importlib.abc.Loader):
+        self.loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        if "torch" in sys.modules:  # imported meanwhile: nothing to save
+            self.loader.exec_module(module)
+            return
+        sys.modules["torch"] = None  # type: ignore[assignment]  # "import torch" raises ImportError
+        try:
+            self.loader.exec_module(module)
+        finally:
+            if sys.modules.get("torch", False) is None:
+                del sys.modules["torch"]
+
+
+class _LightImportFinder(importlib.abc.MetaPathFinder):
+    """Finds ``thinc.compat`` (torch hidden) and ``nltk`` (lazy) once each; leaves every other import alone."""
+
+    def __init__(self, names: set[str]):
+        self.pending = set(names)
+
+    def find_spec(self, fullname: str, path=None, target=None):  # noqa: ANN001 (importlib protocol)
+        if fullname not in self.pending:
+            return None
+        self.pending.discard(fullname)
+        if not self.pending:
+            uninstall()
+        spec = _find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        if fullname == "thinc.compat":
+            spec.loader = _TorchHidingLoader(spec.loader)
+        else:
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+def _find_spec(fullname: str, path: list[str] | None) -> importlib.machinery.ModuleSpec | None:
+    """The spec the other finders give (this finder no longer wants the name, so it answers None)."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        spec = find(fullname, path) if find is not None else None
+        if spec is not None:
+            return spec
+    return None
+
+
+def install() -> None:
+    """Add the finder (once), for the imports that have not happened yet."""
+    if any(isinstance(f, _LightImportFinder) for f in sys.meta_path):
+        return
+    names = set()
+    if "thinc.compat" not in sys.modules and "torch" not in sys.modules and os.environ.get(KEEP_TORCH_ENV) != "1":
+        names.add("thinc.compat")
+    if "nltk" not in sys.modules:
+        names.add("nltk")
+    if names:
+        sys.meta_path.insert(0, _LightImportFinder(names))
+
+
+def uninstall() -> None:
+    """Remove the finder (it removes itself once both imports happened)."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _LightImportFinder)]

@@ -1,0 +1,58 @@
+"""``reportparse.lightimport``: a report-parsing process loads neither torch nor nltk, and both stay importable.
+
+Each case runs in a fresh interpreter, since what matters is the import order of a whole process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT = "FINDINGS:\nL4-5: Moderate canal stenosis. Mild right foraminal narrowing."
+
+
+def run_python(code: str, **env: str) -> dict:
+    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **env}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def test_parsing_keeps_torch_and_nltk_out_and_both_import_afterwards():
+    pytest.importorskip("torch")
+    out = run_python(f"""
+import json, sys
+import reportparse
+grades = reportparse.parse_text({REPORT!r}).grades["L4-L5"]
+loaded = {{"torch": "torch" in sys.modules, "nltk_run": type(sys.modules.get("nltk")).__name__}}
+import thinc.compat
+import torch
+total = float(torch.ones(3).sum())
+import nltk
+print(json.dumps({{"grades": grades, **loaded, "thinc_torch": thinc.compat.has_torch, "total": total,
+                  "edit_distance": nltk.edit_distance("foramen", "foramina")}}))
+""")
+    assert out["grades"] == {"scs": 2, "rfs": 1, "lfs": None}
+    assert out["torch"] is False
+    assert out["nltk_run"] == "_LazyModule"  # imported by medspaCy, never executed
+    assert out["thinc_torch"] is False
+    assert out["total"] == 3.0  # torch imported after the parser works
+    assert out["edit_distance"] == 2  # so does nltk, on first use
+
+
+@pytest.mark.parametrize("setup", ["import torch", "import os; os.environ['REPORTPARSE_THINC_TORCH'] = '1'"])
+def test_thinc_sees_torch_when_it_was_imported_first_or_asked_for(setup):
+    pytest.importorskip("torch")
+    out = run_python(f"""
+import json
+{setup}
+import reportparse
+reportparse.parse_text({REPORT!r})
+import thinc.compat
+print(json.dumps({{"thinc_torch": thinc.compat.has_torch}}))
+""")
+    assert out["thinc_torch"] is True
