@@ -591,7 +591,7 @@ class BodySource:
             raise ImagingError(Errors.I033)
         if vertebrae_dir is not None and not Path(vertebrae_dir).is_dir():
             raise ImagingError(Errors.I040.format(path=vertebrae_dir))
-        self.model_path, self.vertebrae_dir = model_path, vertebrae_dir
+        self.vertebrae_dir = vertebrae_dir
         self._ck = load_checkpoint(model_path) if model_path is not None else None  # checked before any work
 
     def __call__(self, study: Study, study_id: str) -> tuple[list[Body], QCView, list[str]]:
