@@ -20,17 +20,15 @@ Figures (computed with scikit-learn):
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import Errors, ReportParseError
-from .io import write_text_atomic
+from .io import read_grade, read_rows, report_id, write_text_atomic
 from .gold import CHOICE_NAMES, GoldReport, load_gold
 from .rules import LEVELS, LOCATIONS
 
@@ -41,7 +39,6 @@ CLASSES: tuple[str, ...] = ("0", "1", "2", "3", "not stated")
 _NS = -1  # array code of "not stated": below normal in the kappa's ordering
 _MATRIX_LABELS = [0, 1, 2, 3, _NS]
 _KAPPA_LABELS = [_NS, 0, 1, 2, 3]
-PRED_FORMATS = (".csv", ".jsonl", ".parquet")
 
 Slots = dict[str, dict[str, int | None]]
 
@@ -215,63 +212,6 @@ def confusion(pairs: list[tuple[int | None, int | None]]) -> list[list[int]]:
 # ---------------------------------------------------------------------------------------------------- inputs
 
 
-def _read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
-    """(row number, row) of a CSV, JSONL or Parquet table, after checking it has the ``required`` columns."""
-    if not path.is_file():
-        raise ReportParseError(Errors.E101.format(path=path, cwd=Path.cwd()))
-    suffix = path.suffix.lower()
-    if suffix not in PRED_FORMATS:
-        raise ReportParseError(Errors.E102.format(path=path, suffix=suffix or "<none>",
-                                                  formats=", ".join(PRED_FORMATS)))
-    try:
-        if suffix == ".csv":
-            csv.field_size_limit(sys.maxsize)
-            with open(path, newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                columns = list(reader.fieldnames or [])
-                rows = list(reader)
-        elif suffix == ".jsonl":
-            with open(path, encoding="utf-8-sig") as fh:
-                rows = [json.loads(line) for line in fh if line.strip()]
-            if not all(isinstance(r, dict) for r in rows):
-                raise ValueError("a line is not a JSON object")
-            columns = list(dict.fromkeys(k for r in rows for k in r))
-        else:
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
-            columns = table.column_names
-            rows = table.to_pylist()
-    except Exception as err:  # OSError, ValueError, csv.Error, and the many types pyarrow raises
-        raise ReportParseError(Errors.E105.format(path=path, format=suffix.lstrip("."), error=err)) from None
-    for column in required:
-        if column not in columns:
-            raise ReportParseError(Errors.E311.format(path=path, column=column, columns=columns))
-    return list(enumerate(rows, 1))
-
-
-def _report_id(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _grade(value: Any, path: Path, row: int, column: str) -> int | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or (
-            isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        number = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
-        number = math.nan
-    if not number.is_integer() or not 0 <= number <= 3:
-        raise ReportParseError(Errors.E312.format(path=path, row=row, column=column, value=value,
-                                                  expected="0, 1, 2, 3 or empty"))
-    return int(number)
-
-
 def read_predictions(path: str | Path) -> dict[str, Slots]:
     """report_id -> level -> location -> grade from a levels table (``reportparse extract`` output).
 
@@ -280,8 +220,8 @@ def read_predictions(path: str | Path) -> dict[str, Slots]:
     path = Path(path)
     preds: dict[str, Slots] = {}
     duplicates = 0
-    for row, rec in _read_rows(path, ("report_id", "level", *LOCATIONS)):
-        rid = _report_id(rec["report_id"])
+    for row, rec in read_rows(path, ("report_id", "level", *LOCATIONS)):
+        rid = report_id(rec["report_id"])
         if not rid:
             continue
         level = str(rec["level"]).strip()
@@ -292,7 +232,7 @@ def read_predictions(path: str | Path) -> dict[str, Slots]:
         if level in slots:
             duplicates += 1
             continue
-        slots[level] = {loc: _grade(rec[loc], path, row, loc) for loc in LOCATIONS}
+        slots[level] = {loc: read_grade(rec[loc], path, row, loc) for loc in LOCATIONS}
     if duplicates:
         logger.warning("%s: %d duplicate (report_id, level) rows; the first of each was used", path, duplicates)
     return preds
@@ -308,9 +248,9 @@ def read_evidence(path: str | Path) -> dict[tuple[str, str, str], list[str]]:
     """(report_id, level, location) -> the sentences of the ``used`` rows of an evidence table (``--evidence``)."""
     path = Path(path)
     out: dict[tuple[str, str, str], list[str]] = {}
-    for _, rec in _read_rows(path, ("report_id", "level", "location", "sentence", "used")):
+    for _, rec in read_rows(path, ("report_id", "level", "location", "sentence", "used")):
         if _truthy(rec["used"]):
-            key = (_report_id(rec["report_id"]), str(rec["level"]), str(rec["location"]))
+            key = (report_id(rec["report_id"]), str(rec["level"]), str(rec["location"]))
             sentences = out.setdefault(key, [])
             if rec["sentence"] not in sentences:
                 sentences.append(str(rec["sentence"]))

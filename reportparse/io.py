@@ -197,6 +197,69 @@ def _fix(value: str) -> str:
         return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
+#: Formats of the tables read by :func:`read_rows` (levels and evidence tables, predictions).
+TABLE_FORMATS = (".csv", ".jsonl", ".parquet")
+
+
+def read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
+    """(row number, row) of a CSV, JSONL or Parquet table, after checking it has the ``required`` columns."""
+    if not path.is_file():
+        raise ReportParseError(Errors.E101.format(path=path, cwd=Path.cwd()))
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise ReportParseError(Errors.E102.format(path=path, suffix=suffix or "<none>",
+                                                  formats=", ".join(TABLE_FORMATS)))
+    try:
+        if suffix == ".csv":
+            csv.field_size_limit(sys.maxsize)
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                reader = csv.DictReader(fh)
+                columns = list(reader.fieldnames or [])
+                rows = list(reader)
+        elif suffix == ".jsonl":
+            with open(path, encoding="utf-8-sig") as fh:
+                rows = [json.loads(line) for line in fh if line.strip()]
+            if not all(isinstance(r, dict) for r in rows):
+                raise ValueError("a line is not a JSON object")
+            columns = list(dict.fromkeys(k for r in rows for k in r))
+        else:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            columns = table.column_names
+            rows = table.to_pylist()
+    except Exception as err:  # OSError, ValueError, csv.Error, and the many types pyarrow raises
+        raise ReportParseError(Errors.E105.format(path=path, format=suffix.lstrip("."), error=err)) from None
+    for column in required:
+        if column not in columns:
+            raise ReportParseError(Errors.E311.format(path=path, column=column, columns=columns))
+    return list(enumerate(rows, 1))
+
+
+def report_id(value: Any) -> str:
+    """A report id as read from a table cell (a whole float such as 12.0 is '12'; empty is '')."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_grade(value: Any, path: Path, row: int, column: str) -> int | None:
+    """A grade cell of a levels table: 0-3, or None when empty (E312 otherwise)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or (
+            isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not number.is_integer() or not 0 <= number <= 3:
+        raise ReportParseError(Errors.E312.format(path=path, row=row, column=column, value=value,
+                                                  expected="0, 1, 2, 3 or empty"))
+    return int(number)
+
+
 def _publish(tmp: str, path: Path) -> None:
     """Give a finished temporary file the usual permissions and move it into place."""
     umask = os.umask(0)

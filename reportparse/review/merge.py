@@ -359,21 +359,20 @@ def pull_levels(levels: str | Path, project: str | None = None, *, export: str |
     Raises:
         ReportParseError: as :func:`pull`; (E101, E102, E105, E311, E312) a missing or malformed levels table.
     """
-    from ..evaluate import _read_rows, _report_id
     from ..extract import LEVEL_COLUMNS
-    from ..io import TableWriter
+    from ..io import TableWriter, read_rows, report_id
 
     levels = Path(levels)
     target = _target(levels, out, in_place)
-    rows = [rec for _, rec in _read_rows(levels, ("report_id", "level", *LOCATIONS))]
+    rows = [rec for _, rec in read_rows(levels, ("report_id", "level", *LOCATIONS))]
     columns = list(dict.fromkeys([*LEVEL_COLUMNS, *(c for r in rows for c in r)]))
-    known = {_report_id(r["report_id"]) for r in rows}
+    known = {report_id(r["report_id"]) for r in rows}
     tasks, users, source = _read_export(project, export, url, api_key, timeout)
     summary = PullSummary(source, str(levels), None, None, None)
     reviews = {r.report_id: r for r in collect_reviews(tasks, users, source, summary, known)}
     done: set[str] = set()
     for rec in rows:
-        review = reviews.get(_report_id(rec["report_id"]))
+        review = reviews.get(report_id(rec["report_id"]))
         level = str(rec["level"]).strip()
         if review is None or level not in LEVELS:
             continue
@@ -383,14 +382,14 @@ def pull_levels(levels: str | Path, project: str | None = None, *, export: str |
         if before != review.labels[level] and review.report_id not in summary.changed:
             summary.changed.append(review.report_id)
         done.add(review.report_id)
-    for report_id, review in reviews.items():
-        if report_id not in known:
-            rows.extend({"report_id": report_id, "level": level, **review.labels[level], "status": "reviewed",
+    for rid, review in reviews.items():
+        if rid not in known:
+            rows.extend({"report_id": rid, "level": level, **review.labels[level], "status": "reviewed",
                          "reason": f"reviewed by {', '.join(review.reviewers)} at {review.updated_at}", "flags": ""}
                         for level in LEVELS)
-            summary.added.append(report_id)
-        elif report_id not in summary.changed:
-            summary.confirmed.append(report_id)
+            summary.added.append(rid)
+        elif rid not in summary.changed:
+            summary.confirmed.append(rid)
     ints = [c for c in (*LOCATIONS, "row") if c in columns]
 
     def save(path: Path) -> None:

@@ -145,25 +145,25 @@ def read_network_grades(path: str | Path) -> dict[str, dict[tuple[str, str], Net
         ReportParseError: (E101, E102, E105) a missing or unreadable file; (E413) a column of ``grading predict``
             missing; (E312) a grade or probability out of range.
     """
-    from ..evaluate import _grade, _read_rows, _report_id
+    from ..io import read_grade, read_rows, report_id
 
     path = Path(path)
     probs = [f"{loc}_p{g}" for loc in LOCATIONS for g in range(4)]
-    rows = _read_rows(path, ())
+    rows = read_rows(path, ())
     columns = list(rows[0][1]) if rows else []
     missing = [c for c in ("report_id", "level", "status", *LOCATIONS, *probs) if c not in columns]
     if missing:
         raise ReportParseError(Errors.E413.format(path=path, missing=missing[0], columns=columns))
     out: dict[str, dict[tuple[str, str], NetworkGrade]] = {}
     for row, rec in rows:
-        rid, level = _report_id(rec["report_id"]), str(rec["level"]).strip()
+        rid, level = report_id(rec["report_id"]), str(rec["level"]).strip()
         if not rid or str(rec["status"]).strip() == "failed":
             continue
         if level not in LEVELS:
             raise ReportParseError(Errors.E312.format(path=path, row=row, column="level", value=rec["level"],
                                                       expected=f"one of {list(LEVELS)}"))
         for loc in LOCATIONS:
-            grade = _grade(rec[loc], path, row, loc)
+            grade = read_grade(rec[loc], path, row, loc)
             if grade is None:
                 continue
             p = rec[f"{loc}_p{grade}"]
