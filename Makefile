@@ -31,21 +31,21 @@ e2e-full:
 	$(MAKE) e2e OUT=$(OUT)
 
 e2e:
-	$(PY)/imaging synth $(OUT)/cohort --n $(N) --seed $(SEED) --grades uniform
+	$(PY)/imaging synth -o $(OUT)/cohort --n $(N) --seed $(SEED) --grades uniform
 	$(PY)/reportparse extract $(OUT)/cohort/reports.csv -o $(OUT)/levels.csv
-	$(PY)/imaging synth $(OUT)/seg-cohort --n $(SEG_N) --seed $$(($(SEED) + 1))
+	$(PY)/imaging synth -o $(OUT)/seg-cohort --n $(SEG_N) --seed $$(($(SEED) + 1))
 	$(PY)/imaging train-seg --data $(OUT)/seg-cohort -o $(OUT)/segmentation.pt --preset cpu --input-size 128 \
 		--features 8 --depth 4 --time-limit $(SEG_SECONDS) --val-fraction 0.15
-	$(PY)/imaging extract $(OUT)/cohort/dicom -o $(OUT)/volumes --model $(OUT)/segmentation.pt -j $(WORKERS) \
+	$(PY)/imaging extract $(OUT)/cohort/dicom -o $(OUT)/volumes --seg-model $(OUT)/segmentation.pt -j $(WORKERS) \
 		$(if $(EXTRACT_CONFIG),--config $(EXTRACT_CONFIG),)
 	$(PY)/grading train -o $(OUT)/both-a --manifest $(OUT)/volumes/manifest.parquet --levels $(OUT)/levels.csv \
-		--model $(MODEL) --epochs $(EPOCHS) --batch-size $(BATCH) --device $(DEVICE) --workers $(WORKERS)
+		--preset $(MODEL) --epochs $(EPOCHS) --batch-size $(BATCH) --device $(DEVICE) --workers $(WORKERS)
 	$(PY)/grading train -o $(OUT)/both-b --swap-val-test --splits $(OUT)/both-a/splits.csv \
 		--manifest $(OUT)/volumes/manifest.parquet --levels $(OUT)/levels.csv \
-		--model $(MODEL) --epochs $(EPOCHS) --batch-size $(BATCH) --device $(DEVICE) --workers $(WORKERS)
+		--preset $(MODEL) --epochs $(EPOCHS) --batch-size $(BATCH) --device $(DEVICE) --workers $(WORKERS)
 	for v in $(VARIANTS); do \
 		$(PY)/grading train -o $(OUT)/$$v-a --variant $$v --splits $(OUT)/both-a/splits.csv \
-			--manifest $(OUT)/volumes/manifest.parquet --levels $(OUT)/levels.csv --model $(MODEL) \
+			--manifest $(OUT)/volumes/manifest.parquet --levels $(OUT)/levels.csv --preset $(MODEL) \
 			--epochs $(EPOCHS) --batch-size $(BATCH) --device $(DEVICE) --workers $(WORKERS) || exit 1; \
 	done
 	$(PY)/grading evaluate $(OUT)/both-a $(OUT)/both-b $(foreach v,$(VARIANTS),$(OUT)/$(v)-a) -o $(OUT)/results

@@ -57,9 +57,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from imaging.extract import LEVELS, STATUS_FLAGGED, STATUS_OK, ExtractConfig, extract
+from imaging.extract import ExtractConfig, extract
 from imaging.segment import build_model, preset_config, save_checkpoint, train
 from imaging.synth import SynthConfig, synth_cohort
+from spinecore.schema import LEVELS, STATUS_FLAGGED, STATUS_OK
 
 from bench_disc_planes import LOWEST, real_bodies  # noqa: E402 - this folder is on sys.path when run as a script
 

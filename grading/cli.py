@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from spinecore.cli import CodedErrorApp
+from spinecore.cli import CodedErrorApp, Device, Verbose, console, progress, renamed, setup_logging
 
 app = CodedErrorApp(help="Stenosis grading from disc volumes: train, evaluate (the paper's tables), predict.",
                     no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
 
 
 @app.callback()
 def main() -> None:
     """Stenosis grading from disc volumes: train, evaluate (the paper's tables), predict."""
-
-
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
 def _fmt(x: Optional[float]) -> str:
@@ -44,25 +37,28 @@ def train_cmd(
     variant: Optional[str] = typer.Option(None, "--variant", help="both, axial or sagittal."),
     swap_val_test: bool = typer.Option(False, "--swap-val-test", help="Exchange validation and test (the paper's "
                                        "second model)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model preset: paper or tiny."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Model preset: paper or tiny."),
+    model: Optional[str] = typer.Option(None, "--model", hidden=True, help="Deprecated: --preset."),
     epochs: Optional[int] = typer.Option(None, "--epochs"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="DataLoader processes."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Data-loading processes."),
+    device: Optional[str] = typer.Option(None, "--device", help="Where the network trains: auto (the default: CUDA "
+                                         "when present), cpu or cuda."),
     seed: Optional[int] = typer.Option(None, "--seed"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: Verbose = False,
 ) -> None:
     """Train the two-branch ResNeXt on disc volumes and report labels; test the best checkpoint."""
-    from .train import TrainConfig, train
+    from .config import TrainConfig
+    from .train import train
 
-    _logging(verbose)
+    setup_logging(verbose)
     overrides = dict(manifest=manifest, levels=levels, mapping=mapping, splits=splits, variant=variant,
-                     model=model, epochs=epochs, batch_size=batch_size, workers=workers, device=device, seed=seed,
+                     model=renamed(preset, model, "--model", "--preset"), epochs=epochs, batch_size=batch_size,
+                     workers=workers, device=device, seed=seed,
                      swap_val_test=swap_val_test or None)
     cfg = (TrainConfig.from_file(config, **overrides) if config else
            TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None}))
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with progress() as bar:
         epochs_bar = bar.add_task("epochs", total=cfg.epochs)
         steps_bar = bar.add_task("batches", total=None)
 
@@ -96,12 +92,12 @@ def evaluate_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="Folder for results.md, results.json, confusion PNGs."),
     n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap resamples for the AUC confidence interval."),
     seed: int = typer.Option(0, "--seed"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    verbose: Verbose = False,
 ) -> None:
     """The paper's Tables 1-3 and the binary AUC with a bootstrap 95% CI, from one or more runs."""
     from .evaluate import evaluate_runs
 
-    _logging(verbose)
+    setup_logging(verbose)
     report = evaluate_runs(runs, output, n_boot=n_boot, seed=seed)
     Console().print(Markdown(report.to_markdown()))
     console.print(f"wrote {output / 'results.md'}, results.json and the confusion matrices")
@@ -119,20 +115,19 @@ def predict_cmd(
                                              "<study_id>.json vertebrae."),
     study_ids: Optional[Path] = typer.Option(None, "--study-ids", help="CSV study_instance_uid,study_id naming the "
                                              "studies (as 'imaging extract')."),
-    workers: int = typer.Option(1, "--workers", "-j"),
+    workers: int = typer.Option(1, "--workers", "-j", help="Extraction processes."),
     min_probability: float = typer.Option(0.5, "--min-probability", help="Dominance rule: top probability."),
     min_margin: float = typer.Option(0.2, "--min-margin", help="Dominance rule: lead over the runner-up."),
-    device: str = typer.Option("cpu", "--device", help="Where the grading network runs: cpu or cuda."),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    device: Device = "auto",
+    verbose: Verbose = False,
 ) -> None:
     """Grade studies end to end: segmentation, disc volumes, grading; a levels table with probabilities."""
     from imaging.io import read_study_ids
 
     from .predict import predict
 
-    _logging(verbose)
-    with Progress(SpinnerColumn(), TextColumn("[bold]segmenting and extracting"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+    setup_logging(verbose)
+    with progress("segmenting and extracting") as bar:
         task = bar.add_task("extract", total=None)
         summary = predict(model, studies, output, seg_model=seg_model, vertebrae_dir=vertebrae, workers=workers,
                           min_probability=min_probability, min_margin=min_margin, device=device,

@@ -13,7 +13,6 @@ reuses them, and :class:`DiscDataset` serves the arrays as tensors, optionally w
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -26,21 +25,17 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from reportparse.schema import LEVELS, LOCATIONS
-from reportparse.io import write_text_atomic
+from spinecore.io import read_records, write_text_atomic
+from spinecore.schema import (DISC_STATUSES, LEVEL_KEY_COLUMNS, LEVELS, LOCATIONS, MANIFEST_KEY_COLUMNS,
+                              STATUS_FAILED)
 
 from .errors import Errors, GradingError
 
 logger = logging.getLogger(__name__)
 
-TABLE_FORMATS = (".csv", ".jsonl", ".parquet")
-MANIFEST_COLUMNS = ("study_id", "level", "status", "axial_path", "sagittal_path")
-LEVEL_COLUMNS = ("report_id", "level", *LOCATIONS)
 MAPPING_COLUMNS = ("report_id", "study_id")
 SPLIT_COLUMNS = ("patient_id", "split")
 SPLITS = ("train", "val", "test")
-USABLE_STATUSES = ("ok", "flagged")
-MANIFEST_STATUSES = (*USABLE_STATUSES, "failed")
 DISC_COLUMNS = ("study_id", "patient_id", "level", "axial_path", "sagittal_path", *LOCATIONS)
 MISSING = -1
 #: The left-right flip exchanges the right and the left foramen.
@@ -52,35 +47,13 @@ Shape = Sequence[int | None]
 
 
 def _cell(value: Any) -> str:
-    """A table cell as text: missing values become ``""``."""
+    """A table cell as text: missing values become ``""``, whole floats (ids and grades of a Parquet column with
+    gaps) their integer."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
-
-
-def _records_frame(records: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame([{c: _cell(r.get(c)) for c in columns} for r in records], columns=list(columns), dtype=str)
-
-
-def _read_jsonl(path: Path) -> pd.DataFrame:
-    with path.open(encoding="utf-8") as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
-    columns = list(dict.fromkeys(k for r in records for k in r))
-    return _records_frame(records, columns)
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    return _records_frame(table.to_pylist(), table.column_names)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-
-
-_READERS = {".csv": _read_csv, ".jsonl": _read_jsonl, ".parquet": _read_parquet}
 
 
 def _source(df: pd.DataFrame, default: str) -> str:
@@ -96,27 +69,17 @@ def _require(df: pd.DataFrame, columns: Sequence[str], role: str, producer: str)
 
 def read_table(path: str | Path, required: Sequence[str] = (), role: str = "Input",
                producer: str = "see the docs") -> pd.DataFrame:
-    """Read a CSV, JSONL or Parquet table with every cell as a string (``""`` when missing).
+    """Read a CSV, JSONL or Parquet table (:func:`spinecore.io.read_records`) with every cell as a string (``""``
+    when missing).
 
     The path is kept in ``df.attrs["path"]`` for error messages and for resolving relative paths.
 
     Raises:
-        GradingError: missing file (G300), unknown suffix (G301), unreadable file (G302), missing columns (G303).
+        CoreError: missing file (C001), unknown suffix (C002), unreadable file (C003), missing columns (C004).
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in _READERS:
-        raise GradingError(Errors.G301.format(role=role, path=path, suffix=suffix or "<none>",
-                                              formats=", ".join(TABLE_FORMATS)))
-    if not path.is_file():
-        raise GradingError(Errors.G300.format(role=role, path=path, cwd=Path.cwd()))
-    try:
-        df = _READERS[suffix](path)
-    except Exception as err:  # any parser error becomes one coded message
-        raise GradingError(Errors.G302.format(role=role, path=path, error=f"{type(err).__name__}: {err}",
-                                              suffix=suffix)) from err
+    columns, records = read_records(path, required, role=role, producer=producer)
+    df = pd.DataFrame([{c: _cell(r.get(c)) for c in columns} for r in records], columns=columns, dtype=str)
     df.attrs["path"] = str(path)
-    _require(df, required, role, producer)
     return df
 
 
@@ -132,12 +95,12 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
         if not found:
             raise GradingError(Errors.G315.format(path=path))
         path = found[0]
-    return read_table(path, MANIFEST_COLUMNS, role="Manifest", producer="imaging extract")
+    return read_table(path, MANIFEST_KEY_COLUMNS, role="Manifest", producer="imaging extract")
 
 
 def read_levels(path: str | Path) -> pd.DataFrame:
     """Read the levels table of ``reportparse extract`` (see :func:`read_table`)."""
-    return read_table(path, LEVEL_COLUMNS, role="Levels", producer="reportparse extract")
+    return read_table(path, LEVEL_KEY_COLUMNS, role="Levels", producer="reportparse extract")
 
 
 def read_mapping(path: str | Path) -> pd.DataFrame:
@@ -197,25 +160,25 @@ def _grades(levels: pd.DataFrame, column: str) -> pd.Series:
 
 def _manifest_rows(manifest: pd.DataFrame, manifest_dir: str | Path | None) -> tuple[pd.DataFrame, int]:
     """Usable manifest rows with absolute array paths and a patient id, and the number of failed rows."""
-    _require(manifest, MANIFEST_COLUMNS, "Manifest", "imaging extract")
+    _require(manifest, MANIFEST_KEY_COLUMNS, "Manifest", "imaging extract")
     source = _source(manifest, "<manifest>")
     if manifest_dir is None:
         if "path" not in manifest.attrs:
             raise GradingError(Errors.G309)
         manifest_dir = Path(manifest.attrs["path"]).parent
-    df = pd.DataFrame({c: _text(manifest[c]) for c in MANIFEST_COLUMNS})
+    df = pd.DataFrame({c: _text(manifest[c]) for c in MANIFEST_KEY_COLUMNS})
     df.attrs["path"] = source
     df["status"] = df["status"].str.lower()
-    unknown = ~df["status"].isin(MANIFEST_STATUSES)
+    unknown = ~df["status"].isin(DISC_STATUSES)
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
         raise GradingError(Errors.G306.format(path=source, row=row + 1, study_id=df["study_id"].iat[row],
-                                              value=df["status"].iat[row], allowed=list(MANIFEST_STATUSES)))
+                                              value=df["status"].iat[row], allowed=list(DISC_STATUSES)))
     _check_levels(df, "Manifest")
     _check_unique(df, ("study_id", "level"), "Manifest", source)
     patient = _text(manifest["patient_id"]) if "patient_id" in manifest.columns else df["study_id"]
     df["patient_id"] = patient.where(patient != "", df["study_id"])
-    failed = df["status"] == "failed"
+    failed = df["status"] == STATUS_FAILED
     if failed.any():
         reasons = _text(manifest.loc[failed, "reason"]) if "reason" in manifest.columns else pd.Series(dtype=str)
         logger.warning("%d of %d manifest discs failed in imaging extract and are left out; top reasons: %s",
@@ -229,7 +192,7 @@ def _manifest_rows(manifest: pd.DataFrame, manifest_dir: str | Path | None) -> t
 
 def _label_rows(levels: pd.DataFrame, mapping: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
     """Label rows keyed by study_id and level (plus a mapped patient_id), and the number of duplicates dropped."""
-    _require(levels, LEVEL_COLUMNS, "Levels", "reportparse extract")
+    _require(levels, LEVEL_KEY_COLUMNS, "Levels", "reportparse extract")
     df = pd.DataFrame({"report_id": _text(levels["report_id"]), "level": _text(levels["level"])})
     df.attrs["path"] = _source(levels, "<levels>")
     _check_levels(df, "Levels")

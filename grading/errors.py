@@ -1,49 +1,43 @@
-"""A catalogue of the coded, actionable errors raised by ``grading``.
+"""A catalogue of the coded, actionable errors raised by ``grading`` (the mechanism: :mod:`spinecore.errors`).
 
 Every message names the bad value, what was expected and how to fix it. Codes are stable so that users can
-search for them; add new ones at the end of their section.
+search for them; add new ones at the end of their section. Retired codes (their errors are now the shared
+plumbing's): G002 unknown settings (C010), G003 unreadable config file (C011), G100 unknown model settings
+(C010), G300 missing table (C001), G302 unreadable table (C003).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from reportparse.errors import ErrorsWithCodes  # the same coded-message catalogue mechanism
 from spinecore.checks import unwritable
+from spinecore.errors import CodedError, ErrorsWithCodes
 
 
-class GradingError(ValueError):
+class GradingError(CodedError, ValueError):
     """A grading error with a stable code (``err.code``, e.g. ``'G001'``)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.code = message[1:5] if message.startswith("[G") else None
 
 
 class Errors(metaclass=ErrorsWithCodes):
     # G001-G099: configuration, training, prediction (grading.config, grading.train, grading.predict)
     G001 = ("Training setting '{name}' is {value!r}; expected {expected}. Correct it in the config file or on the "
             "command line.")
-    G002 = ("Training config has unknown keys {keys}. Allowed keys: {allowed}. Remove or rename them (the model "
-            "settings go under \"model\").")
-    G003 = "Training config file '{path}' could not be read as JSON: {error}. Fix the file or pass another --config."
     G004 = ("--device cuda was asked for but torch sees no CUDA device. Use --device auto or cpu, or install a CUDA "
             "build of torch on a machine with a GPU.")
-    G005 = ("The {split} split has no labelled disc ({n} patients in all). Use more studies, or change --fractions "
-            "so that every split gets at least one patient (delete the saved splits.csv to redraw them).")
+    G005 = ("The {split} split has no labelled disc ({n} patients in all). Use more studies, or change "
+            "\"fractions\" in the --config file so that every split gets at least one patient (delete the saved "
+            "splits.csv to redraw them).")
     G006 = ("File '{path}' is not a grading checkpoint: {error}. Pass checkpoint_best.pt from a 'grading train' run "
             "folder (a segmentation checkpoint of 'imaging train-seg' goes to --seg-model).")
     G007 = ("Run folder checkpoint '{path}' was trained with another config. Resume with the same config, or train "
             "into a new output folder (or delete the folder's checkpoints to start over).")
-    G008 = ("Segmentation model '{path}' is needed to grade DICOM studies: pass --seg-model (a checkpoint from "
-            "'imaging train-seg').")
+    G008 = ("No vertebrae source: grading studies needs --seg-model (a segmentation checkpoint from 'imaging "
+            "train-seg') or --vertebrae (a folder of <study_id>.json vertebrae).")
     G009 = "Output '{path}' cannot be written: {problem}. Choose a writable location or fix the permissions."
     G010 = ("Output '{path}' has the suffix '{suffix}'; expected one of {formats}. Name the levels table "
             "accordingly (e.g. grades.csv).")
 
     # G100-G119: model and loss (grading.model, grading.loss)
-    G100 = ("Model config has the unknown key(s) {keys}. Expected only {allowed}. Remove or rename the key(s) "
-            "(a checkpoint from another version may need its config edited).")
     G101 = "Model config field '{name}' is {value!r}; expected {expected}. Correct the value."
     G102 = ("Model config switches off both branches (use_axial=False, use_sagittal=False). Enable at least one "
             "of them.")
@@ -92,10 +86,8 @@ class Errors(metaclass=ErrorsWithCodes):
     G213 = "n_boot is {value!r}; expected a whole number of bootstrap resamples >= 1 (e.g. 2000)."
 
     # G300-G319: data, labels and splits (grading.data)
-    G300 = "{role} file '{path}' does not exist. Check the path (current folder: {cwd})."
     G301 = ("{role} file '{path}' has the suffix '{suffix}', which is not supported. Use one of {formats}, or rename "
             "the file if its content is one of those formats.")
-    G302 = "{role} file '{path}' could not be read: {error}. Check that it is a valid {suffix} file."
     G303 = ("{role} table '{path}' lacks the column(s) {missing}; it has {columns}. Write the table with the "
             "producing command ({producer}) or rename the columns.")
     G304 = ("Levels table '{path}', data row {row} (report_id {report_id!r}, level {level!r}): {column} is "

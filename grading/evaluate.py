@@ -46,15 +46,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from scipy.stats import rankdata
-from sklearn.metrics import roc_auc_score
 
-from reportparse.io import atomic_path
-from reportparse.schema import GRADE_NAMES as CLASSES
-from reportparse.schema import LEVELS
-from reportparse.schema import LOCATIONS as TASKS  # the report locations are the tasks
+from spinecore.io import atomic_path
+from spinecore.schema import GRADE_NAMES as CLASSES
+from spinecore.schema import LEVELS
+from spinecore.schema import LOCATIONS as TASKS  # the report locations are the tasks
 
 from .errors import Errors, GradingError, check_writable
+from .metrics import (bootstrap_auc, class_average, confusion_counts, merge_labels, merged_predictions,
+                      per_class_accuracy, severe_predictions)
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,6 @@ FORMAT = "grading.evaluate/1"
 PROB_SUM_TOL = 0.01  # p0-p3 must sum to 1 within this (CSV rounding)
 _ARGMAX_TOL = 1e-6  # pred may be any class whose probability is within this of the largest (ties, rounding)
 _UNKNOWN_LABELS = ["", "nan", "NaN", "NA", "null", "None"]
-_MERGE = np.array([0, 1, 1, 2])  # grade 0-3 -> merged grade 0-2
 
 Stat = dict[str, Any]  # {"mean": float | None, "std": float | None, "n": int}
 
@@ -227,34 +226,6 @@ def _check_unique(path: Path, df: pd.DataFrame) -> None:
 # ---------------------------------------------------------------------------------------------------- metrics
 
 
-def per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> list[float | None]:
-    """The recall of each true class ``0..n_classes-1``; None for a class absent from ``y_true``."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return [float(np.mean(y_pred[y_true == c] == c)) if np.any(y_true == c) else None for c in range(n_classes)]
-
-
-def class_average(accuracies: Sequence[float | None]) -> float | None:
-    """The mean of the per-class accuracies of the classes present (not None); None when none is."""
-    present = [a for a in accuracies if a is not None]
-    return float(np.mean(present)) if present else None
-
-
-def merge_labels(labels: np.ndarray) -> np.ndarray:
-    """Grades 0-3 -> merged grades 0 (normal), 1 (mild/moderate), 2 (severe)."""
-    return _MERGE[np.asarray(labels, dtype=int)]
-
-
-def merged_predictions(probs: np.ndarray) -> np.ndarray:
-    """The merged grade 0-2 of each row of p0-p3: the argmax of ``(p0, p1 + p2, p3)``."""
-    probs = np.asarray(probs, dtype=float)
-    return np.argmax(np.column_stack([probs[:, 0], probs[:, 1] + probs[:, 2], probs[:, 3]]), axis=1)
-
-
-def severe_predictions(probs: np.ndarray) -> np.ndarray:
-    """Binary severe-vs-rest predictions: ``p3 > 0.5``, i.e. P_pos = p3 above P_neg = p0 + p1 + p2."""
-    return np.asarray(probs, dtype=float)[:, 3] > 0.5
-
-
 def location_rows(predictions: pd.DataFrame, location: str) -> pd.DataFrame:
     """The labelled rows of a location (its tasks pooled)."""
     return predictions[predictions["task"].isin(LOCATIONS[location]) & predictions["label"].notna()]
@@ -266,44 +237,6 @@ def binary_accuracy_by_level(rows: pd.DataFrame) -> dict[str, float | None]:
                         == (rows["label"].to_numpy(int) == 3), index=rows.index)
     by_level = {level: correct[rows["level"] == level] for level in LEVELS}
     return {key: (float(v.mean()) if len(v) else None) for key, v in {**by_level, "all": correct}.items()}
-
-
-def rank_auc(y_true: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC by the Mann-Whitney rank sum (ties at half), equal to ``roc_auc_score`` and several times faster.
-
-    ``y_true`` is boolean and holds both classes.
-    """
-    ranks = rankdata(score)
-    positives = int(np.sum(y_true))
-    negatives = len(y_true) - positives
-    return float((ranks[y_true].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def bootstrap_auc(y_true: np.ndarray, score: np.ndarray, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """ROC AUC of ``score`` for the binary ``y_true`` with a percentile bootstrap 95% confidence interval.
-
-    The AUC is ``roc_auc_score``; the bootstrap resamples the rows with replacement ``n_boot`` times
-    (``numpy.random.default_rng(seed)``), skips the resamples holding one class only and scores the others with
-    :func:`rank_auc` (the same figure, faster). Returns ``auc``, ``ci_low``, ``ci_high`` (None when the rows hold one
-    class only), ``n_boot``, ``n_used`` (resamples kept), ``positives`` and ``negatives``.
-    """
-    y = np.asarray(y_true, dtype=bool)
-    s = np.asarray(score, dtype=float)
-    result: dict[str, Any] = {"auc": None, "ci_low": None, "ci_high": None, "n_boot": n_boot, "n_used": 0,
-                              "positives": int(y.sum()), "negatives": int((~y).sum())}
-    if y.all() or not y.any():
-        return result
-    rng = np.random.default_rng(seed)
-    aucs = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        if y[idx].any() and not y[idx].all():
-            aucs.append(rank_auc(y[idx], s[idx]))
-    result.update(auc=float(roc_auc_score(y, s)), n_used=len(aucs))
-    if aucs:
-        low, high = np.percentile(aucs, [2.5, 97.5])
-        result.update(ci_low=float(low), ci_high=float(high))
-    return result
 
 
 def _grading(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
@@ -321,13 +254,6 @@ def location_metrics(rows: pd.DataFrame) -> dict[str, Any]:
             "merged": _grading(merge_labels(y), merged_predictions(probs), MERGED_CLASSES),
             "binary_accuracy": binary_accuracy_by_level(rows),
             "confusion": confusion_counts(y, pred).tolist()}
-
-
-def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """The 4x4 confusion matrix of grades 0-3: counts, rows truth, columns prediction (zeros without rows)."""
-    counts = np.zeros((len(CLASSES), len(CLASSES)), dtype=int)
-    np.add.at(counts, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
-    return counts
 
 
 def summarize(values: Sequence[float | None]) -> Stat:

@@ -29,14 +29,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from reportparse.schema import LOCATIONS
+from spinecore.config import Config
 from spinecore.cpu import configure_cpu_kernels
+from spinecore.schema import LOCATIONS
 
 from .errors import Errors, GradingError
 
@@ -48,7 +49,7 @@ STAGE_STRIDES = (1, 2, 2, 2)
 
 # ---------------------------------------------------------------------------------------------------------- config
 @dataclass
-class ModelConfig:
+class ModelConfig(Config):
     """Everything needed to rebuild a :class:`GradingNet`; the defaults are the paper's network (``preset("paper")``).
 
     Attributes:
@@ -100,27 +101,6 @@ class ModelConfig:
                                                   expected="a non-empty tuple of distinct task names"))
         if not (self.use_axial or self.use_sagittal):
             raise GradingError(Errors.G102)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (tuples become lists)."""
-        d = asdict(self)
-        d["layers"], d["tasks"] = list(self.layers), list(self.tasks)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        """The inverse of :meth:`to_dict`; unknown keys raise G100, missing keys take their defaults."""
-        allowed = [f.name for f in fields(cls)]
-        unknown = sorted(set(d) - set(allowed))
-        if unknown:
-            raise GradingError(Errors.G100.format(keys=unknown, allowed=allowed))
-        kw = dict(d)
-        for name in ("layers", "tasks"):
-            if name in kw:
-                kw[name] = tuple(kw[name])
-        cfg = cls(**kw)
-        cfg.validate()
-        return cfg
 
 
 PRESETS: dict[str, dict[str, Any]] = {

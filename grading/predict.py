@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from reportparse.io import OUTPUT_FORMATS, TableWriter
-from reportparse.schema import GRADE_NAMES, LOCATIONS
+from spinecore.io import TABLE_FORMATS, TableWriter
+from spinecore.schema import DISC_STATUSES, GRADE_NAMES, LOCATIONS, STATUS_FAILED, STATUS_FLAGGED
 
-from .data import load_array
+from .checkpoint import load_checkpoint, pick_device
+from .data import load_array, read_table
 from .errors import Errors, GradingError, check_writable
-from .train import load_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class PredictSummary:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {"ok": 0, "flagged": 0, "failed": 0}
+        out = dict.fromkeys(DISC_STATUSES, 0)
         for r in self.rows:
             out[r["status"]] += 1
         return out
@@ -84,19 +84,22 @@ def grade_discs(model: torch.nn.Module, axial: list[np.ndarray | None], sagittal
 
 def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path, *,
             seg_model: Path | None = None, vertebrae_dir: Path | None = None, workers: int = 1,
-            min_probability: float = 0.5, min_margin: float = 0.2, device: str = "cpu",
+            min_probability: float = 0.5, min_margin: float = 0.2, device: str = "auto",
             study_ids: dict[str, str] | None = None, progress: Callable[[Any], None] | None = None) -> PredictSummary:
     """Grade every disc level of ``studies``; write the levels table ``output`` (.csv, .jsonl or .parquet) and the
     disc volumes, QC pictures and manifest under ``<output folder>/volumes/``. The output, the checkpoints and the
-    study paths are checked before any work (G010, G009, G006, then imaging's checks)."""
+    study paths are checked before any work (G010, G009, G008, G006, then imaging's checks). ``device``: where
+    the grading network runs ("auto": CUDA when present)."""
     from imaging.extract import ExtractConfig, extract
 
     output = Path(output)
     suffix = output.suffix.lower()
-    if suffix not in OUTPUT_FORMATS:
-        raise GradingError(Errors.G010.format(path=output, suffix=suffix, formats=", ".join(OUTPUT_FORMATS)))
+    if suffix not in TABLE_FORMATS:
+        raise GradingError(Errors.G010.format(path=output, suffix=suffix, formats=", ".join(TABLE_FORMATS)))
     check_writable(output, folder=False)
-    ck = load_checkpoint(model_path, device)
+    if seg_model is None and vertebrae_dir is None:
+        raise GradingError(Errors.G008)
+    ck = load_checkpoint(model_path, pick_device(device))
     cfg = ck.config
     ecfg = ExtractConfig.from_dict(ck.extract_config) if ck.extract_config else ExtractConfig()
     volumes = output.parent / "volumes"
@@ -109,7 +112,7 @@ def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path,
             row = {"report_id": rec.study_id, "level": r["level"], "status": r["status"], "reason": r["reason"],
                    "flags": "", "row": n}
             rows.append(row)
-            if r["status"] != "failed":
+            if r["status"] != STATUS_FAILED:
                 usable.append((row, r))
     ax = [load_array(str(volumes / r["axial_path"]), "axial") if cfg.model.use_axial else None for _, r in usable]
     sg = [load_array(str(volumes / r["sagittal_path"]), "sagittal") if cfg.model.use_sagittal else None
@@ -122,7 +125,7 @@ def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path,
         flags = dominance_flags(p, tasks, min_probability, min_margin)
         row["flags"] = ";".join(flags)
         if flags:
-            row["status"] = "flagged"
+            row["status"] = STATUS_FLAGGED
     output.parent.mkdir(parents=True, exist_ok=True)
     with TableWriter(output, PREDICT_COLUMNS, int_columns=(*LOCATIONS, "row"),
                      float_columns=PROB_COLUMNS) as w:
@@ -133,6 +136,4 @@ def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path,
 
 def read_predictions(path: str | Path) -> pd.DataFrame:
     """A table written by :func:`predict` (any of its formats) as a DataFrame."""
-    from .data import read_table
-
     return read_table(path, PREDICT_COLUMNS, role="Predictions", producer="grading predict")

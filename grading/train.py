@@ -30,7 +30,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,120 +40,21 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
-from reportparse.io import atomic_path, write_text_atomic
-from reportparse.schema import LOCATIONS
-from spinecore.checks import CheckpointError, read_checkpoint
+from spinecore.io import write_text_atomic
+from spinecore.schema import LOCATIONS
 
+from .checkpoint import load_checkpoint, pick_device, save_checkpoint
+from .config import TrainConfig
 from .data import (DiscDataset, join_labels, labels_array, load_or_make_splits, read_levels, read_manifest,
                    read_mapping, select_split, swap_val_test)
 from .errors import Errors, GradingError, check_writable
-from .evaluate import class_average, per_class_accuracy
-from .loss import REDUCTIONS, class_weights, weighted_cross_entropy
-from .model import GradingNet, ModelConfig, preset
+from .loss import class_weights, weighted_cross_entropy
+from .metrics import class_average_accuracy
+from .model import GradingNet
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = 1
-VARIANTS = {"both": (True, True), "axial": (True, False), "sagittal": (False, True)}
 PREDICTION_COLUMNS = ("study_id", "patient_id", "level", "task", "label", "pred", "p0", "p1", "p2", "p3")
-
-
-# ---------------------------------------------------------------------------------------------------- configuration
-@dataclass
-class TrainConfig:
-    """Everything a training run needs; stored in ``config.json`` and in every checkpoint.
-
-    Paths are as given (relative ones against the working folder). ``variant`` switches a branch off (the
-    paper's Table 2): it overrides ``model.use_axial`` / ``model.use_sagittal``.
-    """
-
-    manifest: str = ""                    # manifest.parquet/.csv of 'imaging extract' (or its folder)
-    levels: str = ""                      # levels table of 'reportparse extract'
-    mapping: str | None = None            # report_id -> study_id (, patient_id) CSV; default: equal ids
-    splits: str | None = None             # splits CSV to reuse/create; default: <run>/splits.csv
-    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
-    swap_val_test: bool = False           # the paper's second model: validation and test exchanged
-    swap_seed_offset: int = 1             # the swap run trains with seed + this (0: as the first run; see run_seed)
-    name: str = ""                        # run name in result tables (default: the run folder's name)
-    variant: str = "both"                 # "both", "axial" or "sagittal"
-    model: ModelConfig = field(default_factory=ModelConfig)
-    epochs: int = 30
-    batch_size: int = 8
-    lr: float = 1.0                       # Adadelta (the paper: lr 1.0, rho 0.95)
-    rho: float = 0.95
-    eps: float = 1e-7                     # Keras' Adadelta epsilon
-    augment: bool = True                  # left-right flips with rfs/lfs swapped
-    loss_reduction: str = "task_mean"     # eq. 2 per task over its labelled discs, or "sum" as printed (grading.loss)
-    workers: int = 2                      # DataLoader processes
-    seed: int = 0
-    device: str = "auto"                  # "auto" (CUDA when present), "cpu", "cuda"
-    amp: bool = True                      # mixed precision on CUDA (bf16 when supported, else fp16)
-
-    def validate(self) -> None:
-        checks = [
-            ("manifest", bool(self.manifest), "the path of the manifest written by 'imaging extract'"),
-            ("levels", bool(self.levels), "the path of the levels table written by 'reportparse extract'"),
-            ("variant", self.variant in VARIANTS, f"one of {sorted(VARIANTS)}"),
-            ("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "an integer >= 1"),
-            ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1"),
-            ("lr", self.lr > 0, "a number > 0"),
-            ("rho", 0 <= self.rho < 1, "a number in [0, 1)"),
-            ("workers", isinstance(self.workers, int) and self.workers >= 0, "an integer >= 0"),
-            ("device", self.device in ("auto", "cpu", "cuda"), "'auto', 'cpu' or 'cuda'"),
-            ("loss_reduction", self.loss_reduction in REDUCTIONS, f"one of {REDUCTIONS}"),
-            ("swap_seed_offset", isinstance(self.swap_seed_offset, int), "an integer"),
-            ("fractions", len(self.fractions) == 3 and abs(sum(self.fractions) - 1) < 1e-6
-             and min(self.fractions) > 0, "three positive fractions summing to 1"),
-        ]
-        for name, ok, expected in checks:
-            if not ok:
-                raise GradingError(Errors.G001.format(name=name, value=getattr(self, name), expected=expected))
-        self.model.use_axial, self.model.use_sagittal = VARIANTS[self.variant]
-        self.model.validate()
-
-    @property
-    def run_seed(self) -> int:
-        """The seed of the weights, the shuffling and the flips: ``seed``, plus ``swap_seed_offset`` in the swap run,
-        so that the paper's two models differ in training as well as in their validation data. The patient
-        splits always come from ``seed``: both runs share them, with validation and test exchanged."""
-        return self.seed + (self.swap_seed_offset if self.swap_val_test else 0)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["fractions"] = list(self.fractions)
-        d["model"] = self.model.to_dict()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        """The inverse of :meth:`to_dict`. ``model`` may be a dict of settings or a preset name
-        (``"paper"``, ``"tiny"``) or ``{"preset": name, ...overrides}``; unknown keys are rejected."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise GradingError(Errors.G002.format(keys=unknown, allowed=sorted(known)))
-        kw = dict(d)
-        model = kw.pop("model", None)
-        if isinstance(model, str):
-            kw["model"] = preset(model)
-        elif isinstance(model, dict):
-            m = dict(model)
-            kw["model"] = preset(m.pop("preset"), **m) if "preset" in m else ModelConfig.from_dict(m)
-        if "fractions" in kw:
-            kw["fractions"] = tuple(kw["fractions"])
-        cfg = cls(**kw)
-        cfg.validate()
-        return cfg
-
-    @classmethod
-    def from_file(cls, path: str | Path, **overrides: Any) -> "TrainConfig":
-        """A config from a JSON file, with ``overrides`` (``None`` ignored) applied on top."""
-        try:
-            doc = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as err:
-            raise GradingError(Errors.G003.format(path=path, error=err)) from None
-        doc.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.from_dict(doc)
 
 
 # ------------------------------------------------------------------------------------------------------- devices
@@ -174,9 +75,7 @@ class Runtime:
 def setup_runtime(cfg: TrainConfig) -> Runtime:
     """Pick the device (CUDA when present and asked for) and join the process group under ``torchrun``."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise GradingError(Errors.G004)
+    use_cuda = pick_device(cfg.device).type == "cuda"
     rank = 0
     if world > 1:
         if not dist.is_initialized():
@@ -306,13 +205,6 @@ def _mean_across_ranks(total: float, count: int, rt: Runtime) -> float:
     return total / max(count, 1)
 
 
-def class_average_accuracy(probs: np.ndarray, labels: np.ndarray) -> list[float | None]:
-    """Per task of ``probs (N, T, C)`` and ``labels (N, T)`` (-1 missing): the class-average accuracy of
-    :mod:`grading.evaluate` (the mean over the grades present of their recall)."""
-    return [class_average(per_class_accuracy(labels[:, t], probs[:, t].argmax(-1), probs.shape[-1]))
-            for t in range(labels.shape[1])]
-
-
 def predictions_table(discs: pd.DataFrame, probs: np.ndarray, tasks: Sequence[str]) -> pd.DataFrame:
     """One row per disc and task: :data:`PREDICTION_COLUMNS` (label empty where unknown)."""
     rows = []
@@ -326,50 +218,7 @@ def predictions_table(discs: pd.DataFrame, probs: np.ndarray, tasks: Sequence[st
     return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))
 
 
-# ------------------------------------------------------------------------------------------------------ checkpoints
-def save_checkpoint(path: Path, model: torch.nn.Module, cfg: TrainConfig, *, optimizer: torch.optim.Optimizer | None,
-                    scaler: torch.amp.GradScaler | None, epoch: int, best_loss: float, weights: torch.Tensor,
-                    extract_config: dict[str, Any] | None) -> None:
-    """A full checkpoint (atomic): config, model/optimizer/scaler state, epoch, best loss, class weights, the
-    extraction settings of the volumes it was trained on, and the RNG states."""
-    state = {"format": CHECKPOINT_FORMAT, "kind": "grading", "config": cfg.to_dict(),
-             "model": (model.module if hasattr(model, "module") else model).state_dict(),
-             "optimizer": optimizer.state_dict() if optimizer else None,
-             "scaler": scaler.state_dict() if scaler else None, "epoch": epoch, "best_loss": best_loss,
-             "class_weights": weights.cpu(), "extract_config": extract_config,
-             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()[1].tolist(),
-                     "python": random.getstate()[1]}}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-@dataclass
-class Checkpoint:
-    config: TrainConfig
-    model: GradingNet
-    state: dict[str, Any]
-
-    @property
-    def epoch(self) -> int:
-        return int(self.state["epoch"])
-
-    @property
-    def extract_config(self) -> dict[str, Any] | None:
-        return self.state.get("extract_config")
-
-
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Rebuild the model (eval mode) and its config from a checkpoint of :func:`save_checkpoint`."""
-    try:
-        state = read_checkpoint(path, "grading", map_location=device)
-        cfg = TrainConfig.from_dict(state["config"])
-        model = GradingNet(cfg.model)
-        model.load_state_dict(state["model"])
-    except (CheckpointError, RuntimeError, ValueError, KeyError, TypeError) as err:
-        raise GradingError(Errors.G006.format(path=path, error=err)) from None
-    return Checkpoint(cfg, model.to(device).eval(), state)
-
-
+# ---------------------------------------------------------------------------------------------------------- resume
 def _restore_rng(rng: dict[str, Any]) -> None:
     torch.set_rng_state(rng["torch"])
     np.random.set_state(("MT19937", np.array(rng["numpy"], dtype=np.uint32), 624, 0, 0.0))

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from spinecore.cli import CodedErrorApp
+from spinecore.cli import CodedErrorApp, Verbose, console, progress, renamed, setup_logging
 
 app = CodedErrorApp(help="Lumbar MRI studies: read DICOM/NIfTI/MetaImage, synthesise studies, segment vertebrae.",
                     no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
+
+SEG_MODEL_HELP = "Segmentation checkpoint written by 'imaging train-seg'."
 
 
 @app.callback()
@@ -25,19 +23,23 @@ def main() -> None:
 
 @app.command("synth")
 def synth_cmd(
-    out_dir: Path = typer.Argument(..., help="Output folder; one sub-folder of DICOM files per study."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder: dicom/ (one sub-folder of DICOM "
+                                          "files per study), truth/ and reports.csv."),
+    out_dir: Optional[Path] = typer.Argument(None, hidden=True, help="Deprecated: -o/--output."),
     n: int = typer.Option(10, "--n", help="Number of studies."),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same studies."),
     grades: str = typer.Option("realistic", "--grades", help="'realistic' (mostly normal and mild, as reports) or "
                                "'uniform' (grades 0-3 equally often: a balanced cohort for training checks)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    verbose: Verbose = False,
 ) -> None:
     """Write N synthetic lumbar MRI studies (SAG T2 + AX T2 DICOM), ground-truth JSON and reports.csv."""
     from .synth import SynthConfig, synth_cohort
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    with Progress(SpinnerColumn(), TextColumn("[bold]writing studies"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    setup_logging(verbose)
+    out_dir = renamed(output, out_dir, "the positional output folder", "-o/--output")
+    if out_dir is None:
+        raise typer.BadParameter("name the output folder with -o/--output.")
+    with progress("writing studies") as bar:
         task = bar.add_task("synth", total=n)
         summary = synth_cohort(out_dir, SynthConfig(n=n, seed=seed, grades=grades), progress=lambda k: bar.advance(task, k))
     table = Table(title=f"Synthetic studies ({summary.studies} studies, {summary.seconds:.1f} s)")
@@ -72,18 +74,16 @@ def train_seg_cmd(
                                  "corners files; positional masks have no S1)."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
     seed: int = typer.Option(0, "--seed", help="Random seed (split, augmentation, weights)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    verbose: Verbose = False,
 ) -> None:
     """Train the vertebral-body U-Net on the mid-sagittal slices of a folder of image/label pairs."""
     from .segment import preset_config, train
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(verbose)
     cfg = preset_config(preset, input_size=input_size, features=features, depth=depth, epochs=epochs,
                         batch_size=batch_size, lr=lr, optimizer=optimizer, val_fraction=val_fraction,
                         with_s1=with_s1, time_limit_s=time_limit, seed=seed)
-    with Progress(SpinnerColumn(), TextColumn("[bold]training[/bold] {task.fields[info]}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+    with progress("training[/bold] {task.fields[info]}") as bar:
         task = bar.add_task("train", total=cfg.epochs, info="")
         summary = train(data, output, cfg, progress=lambda e, n, m: bar.update(
             task, completed=e, info=f"loss {m['loss']:.3f} val Dice {m['val_dice']:.3f}"))
@@ -99,18 +99,27 @@ def train_seg_cmd(
     console.print(f"wrote {output}")
 
 
+def _seg_model(seg_model: Optional[Path], model: Optional[Path]) -> Path:
+    """The segmentation checkpoint of a command that needs one (--seg-model, or its deprecated name --model)."""
+    path = renamed(seg_model, model, "--model", "--seg-model")
+    if path is None:
+        raise typer.BadParameter("name the segmentation checkpoint with --seg-model.")
+    return path
+
+
 @app.command("segment")
 def segment_cmd(
     study: Path = typer.Argument(..., help="Study: DICOM folder, NIfTI (.nii, .nii.gz) or MetaImage (.mha)."),
-    model: Path = typer.Option(..., "--model", help="Checkpoint written by 'imaging train-seg'."),
+    seg_model: Optional[Path] = typer.Option(None, "--seg-model", help=SEG_MODEL_HELP),
+    model: Optional[Path] = typer.Option(None, "--model", hidden=True, help="Deprecated: --seg-model."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    verbose: Verbose = False,
 ) -> None:
     """Segment and label the vertebral bodies on the mid-sagittal slice: segmentation.nii.gz, vertebrae.json, qc.png."""
     from .segment import segment_study
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    res = segment_study(model, study, output)
+    setup_logging(verbose)
+    res = segment_study(_seg_model(seg_model, model), study, output)
     table = Table(title=f"Vertebrae on slice {res.slice_index}")
     for col in ("label", "name", "detector", "centroid (voxel)", "centroid (mm)", "area (mm2)"):
         table.add_column(col)
@@ -118,35 +127,33 @@ def segment_cmd(
         table.add_row(str(v.label), v.name or "?", v.detector, ", ".join(f"{x:.1f}" for x in v.centroid_voxel),
                       ", ".join(f"{x:.1f}" for x in v.centroid_mm) if v.centroid_mm else "-", f"{v.area_mm2:.0f}")
     console.print(table)
-    for w in res.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
     console.print(f"wrote segmentation.nii.gz, vertebrae.json and qc.png to {output}")
 
 
 @app.command("eval-seg")
 def eval_seg_cmd(
-    model: Path = typer.Option(..., "--model", help="Checkpoint written by 'imaging train-seg'."),
+    seg_model: Optional[Path] = typer.Option(None, "--seg-model", help=SEG_MODEL_HELP),
+    model: Optional[Path] = typer.Option(None, "--model", hidden=True, help="Deprecated: --seg-model."),
     data: Path = typer.Option(..., "--data", help="Folder of image/label pairs (as for train-seg)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Also write the per-case results as JSON."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    verbose: Verbose = False,
 ) -> None:
     """Score a model: the paper's three success criteria, identification, per-vertebra Dice, centroid error."""
     import json
 
-    from reportparse.io import write_text_atomic
+    from spinecore.io import write_text_atomic
 
     from .io import check_output
     from .segment import evaluate_folder, find_pairs
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(verbose)
     if output is not None:
         check_output(output, folder=False, suffixes=(".json",))
+    seg_model = _seg_model(seg_model, model)
     n = len(find_pairs(data))
-    with Progress(SpinnerColumn(), TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with progress("evaluating") as bar:
         task = bar.add_task("eval", total=n)
-        ev = evaluate_folder(model, data, progress=lambda k: bar.advance(task, k))
+        ev = evaluate_folder(seg_model, data, progress=lambda k: bar.advance(task, k))
     table = Table(title=f"eval-seg ({len(ev.cases)} cases, {ev.seconds:.1f} s)")
     for col in ("case", "GT", "detected", "identified", "solitary", "count", "S1 ok", "mean Dice", "centroid mm"):
         table.add_column(col, justify="right")
@@ -168,8 +175,9 @@ def eval_seg_cmd(
 def extract_cmd(
     studies: list[Path] = typer.Argument(..., help="DICOM study folders, folders of them, NIfTI or MetaImage files."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder (volumes, QC, manifest, index.html)."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Segmentation checkpoint ('imaging train-seg')."),
-    vertebrae: Optional[Path] = typer.Option(None, "--vertebrae", help="Instead of --model: a folder of "
+    seg_model: Optional[Path] = typer.Option(None, "--seg-model", help=SEG_MODEL_HELP),
+    model: Optional[Path] = typer.Option(None, "--model", hidden=True, help="Deprecated: --seg-model."),
+    vertebrae: Optional[Path] = typer.Option(None, "--vertebrae", help="Instead of --seg-model: a folder of "
                                              "<study_id>.json vertebrae ('imaging synth' truth or 'imaging segment')."),
     workers: int = typer.Option(1, "--workers", "-j", help="Parallel processes."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON file of ExtractConfig settings."),
@@ -182,7 +190,7 @@ def extract_cmd(
     deidentify: bool = typer.Option(False, "--deidentify", help="Replace study ids, patient ids and series UIDs by "
                                     "keyed hashes and leave out input paths; the key (16+ characters) is read from "
                                     "the environment variable DEEPSPINE_DEIDENTIFY_KEY, never from the command line."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    verbose: Verbose = False,
 ) -> None:
     """Cut the axial (360x360x8) and sagittal (160x320x25) volume of every disc T12-L1..L5-S1 of every study."""
     import os
@@ -190,17 +198,17 @@ def extract_cmd(
     from .extract import DEIDENTIFY_KEY_ENV, ExtractConfig, extract
     from .io import read_study_ids
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(verbose)
     cfg = ExtractConfig.from_file(config) if config else ExtractConfig()
     for name, value in (("disc_method", disc_method), ("curve_degree", curve_degree)):
         if value is not None:
             setattr(cfg, name, value)
     cfg.nifti = cfg.nifti or nifti
     key = os.environ.get(DEIDENTIFY_KEY_ENV, "") if deidentify else None
-    with Progress(SpinnerColumn(), TextColumn("[bold]extracting discs"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    seg_model = renamed(seg_model, model, "--model", "--seg-model")
+    with progress("extracting discs") as bar:
         task = bar.add_task("extract", total=None)
-        summary = extract(studies, output, cfg, model_path=model, vertebrae_dir=vertebrae, workers=workers,
+        summary = extract(studies, output, cfg, model_path=seg_model, vertebrae_dir=vertebrae, workers=workers,
                           resume=not no_resume, study_ids=read_study_ids(study_ids) if study_ids else None,
                           progress=lambda rec: bar.advance(task), deidentify_key=key)
     table = Table(title=f"Disc volumes ({len(summary.records)} studies, {summary.seconds:.1f} s, "

@@ -1,13 +1,13 @@
-"""A catalogue of the coded, actionable errors raised by ``imaging``.
+"""A catalogue of the coded, actionable errors raised by ``imaging`` (the mechanism: :mod:`spinecore.errors`).
 
 Every message names the bad value, what was expected and how to fix it. Codes are stable so that users can
-search for them; add new ones at the end.
+search for them; add new ones at the end. ``I0xx``: studies, synthetic cohorts, disc volumes; ``S0xx``:
+segmentation (:mod:`imaging.segment`). Retired: I037 unreadable config file (now C011).
 """
 
 from __future__ import annotations
 
-
-from reportparse.errors import ErrorsWithCodes  # the same coded-message catalogue mechanism
+from spinecore.errors import CodedError, ErrorsWithCodes
 
 
 class Errors(metaclass=ErrorsWithCodes):
@@ -60,8 +60,6 @@ class Errors(metaclass=ErrorsWithCodes):
             "extract', which splits a folder into its studies by StudyInstanceUID.")
     I036 = ("Study-id mapping file '{path}' is unusable: {problem}. Expected a CSV file with the columns "
             "study_instance_uid and study_id, one row per study, the id usable as a folder name.")
-    I037 = ("Extraction config file '{path}' could not be read as a JSON object: {error}. Fix the file or pass another "
-            "--config.")
     I038 = "Output '{path}' cannot be written: {problem}. Choose a writable location or fix the permissions."
     I039 = "Output '{path}' has the suffix '{suffix}'; expected {expected}. Name the output file accordingly."
     I040 = ("Vertebrae folder '{path}' does not exist or is not a folder. Pass the folder holding <study_id>.json "
@@ -69,12 +67,22 @@ class Errors(metaclass=ErrorsWithCodes):
     I041 = ("Output folder '{path}' already holds studies (e.g. '{study}') extracted with another de-identification "
             "setting or key; one manifest must not mix them. Extract into a new output folder, or use the same key.")
 
+    # segmentation (imaging.segment)
+    S001 = ("Training folder '{path}' holds no training pairs. Expected files named NAME_image.nii.gz (or .nii, .mha) "
+            "with NAME_vertebrae.nii.gz (label mask, 1..N cranial to caudal) or NAME_corners.json beside them.")
+    S002 = "Training folder '{path}' does not exist or is not a folder (current folder: {cwd})."
+    S003 = ("Model file '{path}' is not an imaging segmentation checkpoint: {error}. Pass a file written by "
+            "'imaging train-seg' (a grading checkpoint of 'grading train' goes to 'grading predict --model').")
+    S004 = ("Corners file '{path}' is malformed: {problem}. Expected {{\"slice\": K (optional), \"vertebrae\": "
+            "[{{\"name\": \"L1\", \"corners\": [[row, col], [row, col], [row, col], [row, col]]}}, ...]}}.")
+    S005 = ("Label mask '{mask}' has shape {mask_shape} but image '{image}' has shape {image_shape}. The mask must be "
+            "drawn on the image's voxel grid.")
+    S006 = "--preset {value!r} is unknown. Use one of {presets}."
+    S007 = ("SegConfig.{name} = {value!r} is invalid: {expected}.")
+    S008 = ("Need at least 2 training pairs to hold out a validation split, got {n} in '{path}'. Add pairs or pass "
+            "--val-fraction 0 (then the last epoch is kept).")
+    S009 = "Study '{path}' could not be read: {error}."
 
-class ImagingError(Exception):
-    """An error with a stable code (``I0xx``); ``code`` holds it."""
 
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is None and message.startswith("[") and "]" in message:
-            code = message[1:message.index("]")]
-        self.code = code
+class ImagingError(CodedError):
+    """An error with a stable code (``I0xx``, ``S0xx``); ``code`` holds it."""

@@ -46,7 +46,7 @@ import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -54,15 +54,16 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 import SimpleITK as sitk
 
-from reportparse.io import atomic_path, write_text_atomic
-from reportparse.schema import LEVELS
+from spinecore.config import Config
+from spinecore.io import atomic_path, write_text_atomic
+from spinecore.schema import LEVELS, MANIFEST_COLUMNS, STATUS_FAILED, STATUS_FLAGGED, STATUS_OK
 
 from .errors import Errors, ImagingError
 from .io import IMAGE_SUFFIXES, Discovery, Study, StudySource, Volume, check_output, discover_studies, read_study
 
-__all__ = ["LEVELS", "ExtractConfig", "Body", "SpineCurve", "DiscPlane", "fit_curve", "disc_planes",
-           "bodies_from_truth", "bodies_from_labels", "resample", "extract_study", "extract", "ExtractSummary",
-           "MANIFEST_COLUMNS", "Naming", "DEIDENTIFY_KEY_ENV"]
+__all__ = ["ExtractConfig", "Body", "SpineCurve", "DiscPlane", "fit_curve", "disc_planes", "bodies_from_truth",
+           "bodies_from_labels", "resample", "extract_study", "extract", "ExtractSummary", "Naming",
+           "DEIDENTIFY_KEY_ENV"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,16 +71,11 @@ VERTEBRAE = ("T12", "L1", "L2", "L3", "L4", "L5", "S1")
 assert LEVELS == tuple(f"{a}-{b}" for a, b in zip(VERTEBRAE, VERTEBRAE[1:]))
 LEFT = np.array([1.0, 0.0, 0.0])  # patient left in LPS
 POSTERIOR = np.array([0.0, 1.0, 0.0])
-MANIFEST_COLUMNS = ("study_id", "patient_id", "level", "status", "reason", "axial_path", "sagittal_path",
-                    "centre_x", "centre_y", "centre_z", "normal_x", "normal_y", "normal_z", "method",
-                    "method_note", "axial_source", "axial_series", "sagittal_series", "axial_coverage",
-                    "sagittal_coverage", "axial_mean", "sagittal_mean", "study_path")
-STATUS_OK, STATUS_FLAGGED, STATUS_FAILED = "ok", "flagged", "failed"
 
 
 # --------------------------------------------------------------------------------------------------- configuration
 @dataclass
-class ExtractConfig:
+class ExtractConfig(Config):
     """How disc volumes are cut. Sizes are (rows, columns, slices); extents the same axes in mm (the paper's)."""
 
     axial_size: tuple[int, int, int] = (360, 360, 8)
@@ -113,31 +109,6 @@ class ExtractConfig:
         for name, ok, expected in checks:
             if not ok:
                 raise ImagingError(Errors.I030.format(name=name, value=getattr(self, name), expected=expected))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike) -> "ExtractConfig":
-        """Settings from a JSON file (I037 when it is not a JSON object)."""
-        try:
-            doc = json.loads(Path(path).read_text(encoding="utf-8"))
-            if not isinstance(doc, dict):
-                raise ValueError(f"the file holds a {type(doc).__name__}")
-        except (OSError, UnicodeDecodeError, ValueError) as err:
-            raise ImagingError(Errors.I037.format(path=path, error=err)) from None
-        return cls.from_dict(doc)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ExtractConfig":
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise ImagingError(Errors.I030.format(name=unknown[0], value=d[unknown[0]],
-                                                  expected=f"one of the settings {sorted(known)}"))
-        cfg = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
-        cfg.validate()
-        return cfg
 
 
 # -------------------------------------------------------------------------------------------------------- geometry

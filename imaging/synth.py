@@ -38,7 +38,8 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from scipy.ndimage import map_coordinates
 from scipy.spatial import cKDTree
 
-from reportparse.synth import LEVELS, LOCATIONS, random_grades, write_report
+from reportparse.synth import random_grades, write_report  # the report texts of the cohort (see the README)
+from spinecore.schema import LEVELS, LOCATIONS
 
 from .errors import Errors, ImagingError
 

@@ -1,7 +1,7 @@
 """reportparse: per-level lumbar stenosis grades (0-3) from free-text MRI reports, with evidence.
 
 The public names are imported lazily (PEP 562), so that light modules such as ``reportparse.errors`` or
-``reportparse.schema`` do not load spaCy and medspaCy. The extraction function is
+``reportparse.synth`` do not load spaCy and medspaCy. The extraction function is
 ``reportparse.extract.extract`` (``reportparse.extract`` is its module).
 
 Importing the package keeps torch and nltk, which spaCy and medspaCy import but the parser never uses, out of
@@ -15,10 +15,10 @@ from . import lightimport
 
 lightimport.install()
 
-_EXPORTS = {"ReportParseError": "errors", "ExtractConfig": "extract", "ExtractSummary": "extract",
-            "Evidence": "grades", "ReportGrades": "grades", "build_pipeline": "pipeline",
-            "parse_text": "pipeline", "LEVELS": "schema", "LOCATIONS": "schema", "RuleSet": "rules",
-            "load_rules": "rules"}
+_EXPORTS = {"ReportParseError": ".errors", "ExtractConfig": ".extract", "ExtractSummary": ".extract",
+            "Evidence": ".grades", "ReportGrades": ".grades", "build_pipeline": ".pipeline",
+            "parse_text": ".pipeline", "LEVELS": "spinecore.schema", "LOCATIONS": "spinecore.schema",
+            "RuleSet": ".rules", "load_rules": ".rules"}
 
 __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
@@ -27,6 +27,6 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'reportparse' has no attribute {name!r}")
-    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    value = getattr(import_module(_EXPORTS[name], __name__), name)
     globals()[name] = value
     return value

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import ReportParseError
-from .extract import STATUSES, ExtractConfig, ExtractSummary, extract
-from .review.tasks import MIN_PROBABILITY
-from .rules import LOCATIONS
+from spinecore.cli import CodedErrorApp, Verbose, console, progress, renamed, setup_logging
+from spinecore.schema import LOCATIONS, REPORT_STATUSES
 
-app = typer.Typer(help="Per-level lumbar stenosis grades (0-3) from free-text MRI reports.",
-                  no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
+from .extract import ExtractConfig, ExtractSummary, extract
+from .review.tasks import MIN_PROBABILITY
+
+app = CodedErrorApp(help="Per-level lumbar stenosis grades (0-3) from free-text MRI reports.",
+                    no_args_is_help=True, add_completion=False)
 
 GRADE_NAMES = {0: "0 normal", 1: "1 mild", 2: "2 moderate", 3: "3 severe", None: "not stated"}
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")]
 
 
 def summary_tables(summary: ExtractSummary) -> list[Table]:
@@ -35,7 +31,7 @@ def summary_tables(summary: ExtractSummary) -> list[Table]:
     status = Table(title=f"Reports per status ({summary.reports} reports, {summary.seconds:.1f} s)")
     status.add_column("status")
     status.add_column("reports", justify="right")
-    for name in STATUSES:
+    for name in REPORT_STATUSES:
         status.add_row(name, str(summary.status[name]))
     if summary.duplicates:
         status.add_row("duplicate ids", str(summary.duplicates))
@@ -54,23 +50,19 @@ def extract_cmd(
     evidence: Optional[Path] = typer.Option(None, "--evidence", help="Also write one row per grade decision."),
     id_col: Optional[str] = typer.Option(None, "--id-col", help="Id column (default: found by common names)."),
     text_col: Optional[str] = typer.Option(None, "--text-col", help="Text column (default: found by common names)."),
-    n_process: int = typer.Option(1, "--n-process", help="Worker processes."),
+    workers: int = typer.Option(1, "--workers", "-j", help="Worker processes."),
+    n_process: Optional[int] = typer.Option(None, "--n-process", hidden=True, help="Deprecated: -j/--workers."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder replacing the shipped rules."),
     max_chars: int = typer.Option(200_000, "--max-chars", help="Longer reports get status error."),
     verbose: Verbose = False,
 ) -> None:
     """Turn a file of reports into a levels table: report_id, level, scs, rfs, lfs (0-3 or empty), status."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(verbose)
     config = ExtractConfig(id_col=id_col, text_col=text_col, rules_dir=str(rules) if rules else None,
-                           n_process=n_process, max_chars=max_chars)
-    try:
-        with Progress(SpinnerColumn(), TextColumn("[bold]parsing reports"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("parse", total=None)
-            summary = extract(reports, output, evidence, config, progress=lambda n: bar.advance(task, n))
-    except ReportParseError as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+                           n_process=renamed(workers, n_process, "--n-process", "-j/--workers"), max_chars=max_chars)
+    with progress("parsing reports") as bar:
+        task = bar.add_task("parse", total=None)
+        summary = extract(reports, output, evidence, config, progress=lambda n: bar.advance(task, n))
     for table in summary_tables(summary):
         console.print(table)
     console.print(f"wrote {summary.level_rows} level rows to {output}" +
@@ -86,7 +78,8 @@ def evaluate_cmd(
                                             "'reportparse extract --evidence'), listed with the disagreements."),
     split: Optional[str] = typer.Option(None, "--split", help="Score one split only: tune or holdout."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder for the parser (without --pred)."),
-    out: Path = typer.Option(Path("."), "--out", help="Folder for evaluation.json and evaluation.md."),
+    output: Path = typer.Option(Path("."), "--output", "-o", help="Folder for evaluation.json and evaluation.md."),
+    out: Optional[Path] = typer.Option(None, "--out", hidden=True, help="Deprecated: -o/--output."),
     texts: Optional[Path] = typer.Option(None, "--texts", help="Reports file (id and text columns) with the texts "
                                          "of gold reports stored without one (gold/real_notes.json)."),
     min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy", help="Exit 1 when the exact accuracy "
@@ -96,13 +89,10 @@ def evaluate_cmd(
     """Score per-level grades against the gold set: accuracy, kappa, macro-F1, confusion matrices, errors."""
     from .evaluate import evaluate
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        report = evaluate(gold, pred, split, rules, evidence_path=evidence, min_accuracy=min_accuracy, out_dir=out,
-                          texts_path=texts)
-    except ReportParseError as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+    setup_logging(verbose)
+    out = renamed(output, out, "--out", "-o/--output")
+    report = evaluate(gold, pred, split, rules, evidence_path=evidence, min_accuracy=min_accuracy, out_dir=out,
+                      texts_path=texts)
     table = Table(title=f"{report.overall.reports} gold reports (split {split or 'all'}) against "
                   f"{pred or 'the parser'}", caption="exact, within one grade, quadratic kappa and macro-F1 over "
                   "the determined slots; open: slots the gold leaves not stated, and the share graded anyway")
@@ -137,7 +127,7 @@ def _num(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-review_app = typer.Typer(help="Review doubtful reports in Label Studio and merge the answers into the gold set. "
+review_app = CodedErrorApp(help="Review doubtful reports in Label Studio and merge the answers into the gold set. "
                          "Server: LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
 DEFAULT_GOLD = Path("gold/annotations.json")
@@ -168,11 +158,6 @@ ReviewMinProbability = Annotated[float, typer.Option(
     "least this probability.")]
 
 
-def _fail(err: ReportParseError) -> NoReturn:
-    console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2) from None
-
-
 @review_app.command("push")
 def review_push_cmd(
     gold: ReviewGold = None,
@@ -189,12 +174,9 @@ def review_push_cmd(
     """Create or update a Label Studio project with one task (and the parser's pre-annotation) per doubtful report."""
     from .review import push
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        s = push(project, _review_gold(gold, reports, predictions), reports, predictions=predictions,
-                 min_probability=min_probability, split=split, id_col=id_col, text_col=text_col, rules_dir=rules)
-    except ReportParseError as err:
-        _fail(err)
+    setup_logging(verbose)
+    s = push(project, _review_gold(gold, reports, predictions), reports, predictions=predictions,
+             min_probability=min_probability, split=split, id_col=id_col, text_col=text_col, rules_dir=rules)
     console.print(f"{'created' if s.project_created else 'updated'} project {s.project_title!r} (id {s.project_id}) at "
                   f"{s.url}: {s.selected} report(s) to review; {len(s.created)} task(s) added, {len(s.updated)} "
                   f"updated, {len(s.unchanged)} unchanged" + (f"; {len(s.stale)} task(s) there no longer selected "
@@ -209,8 +191,9 @@ def review_pull_cmd(
     levels: Optional[Path] = typer.Option(
         None, "--levels", help="Or: a levels table (reportparse extract's output, the labels of grading train) to "
         "correct with the answers, e.g. after 'review push --predictions'."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the merged gold set (or levels table) to this new "
-                                       "file."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the merged gold set (or levels table) "
+                                          "to this new file."),
+    out: Optional[Path] = typer.Option(None, "--out", hidden=True, help="Deprecated: -o/--output."),
     in_place: bool = typer.Option(False, "--in-place", help="Replace --gold (or --levels), keeping a timestamped "
                                   "backup."),
     verbose: Verbose = False,
@@ -219,14 +202,12 @@ def review_pull_cmd(
     disagree."""
     from .review import pull, pull_levels
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        if levels is not None:
-            s = pull_levels(levels, project, export=export, out=out, in_place=in_place)
-        else:
-            s = pull(gold, project, export=export, out=out, in_place=in_place)
-    except ReportParseError as err:
-        _fail(err)
+    setup_logging(verbose)
+    out = renamed(output, out, "--out", "-o/--output")
+    if levels is not None:
+        s = pull_levels(levels, project, export=export, out=out, in_place=in_place)
+    else:
+        s = pull(gold, project, export=export, out=out, in_place=in_place)
     what = "levels" if levels is not None else "gold labels"
     console.print(f"{s.tasks} task(s) of {s.reports} report(s) {s.source}: {s.reviewed} reviewed, {s.skipped} "
                   f"skipped, {s.waiting} not answered yet. Of the reviewed: {len(s.changed)} with {what} changed, "
@@ -249,7 +230,8 @@ def review_pull_cmd(
 
 @review_app.command("export")
 def review_export_cmd(
-    tasks: Path = typer.Argument(..., help="Label Studio import file to write (.json)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Label Studio import file to write (.json)."),
+    tasks: Optional[Path] = typer.Argument(None, hidden=True, help="Deprecated: -o/--output."),
     gold: ReviewGold = None,
     reports: ReviewReports = None,
     split: ReviewSplit = None,
@@ -263,13 +245,13 @@ def review_export_cmd(
     """Write the review tasks (with the parser's pre-annotations) as a Label Studio import file, for a manual import."""
     from .review import export_tasks
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        written = export_tasks(tasks, _review_gold(gold, reports, predictions), reports, predictions=predictions,
-                               min_probability=min_probability, split=split, id_col=id_col, text_col=text_col,
-                               rules_dir=rules)
-    except ReportParseError as err:
-        _fail(err)
+    setup_logging(verbose)
+    tasks = renamed(output, tasks, "the positional tasks file", "-o/--output")
+    if tasks is None:
+        raise typer.BadParameter("name the Label Studio import file to write with -o/--output.")
+    written = export_tasks(tasks, _review_gold(gold, reports, predictions), reports, predictions=predictions,
+                           min_probability=min_probability, split=split, id_col=id_col, text_col=text_col,
+                           rules_dir=rules)
     console.print(f"wrote {len(written)} task(s) to {tasks}; import it into a Label Studio project whose labelling "
                   "interface is rules/labelstudio/label_config.xml", highlight=False)
 

@@ -1,20 +1,14 @@
-"""A catalogue of the coded, actionable errors raised by ``reportparse``.
+"""The catalogues of the coded, actionable errors (``Errors``) and report statuses (``Warnings``) of
+``reportparse`` (the mechanism: :mod:`spinecore.errors`).
 
 Every message names the bad value, what was expected and how to fix it. Codes are stable so that users can
-search for them; add new ones at the end.
+search for them; add new ones at the end. Retired: E106 (an output suffix of no table format: now C005 of the
+shared table writer), E311 (a prediction table without a needed column: now C004).
 """
 
 from __future__ import annotations
 
-
-class ErrorsWithCodes(type):
-    """Metaclass that prefixes each message with its code, e.g. ``[E001] ...``."""
-
-    def __getattribute__(cls, code: str) -> str:
-        msg = super().__getattribute__(code)
-        if code.startswith("__"):
-            return msg
-        return f"[{code}] {msg}"
+from spinecore.errors import CodedError, ErrorsWithCodes
 
 
 class Errors(metaclass=ErrorsWithCodes):
@@ -43,23 +37,14 @@ class Errors(metaclass=ErrorsWithCodes):
     E104 = ("Input file '{path}' has no {role} column among the usual names {candidates}. It has the columns "
             "{columns}. Pass the column with {option}.")
     E105 = "Input file '{path}' could not be read as {format}: {error}. Check that the file is a valid {format} file."
-    E106 = ("Output path '{path}' has the suffix '{suffix}', which is not a supported output format. Use one of "
-            "{formats}.")
     E107 = "Output folder '{path}' does not exist. Create it first or choose another output path."
-    E108 = "--n-process must be at least 1, got {value}. Use 1 for a single process or the number of CPU cores."
+    E108 = ("-j/--workers (n_process) must be at least 1, got {value}. Use 1 for a single process or the number "
+            "of CPU cores.")
     E109 = "Input file '{path}' is empty (no header row). Give a file with a header naming the id and text columns."
     E110 = "--max-chars must be a positive number of characters, got {value}."
     E111 = "table must be 'levels' or 'evidence', got {value!r}."
     E112 = ("The DataFrame has no {role} column {what}. It has the columns {columns}. Name the column with "
             "{option}.")
-    # report-level statuses (written to the status/reason columns, never raised)
-    W201 = "empty report text"
-    W202 = "report text has {n} characters, over the limit of {limit}; raise --max-chars to parse it"
-    W203 = "missing report id"
-    W204 = "duplicate report_id (first seen at input row {row})"
-    W205 = "the text was not valid UTF-8; undecodable bytes were replaced"
-    W206 = "unreadable input row: {error}"
-    W207 = "parser failure: {error}"
     # gold set (Label Studio JSON export) and evaluation
     E301 = ("Gold file '{path}' does not exist. Give a Label Studio JSON export such as gold/annotations.json "
             "(current folder: {cwd}).")
@@ -81,8 +66,6 @@ class Errors(metaclass=ErrorsWithCodes):
             "'2026-01-31T12:00:00.000000Z'). Fix the timestamp or export the project again.")
     E310 = ("--split {split!r} matches no gold report; the gold file has the splits {splits}. Pass one of them "
             "or omit --split to score every report.")
-    E311 = ("Prediction file '{path}' has no column {column!r}. It has the columns {columns}; give a levels table "
-            "written by 'reportparse extract' (report_id, level, scs, rfs, lfs).")
     E312 = ("Prediction file '{path}', row {row}: {column} is {value!r}; expected {expected}. Give a levels table "
             "written by 'reportparse extract'.")
     E313 = "--min-accuracy must be a fraction between 0 and 1, got {value}. For 90% pass 0.9."
@@ -106,10 +89,10 @@ class Errors(metaclass=ErrorsWithCodes):
             "'JSON' format (not JSON_MIN or CSV); the gold set was not changed.")
     E407 = ("Give exactly one source of reports to review: --gold (a Label Studio JSON export such as "
             "gold/annotations.json) or --reports (a .csv, .jsonl or .parquet file); got {got}.")
-    E408 = ("Give exactly one of --out NEW.json (write a new gold file) or --in-place (replace {gold}, keeping a "
+    E408 = ("Give exactly one of -o/--output NEW.json (write a new gold file) or --in-place (replace {gold}, keeping a "
             "timestamped backup); got {got}.")
-    E409 = ("--out '{out}' is the gold file itself. Pass --in-place to replace it (a timestamped backup is kept), "
-            "or choose another --out.")
+    E409 = ("-o/--output '{out}' is the gold file itself. Pass --in-place to replace it (a timestamped backup is "
+            "kept), or choose another -o/--output.")
     E410 = ("Task file '{path}' must end in .json (Label Studio's JSON import format). Choose a name such as "
             "tasks.json.")
     E411 = ("More than one Label Studio project is titled {title!r} at {url} (ids {ids}). Rename or delete the "
@@ -121,5 +104,16 @@ class Errors(metaclass=ErrorsWithCodes):
     E414 = ("--min-probability must be a probability between 0 and 1, got {value}. For 80% pass 0.8.")
 
 
-class ReportParseError(ValueError):
+class Warnings(metaclass=ErrorsWithCodes):
+    # report-level statuses: written to the status/reason columns of the levels table, never raised
+    W201 = "empty report text"
+    W202 = "report text has {n} characters, over the limit of {limit}; raise --max-chars to parse it"
+    W203 = "missing report id"
+    W204 = "duplicate report_id (first seen at input row {row})"
+    W205 = "the text was not valid UTF-8; undecodable bytes were replaced"
+    W206 = "unreadable input row: {error}"
+    W207 = "parser failure: {error}"
+
+
+class ReportParseError(CodedError, ValueError):
     """A user-facing error from reportparse; the message carries its catalogue code."""

@@ -27,10 +27,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spinecore.io import write_text_atomic
+from spinecore.schema import LEVELS, LOCATIONS
+
 from .errors import Errors, ReportParseError
-from .io import read_grade, read_rows, report_id, write_text_atomic
+from .io import read_grade, read_rows, report_id
 from .gold import CHOICE_NAMES, GoldReport, load_gold
-from .rules import LEVELS, LOCATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +222,7 @@ def read_predictions(path: str | Path) -> dict[str, Slots]:
     path = Path(path)
     preds: dict[str, Slots] = {}
     duplicates = 0
-    for row, rec in read_rows(path, ("report_id", "level", *LOCATIONS)):
+    for row, rec in read_rows(path, ("report_id", "level", *LOCATIONS), role="Prediction"):
         rid = report_id(rec["report_id"])
         if not rid:
             continue
@@ -248,7 +250,8 @@ def read_evidence(path: str | Path) -> dict[tuple[str, str, str], list[str]]:
     """(report_id, level, location) -> the sentences of the ``used`` rows of an evidence table (``--evidence``)."""
     path = Path(path)
     out: dict[tuple[str, str, str], list[str]] = {}
-    for _, rec in read_rows(path, ("report_id", "level", "location", "sentence", "used")):
+    for _, rec in read_rows(path, ("report_id", "level", "location", "sentence", "used"), role="Evidence",
+                             producer="'reportparse extract --evidence'"):
         if _truthy(rec["used"]):
             key = (report_id(rec["report_id"]), str(rec["level"]), str(rec["location"]))
             sentences = out.setdefault(key, [])

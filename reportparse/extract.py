@@ -19,25 +19,27 @@ from typing import Any
 
 from spacy.language import Language
 
-from .errors import Errors, ReportParseError
+from spinecore.config import Config
+from spinecore.io import TableWriter
+from spinecore.schema import LEVEL_COLUMNS, LEVELS, LOCATIONS
+
+from .errors import Errors, ReportParseError, Warnings
 from .grades import Evidence
-from .io import InputRow, ReportReader, TableWriter
+from .io import InputRow, ReportReader
 from .pipeline import build_pipeline
-from .rules import LEVELS, LOCATIONS, cached_rules
+from .rules import cached_rules
 
 logger = logging.getLogger(__name__)
 
-LEVEL_COLUMNS = ("report_id", "level", "scs", "rfs", "lfs", "status", "reason", "flags", "row")
 EVIDENCE_COLUMNS = ("report_id", "level", "location", "grade", "sentence", "start", "end", "span_start", "span_end",
                     "section", "rank", "flags", "used", "row")
-STATUSES = ("ok", "empty", "error")
 #: The fields of an evidence row taken from :class:`reportparse.grades.Evidence` (read by name: ``asdict`` deep-copies
 #: every value and cost a fifth of the parse time).
 _EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
 
 
 @dataclass
-class ExtractConfig:
+class ExtractConfig(Config):
     """Settings of one extraction run."""
 
     id_col: str | None = None
@@ -92,19 +94,19 @@ def parse_row(nlp: Language, item: InputRow, max_chars: int, with_evidence: bool
     grades = None
     evidence: list[dict[str, Any]] = []
     if status == "ok" and not item.report_id:
-        status, reason = "error", Errors.W203
+        status, reason = "error", Warnings.W203
     elif status == "ok" and (text is None or not text.strip()):
-        status, reason = "empty", Errors.W201
+        status, reason = "empty", Warnings.W201
     elif status == "ok" and len(text) > max_chars:
-        status, reason = "error", Errors.W202.format(n=len(text), limit=max_chars)
+        status, reason = "error", Warnings.W202.format(n=len(text), limit=max_chars)
     if status == "ok":
         if "\ufffd" in text:
-            reason = Errors.W205
+            reason = Warnings.W205
         try:
             grades = nlp(text)._.rp_result
         except Exception as err:  # keep the row: a parser bug must not lose a report
             logger.exception("parser failure on row %s", item.row)
-            status, reason = "error", Errors.W207.format(error=f"{type(err).__name__}: {err}")
+            status, reason = "error", Warnings.W207.format(error=f"{type(err).__name__}: {err}")
     rows = []
     for level in LEVELS:
         row = {"report_id": item.report_id, "level": level, "scs": None, "rfs": None, "lfs": None,
@@ -201,7 +203,7 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
             if rid:
                 if rid in seen:
                     summary.duplicates += 1
-                    note = Errors.W204.format(row=seen[rid])
+                    note = Warnings.W204.format(row=seen[rid])
                     for r in result.levels:
                         r["reason"] = f"{r['reason']}; {note}" if r["reason"] else note
                 else:

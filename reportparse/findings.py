@@ -43,8 +43,10 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from spinecore.schema import LEVELS
+
 from .levels import T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text
-from .rules import LEVELS, Grammar, cached_rules
+from .rules import Grammar, cached_rules
 
 if not Doc.has_extension("rp_findings"):
     Doc.set_extension("rp_findings", default=None)

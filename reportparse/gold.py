@@ -21,9 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from spinecore.io import write_text_atomic
+from spinecore.schema import LEVELS, LOCATIONS
+
 from .errors import Errors, ReportParseError
-from .io import write_text_atomic
-from .rules import LEVELS, LOCATIONS
 
 logger = logging.getLogger(__name__)
 

@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from spinecore.schema import LEVELS, LOCATIONS
+
 from .findings import Finding
 from .levels import doc_text
-from .rules import LEVELS, LOCATIONS, Grammar, cached_rules
+from .rules import Grammar, cached_rules
 
 if not Doc.has_extension("rp_result"):
     Doc.set_extension("rp_result", default=None)

@@ -1,8 +1,9 @@
-"""Streaming readers and atomic writers for report tables (CSV, JSONL, Parquet).
+"""Reading reports and the cells of report tables (CSV, JSONL, Parquet).
 
-Readers yield one :class:`InputRow` per input row, never fewer: a row that cannot be read becomes a row with
-an error reason, so every input row reaches the output with a status. Writers write to a temporary file in the
-output folder and move it into place only when the whole run succeeded.
+:class:`ReportReader` streams a reports file and yields one :class:`InputRow` per input row, never fewer: a row
+that cannot be read becomes a row with an error reason, so every input row reaches the output with a status.
+Whole tables (levels, evidence, predictions) are read with the toolkit's one table reader
+(:func:`spinecore.io.read_records`, here :func:`read_rows`) and written with :class:`spinecore.io.TableWriter`.
 """
 
 from __future__ import annotations
@@ -10,22 +11,19 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from .errors import Errors, ReportParseError
+from spinecore.io import TABLE_FORMATS, read_records
+
+from .errors import Errors, ReportParseError, Warnings
 
 ID_CANDIDATES = ("report_id", "accession", "accession_number", "accession_no", "id", "study_id", "exam_id", "doc_id")
 TEXT_CANDIDATES = ("text", "report", "report_text", "report_body", "body", "note_text", "narrative")
-INPUT_FORMATS = (".csv", ".jsonl", ".parquet")
-OUTPUT_FORMATS = (".csv", ".jsonl", ".parquet")
+INPUT_FORMATS = TABLE_FORMATS
 
 
 @dataclass
@@ -38,11 +36,11 @@ class InputRow:
     problem: str | None = None
 
 
-def _format(path: Path, allowed: Sequence[str], code: str) -> str:
+def _format(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix not in allowed:
-        raise ReportParseError(getattr(Errors, code).format(path=path, suffix=suffix or "<none>",
-                                                            formats=", ".join(allowed)))
+    if suffix not in INPUT_FORMATS:
+        raise ReportParseError(Errors.E102.format(path=path, suffix=suffix or "<none>",
+                                                  formats=", ".join(INPUT_FORMATS)))
     return suffix
 
 
@@ -88,7 +86,7 @@ class ReportReader:
         self.path = Path(path)
         if not self.path.is_file():
             raise ReportParseError(Errors.E101.format(path=self.path, cwd=Path.cwd()))
-        self.format = _format(self.path, INPUT_FORMATS, "E102")
+        self.format = _format(self.path)
         self.columns = self._columns()
         self.id_col = _pick(self.path, self.columns, id_col, ID_CANDIDATES, "id", "--id-col")
         self.text_col = _pick(self.path, self.columns, text_col, TEXT_CANDIDATES, "text", "--text-col")
@@ -143,7 +141,7 @@ class ReportReader:
                     return
                 except csv.Error as err:
                     row += 1
-                    yield InputRow(row, "", None, Errors.W206.format(error=err))
+                    yield InputRow(row, "", None, Warnings.W206.format(error=err))
                     continue
                 row += 1
                 if not values:
@@ -151,7 +149,7 @@ class ReportReader:
                     continue
                 if len(values) <= max(id_i, text_i):
                     yield InputRow(row, _fix(values[id_i]) if len(values) > id_i else "", None,
-                                   Errors.W206.format(error=f"{len(values)} fields, header has {len(header)}"))
+                                   Warnings.W206.format(error=f"{len(values)} fields, header has {len(header)}"))
                     continue
                 yield InputRow(row, _fix(values[id_i]).strip(), _fix(values[text_i]))
 
@@ -165,10 +163,10 @@ class ReportReader:
                 try:
                     obj = json.loads(_fix(line))
                 except json.JSONDecodeError as err:
-                    yield InputRow(row, "", None, Errors.W206.format(error=f"invalid JSON: {err}"))
+                    yield InputRow(row, "", None, Warnings.W206.format(error=f"invalid JSON: {err}"))
                     continue
                 if not isinstance(obj, dict):
-                    yield InputRow(row, "", None, Errors.W206.format(error="line is not a JSON object"))
+                    yield InputRow(row, "", None, Warnings.W206.format(error="line is not a JSON object"))
                     continue
                 yield InputRow(row, _clean_id(obj.get(self.id_col)), _clean_text(obj.get(self.text_col)))
 
@@ -197,43 +195,11 @@ def _fix(value: str) -> str:
         return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
-#: Formats of the tables read by :func:`read_rows` (levels and evidence tables, predictions).
-TABLE_FORMATS = (".csv", ".jsonl", ".parquet")
-
-
-def read_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
-    """(row number, row) of a CSV, JSONL or Parquet table, after checking it has the ``required`` columns."""
-    if not path.is_file():
-        raise ReportParseError(Errors.E101.format(path=path, cwd=Path.cwd()))
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_FORMATS:
-        raise ReportParseError(Errors.E102.format(path=path, suffix=suffix or "<none>",
-                                                  formats=", ".join(TABLE_FORMATS)))
-    try:
-        if suffix == ".csv":
-            csv.field_size_limit(sys.maxsize)
-            with open(path, newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                columns = list(reader.fieldnames or [])
-                rows = list(reader)
-        elif suffix == ".jsonl":
-            with open(path, encoding="utf-8-sig") as fh:
-                rows = [json.loads(line) for line in fh if line.strip()]
-            if not all(isinstance(r, dict) for r in rows):
-                raise ValueError("a line is not a JSON object")
-            columns = list(dict.fromkeys(k for r in rows for k in r))
-        else:
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
-            columns = table.column_names
-            rows = table.to_pylist()
-    except Exception as err:  # OSError, ValueError, csv.Error, and the many types pyarrow raises
-        raise ReportParseError(Errors.E105.format(path=path, format=suffix.lstrip("."), error=err)) from None
-    for column in required:
-        if column not in columns:
-            raise ReportParseError(Errors.E311.format(path=path, column=column, columns=columns))
-    return list(enumerate(rows, 1))
+def read_rows(path: Path, required: tuple[str, ...], *, role: str,
+              producer: str = "'reportparse extract'") -> list[tuple[int, dict[str, Any]]]:
+    """(row number from 1, row) of a table, after checking it has the ``required`` columns (see
+    :func:`spinecore.io.read_records`: CoreError C001-C004)."""
+    return list(enumerate(read_records(path, required, role=role, producer=producer)[1], 1))
 
 
 def report_id(value: Any) -> str:
@@ -258,110 +224,3 @@ def read_grade(value: Any, path: Path, row: int, column: str) -> int | None:
         raise ReportParseError(Errors.E312.format(path=path, row=row, column=column, value=value,
                                                   expected="0, 1, 2, 3 or empty"))
     return int(number)
-
-
-def _publish(tmp: str, path: Path) -> None:
-    """Give a finished temporary file the usual permissions and move it into place."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-
-
-@contextmanager
-def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
-    """A temporary file beside ``path`` for any writer; it replaces ``path`` when the block ends and is removed
-    if the block raises, so that readers never see a part. ``suffix`` keeps a format chosen by extension
-    (e.g. ``".nii.gz"`` for SimpleITK).
-
-    Raises:
-        ReportParseError: when the folder does not exist (E107).
-    """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ReportParseError(Errors.E107.format(path=path.parent))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        _publish(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`atomic_path`)."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    return Path(path)
-
-
-class TableWriter:
-    """Writes rows (dicts with fixed columns) to CSV, JSONL or Parquet; atomic: the file appears on success.
-
-    ``int_columns`` are written as nullable integers (empty in CSV, null in JSONL and Parquet), ``float_columns``
-    and ``bool_columns`` likewise as numbers and booleans.
-    """
-
-    def __init__(self, path: str | Path, columns: Sequence[str], int_columns: Sequence[str] = (),
-                 bool_columns: Sequence[str] = (), float_columns: Sequence[str] = ()):
-        self.path = Path(path)
-        self.format = _format(self.path, OUTPUT_FORMATS, "E106")
-        if not self.path.parent.exists():
-            raise ReportParseError(Errors.E107.format(path=self.path.parent))
-        self.columns = list(columns)
-        self.int_columns = set(int_columns)
-        self.bool_columns = set(bool_columns)
-        self.float_columns = set(float_columns)
-        self._tmp: str | None = None
-        self._fh: Any = None
-        self._csv: Any = None
-        self._parquet: Any = None
-        self._schema: Any = None
-
-    def __enter__(self) -> "TableWriter":
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        if self.format == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            os.close(fd)
-            kinds = [(self.int_columns, pa.int64()), (self.bool_columns, pa.bool_()), (self.float_columns, pa.float64())]
-            fields = [pa.field(c, next((t for cols, t in kinds if c in cols), pa.string())) for c in self.columns]
-            self._schema = pa.schema(fields)
-            self._parquet = pq.ParquetWriter(self._tmp, self._schema)
-        else:
-            self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
-            if self.format == ".csv":
-                self._csv = csv.writer(self._fh)
-                self._csv.writerow(self.columns)
-        return self
-
-    def write(self, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        if self._parquet is not None:
-            import pyarrow as pa
-
-            data = {c: [r.get(c) for r in rows] for c in self.columns}
-            self._parquet.write_table(pa.table(data, schema=self._schema))
-        elif self._csv is not None:
-            for r in rows:
-                self._csv.writerow(["" if r.get(c) is None else r[c] for c in self.columns])
-        else:
-            for r in rows:
-                self._fh.write(json.dumps({c: r.get(c) for c in self.columns}, ensure_ascii=False) + "\n")
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._fh is not None:
-            self._fh.close()
-        assert self._tmp is not None
-        if exc_type is None:
-            _publish(self._tmp, self.path)
-        else:
-            os.unlink(self._tmp)

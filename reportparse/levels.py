@@ -33,8 +33,10 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from spinecore.schema import LEVELS
+
 from .concepts import CONCEPT_GROUP, concept_spans
-from .rules import LEVELS, Grammar, cached_rules
+from .rules import Grammar, cached_rules
 from .sentences import sentence_bounds, token_columns
 
 WORD = "WORD"

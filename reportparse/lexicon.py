@@ -28,8 +28,10 @@ from spacy.attrs import IS_ALPHA, LENGTH, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from spinecore.schema import LEVELS
+
 from .levels import CONCEPT_GROUP, doc_text
-from .rules import LEVELS, Grammar, cached_rules
+from .rules import Grammar, cached_rules
 
 #: Vertebrae in craniocaudal order; a disc level is a pair of neighbours.
 VERTEBRAE: tuple[str, ...] = (tuple(f"C{i}" for i in range(1, 8)) + tuple(f"T{i}" for i in range(1, 13))

@@ -30,9 +30,10 @@ from medspacy.target_matcher import TargetRule
 from spacy.matcher import Matcher
 from spacy.vocab import Vocab
 
+from spinecore.schema import LEVELS
+
 from .errors import Errors, ReportParseError
 
-from .schema import LEVELS, LOCATIONS  # noqa: F401  (re-exported)
 RULE_FILES: tuple[str, ...] = ("concepts.json", "context.json", "sections.json", "grammar.json")
 
 _GRADE = ("an integer 0-3", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 3)

@@ -37,8 +37,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 __all__ = [
-    "LEVELS",
-    "LOCATIONS",
     "STYLES",
     "Grades",
     "SyntheticReport",
@@ -47,9 +45,9 @@ __all__ = [
     "generate",
 ]
 
-logger = logging.getLogger(__name__)
+from spinecore.schema import LEVELS, LOCATIONS
 
-from .schema import LEVELS, LOCATIONS  # noqa: F401  (re-exported)
+logger = logging.getLogger(__name__)
 
 Grades = dict[str, dict[str, int | None]]
 

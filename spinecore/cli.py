@@ -1,17 +1,39 @@
-"""The toolkit's Typer application: every coded error a command lets escape ends as one line and exit status 2."""
+"""The command-line convention of the toolkit's three commands (``reportparse``, ``imaging``, ``grading``).
+
+* ``-o/--output`` names what a command writes (a file or a folder); ``-j/--workers`` the number of processes;
+  ``--seg-model`` a segmentation checkpoint (``imaging train-seg``), ``--model`` the grading checkpoint,
+  ``--preset`` a named set of settings, ``--device auto|cpu|cuda`` (default ``auto``: CUDA when present),
+  ``--config`` a JSON file of settings, ``-v/--verbose`` INFO logging (default WARNING).
+* Every command runs in a :class:`CodedErrorApp`: a coded error ends as ``error: [CODE] message`` on stderr and
+  exit status 2; anything else is a bug and shows its traceback.
+* Logging is set up once per command by :func:`setup_logging`; long work shows :func:`progress` on stderr and
+  ends with a summary.
+* An option renamed under this convention keeps its old name, hidden from ``--help``; using it prints a
+  deprecation note (:func:`renamed`).
+"""
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
-from typing import Any, Callable
+from typing import Annotated, Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-__all__ = ["CodedErrorApp", "is_coded"]
+__all__ = ["CodedErrorApp", "is_coded", "console", "setup_logging", "progress", "renamed", "Verbose", "Device"]
 
 _CODE = re.compile(r"^[A-Z]\d{3}$")
+T = TypeVar("T")
+
+#: Where every command writes its messages, tables and progress bars (stdout stays free for data).
+console = Console(stderr=True)
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details (INFO).")]
+Device = Annotated[str, typer.Option("--device", help="Where the network runs: auto (CUDA when present), cpu or "
+                                     "cuda.")]
 
 
 def is_coded(err: BaseException) -> bool:
@@ -34,10 +56,31 @@ class CodedErrorApp(typer.Typer):
                 except Exception as err:
                     if not is_coded(err):
                         raise
-                    Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+                    console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
                     raise typer.Exit(code=2) from None
 
             register(run)
             return func
 
         return decorator
+
+
+def setup_logging(verbose: bool) -> None:
+    """The commands' logging: INFO with ``--verbose``, else WARNING, as ``LEVEL logger: message`` on stderr."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def progress(description: str = "{task.description}") -> Progress:
+    """The progress bar of long work (transient, on stderr): spinner, ``description``, bar, count, elapsed time."""
+    return Progress(SpinnerColumn(), TextColumn(f"[bold]{description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
+def renamed(value: T, old_value: T | None, old: str, new: str) -> T:
+    """The value of an option: ``old_value`` when it was given under its deprecated name ``old`` (with a note on
+    stderr naming ``new``), else ``value``."""
+    if old_value is None:
+        return value
+    console.print(f"[yellow]note:[/yellow] {old} is deprecated and will be removed; use {new}.", highlight=False)
+    return old_value

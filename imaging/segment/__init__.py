@@ -30,7 +30,7 @@ names), :mod:`.inference` and :mod:`.evaluation`; this package re-exports their 
 
 from .augment import augment_batch
 from .checkpoint import CHECKPOINT_FORMAT, Checkpoint, build_model, load_checkpoint, save_checkpoint
-from .config import PRESETS, SegConfig, SegErrors, SegmentationError, preset_config
+from .config import PRESETS, SegConfig, SegmentationError, preset_config
 from .data import (CANONICAL, IMAGE_SUFFIXES, Letterbox, Pair, PairData, SliceSample, find_pairs, load_pair,
                    normalise, polygon_mask, rasterise, read_array, read_corners, read_pair, targets_from_labels)
 from .evaluation import CaseEval, EvalSummary, evaluate_case, evaluate_folder
@@ -42,7 +42,7 @@ from .training import TrainSummary, build_optimizer, evaluate, train, train_one_
 
 __all__ = [
     "CANONICAL", "CHECKPOINT_FORMAT", "IMAGE_SUFFIXES", "LUMBAR_NAMES", "PRESETS", "THORACIC_ABOVE", "CaseEval",
-    "Checkpoint", "Component", "EvalSummary", "Letterbox", "Pair", "PairData", "SegConfig", "SegErrors",
+    "Checkpoint", "Component", "EvalSummary", "Letterbox", "Pair", "PairData", "SegConfig",
     "SegmentResult", "SegmentationError", "SliceSample", "TrainSummary", "Vertebra", "assign_levels",
     "augment_batch", "body_corners", "build_model", "build_optimizer", "components", "components_from_labels",
     "detect", "dice_loss", "dice_score", "evaluate", "evaluate_case", "evaluate_folder", "find_pairs",

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import torch
 
-from reportparse.io import atomic_path
 from spinecore.checks import CheckpointError, read_checkpoint
+from spinecore.io import atomic_path
 
+from ..errors import Errors
 from ..unet import UNet
-from .config import SegConfig, SegErrors, SegmentationError
+from .config import SegConfig, SegmentationError
 
 CHECKPOINT_FORMAT = 1
 
@@ -41,13 +42,21 @@ class Checkpoint:
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
-    """Rebuild the model (eval mode) from a checkpoint written by :func:`save_checkpoint`."""
+    """Rebuild the model (eval mode) from a checkpoint written by :func:`save_checkpoint`.
+
+    Checkpoints of earlier versions load: settings they lack take their defaults, settings a later version
+    retired are dropped (:attr:`SegConfig.retired`). A setting this version does not know, or a newer checkpoint
+    format, is an error (S003) that says so: the checkpoint was written by a newer version.
+    """
     try:
         ck = read_checkpoint(path, "imaging.segment")
+        if int(ck.get("format", 1)) > CHECKPOINT_FORMAT:
+            raise CheckpointError(f"its format {ck['format']} is newer than this version's ({CHECKPOINT_FORMAT}); "
+                                  "update the toolkit")
         cfg = SegConfig.from_dict(ck["config"])
         model = build_model(cfg)
         model.load_state_dict(ck["model"])
     except (CheckpointError, RuntimeError, ValueError, KeyError, AttributeError, TypeError) as err:
-        raise SegmentationError(SegErrors.S003.format(path=path, error=err)) from None
+        raise SegmentationError(Errors.S003.format(path=path, error=err)) from None
     model.eval()
     return Checkpoint(cfg, model, ck.get("optimizer"), int(ck["epoch"]), float(ck["best_metric"]))

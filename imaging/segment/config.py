@@ -1,28 +1,13 @@
-"""Segmentation settings: the coded errors of segmentation (``S0xx``), :class:`SegConfig` and the named presets."""
+"""Segmentation settings: :class:`SegConfig`, the named presets, and the error class of segmentation (``S0xx``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ErrorsWithCodes, ImagingError
+from spinecore.config import Config
 
-
-class SegErrors(metaclass=ErrorsWithCodes):
-    S001 = ("Training folder '{path}' holds no training pairs. Expected files named NAME_image.nii.gz (or .nii, .mha) "
-            "with NAME_vertebrae.nii.gz (label mask, 1..N cranial to caudal) or NAME_corners.json beside them.")
-    S002 = "Training folder '{path}' does not exist or is not a folder (current folder: {cwd})."
-    S003 = ("Model file '{path}' is not an imaging segmentation checkpoint: {error}. Pass a file written by "
-            "'imaging train-seg' (a grading checkpoint of 'grading train' goes to 'grading predict --model').")
-    S004 = ("Corners file '{path}' is malformed: {problem}. Expected {{\"slice\": K (optional), \"vertebrae\": "
-            "[{{\"name\": \"L1\", \"corners\": [[row, col], [row, col], [row, col], [row, col]]}}, ...]}}.")
-    S005 = ("Label mask '{mask}' has shape {mask_shape} but image '{image}' has shape {image_shape}. The mask must be "
-            "drawn on the image's voxel grid.")
-    S006 = "--preset {value!r} is unknown. Use one of {presets}."
-    S007 = ("SegConfig.{name} = {value!r} is invalid: {expected}.")
-    S008 = ("Need at least 2 training pairs to hold out a validation split, got {n} in '{path}'. Add pairs or pass "
-            "--val-fraction 0 (then the last epoch is kept).")
-    S009 = "Study '{path}' could not be read: {error}."
+from ..errors import Errors, ImagingError
 
 
 class SegmentationError(ImagingError):
@@ -31,7 +16,7 @@ class SegmentationError(ImagingError):
 
 # --------------------------------------------------------------------------------------------------- configuration
 @dataclass
-class SegConfig:
+class SegConfig(Config):
     """Everything needed to rebuild, train and apply a segmentation model; stored in every checkpoint."""
 
     input_size: int = 512          # square network input/output (paper: 512)
@@ -75,20 +60,7 @@ class SegConfig:
         ]
         for name, ok, expected in checks:
             if not ok:
-                raise SegmentationError(SegErrors.S007.format(name=name, value=getattr(self, name), expected=expected))
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["slice_offsets"] = list(self.slice_offsets)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SegConfig":
-        known = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in known}
-        if "slice_offsets" in kw:
-            kw["slice_offsets"] = tuple(kw["slice_offsets"])
-        return cls(**kw)
+                raise SegmentationError(Errors.S007.format(name=name, value=getattr(self, name), expected=expected))
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -103,7 +75,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 def preset_config(name: str, **overrides: Any) -> SegConfig:
     """A :class:`SegConfig` from a named preset (``paper`` or ``cpu``) with ``overrides`` (``None`` ignored)."""
     if name not in PRESETS:
-        raise SegmentationError(SegErrors.S006.format(value=name, presets=sorted(PRESETS)))
+        raise SegmentationError(Errors.S006.format(value=name, presets=sorted(PRESETS)))
     cfg = SegConfig(**PRESETS[name])
     for k, v in overrides.items():
         if v is not None:

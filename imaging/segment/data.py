@@ -13,7 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import SegConfig, SegErrors, SegmentationError
+from ..errors import Errors
+from .config import SegConfig, SegmentationError
 
 
 @dataclass
@@ -81,7 +82,7 @@ def read_corners(path: Path, shape: tuple[int, int]) -> tuple[int | None, np.nda
                 raise ValueError(f"vertebra {v.get('name')!r} needs 4 [row, col] corners")
             items.append((str(v.get("name", "")), corners))
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise SegmentationError(SegErrors.S004.format(path=path, problem=err)) from None
+        raise SegmentationError(Errors.S004.format(path=path, problem=err)) from None
     lab, names = rasterise(items, shape)
     k = data.get("slice")
     return (int(k) if k is not None else None), lab, names
@@ -122,7 +123,7 @@ def read_array(path: Path) -> tuple[np.ndarray, Any]:
     try:
         img = sitk.DICOMOrient(sitk.ReadImage(str(path)), CANONICAL)
     except RuntimeError as err:
-        raise SegmentationError(SegErrors.S009.format(path=path, error=str(err).strip().splitlines()[-1])) from None
+        raise SegmentationError(Errors.S009.format(path=path, error=str(err).strip().splitlines()[-1])) from None
     return sitk.GetArrayFromImage(img), img
 
 
@@ -143,7 +144,7 @@ def find_pairs(folder: Path) -> list[Pair]:
     """Training pairs in ``folder``: each ``NAME_image.*`` with ``NAME_vertebrae.*`` or ``NAME_corners.json``."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise SegmentationError(SegErrors.S002.format(path=folder, cwd=os.getcwd()))
+        raise SegmentationError(Errors.S002.format(path=folder, cwd=os.getcwd()))
     pairs = []
     if (folder / "truth").is_dir() and (folder / "dicom").is_dir():  # a cohort written by 'imaging synth'
         for t in sorted((folder / "truth").glob("*.json")):
@@ -208,7 +209,7 @@ def read_pair(pair: Pair) -> PairData:
                 ijk = sag.patient_to_index(np.asarray(v["corners"], float))
                 items.append((name, [(float(j), float(i)) for i, j, _ in ijk]))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-            raise SegmentationError(SegErrors.S004.format(path=pair.corners, problem=err)) from None
+            raise SegmentationError(Errors.S004.format(path=pair.corners, problem=err)) from None
         lab2, names = rasterise(items, vol.shape[:2])
         return PairData(vol, (float(sag.spacing[1]), float(sag.spacing[0])), k_mid, lab2=lab2, names=names)
     vol, img = read_array(pair.image)
@@ -217,7 +218,7 @@ def read_pair(pair: Pair) -> PairData:
     if pair.vertebrae is not None:
         data.lab3, _ = read_array(pair.vertebrae)
         if data.lab3.shape != vol.shape:
-            raise SegmentationError(SegErrors.S005.format(mask=pair.vertebrae, mask_shape=data.lab3.shape,
+            raise SegmentationError(Errors.S005.format(mask=pair.vertebrae, mask_shape=data.lab3.shape,
                                                           image=pair.image, image_shape=vol.shape))
     else:
         k, data.lab2, data.names = read_corners(pair.corners, vol.shape[:2])

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import load_checkpoint
-from .config import SegErrors, SegmentationError
+from ..errors import Errors
+from .config import SegmentationError
 from .data import find_pairs, read_pair
 from .inference import predict_slice
 from .losses import dice_score
@@ -111,7 +112,7 @@ def evaluate_folder(model_path: Path, data_dir: Path, *, names: Sequence[str] | 
     if names is not None:
         pairs = [p for p in pairs if p.name in set(names)]
     if not pairs:
-        raise SegmentationError(SegErrors.S001.format(path=data_dir))
+        raise SegmentationError(Errors.S001.format(path=data_dir))
     summary = EvalSummary()
     for pair in pairs:
         data = read_pair(pair)

@@ -14,7 +14,8 @@ import torch
 
 from ..io import check_output
 from .checkpoint import load_checkpoint
-from .config import SegConfig, SegErrors, SegmentationError
+from ..errors import Errors
+from .config import SegConfig, SegmentationError
 from .data import CANONICAL, Letterbox, normalise
 from .postprocess import Vertebra, assign_levels, body_corners, detect
 
@@ -49,7 +50,7 @@ def _read_study(path: Path) -> tuple[np.ndarray, Callable[[Sequence[float]], lis
 
     path = Path(path)
     if not path.exists():
-        raise SegmentationError(SegErrors.S009.format(path=path, error="no such file or folder"))
+        raise SegmentationError(Errors.S009.format(path=path, error="no such file or folder"))
     if path.is_dir():
         from ..io import read_study  # DICOM series selection and geometry (imaging.io)
 
@@ -58,7 +59,7 @@ def _read_study(path: Path) -> tuple[np.ndarray, Callable[[Sequence[float]], lis
         try:
             src = sitk.ReadImage(str(path))
         except RuntimeError as err:
-            raise SegmentationError(SegErrors.S009.format(path=path, error=str(err).strip().splitlines()[-1])) \
+            raise SegmentationError(Errors.S009.format(path=path, error=str(err).strip().splitlines()[-1])) \
                 from None
     img = sitk.DICOMOrient(src, CANONICAL)
     stored = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(src.GetDirection())

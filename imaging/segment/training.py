@@ -16,7 +16,8 @@ import torch
 from ..io import check_output
 from .augment import augment_batch
 from .checkpoint import build_model, save_checkpoint
-from .config import SegConfig, SegErrors, SegmentationError
+from ..errors import Errors
+from .config import SegConfig, SegmentationError
 from .data import Pair, SliceSample, find_pairs, load_pair
 from .losses import dice_loss, dice_score
 
@@ -95,10 +96,10 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
     gen = torch.Generator().manual_seed(cfg.seed)
     pairs = list(pairs) if pairs is not None else find_pairs(Path(data_dir))
     if not pairs:
-        raise SegmentationError(SegErrors.S001.format(path=data_dir))
+        raise SegmentationError(Errors.S001.format(path=data_dir))
     n_val = int(round(len(pairs) * cfg.val_fraction))
     if cfg.val_fraction > 0 and len(pairs) < 2:
-        raise SegmentationError(SegErrors.S008.format(n=len(pairs), path=data_dir))
+        raise SegmentationError(Errors.S008.format(n=len(pairs), path=data_dir))
     if cfg.val_fraction > 0:
         n_val = min(max(n_val, 1), len(pairs) - 1)
     shuffled = pairs[:]

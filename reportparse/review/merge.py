@@ -25,9 +25,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from spinecore.schema import LEVEL_COLUMNS, LEVELS, LOCATIONS
+
 from ..errors import Errors, ReportParseError
 from ..gold import CHOICE_NAMES, CONTROLS, GoldReport, labels_from_result, load_gold, save_gold
-from ..rules import LEVELS, LOCATIONS
 from .server import Server, export_error, fetch_export, shorten
 from .tasks import MARKS_KEY, REASON_KEY, Labels, write_json
 
@@ -357,14 +358,16 @@ def pull_levels(levels: str | Path, project: str | None = None, *, export: str |
     Other rows and columns are kept as they are; the output has the input's format (by ``out``'s suffix).
 
     Raises:
-        ReportParseError: as :func:`pull`; (E101, E102, E105, E311, E312) a missing or malformed levels table.
+        ReportParseError: as :func:`pull`; (E312) a bad grade in the levels table. CoreError: (C001-C004) a
+            missing or unreadable levels table.
     """
-    from ..extract import LEVEL_COLUMNS
-    from ..io import TableWriter, read_rows, report_id
+    from spinecore.io import TableWriter
+
+    from ..io import read_rows, report_id
 
     levels = Path(levels)
     target = _target(levels, out, in_place)
-    rows = [rec for _, rec in read_rows(levels, ("report_id", "level", *LOCATIONS))]
+    rows = [rec for _, rec in read_rows(levels, ("report_id", "level", *LOCATIONS), role="Levels")]
     columns = list(dict.fromkeys([*LEVEL_COLUMNS, *(c for r in rows for c in r)]))
     known = {report_id(r["report_id"]) for r in rows}
     tasks, users, source = _read_export(project, export, url, api_key, timeout)

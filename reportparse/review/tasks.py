@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spinecore.io import write_text_atomic
+from spinecore.schema import LEVELS, LOCATIONS
+
 from .. import __version__
 from ..errors import Errors, ReportParseError
 from ..gold import CHOICE_NAMES, EVIDENCE_GRADE_NAME, EVIDENCE_NAME, TEXT_NAME, GoldReport, choices_result, load_gold
 from ..grades import ReportGrades
-from ..io import ReportReader, write_text_atomic
-from ..rules import LEVELS, LOCATIONS
+from ..io import ReportReader
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +151,7 @@ def read_network_grades(path: str | Path) -> dict[str, dict[tuple[str, str], Net
 
     path = Path(path)
     probs = [f"{loc}_p{g}" for loc in LOCATIONS for g in range(4)]
-    rows = read_rows(path, ())
+    rows = read_rows(path, (), role="Predictions", producer="'grading predict'")
     columns = list(rows[0][1]) if rows else []
     missing = [c for c in ("report_id", "level", "status", *LOCATIONS, *probs) if c not in columns]
     if missing:

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from grading.cli import app
 from grading.model import GradingNet
-from grading.train import TrainConfig, save_checkpoint
+from grading.checkpoint import save_checkpoint
+from grading.config import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_train_and_evaluate_outputs_that_cannot_be_folders(coded_failure, tmp_pa
     blocker = tmp_path / "taken"
     blocker.write_text("a file where the run folder should go")
     res = CliRunner().invoke(app, ["train", "-o", str(blocker), "--manifest", str(tmp_path / "m.parquet"),
-                                   "--levels", str(tmp_path / "l.csv"), "--model", "tiny"])
+                                   "--levels", str(tmp_path / "l.csv"), "--preset", "tiny"])
     coded_failure(res, "G009", "taken", "not a folder")
     res = CliRunner().invoke(app, ["evaluate", str(tmp_path), "-o", str(blocker)])
     coded_failure(res, "G009", "taken")

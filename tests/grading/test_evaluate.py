@@ -10,20 +10,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from grading.errors import GradingError
-from grading.evaluate import (
-    COLUMNS,
-    LEVELS,
-    bootstrap_auc,
-    build_report,
-    class_average,
-    evaluate_runs,
-    format_stat,
-    load_run,
-    merge_labels,
-    merged_predictions,
-    per_class_accuracy,
-    rank_auc,
-)
+from grading.evaluate import COLUMNS, build_report, evaluate_runs, format_stat, load_run
+from grading.metrics import (bootstrap_auc, class_average, merge_labels, merged_predictions, per_class_accuracy,
+                             rank_auc)
+from spinecore.schema import LEVELS
 
 # Run A, spinal canal: 10 discs (label, level, p0-p3); pred is the argmax. Worked out by hand:
 #   4 grades: normal 2/3, mild 1/2, moderate 1/2, severe 3/3 -> class average 2/3.

@@ -20,6 +20,7 @@ from grading.model import (
     layer_type,
     preset,
 )
+from spinecore.errors import CoreError
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -229,9 +230,9 @@ def test_config_round_trip_and_unknown_keys() -> None:
     assert d["layers"] == [1, 1, 1, 1] and d["tasks"] == ["scs"]
     assert ModelConfig.from_dict(d) == cfg
     assert ModelConfig.from_dict({}) == ModelConfig() == preset("paper")
-    with pytest.raises(GradingError) as err:
+    with pytest.raises(CoreError) as err:
         ModelConfig.from_dict({**d, "widht": 3})
-    assert err.value.code == "G100" and "'widht'" in str(err.value)
+    assert err.value.code == "C010" and "'widht'" in str(err.value) and "'base_width'" in str(err.value)
     with pytest.raises(GradingError) as err:
         preset("huge")
     assert err.value.code == "G103"

@@ -24,7 +24,7 @@ def run(*args: str):
 
 def test_extract_model_that_is_no_checkpoint(coded_failure, junk, tmp_path):
     (tmp_path / "studies").mkdir()
-    res = run("extract", str(tmp_path / "studies"), "-o", str(tmp_path / "out"), "--model", str(junk))
+    res = run("extract", str(tmp_path / "studies"), "-o", str(tmp_path / "out"), "--seg-model", str(junk))
     coded_failure(res, "S003", str(junk), "not a torch checkpoint", "imaging train-seg")
     assert not (tmp_path / "out").exists()
 
@@ -32,7 +32,7 @@ def test_extract_model_that_is_no_checkpoint(coded_failure, junk, tmp_path):
 def test_extract_grading_checkpoint_as_model(coded_failure, tmp_path):
     ck = tmp_path / "checkpoint_best.pt"
     torch.save({"kind": "grading", "config": {}}, ck)
-    res = run("extract", str(tmp_path), "-o", str(tmp_path / "out"), "--model", str(ck))
+    res = run("extract", str(tmp_path), "-o", str(tmp_path / "out"), "--seg-model", str(ck))
     coded_failure(res, "S003", "'grading'", "grading predict --model")
 
 
@@ -44,7 +44,7 @@ def test_extract_bad_vertebrae_config_and_output(coded_failure, tmp_path):
     bad = tmp_path / "cfg.json"
     bad.write_text("{axial_size: [64, 64, 8]}")
     coded_failure(run("extract", str(studies), "-o", str(tmp_path / "out"), "--vertebrae", str(studies),
-                       "--config", str(bad)), "I037", "cfg.json")
+                       "--config", str(bad)), "C011", "cfg.json")
     taken = tmp_path / "taken"
     taken.write_text("x")
     coded_failure(run("extract", str(studies), "-o", str(taken), "--vertebrae", str(studies)), "I038", "taken")
@@ -53,10 +53,10 @@ def test_extract_bad_vertebrae_config_and_output(coded_failure, tmp_path):
 def test_segment_train_seg_and_eval_seg_check_their_paths(coded_failure, junk, tmp_path):
     ck = tmp_path / "grading.pt"
     torch.save({"kind": "grading"}, ck)
-    coded_failure(run("segment", str(tmp_path), "--model", str(ck), "-o", str(tmp_path / "seg")), "S003",
+    coded_failure(run("segment", str(tmp_path), "--seg-model", str(ck), "-o", str(tmp_path / "seg")), "S003",
                    "grading.pt")
     coded_failure(run("train-seg", "--data", str(tmp_path), "-o", str(tmp_path / "model.txt")), "I039",
                    "model.txt", ".pt")
-    coded_failure(run("eval-seg", "--model", str(junk), "--data", str(tmp_path), "-o", str(tmp_path / "r.csv")),
+    coded_failure(run("eval-seg", "--seg-model", str(junk), "--data", str(tmp_path), "-o", str(tmp_path / "r.csv")),
                    "I039", "r.csv", ".json")
-    coded_failure(run("eval-seg", "--model", str(junk), "--data", str(tmp_path)), "S003", str(junk))
+    coded_failure(run("eval-seg", "--seg-model", str(junk), "--data", str(tmp_path)), "S003", str(junk))

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from imaging.cli import app
 from imaging.errors import ImagingError
-from imaging.extract import LEVELS, extract
+from imaging.extract import extract
+from spinecore.schema import LEVELS
 from imaging.io import discover_studies, read_study, read_study_ids
 from imaging.synth import SynthConfig, synth_cohort
 

@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 
 from imaging.cli import app
 from imaging.errors import ImagingError
-from imaging.extract import (LEVELS, MANIFEST_COLUMNS, Body, ExtractConfig, bodies_from_truth, disc_planes, extract,
-                             fit_curve)
+from imaging.extract import Body, ExtractConfig, bodies_from_truth, disc_planes, extract, fit_curve
 from imaging.io import discover_studies
+from spinecore.schema import LEVELS, MANIFEST_COLUMNS
 from imaging.synth import SynthConfig, synth_cohort
+from spinecore.errors import CoreError
 
 N_STUDIES = 3
 
@@ -187,7 +188,7 @@ def test_config_rejects_bad_values_and_unknown_keys():
     with pytest.raises(ImagingError) as err:
         ExtractConfig(disc_method="spline").validate()
     assert err.value.code == "I030" and "spline" in str(err.value)
-    with pytest.raises(ImagingError, match="I030"):
+    with pytest.raises(CoreError, match=r"C010.*'colour'"):
         ExtractConfig.from_dict({"axial_size": [8, 8, 2], "colour": "red"})
     cfg = ExtractConfig.from_dict(ExtractConfig(curve_degree=2).to_dict())
     assert cfg.curve_degree == 2 and cfg.axial_size == (360, 360, 8)

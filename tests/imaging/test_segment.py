@@ -251,7 +251,7 @@ def test_cli_train_seg_segment_and_eval_seg(tmp_path):
     ck = load_checkpoint(model)
     assert ck.config.input_size == 64 and ck.config.channels == ("lumbar", "s1") and 1 <= ck.epoch <= 3
     out = tmp_path / "out"
-    res = runner.invoke(app, ["segment", "--model", str(model), str(data / "case0_image.nii.gz"), "-o", str(out)])
+    res = runner.invoke(app, ["segment", "--seg-model", str(model), str(data / "case0_image.nii.gz"), "-o", str(out)])
     assert res.exit_code == 0, res.output
     seg = sitk.ReadImage(str(out / "segmentation.nii.gz"))
     ref = sitk.ReadImage(str(data / "case0_image.nii.gz"))
@@ -264,7 +264,7 @@ def test_cli_train_seg_segment_and_eval_seg(tmp_path):
     for v in doc["vertebrae"]:
         assert set(v) >= {"name", "centroid_voxel", "centroid_mm", "bbox", "area_mm2"}
     assert (out / "qc.png").stat().st_size > 1000
-    res = runner.invoke(app, ["eval-seg", "--model", str(model), "--data", str(data), "-o", str(tmp_path / "e.json")])
+    res = runner.invoke(app, ["eval-seg", "--seg-model", str(model), "--data", str(data), "-o", str(tmp_path / "e.json")])
     assert res.exit_code == 0, res.output
     assert len(json.loads((tmp_path / "e.json").read_text())["cases"]) == 3
 

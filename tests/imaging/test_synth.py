@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from imaging.cli import app
 from imaging.io import read_study
 from imaging.synth import VERTEBRAE, SynthConfig, _Anatomy, make_study, synth_cohort, write_study
-from reportparse.synth import LEVELS, LOCATIONS
+from spinecore.schema import LEVELS, LOCATIONS
 
 RUNNER = CliRunner()
 
@@ -144,7 +144,7 @@ def test_foramen_narrowing_visible():
 
 def test_cli_synth(tmp_path):
     out = tmp_path / "out"
-    result = RUNNER.invoke(app, ["synth", str(out), "--n", "2", "--seed", "0"])
+    result = RUNNER.invoke(app, ["synth", "-o", str(out), "--n", "2", "--seed", "0"])
     assert result.exit_code == 0, result.output
     studies = sorted(p.name for p in (out / "dicom").iterdir())
     assert studies == ["synth-0-0000", "synth-0-0001"]
@@ -159,7 +159,7 @@ def test_cli_synth(tmp_path):
 
 
 def test_cli_bad_n(tmp_path):
-    result = RUNNER.invoke(app, ["synth", str(tmp_path / "o"), "--n", "0"])
+    result = RUNNER.invoke(app, ["synth", "-o", str(tmp_path / "o"), "--n", "0"])
     assert result.exit_code == 2
     text = result.output + (result.stderr if hasattr(result, "stderr") and result.stderr_bytes is not None else "")
     assert "[I020]" in text

@@ -13,7 +13,8 @@ import pytest
 
 from grading.evaluate import evaluate_runs
 from grading.predict import PREDICT_COLUMNS, dominance_flags, predict, read_predictions
-from grading.train import TrainConfig, train
+from grading.config import TrainConfig
+from grading.train import train
 from imaging.extract import ExtractConfig, extract
 from imaging.synth import SynthConfig, synth_cohort
 from reportparse.extract import extract as extract_reports

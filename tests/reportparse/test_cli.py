@@ -82,7 +82,7 @@ def test_extract_command_options(tmp_path):
                         header=("MRN", "Findings"))
     out = tmp_path / "levels.parquet"
     result = invoke("extract", src, "--output", out, "--id-col", "MRN", "--text-col", "Findings",
-                    "--max-chars", "100", "--n-process", "1")
+                    "--max-chars", "100", "-j", "1")
     assert result.exit_code == 0, result.output
     assert count_line(result.output, "ok") == 1 and count_line(result.output, "error") == 1
     import pyarrow.parquet as pq
@@ -150,7 +150,7 @@ def test_rules_option_changes_the_parse(tmp_path):
 
 
 @pytest.mark.parametrize("args,code", [
-    (("--n-process", "0"), "E108"),
+    (("-j", "0"), "E108"),
     (("--max-chars", "0"), "E110"),
     (("--id-col", "nope"), "E103"),
 ])
@@ -163,7 +163,7 @@ def test_bad_options_exit_2(tmp_path, args, code):
 def test_bad_paths_exit_2(tmp_path):
     assert_clean_error(invoke("extract", tmp_path / "missing.csv", "-o", tmp_path / "o.csv"), "E101")
     src = write_reports(tmp_path / "in.csv")
-    assert_clean_error(invoke("extract", src, "-o", tmp_path / "o.xlsx"), "E106")
-    assert_clean_error(invoke("extract", src, "-o", tmp_path / "nope" / "o.csv"), "E107")
+    assert_clean_error(invoke("extract", src, "-o", tmp_path / "o.xlsx"), "C005")
+    assert_clean_error(invoke("extract", src, "-o", tmp_path / "nope" / "o.csv"), "C006")
     (tmp_path / "in.txt").write_text("report_id,text\n")
     assert_clean_error(invoke("extract", tmp_path / "in.txt", "-o", tmp_path / "o.csv"), "E102")

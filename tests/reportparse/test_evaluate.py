@@ -11,9 +11,11 @@ from typer.testing import CliRunner
 from reportparse import LEVELS, LOCATIONS, ReportParseError
 from reportparse.cli import app
 from reportparse.evaluate import CLASSES, evaluate, read_predictions, score
-from reportparse.extract import EVIDENCE_COLUMNS, LEVEL_COLUMNS
+from reportparse.extract import EVIDENCE_COLUMNS
 from reportparse.gold import GoldReport, save_gold
-from reportparse.io import TableWriter
+from spinecore.errors import CoreError
+from spinecore.io import TableWriter
+from spinecore.schema import LEVEL_COLUMNS
 
 RUNNER = CliRunner()
 
@@ -127,7 +129,7 @@ def test_bad_prediction_tables_are_coded_errors(tmp_path, files):
     gold, _ = files
     no_lfs = tmp_path / "no_lfs.csv"
     no_lfs.write_text("report_id,level,scs,rfs\nA,L4-L5,1,1\n", encoding="utf-8")
-    with pytest.raises(ReportParseError, match=r"^\[E311\] .*no column 'lfs'"):
+    with pytest.raises(CoreError, match=r"^\[C004\] Prediction table .*lacks the column\(s\) \['lfs'\]"):
         evaluate(gold, no_lfs)
     bad = tmp_path / "bad.csv"
     bad.write_text("report_id,level,scs,rfs,lfs\nA,L4-L5,1,1,1\nA,L5-S1,2,moderate,1\n", encoding="utf-8")
@@ -137,7 +139,7 @@ def test_bad_prediction_tables_are_coded_errors(tmp_path, files):
     level.write_text("report_id,level,scs,rfs,lfs\nA,L5-L6,1,1,1\n", encoding="utf-8")
     with pytest.raises(ReportParseError, match=r"^\[E312\] .*level is 'L5-L6'"):
         evaluate(gold, level)
-    with pytest.raises(ReportParseError, match=r"^\[E101\]"):
+    with pytest.raises(CoreError, match=r"^\[C001\]"):
         evaluate(gold, tmp_path / "missing.csv")
     with pytest.raises(ReportParseError, match=r"^\[E313\]"):
         evaluate(gold, level, min_accuracy=90)
@@ -176,7 +178,7 @@ def invoke(*args):
 def test_cli_writes_json_and_markdown_and_applies_min_accuracy(tmp_path, files):
     gold, pred = files
     out = tmp_path / "out"
-    result = invoke("--gold", gold, "--pred", pred, "--split", "tune", "--out", out, "--min-accuracy", "0.8")
+    result = invoke("--gold", gold, "--pred", pred, "--split", "tune", "-o", out, "--min-accuracy", "0.8")
     assert result.exit_code == 0, result.output
     assert "82.4%" in result.output  # 14/17
     data = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
@@ -188,7 +190,7 @@ def test_cli_writes_json_and_markdown_and_applies_min_accuracy(tmp_path, files):
     assert "| A | tune | L5-S1 | lfs | 3 | not stated |" in markdown
     assert "In the predictions but not in the gold set" in markdown
 
-    result = invoke("--gold", gold, "--pred", pred, "--split", "tune", "--out", out, "--min-accuracy", "0.9")
+    result = invoke("--gold", gold, "--pred", pred, "--split", "tune", "-o", out, "--min-accuracy", "0.9")
     assert result.exit_code == 1, result.output
     assert "below --min-accuracy" in result.output
     assert json.loads((out / "evaluation.json").read_text(encoding="utf-8"))["passed"] is False
@@ -201,14 +203,14 @@ def test_cli_writes_json_and_markdown_and_applies_min_accuracy(tmp_path, files):
 ])
 def test_cli_errors_exit_2_with_the_code(tmp_path, files, args, code):
     gold, pred = files
-    result = invoke("--gold", gold, "--pred", pred, "--out", tmp_path, *args)
+    result = invoke("--gold", gold, "--pred", pred, "-o", tmp_path, *args)
     assert result.exit_code == 2, result.output
     assert f"[{code}]" in result.output and "Traceback" not in result.output
 
 
 def test_cli_bad_rules_folder_for_the_parser(tmp_path, files):
     gold, _ = files
-    result = invoke("--gold", gold, "--rules", tmp_path / "no-rules", "--out", tmp_path)
+    result = invoke("--gold", gold, "--rules", tmp_path / "no-rules", "-o", tmp_path)
     assert result.exit_code == 2 and "[E001]" in result.output
 
 
@@ -230,7 +232,7 @@ def test_gold_without_texts_is_joined_with_a_texts_file(tmp_path):
     with pytest.raises(ReportParseError, match=r"E315.*n2"):
         evaluate(gold, texts_path=texts)
     result = RUNNER.invoke(app, ["evaluate", "--gold", str(gold), "--texts", str(tmp_path / "absent.jsonl"),
-                                 "--out", str(tmp_path)])
+                                 "-o", str(tmp_path)])
     assert result.exit_code == 2 and "E101" in result.output
 
 

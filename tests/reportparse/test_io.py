@@ -17,8 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from reportparse import LEVELS, ReportParseError
-from reportparse.extract import EVIDENCE_COLUMNS, LEVEL_COLUMNS, ExtractConfig, extract
-from reportparse.io import ID_CANDIDATES, TEXT_CANDIDATES, ReportReader, TableWriter
+from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, extract
+from reportparse.io import ID_CANDIDATES, TEXT_CANDIDATES, ReportReader
+from spinecore.errors import CoreError
+from spinecore.io import TableWriter
+from spinecore.schema import LEVEL_COLUMNS
 
 FORMATS = (".csv", ".jsonl", ".parquet")
 LEADING = ["report_id", "level", "scs", "rfs", "lfs", "status"]
@@ -275,21 +278,21 @@ def test_uppercase_suffix_is_accepted(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["o.txt", "o.xlsx", "o"])
-def test_unsupported_output_suffix_E106(tmp_path, name):
-    with pytest.raises(ReportParseError, match=r"^\[E106\].*\.csv, \.jsonl, \.parquet"):
+def test_unsupported_output_suffix_C005(tmp_path, name):
+    with pytest.raises(CoreError, match=r"^\[C005\].*\.csv, \.jsonl, \.parquet"):
         TableWriter(tmp_path / name, ["a"])
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unsupported_evidence_suffix_E106_through_extract(tmp_path):
+def test_unsupported_evidence_suffix_C005_through_extract(tmp_path):
     src = write_input(tmp_path / "in.csv", REPORTS[:1])
-    with pytest.raises(ReportParseError, match=r"^\[E106\].*ev\.txt"):
+    with pytest.raises(CoreError, match=r"^\[C005\].*ev\.txt"):
         extract(src, tmp_path / "o.csv", tmp_path / "ev.txt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
-def test_missing_output_folder_E107(tmp_path):
-    with pytest.raises(ReportParseError, match=r"^\[E107\].*nope"):
+def test_missing_output_folder_C006(tmp_path):
+    with pytest.raises(CoreError, match=r"^\[C006\].*nope"):
         TableWriter(tmp_path / "nope" / "o.csv", ["a"])
 
 

@@ -397,7 +397,7 @@ def test_model_versus_report_review_end_to_end(tmp_path):
     tasks[0].update(id=31, annotations=[annotation(1, {"email": "rad@example.org"}, answer)])
     export = export_file(tmp_path / "export.json", tasks)
     out = tmp_path / "levels.reviewed.csv"
-    result = RUNNER.invoke(app, ["review", "pull", "--export", str(export), "--levels", str(levels), "--out", str(out)])
+    result = RUNNER.invoke(app, ["review", "pull", "--export", str(export), "--levels", str(levels), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "1 with levels changed" in " ".join(result.output.split())
     before = read_levels(levels)
