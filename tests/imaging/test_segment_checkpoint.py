@@ -1,0 +1,47 @@
+"""Segmentation checkpoints across versions: older ones load, newer ones and unknown settings are named."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from imaging.segment import SegConfig, SegmentationError, build_model, load_checkpoint, save_checkpoint
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    cfg = SegConfig(input_size=32, features=4, depth=2, slice_offsets=(-1, 0, 1))
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, build_model(cfg), cfg, None, epoch=3, best_metric=0.5)
+    return path, cfg
+
+
+def rewrite(path, change) -> None:
+    state = torch.load(path, weights_only=True)
+    change(state)
+    torch.save(state, path)
+
+
+def test_a_checkpoint_of_an_older_version_loads_with_the_defaults_of_newer_settings(checkpoint):
+    path, cfg = checkpoint
+    rewrite(path, lambda s: [s["config"].pop(k) for k in ("schedule", "time_limit_s", "min_area_fraction")])
+    ck = load_checkpoint(path)
+    assert ck.config.schedule == "constant" and ck.config.time_limit_s is None
+    assert ck.config.slice_offsets == (-1, 0, 1) and ck.config.features == 4 and ck.epoch == 3
+
+
+def test_unknown_settings_and_newer_formats_are_named_not_dropped(checkpoint):
+    path, _ = checkpoint
+    rewrite(path, lambda s: s["config"].update(loss="focal"))
+    with pytest.raises(SegmentationError, match=r"\[S003\].*\[C010\].*'loss'"):
+        load_checkpoint(path)
+    rewrite(path, lambda s: (s["config"].pop("loss"), s.update(format=2)))
+    with pytest.raises(SegmentationError, match=r"\[S003\].*format 2 is newer"):
+        load_checkpoint(path)
+
+
+def test_retired_settings_are_dropped_explicitly(checkpoint, monkeypatch):
+    path, cfg = checkpoint
+    monkeypatch.setattr(SegConfig, "retired", ("momentum_schedule",))
+    rewrite(path, lambda s: s["config"].update(momentum_schedule="linear"))
+    assert load_checkpoint(path).config == cfg
