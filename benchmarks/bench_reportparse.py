@@ -3,7 +3,7 @@
 Prints, for one corpus of ``--n`` reports from ``reportparse.synth`` (seven report styles, about 1 kB each):
 
 * a bare ``spacy.blank("en")`` tokenizer pass over the texts (in this process, after spaCy is imported);
-* ``reportparse extract`` with ``--n-process 1`` and ``2``, each a fresh ``python -m reportparse.cli extract``
+* ``reportparse extract`` with ``-j 1`` and ``2``, each a fresh ``python -m reportparse.cli extract``
   process timed from its start to its exit (interpreter start-up, imports and pipeline build included), its peak
   resident memory, its rate relative to the bare tokenizer and the scaling of two processes over one; and the
   same per CPU second (of the process and its workers), which other work on a busy machine does not distort;
@@ -59,7 +59,7 @@ def run_extract(input_csv: Path, output: Path, n_process: int) -> tuple[float, f
             "peaks = [resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]\n"
             "print('PEAK', max(peaks))\n")
     res = subprocess.run([sys.executable, "-c", code, "extract", str(input_csv), "-o", str(output),
-                          "--n-process", str(n_process)], capture_output=True, text=True, env=env, check=True)
+                          "-j", str(n_process)], capture_output=True, text=True, env=env, check=True)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -121,11 +121,11 @@ def main() -> None:
         for n_process in (1, 2):
             seconds, cpu, peak = run_extract(input_csv, Path(tmp) / f"levels{n_process}.csv", n_process)
             rates[n_process] = len(texts) / seconds
-            print(f"reportparse extract --n-process {n_process}: {rates[n_process]:,.0f} reports/s "
+            print(f"reportparse extract -j {n_process}: {rates[n_process]:,.0f} reports/s "
                   f"({seconds:.1f} s from process start to exit), {rates[n_process] / bare:.2f} x the bare "
                   f"tokenizer; {len(texts) / cpu:,.0f} reports per CPU second ({len(texts) / cpu / bare_cpu:.2f} x); "
                   f"peak RSS {peak:,.0f} MiB")
-        print(f"--n-process 2 / --n-process 1: {rates[2] / rates[1]:.2f} x (wall clock)")
+        print(f"-j 2 / -j 1: {rates[2] / rates[1]:.2f} x (wall clock)")
         print("per stage, ms per report (one process, after start-up):")
         stages = stage_ms(texts)
         for name, ms in stages.items():

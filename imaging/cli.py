@@ -36,9 +36,7 @@ def synth_cmd(
     from .synth import SynthConfig, synth_cohort
 
     setup_logging(verbose)
-    out_dir = renamed(output, out_dir, "the positional output folder", "-o/--output")
-    if out_dir is None:
-        raise typer.BadParameter("name the output folder with -o/--output.")
+    out_dir = renamed(output, out_dir, "the positional output folder", "-o/--output", required="the output folder")
     with progress("writing studies") as bar:
         task = bar.add_task("synth", total=n)
         summary = synth_cohort(out_dir, SynthConfig(n=n, seed=seed, grades=grades), progress=lambda k: bar.advance(task, k))
@@ -99,14 +97,6 @@ def train_seg_cmd(
     console.print(f"wrote {output}")
 
 
-def _seg_model(seg_model: Optional[Path], model: Optional[Path]) -> Path:
-    """The segmentation checkpoint of a command that needs one (--seg-model, or its deprecated name --model)."""
-    path = renamed(seg_model, model, "--model", "--seg-model")
-    if path is None:
-        raise typer.BadParameter("name the segmentation checkpoint with --seg-model.")
-    return path
-
-
 @app.command("segment")
 def segment_cmd(
     study: Path = typer.Argument(..., help="Study: DICOM folder, NIfTI (.nii, .nii.gz) or MetaImage (.mha)."),
@@ -119,7 +109,8 @@ def segment_cmd(
     from .segment import segment_study
 
     setup_logging(verbose)
-    res = segment_study(_seg_model(seg_model, model), study, output)
+    res = segment_study(renamed(seg_model, model, "--model", "--seg-model", required="the segmentation checkpoint"),
+                        study, output)
     table = Table(title=f"Vertebrae on slice {res.slice_index}")
     for col in ("label", "name", "detector", "centroid (voxel)", "centroid (mm)", "area (mm2)"):
         table.add_column(col)
@@ -149,7 +140,7 @@ def eval_seg_cmd(
     setup_logging(verbose)
     if output is not None:
         check_output(output, folder=False, suffixes=(".json",))
-    seg_model = _seg_model(seg_model, model)
+    seg_model = renamed(seg_model, model, "--model", "--seg-model", required="the segmentation checkpoint")
     n = len(find_pairs(data))
     with progress("evaluating") as bar:
         task = bar.add_task("eval", total=n)

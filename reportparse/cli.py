@@ -246,9 +246,7 @@ def review_export_cmd(
     from .review import export_tasks
 
     setup_logging(verbose)
-    tasks = renamed(output, tasks, "the positional tasks file", "-o/--output")
-    if tasks is None:
-        raise typer.BadParameter("name the Label Studio import file to write with -o/--output.")
+    tasks = renamed(output, tasks, "the positional tasks file", "-o/--output", required="the import file")
     written = export_tasks(tasks, _review_gold(gold, reports, predictions), reports, predictions=predictions,
                            min_probability=min_probability, split=split, id_col=id_col, text_col=text_col,
                            rules_dir=rules)

@@ -77,10 +77,13 @@ def progress(description: str = "{task.description}") -> Progress:
                     TimeElapsedColumn(), console=console, transient=True)
 
 
-def renamed(value: T, old_value: T | None, old: str, new: str) -> T:
+def renamed(value: T, old_value: T | None, old: str, new: str, *, required: str | None = None) -> T:
     """The value of an option: ``old_value`` when it was given under its deprecated name ``old`` (with a note on
-    stderr naming ``new``), else ``value``."""
-    if old_value is None:
-        return value
-    console.print(f"[yellow]note:[/yellow] {old} is deprecated and will be removed; use {new}.", highlight=False)
-    return old_value
+    stderr naming ``new``), else ``value``. With ``required`` (what the option names), a usage error when neither
+    name was given."""
+    if old_value is not None:
+        console.print(f"[yellow]note:[/yellow] {old} is deprecated and will be removed; use {new}.", highlight=False)
+        value = old_value
+    if value is None and required:
+        raise typer.BadParameter(f"name {required} with {new}.")
+    return value
