@@ -219,7 +219,7 @@ def read_pair(pair: Pair) -> PairData:
         data.lab3, _ = read_array(pair.vertebrae)
         if data.lab3.shape != vol.shape:
             raise SegmentationError(Errors.S005.format(mask=pair.vertebrae, mask_shape=data.lab3.shape,
-                                                          image=pair.image, image_shape=vol.shape))
+                                                       image=pair.image, image_shape=vol.shape))
     else:
         k, data.lab2, data.names = read_corners(pair.corners, vol.shape[:2])
         data.k_mid = k if k is not None else data.k_mid
