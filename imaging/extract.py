@@ -712,6 +712,11 @@ def extract_study(source: StudySource, out_dir: Path, cfg: ExtractConfig, bodies
     else:
         t = time.perf_counter()
         planes, curve, failed = disc_planes(bodies, cfg)
+        from .segment.postprocess import LEVELS_UNNAMED
+
+        unnamed = next((w for w in warnings if LEVELS_UNNAMED in w), None)
+        if unnamed:  # the segmentation's reason belongs with each level it leaves unextracted
+            failed = {lv: f"{reason}: {unnamed}" for lv, reason in failed.items()}
         discs = extract_discs(study, planes, failed, cfg, sid, _patient_id(study))
         seconds["resample"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -12,6 +12,8 @@ from .config import SegConfig
 
 LUMBAR_NAMES = ("T12", "L1", "L2", "L3", "L4", "L5")  # cranial -> caudal
 THORACIC_ABOVE = ("T11", "T10", "T9", "T8", "T7", "T6")  # names continued above T12 (count warnings apply)
+#: Every warning of :func:`assign_levels` that leaves the levels unnamed contains this phrase.
+LEVELS_UNNAMED = "levels are left unnamed"
 
 
 @dataclass
@@ -257,14 +259,14 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple
         if not 0.5 * spacing <= gap <= 1.7 * spacing:
             warnings.append(f"the S1 detection lies {gap:.0f} pixels from the lowest lumbar body, expected about "
                             f"{spacing:.0f} (the spacing of the lumbar bodies): a body between them may be missed or "
-                            "the S1 detection is wrong, so the levels are left unnamed")
+                            f"the S1 detection is wrong, so the {LEVELS_UNNAMED}")
             lumbar.append(s1)
             lumbar.sort(key=lambda c: c.centroid[0])
             return [(c, None) for c in lumbar], warnings
     names: list[str | None]
     if s1 is None:
-        warnings.append("S1 not detected: the lumbar levels are left unnamed (counting from the lowest body "
-                        f"would be a guess); {len(lumbar)} lumbar bodies found")
+        warnings.append(f"S1 not detected (out of view, or not found): the lumbar {LEVELS_UNNAMED} (counting from "
+                        f"the lowest body would be a guess); {len(lumbar)} lumbar bodies found")
         names = [None] * len(lumbar)
     else:
         upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
