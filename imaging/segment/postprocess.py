@@ -173,16 +173,19 @@ def plausible_bodies(comps: Sequence[Component], shape: tuple[int, int], spacing
                      "spine")
         kept.pop(worst)
     kept.sort(key=lambda c: c.centroid[0])
-    while len(kept) >= 3:  # duplicates along the spine
-        cen = np.array([c.centroid for c in kept]) * sp
-        gaps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
-        i = int(gaps.argmin())
-        if gaps[i] >= rules.min_spacing * float(np.median(gaps)):
-            break
-        small = i if kept[i].area < kept[i + 1].area else i + 1
-        notes.append(f"dropped the {where(kept[small])}: {gaps[i]:.0f} mm from its neighbour (median spacing "
-                     f"{np.median(gaps):.0f} mm), a duplicate detection")
-        kept.pop(small)
+    for channel in sorted({c.channel for c in kept}):  # duplicates along the spine, per detector (an S1 detection
+        same = [c for c in kept if c.channel == channel]  # on a lumbar one is criterion 3, see assign_levels)
+        while len(same) >= 3:
+            cen = np.array([c.centroid for c in same]) * sp
+            gaps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
+            i = int(gaps.argmin())
+            if gaps[i] >= rules.min_spacing * float(np.median(gaps)):
+                break
+            small = same[i] if same[i].area < same[i + 1].area else same[i + 1]
+            notes.append(f"dropped the {where(small)}: {gaps[i]:.0f} mm from its neighbour (median spacing "
+                         f"{np.median(gaps):.0f} mm), a duplicate detection")
+            same = [c for c in same if c is not small]
+            kept = [c for c in kept if c is not small]
     return kept, notes
 
 
@@ -231,54 +234,56 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple
                                                                                   list[str]]:
     """Name bodies upward from S1: the S1 detection, then L5, L4, ... L1, T12 (and T11... above, with a warning).
 
-    Returns the components ordered cranial -> caudal with their names and the warnings. Without an S1 detection
-    the lumbar bodies are not named (``None``): counting from the caudal-most body would be a guess.
+    Returns the components ordered cranial -> caudal with their names and the warnings. The levels are named only
+    when S1 is unambiguous: exactly one S1 detection, not the same body as a lumbar detection, no body-sized
+    lumbar detection below it, and at about the lumbar spacing below the lowest lumbar body. Otherwise every body
+    stays unnamed (``None``) and a warning says why: counting from another body would be a guess, and one missed or
+    doubled body would shift every name.
     """
     warnings: list[str] = []
-    s1s = [c for c in comps if c.channel == "s1"]
+    s1s = sorted((c for c in comps if c.channel == "s1"), key=lambda c: -c.area)
     lumbar = sorted((c for c in comps if c.channel == "lumbar"), key=lambda c: c.centroid[0])
-    s1 = None
+
+    def unnamed(reason: str) -> tuple[list[tuple[Component, str | None]], list[str]]:
+        warnings.append(f"{reason}, so the {LEVELS_UNNAMED}")
+        return [(c, None) for c in sorted(comps, key=lambda c: c.centroid[0])], warnings
+
+    if not s1s:
+        warnings.append(f"S1 not detected (out of view, or not found): the lumbar {LEVELS_UNNAMED} (counting from "
+                        f"the lowest body would be a guess); {len(lumbar)} lumbar bodies found")
+        return [(c, None) for c in lumbar], warnings
     if len(s1s) > 1:
-        s1s.sort(key=lambda c: -c.area)
-        warnings.append(f"{len(s1s)} S1 detections; kept the largest, ignored {len(s1s) - 1}")
-    if s1s:
-        s1 = s1s[0]
-        overlap = [c for c in lumbar if (c.mask & s1.mask).any()]
-        if overlap:
-            warnings.append(f"the S1 detection overlaps {len(overlap)} lumbar detection(s) (success criterion 3 "
-                            "fails); the overlapping lumbar detection(s) were dropped")
-            lumbar = [c for c in lumbar if not (c.mask & s1.mask).any()]
-        below = [c for c in lumbar if c.centroid[0] > s1.centroid[0]]
-        if below:
-            warnings.append(f"{len(below)} lumbar detection(s) lie below S1; they were dropped")
-            lumbar = [c for c in lumbar if c.centroid[0] <= s1.centroid[0]]
-    if s1 is not None and len(lumbar) >= 2:
+        rows = ", ".join(f"{c.centroid[0]:.0f}" for c in sorted(s1s, key=lambda c: c.centroid[0]))
+        return unnamed(f"{len(s1s)} S1 detections (rows {rows}): which body is S1 is ambiguous")
+    s1 = s1s[0]
+    if any((c.mask & s1.mask).sum() > 0.5 * min(c.area, s1.area) for c in lumbar):
+        return unnamed("the S1 detection and a lumbar detection cover the same body (success criterion 3 fails): "
+                       "which body is S1 is ambiguous")
+    if any((c.mask & s1.mask).any() for c in lumbar):
+        warnings.append("the S1 detection touches a lumbar detection (success criterion 3 fails)")
+    above = [c for c in lumbar if c.centroid[0] <= s1.centroid[0]]
+    below = [c for c in lumbar if c.centroid[0] > s1.centroid[0]]
+    ref = float(np.median([c.area for c in above])) if above else float(s1.area)
+    if any(c.area >= 0.5 * ref for c in below):
+        return unnamed("a body-sized lumbar detection lies below the S1 detection: which body is S1 is ambiguous")
+    if below:
+        warnings.append(f"{len(below)} small detection(s) below S1 (sacral segments) were dropped")
+    lumbar = above
+    if len(lumbar) >= 2:
         cen = np.array([c.centroid for c in lumbar] + [s1.centroid])
         steps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
         spacing, gap = float(np.median(steps[:-1])), float(steps[-1])
         if not 0.5 * spacing <= gap <= 1.7 * spacing:
-            warnings.append(f"the S1 detection lies {gap:.0f} pixels from the lowest lumbar body, expected about "
-                            f"{spacing:.0f} (the spacing of the lumbar bodies): a body between them may be missed or "
-                            f"the S1 detection is wrong, so the {LEVELS_UNNAMED}")
-            lumbar.append(s1)
-            lumbar.sort(key=lambda c: c.centroid[0])
-            return [(c, None) for c in lumbar], warnings
-    names: list[str | None]
-    if s1 is None:
-        warnings.append(f"S1 not detected (out of view, or not found): the lumbar {LEVELS_UNNAMED} (counting from "
-                        f"the lowest body would be a guess); {len(lumbar)} lumbar bodies found")
-        names = [None] * len(lumbar)
-    else:
-        upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
-        names = [upward[i] if i < len(upward) else None for i in range(len(lumbar))][::-1]
+            return unnamed(f"the S1 detection lies {gap:.0f} pixels from the lowest lumbar body, expected about "
+                           f"{spacing:.0f} (the spacing of the lumbar bodies): a body between them may be missed or "
+                           "the S1 detection is wrong")
+    upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
+    names = [upward[i] if i < len(upward) else None for i in range(len(lumbar))][::-1]
     if len(lumbar) != expected_lumbar:
         warnings.append(f"found {len(lumbar)} lumbar bodies, expected {expected_lumbar} (T12-L5); "
                         + ("field of view may miss T12 or a body was not detected" if len(lumbar) < expected_lumbar
                            else "extra bodies above T12 or a body was split (check qc.png)"))
-    ordered: list[tuple[Component, str | None]] = list(zip(lumbar, names))
-    if s1 is not None:
-        ordered.append((s1, "S1"))
-    return ordered, warnings
+    return list(zip(lumbar, names)) + [(s1, "S1")], warnings
 
 
 def detect(probs: np.ndarray, cfg: SegConfig) -> list[Component]:

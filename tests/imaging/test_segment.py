@@ -143,14 +143,24 @@ def test_labelling_warns_when_the_count_is_off_and_does_not_guess_without_s1():
     assert any("S1 not detected" in w for w in warnings)
 
 
-def test_labelling_warns_when_s1_overlaps_lumbar():
+def test_labelling_does_not_guess_when_s1_is_ambiguous():
     _, lab, names = synthetic_slice(np.random.default_rng(3))
     comps = components_from_labels(lab, names)
     l5 = comps[5]
-    comps[6] = Component(comps[6].mask | l5.mask, "s1")
-    ordered, warnings = assign_levels(comps)
-    assert any("overlaps" in w for w in warnings)
-    assert [n for _, n in ordered][-1] == "S1"
+    # the S1 detector fires on L5 as well as S1: which body is S1?
+    ordered, warnings = assign_levels(comps[:6] + [Component(comps[6].mask | l5.mask, "s1")])
+    assert [n for _, n in ordered] == [None] * 7 and any("cover the same body" in w for w in warnings)
+    ordered, warnings = assign_levels(comps + [Component(l5.mask.copy(), "s1")])
+    assert set(n for _, n in ordered) == {None} and any("2 S1 detections" in w for w in warnings)
+    # S1 detected on L4: L5, a whole body, lies below it
+    ordered, warnings = assign_levels(comps[:4] + comps[5:6] + [Component(comps[4].mask, "s1")])
+    assert set(n for _, n in ordered) == {None} and any("below the S1 detection" in w for w in warnings)
+    # a detection that only touches S1 leaves the names (criterion 3 is reported)
+    touch = comps[6].mask.copy()
+    rows = np.nonzero(l5.mask.any(1))[0]
+    touch[rows[-1], l5.mask[rows[-1]]] = True
+    ordered, warnings = assign_levels(comps[:6] + [Component(touch, "s1")])
+    assert [n for _, n in ordered] == NAMES and any("touches" in w for w in warnings)
 
 
 def test_touching_bodies_are_split():
