@@ -37,14 +37,14 @@ from .data import (CANONICAL, IMAGE_SUFFIXES, LEVELS_FILE, Letterbox, Pair, Pair
                    polygon_mask, rasterise, read_array, read_corners, read_levels, read_pair, targets_from_labels)
 from .evaluation import CaseEval, EvalSummary, evaluate_case, evaluate_folder, true_names
 from .inference import SegmentResult, predict_slice, save_qc, segment_array, segment_image, segment_study
-from .losses import dice_loss, dice_score
+from .losses import bce_loss, dice_loss, dice_score
 from .postprocess import (LUMBAR_NAMES, THORACIC_ABOVE, BodyRules, Component, Vertebra, assign_levels,
                           body_corners, components, components_from_labels, detect, find_bodies, plausible_bodies,
                           split_touching)
 from .training import TrainSummary, build_optimizer, evaluate, train, train_one_epoch, training_cases
 
 __all__ = [
-    "AugmentConfig", "BodyRules", "DEFAULT_MODEL", "find_bodies", "model_or_default", "plausible_bodies", "true_names",
+    "AugmentConfig", "BodyRules", "bce_loss", "DEFAULT_MODEL", "find_bodies", "model_or_default", "plausible_bodies", "true_names",
     "CANONICAL", "CHECKPOINT_FORMAT", "IMAGE_SUFFIXES", "LEVELS_FILE", "TrainCase", "annotate_pairs",
     "case_from_pair", "case_from_synthetic", "draw_sample", "read_levels", "training_cases", "LUMBAR_NAMES", "PRESETS", "THORACIC_ABOVE", "CaseEval",
     "Checkpoint", "Component", "EvalSummary", "Letterbox", "Pair", "PairData", "SegConfig", "SegErrors",

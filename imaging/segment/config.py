@@ -53,6 +53,7 @@ class SegConfig:
     momentum: float = 0.9
     schedule: str = "constant"     # "constant" (paper) or "cosine" (decays to 0 over epochs or time_limit_s)
     dice_eps: float = 1.0          # epsilon of eq. 1
+    loss: str = "dice"             # "dice" (eq. 1, the paper) or "dice+bce" (plus pixel-wise cross entropy)
     val_fraction: float = 0.2
     augment: bool = True
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
@@ -78,6 +79,7 @@ class SegConfig:
             ("batch_size", self.batch_size >= 1, "an integer >= 1"),
             ("optimizer", self.optimizer in ("sgd", "adam"), "'sgd' or 'adam'"),
             ("schedule", self.schedule in ("constant", "cosine"), "'constant' or 'cosine'"),
+            ("loss", self.loss in ("dice", "dice+bce"), "'dice' or 'dice+bce'"),
             ("val_fraction", 0.0 <= self.val_fraction < 1.0, "a fraction in [0, 1)"),
             ("threshold", 0.0 < self.threshold < 1.0, "a probability in (0, 1)"),
             ("repeats", self.repeats >= 1, "an integer >= 1"),
@@ -114,9 +116,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cpu": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=60,
                 schedule="cosine", repeats=2),
     # the shipped model (imaging/models/vertebrae-default.pt): the cpu network on every real case (no validation
-    # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation, a fixed number of epochs
+    # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation, a fixed number of epochs;
+    # Dice alone let the S1 output copy the lumbar one (a batch Dice optimum): the cross entropy penalises it
     "default": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=80,
-                    schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0),
+                    schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0, loss="dice+bce"),
 }
 
 

@@ -1,9 +1,10 @@
-"""The Dice loss of the paper's eq. 1 and the Dice score of two masks."""
+"""The Dice loss of the paper's eq. 1, a pixel-wise cross entropy to add to it, and the Dice score of two masks."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
 def dice_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1.0, weight: torch.Tensor | None = None
@@ -22,6 +23,16 @@ def dice_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1.0, weight
     inter = (pred * target).sum(dims)
     denom = pred.sum(dims) + target.sum(dims)
     return -((2.0 * inter + eps) / (denom + eps)).mean()
+
+
+def bce_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Pixel-wise binary cross entropy of probabilities ``pred`` against ``target`` (``(B, C, H, W)``), averaged over
+    the pixels of the samples and channels whose target is known (``weight (B, C)`` in {0, 1})."""
+    per = F.binary_cross_entropy(pred.clamp(1e-6, 1 - 1e-6), target, reduction="none")
+    if weight is None:
+        return per.mean()
+    w = weight[:, :, None, None].to(per.dtype).expand_as(per)
+    return (per * w).sum() / w.sum().clamp(min=1.0)
 
 
 def dice_score(pred: np.ndarray, target: np.ndarray) -> float:

@@ -230,6 +230,11 @@ def body_corners(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     return np.stack(corners) / sp
 
 
+def _same_body(a: Component, b: Component) -> bool:
+    """Two detections cover the same body: they overlap by more than half of the smaller one."""
+    return bool((a.mask & b.mask).sum() > 0.5 * min(a.area, b.area))
+
+
 def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple[list[tuple[Component, str | None]],
                                                                                   list[str]]:
     """Name bodies upward from S1: the S1 detection, then L5, L4, ... L1, T12 (and T11... above, with a warning).
@@ -246,7 +251,12 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple
 
     def unnamed(reason: str) -> tuple[list[tuple[Component, str | None]], list[str]]:
         warnings.append(f"{reason}, so the {LEVELS_UNNAMED}")
-        return [(c, None) for c in sorted(comps, key=lambda c: c.centroid[0])], warnings
+        twice = [s for s in s1s if any(_same_body(s, c) for c in lumbar)]  # reported once, as the lumbar body
+        if twice:
+            warnings.append(f"{len(twice)} S1 detection(s) on bodies the lumbar detector also found are reported "
+                            "once")
+        bodies = lumbar + [s for s in s1s if not any(s is t for t in twice)]
+        return [(c, None) for c in sorted(bodies, key=lambda c: c.centroid[0])], warnings
 
     if not s1s:
         warnings.append(f"S1 not detected (out of view, or not found): the lumbar {LEVELS_UNNAMED} (counting from "
@@ -256,7 +266,7 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple
         rows = ", ".join(f"{c.centroid[0]:.0f}" for c in sorted(s1s, key=lambda c: c.centroid[0]))
         return unnamed(f"{len(s1s)} S1 detections (rows {rows}): which body is S1 is ambiguous")
     s1 = s1s[0]
-    if any((c.mask & s1.mask).sum() > 0.5 * min(c.area, s1.area) for c in lumbar):
+    if any(_same_body(s1, c) for c in lumbar):
         return unnamed("the S1 detection and a lumbar detection cover the same body (success criterion 3 fails): "
                        "which body is S1 is ambiguous")
     if any((c.mask & s1.mask).any() for c in lumbar):

@@ -22,7 +22,7 @@ from .checkpoint import build_model, save_checkpoint
 from .config import SegConfig, SegErrors, SegmentationError
 from .data import (LEVELS_FILE, Pair, SliceSample, TrainCase, annotate_pairs, case_from_pair, case_from_synthetic,
                    draw_sample, find_pairs, read_levels)
-from .losses import dice_loss, dice_score
+from .losses import bce_loss, dice_loss, dice_score
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,10 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sa
         w = torch.stack([samples[j].weight for j in idx])
         if cfg.augment:
             x, y = augment_batch(x, y, cfg.augmentation, gen)
-        loss = dice_loss(model(x), y, cfg.dice_eps, w)
+        pred = model(x)
+        loss = dice_loss(pred, y, cfg.dice_eps, w)
+        if cfg.loss == "dice+bce":
+            loss = loss + bce_loss(pred, y, w)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

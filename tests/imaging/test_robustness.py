@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from imaging.segment import (AugmentConfig, BodyRules, Component, SegConfig, SegmentationError, TrainCase,
+from imaging.segment import (AugmentConfig, BodyRules, Component, SegConfig, SegmentationError, TrainCase, bce_loss,
                              assign_levels, components_from_labels, dice_loss, draw_sample, plausible_bodies,
                              read_levels, training_cases, true_names)
 from imaging.segment.augment import (augment_batch, bias_field, choose_slice, gaussian_blur, intensity_curve,
@@ -297,3 +297,14 @@ def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
     levels.write_text(json.dumps({"cases": {"A": {"s1_label": 0, "s1_in_view": True}}}))
     with pytest.raises(SegmentationError, match=r"\[S010\]"):
         read_levels(levels)
+
+
+def test_cross_entropy_term_ignores_unknown_targets_and_is_validated():
+    pred = torch.full((2, 2, 8, 8), 0.3, requires_grad=True)
+    target = torch.zeros(2, 2, 8, 8)
+    weight = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    bce_loss(pred, target, weight).backward()
+    assert pred.grad[0, 1].abs().max() == 0 and pred.grad[1, 1].abs().max() > 0
+    assert bce_loss(pred.detach(), target, weight).item() == pytest.approx(-np.log(0.7), rel=1e-5)
+    with pytest.raises(SegmentationError, match=r"\[S007\].*loss"):
+        SegConfig(loss="focal").validate()
