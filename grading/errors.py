@@ -3,7 +3,8 @@
 Every message names the bad value, what was expected and how to fix it. Codes are stable so that users can
 search for them; add new ones at the end of their section. Retired codes (their errors are now the shared
 plumbing's): G002 unknown settings (C010), G003 unreadable config file (C011), G100 unknown model settings
-(C010), G300 missing table (C001), G302 unreadable table (C003).
+(C010), G300 missing table (C001), G302 unreadable table (C003); G008 (no vertebrae source) since the
+shipped default segmentation model is used when none is given.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ class Errors(metaclass=ErrorsWithCodes):
             "folder (a segmentation checkpoint of 'imaging train-seg' goes to --seg-model).")
     G007 = ("Run folder checkpoint '{path}' was trained with another config. Resume with the same config, or train "
             "into a new output folder (or delete the folder's checkpoints to start over).")
-    G008 = ("No vertebrae source: grading studies needs --seg-model (a segmentation checkpoint from 'imaging "
-            "train-seg') or --vertebrae (a folder of <study_id>.json vertebrae).")
     G009 = "Output '{path}' cannot be written: {problem}. Choose a writable location or fix the permissions."
     G010 = ("Output '{path}' has the suffix '{suffix}'; expected one of {formats}. Name the levels table "
             "accordingly (e.g. grades.csv).")

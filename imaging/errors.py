@@ -52,8 +52,9 @@ class Errors(metaclass=ErrorsWithCodes):
             "separate output folders.")
     I032 = ("Vertebrae file '{path}' could not be read: {error}. Pass a ground-truth JSON written by 'imaging synth' "
             "(vertebrae with corners/centroid in patient mm) or a vertebrae.json written by 'imaging segment'.")
-    I033 = ("No vertebrae source: pass --model (a segmentation checkpoint from 'imaging train-seg') or --vertebrae "
-            "(a folder of <study_id>.json ground-truth or vertebrae files).")
+    I033 = ("Two vertebrae sources: pass either --seg-model (a segmentation checkpoint from 'imaging train-seg'; "
+            "neither: the shipped default model) or --vertebrae (a folder of <study_id>.json ground-truth or "
+            "vertebrae files), not both.")
     I034 = ("No studies found in {paths}{ignored}. Pass DICOM study folders, a folder of study folders, or NIfTI / "
             "MetaImage files.")
     I035 = ("Folder '{path}' holds {n} studies ({ids}), not one. Pass the folder of one study, or use 'imaging "
@@ -82,6 +83,13 @@ class Errors(metaclass=ErrorsWithCodes):
     S008 = ("Need at least 2 training pairs to hold out a validation split, got {n} in '{path}'. Add pairs or pass "
             "--val-fraction 0 (then the last epoch is kept).")
     S009 = "Study '{path}' could not be read: {error}."
+    S010 = ("Level annotation file '{path}' is unusable: {problem}. Expected a JSON object {{\"cases\": {{NAME: "
+            "{{\"s1_label\": LABEL or null, \"s1_in_view\": true or false}}}}}} (LABEL: the positional mask label of "
+            "S1, 1..N cranial to caudal).")
+    S011 = ("--exclude names {names} match no training pair in '{path}' (pairs: {pairs}). Pass names of "
+            "NAME_image files in that folder.")
+    S012 = ("The default segmentation model '{path}' is missing from this installation. Reinstall the package, or "
+            "pass --seg-model with a checkpoint written by 'imaging train-seg'.")
 
 
 class ImagingError(CodedError):

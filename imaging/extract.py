@@ -558,12 +558,13 @@ class BodySource:
     def __init__(self, model_path: Optional[Path] = None, vertebrae_dir: Optional[Path] = None) -> None:
         from .segment import load_checkpoint
 
-        if model_path is None and vertebrae_dir is None:
+        if model_path is not None and vertebrae_dir is not None:
             raise ImagingError(Errors.I033)
         if vertebrae_dir is not None and not Path(vertebrae_dir).is_dir():
             raise ImagingError(Errors.I040.format(path=vertebrae_dir))
         self.vertebrae_dir = vertebrae_dir
-        self._ck = load_checkpoint(model_path) if model_path is not None else None  # checked before any work
+        # checked before any work; neither given: the shipped default model
+        self._ck = load_checkpoint(model_path) if vertebrae_dir is None else None
 
     def __call__(self, study: Study, study_id: str) -> tuple[list[Body], QCView, list[str]]:
         from .segment import CANONICAL, segment_image
@@ -682,6 +683,11 @@ def extract_study(source: StudySource, out_dir: Path, cfg: ExtractConfig, bodies
     else:
         t = time.perf_counter()
         planes, curve, failed = disc_planes(bodies, cfg)
+        from .segment.postprocess import LEVELS_UNNAMED
+
+        unnamed = next((w for w in warnings if LEVELS_UNNAMED in w), None)
+        if unnamed:  # the segmentation's reason belongs with each level it leaves unextracted
+            failed = {lv: f"{reason}: {unnamed}" for lv, reason in failed.items()}
         discs = extract_discs(study, planes, failed, cfg, sid, _patient_id(study))
         seconds["resample"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -21,7 +21,8 @@ from typing import Annotated, Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
 __all__ = ["CodedErrorApp", "is_coded", "console", "setup_logging", "progress", "renamed", "Verbose", "Device"]
 
@@ -71,10 +72,12 @@ def setup_logging(verbose: bool) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
 
 
-def progress(description: str = "{task.description}") -> Progress:
-    """The progress bar of long work (transient, on stderr): spinner, ``description``, bar, count, elapsed time."""
+def progress(description: str = "{task.description}", *, time_left: bool = False) -> Progress:
+    """The progress bar of long work (transient, on stderr): spinner, ``description``, bar, count, elapsed time
+    and, with ``time_left``, the estimated time left."""
+    left = (TextColumn("left"), TimeRemainingColumn()) if time_left else ()
     return Progress(SpinnerColumn(), TextColumn(f"[bold]{description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=True)
+                    TimeElapsedColumn(), *left, console=console, transient=True)
 
 
 def renamed(value: T, old_value: T | None, old: str, new: str, *, required: str | None = None) -> T:

@@ -15,6 +15,17 @@ from ..unet import UNet
 from .config import SegConfig, SegmentationError
 
 CHECKPOINT_FORMAT = 1
+#: The shipped vertebra model (``imaging train-seg --preset default`` on the vertebrae-mri volumes, see README).
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "vertebrae-default.pt"
+
+
+def model_or_default(path: Path | None) -> Path:
+    """``path``, or the shipped :data:`DEFAULT_MODEL` when ``path`` is None (S012 if it is missing)."""
+    if path is not None:
+        return Path(path)
+    if not DEFAULT_MODEL.is_file():
+        raise SegmentationError(Errors.S012.format(path=DEFAULT_MODEL))
+    return DEFAULT_MODEL
 
 
 def build_model(cfg: SegConfig) -> UNet:
@@ -41,13 +52,15 @@ class Checkpoint:
     best_metric: float
 
 
-def load_checkpoint(path: Path) -> Checkpoint:
-    """Rebuild the model (eval mode) from a checkpoint written by :func:`save_checkpoint`.
+def load_checkpoint(path: Path | None) -> Checkpoint:
+    """Rebuild the model (eval mode) from a checkpoint written by :func:`save_checkpoint` (None: the shipped
+    default model).
 
     Checkpoints of earlier versions load: settings they lack take their defaults, settings a later version
     retired are dropped (:attr:`SegConfig.retired`). A setting this version does not know, or a newer checkpoint
     format, is an error (S003) that says so: the checkpoint was written by a newer version.
     """
+    path = model_or_default(path)
     try:
         ck = read_checkpoint(path, "imaging.segment")
         if int(ck.get("format", 1)) > CHECKPOINT_FORMAT:

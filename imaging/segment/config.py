@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from spinecore.config import Config
 
 from ..errors import Errors, ImagingError
+from .augment import AugmentConfig
 
 
 class SegmentationError(ImagingError):
@@ -18,6 +19,9 @@ class SegmentationError(ImagingError):
 @dataclass
 class SegConfig(Config):
     """Everything needed to rebuild, train and apply a segmentation model; stored in every checkpoint."""
+
+    #: earlier versions' fixed training slices, replaced by the random slice choice of :attr:`augmentation`
+    retired: ClassVar[tuple[str, ...]] = ("slice_offsets",)
 
     input_size: int = 512          # square network input/output (paper: 512)
     features: int = 32             # first-module features (paper: 32)
@@ -30,16 +34,17 @@ class SegConfig(Config):
     momentum: float = 0.9
     schedule: str = "constant"     # "constant" (paper) or "cosine" (decays to 0 over epochs or time_limit_s)
     dice_eps: float = 1.0          # epsilon of eq. 1
+    loss: str = "dice"             # "dice" (eq. 1, the paper) or "dice+bce" (plus pixel-wise cross entropy)
     val_fraction: float = 0.2
-    slice_offsets: tuple[int, ...] = (0,)  # training slices relative to mid-sagittal (augmentation)
     augment: bool = True
-    rotate_deg: float = 8.0
-    scale: float = 0.1
-    shift: float = 0.06
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)
+    repeats: int = 1               # random draws (slice, crop, warp) of every real case per epoch
+    synthetic: int = 0             # synthetic slices (imaging.synth.training_slice) added to the training set
     threshold: float = 0.5
     min_area_fraction: float = 0.25  # components under this fraction of the median body area are dropped
+    min_dice: float = 0.2          # a run whose best validation Dice stays below this failed (warning, exit 1)
     seed: int = 0
-    time_limit_s: float | None = None  # stop training after this wall time (best checkpoint kept)
+    time_limit_s: float | None = None  # optional wall-time cap (off by default: results must not depend on load)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -55,30 +60,47 @@ class SegConfig(Config):
             ("batch_size", self.batch_size >= 1, "an integer >= 1"),
             ("optimizer", self.optimizer in ("sgd", "adam"), "'sgd' or 'adam'"),
             ("schedule", self.schedule in ("constant", "cosine"), "'constant' or 'cosine'"),
+            ("loss", self.loss in ("dice", "dice+bce"), "'dice' or 'dice+bce'"),
             ("val_fraction", 0.0 <= self.val_fraction < 1.0, "a fraction in [0, 1)"),
             ("threshold", 0.0 < self.threshold < 1.0, "a probability in (0, 1)"),
+            ("repeats", self.repeats >= 1, "an integer >= 1"),
+            ("synthetic", self.synthetic >= 0, "an integer >= 0"),
+            ("min_dice", 0.0 <= self.min_dice < 1.0, "a Dice in [0, 1)"),
         ]
         for name, ok, expected in checks:
             if not ok:
                 raise SegmentationError(Errors.S007.format(name=name, value=getattr(self, name), expected=expected))
+        for name, value, expected in self.augmentation.problems():
+            raise SegmentationError(Errors.S007.format(name=f"augmentation.{name}", value=value, expected=expected))
+
+    @property
+    def train_augmentation(self) -> AugmentConfig:
+        """The augmentation training applies: :attr:`augmentation`, or none when ``augment`` is off."""
+        return self.augmentation if self.augment else AugmentConfig.none()
 
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the paper's network and optimiser
     "paper": dict(input_size=512, features=32, depth=5, optimizer="sgd", lr=0.01, batch_size=4, epochs=100),
-    # fits ~15 minutes of a 2-core CPU on a dozen volumes; Adam converges in far fewer steps than plain SGD
-    "cpu": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=300,
-                schedule="cosine", slice_offsets=(-2, 0, 2), time_limit_s=14 * 60.0),
+    # a small network for a 2-core CPU; Adam converges in far fewer steps than plain SGD
+    "cpu": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=60,
+                schedule="cosine", repeats=2),
+    # the shipped model (imaging/models/vertebrae-default.pt): the cpu network on every real case (no validation
+    # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation, a fixed number of epochs;
+    # Dice alone let the S1 output copy the lumbar one (a batch Dice optimum): the cross entropy penalises it
+    "default": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=80,
+                    schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0, loss="dice+bce"),
 }
 
 
 def preset_config(name: str, **overrides: Any) -> SegConfig:
-    """A :class:`SegConfig` from a named preset (``paper`` or ``cpu``) with ``overrides`` (``None`` ignored)."""
+    """A :class:`SegConfig` from a named preset (``paper``, ``cpu`` or ``default``) with ``overrides`` (``None``
+    ignored)."""
     if name not in PRESETS:
         raise SegmentationError(Errors.S006.format(value=name, presets=sorted(PRESETS)))
     cfg = SegConfig(**PRESETS[name])
     for k, v in overrides.items():
         if v is not None:
-            setattr(cfg, k, tuple(v) if k == "slice_offsets" else v)
+            setattr(cfg, k, v)
     cfg.validate()
     return cfg

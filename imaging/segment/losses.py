@@ -1,22 +1,38 @@
-"""The Dice loss of the paper's eq. 1 and the Dice score of two masks."""
+"""The Dice loss of the paper's eq. 1, a pixel-wise cross entropy to add to it, and the Dice score of two masks."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
-def dice_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+def dice_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1.0, weight: torch.Tensor | None = None
+              ) -> torch.Tensor:
     """Negative Dice coefficient of eq. 1, summed over the batch and pixels, averaged over channels.
 
     ``-(2 sum_i p_i g_i + eps) / (sum_i p_i + sum_i g_i + eps)`` per channel, for ``pred`` and ``target`` of shape
     ``(B, C, H, W)`` with probabilities in [0, 1]. Equals MONAI ``DiceLoss(smooth_nr=eps, smooth_dr=eps,
-    batch=True)`` minus 1. Range [-1, 0); -1 is a perfect match.
+    batch=True)`` minus 1. Range [-1, 0); -1 is a perfect match. ``weight (B, C)`` in {0, 1} leaves out the
+    samples whose target of a channel is unknown (a channel unknown in the whole batch adds a constant).
     """
+    if weight is not None:
+        w = weight[:, :, None, None].to(pred.dtype)
+        pred, target = pred * w, target * w
     dims = (0, 2, 3)
     inter = (pred * target).sum(dims)
     denom = pred.sum(dims) + target.sum(dims)
     return -((2.0 * inter + eps) / (denom + eps)).mean()
+
+
+def bce_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Pixel-wise binary cross entropy of probabilities ``pred`` against ``target`` (``(B, C, H, W)``), averaged over
+    the pixels of the samples and channels whose target is known (``weight (B, C)`` in {0, 1})."""
+    per = F.binary_cross_entropy(pred.clamp(1e-6, 1 - 1e-6), target, reduction="none")
+    if weight is None:
+        return per.mean()
+    w = weight[:, :, None, None].to(per.dtype).expand_as(per)
+    return (per * w).sum() / w.sum().clamp(min=1.0)
 
 
 def dice_score(pred: np.ndarray, target: np.ndarray) -> float:

@@ -12,6 +12,8 @@ from .config import SegConfig
 
 LUMBAR_NAMES = ("T12", "L1", "L2", "L3", "L4", "L5")  # cranial -> caudal
 THORACIC_ABOVE = ("T11", "T10", "T9", "T8", "T7", "T6")  # names continued above T12 (count warnings apply)
+#: Every warning of :func:`assign_levels` that leaves the levels unnamed contains this phrase.
+LEVELS_UNNAMED = "levels are left unnamed"
 
 
 @dataclass
@@ -90,6 +92,103 @@ def components_from_labels(lab: np.ndarray, names: Sequence[str] | None = None) 
     return out
 
 
+@dataclass(frozen=True)
+class BodyRules:
+    """What a detected vertebral body must look like on a sagittal slice to be reported. Areas are relative to
+    the median area of the detections that do not touch the image border; distances to body widths (the square
+    root of that area) or to the median centroid spacing along the spine."""
+
+    min_area: float = 0.3          # smaller: a fragment
+    max_area: float = 2.5          # larger: merged bodies or another structure
+    border_partial: float = 0.6    # touching the image border and smaller than this: a body cut by the field of view
+    max_elongation: float = 3.0    # long / short side of the minimum-area rectangle
+    min_solidity: float = 0.7      # area / convex-hull area: ragged shapes are not bodies
+    max_offset: float = 1.2        # distance from the spine line (a quadratic through the centroids), body widths
+    min_spacing: float = 0.45      # centroid distance to a neighbour, fraction of the median spacing: a duplicate
+
+
+def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
+    r0, c0, r1, c1 = c.bbox
+    return r0 == 0 or c0 == 0 or r1 == shape[0] - 1 or c1 == shape[1] - 1
+
+
+def _shape_measures(mask: np.ndarray, spacing: Sequence[float]) -> tuple[float, float]:
+    """``(elongation, solidity)`` of a body mask, in mm."""
+    import cv2
+
+    pts = (np.argwhere(mask) * np.asarray(spacing[:2], float)).astype(np.float32)
+    (_, _), (a, b), _ = cv2.minAreaRect(pts)
+    step = float(max(spacing[:2]))
+    elongation = (max(a, b) + step) / (min(a, b) + step)
+    hull = cv2.convexHull(pts)
+    hull_area = cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True) * step + step * step  # pixel-area terms
+    return float(elongation), float(min(mask.sum() * spacing[0] * spacing[1] / hull_area, 1.0))
+
+
+def plausible_bodies(comps: Sequence[Component], shape: tuple[int, int], spacing: Sequence[float] = (1.0, 1.0),
+                     rules: BodyRules = BodyRules()) -> tuple[list[Component], list[str]]:
+    """Drop the detections that are not whole vertebral bodies; ``(kept, one reason per dropped detection)``.
+
+    In order: size (fragments, merged blobs), bodies cut by the image border (partial: an S1 detection is kept,
+    as the anchor of the level names), shape (elongated or ragged), position off the line of the spine, and
+    duplicates too close to a neighbour along the spine (the smaller one goes).
+    """
+    if not comps:
+        return [], []
+    inner = [c for c in comps if not _touches_border(c, shape)] or list(comps)
+    ref = float(np.median([c.area for c in inner]))
+    sp = np.asarray(spacing[:2], float)
+    notes: list[str] = []
+
+    def where(c: Component) -> str:
+        r, col = c.centroid
+        return f"{c.channel} detection at row {r:.0f}, column {col:.0f}"
+
+    kept = []
+    for c in comps:
+        elongation, solidity = _shape_measures(c.mask, spacing)
+        if c.area < rules.min_area * ref:
+            reason = f"{c.area / ref:.2f} x the median body area: a fragment"
+        elif c.area > rules.max_area * ref:
+            reason = f"{c.area / ref:.1f} x the median body area: not one body"
+        elif c.channel != "s1" and _touches_border(c, shape) and c.area < rules.border_partial * ref:
+            reason = "a partial body cut by the image border"
+        elif elongation > rules.max_elongation:
+            reason = f"elongated ({elongation:.1f}:1), not a body's shape"
+        elif solidity < rules.min_solidity:
+            reason = f"ragged (solidity {solidity:.2f}), not a body's shape"
+        else:
+            kept.append(c)
+            continue
+        notes.append(f"dropped the {where(c)}: {reason}")
+    width = np.sqrt(ref * sp[0] * sp[1])
+    while len(kept) >= 4:  # off the spine line: the worst outlier of a quadratic col(row) fit, one at a time
+        cen = np.array([c.centroid for c in kept]) * sp
+        fit = np.polyval(np.polyfit(cen[:, 0], cen[:, 1], 2), cen[:, 0])
+        off = np.abs(cen[:, 1] - fit)
+        worst = int(off.argmax())
+        if off[worst] <= rules.max_offset * width:
+            break
+        notes.append(f"dropped the {where(kept[worst])}: {off[worst] / width:.1f} body widths off the line of the "
+                     "spine")
+        kept.pop(worst)
+    kept.sort(key=lambda c: c.centroid[0])
+    for channel in sorted({c.channel for c in kept}):  # duplicates along the spine, per detector (an S1 detection
+        same = [c for c in kept if c.channel == channel]  # on a lumbar one is criterion 3, see assign_levels)
+        while len(same) >= 3:
+            cen = np.array([c.centroid for c in same]) * sp
+            gaps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
+            i = int(gaps.argmin())
+            if gaps[i] >= rules.min_spacing * float(np.median(gaps)):
+                break
+            small = same[i] if same[i].area < same[i + 1].area else same[i + 1]
+            notes.append(f"dropped the {where(small)}: {gaps[i]:.0f} mm from its neighbour (median spacing "
+                         f"{np.median(gaps):.0f} mm), a duplicate detection")
+            same = [c for c in same if c is not small]
+            kept = [c for c in kept if c is not small]
+    return kept, notes
+
+
 @dataclass
 class Vertebra:
     """One labelled vertebral body on the slice."""
@@ -131,47 +230,70 @@ def body_corners(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     return np.stack(corners) / sp
 
 
+def _same_body(a: Component, b: Component) -> bool:
+    """Two detections cover the same body: they overlap by more than half of the smaller one."""
+    return bool((a.mask & b.mask).sum() > 0.5 * min(a.area, b.area))
+
+
 def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple[list[tuple[Component, str | None]],
                                                                                   list[str]]:
     """Name bodies upward from S1: the S1 detection, then L5, L4, ... L1, T12 (and T11... above, with a warning).
 
-    Returns the components ordered cranial -> caudal with their names and the warnings. Without an S1 detection
-    the lumbar bodies are not named (``None``): counting from the caudal-most body would be a guess.
+    Returns the components ordered cranial -> caudal with their names and the warnings. The levels are named only
+    when S1 is unambiguous: exactly one S1 detection, not the same body as a lumbar detection, no body-sized
+    lumbar detection below it, and at about the lumbar spacing below the lowest lumbar body. Otherwise every body
+    stays unnamed (``None``) and a warning says why: counting from another body would be a guess, and one missed or
+    doubled body would shift every name.
     """
     warnings: list[str] = []
-    s1s = [c for c in comps if c.channel == "s1"]
+    s1s = sorted((c for c in comps if c.channel == "s1"), key=lambda c: -c.area)
     lumbar = sorted((c for c in comps if c.channel == "lumbar"), key=lambda c: c.centroid[0])
-    s1 = None
+
+    def unnamed(reason: str) -> tuple[list[tuple[Component, str | None]], list[str]]:
+        warnings.append(f"{reason}, so the {LEVELS_UNNAMED}")
+        twice = [s for s in s1s if any(_same_body(s, c) for c in lumbar)]  # reported once, as the lumbar body
+        if twice:
+            warnings.append(f"{len(twice)} S1 detection(s) on bodies the lumbar detector also found are reported "
+                            "once")
+        bodies = lumbar + [s for s in s1s if not any(s is t for t in twice)]
+        return [(c, None) for c in sorted(bodies, key=lambda c: c.centroid[0])], warnings
+
+    if not s1s:
+        warnings.append(f"S1 not detected (out of view, or not found): the lumbar {LEVELS_UNNAMED} (counting from "
+                        f"the lowest body would be a guess); {len(lumbar)} lumbar bodies found")
+        return [(c, None) for c in lumbar], warnings
     if len(s1s) > 1:
-        s1s.sort(key=lambda c: -c.area)
-        warnings.append(f"{len(s1s)} S1 detections; kept the largest, ignored {len(s1s) - 1}")
-    if s1s:
-        s1 = s1s[0]
-        overlap = [c for c in lumbar if (c.mask & s1.mask).any()]
-        if overlap:
-            warnings.append(f"the S1 detection overlaps {len(overlap)} lumbar detection(s) (success criterion 3 "
-                            "fails); the overlapping lumbar detection(s) were dropped")
-            lumbar = [c for c in lumbar if not (c.mask & s1.mask).any()]
-        below = [c for c in lumbar if c.centroid[0] > s1.centroid[0]]
-        if below:
-            warnings.append(f"{len(below)} lumbar detection(s) lie below S1; they were dropped")
-            lumbar = [c for c in lumbar if c.centroid[0] <= s1.centroid[0]]
-    names: list[str | None]
-    if s1 is None:
-        warnings.append("S1 not detected: the lumbar levels are left unnamed (counting from the lowest body "
-                        f"would be a guess); {len(lumbar)} lumbar bodies found")
-        names = [None] * len(lumbar)
-    else:
-        upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
-        names = [upward[i] if i < len(upward) else None for i in range(len(lumbar))][::-1]
+        rows = ", ".join(f"{c.centroid[0]:.0f}" for c in sorted(s1s, key=lambda c: c.centroid[0]))
+        return unnamed(f"{len(s1s)} S1 detections (rows {rows}): which body is S1 is ambiguous")
+    s1 = s1s[0]
+    if any(_same_body(s1, c) for c in lumbar):
+        return unnamed("the S1 detection and a lumbar detection cover the same body (success criterion 3 fails): "
+                       "which body is S1 is ambiguous")
+    if any((c.mask & s1.mask).any() for c in lumbar):
+        warnings.append("the S1 detection touches a lumbar detection (success criterion 3 fails)")
+    above = [c for c in lumbar if c.centroid[0] <= s1.centroid[0]]
+    below = [c for c in lumbar if c.centroid[0] > s1.centroid[0]]
+    ref = float(np.median([c.area for c in above])) if above else float(s1.area)
+    if any(c.area >= 0.5 * ref for c in below):
+        return unnamed("a body-sized lumbar detection lies below the S1 detection: which body is S1 is ambiguous")
+    if below:
+        warnings.append(f"{len(below)} small detection(s) below S1 (sacral segments) were dropped")
+    lumbar = above
+    if len(lumbar) >= 2:
+        cen = np.array([c.centroid for c in lumbar] + [s1.centroid])
+        steps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
+        spacing, gap = float(np.median(steps[:-1])), float(steps[-1])
+        if not 0.5 * spacing <= gap <= 1.7 * spacing:
+            return unnamed(f"the S1 detection lies {gap:.0f} pixels from the lowest lumbar body, expected about "
+                           f"{spacing:.0f} (the spacing of the lumbar bodies): a body between them may be missed or "
+                           "the S1 detection is wrong")
+    upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
+    names = [upward[i] if i < len(upward) else None for i in range(len(lumbar))][::-1]
     if len(lumbar) != expected_lumbar:
         warnings.append(f"found {len(lumbar)} lumbar bodies, expected {expected_lumbar} (T12-L5); "
                         + ("field of view may miss T12 or a body was not detected" if len(lumbar) < expected_lumbar
                            else "extra bodies above T12 or a body was split (check qc.png)"))
-    ordered: list[tuple[Component, str | None]] = list(zip(lumbar, names))
-    if s1 is not None:
-        ordered.append((s1, "S1"))
-    return ordered, warnings
+    return list(zip(lumbar, names)) + [(s1, "S1")], warnings
 
 
 def detect(probs: np.ndarray, cfg: SegConfig) -> list[Component]:
@@ -184,3 +306,10 @@ def detect(probs: np.ndarray, cfg: SegConfig) -> list[Component]:
         else:
             out.extend(components(binary, "lumbar", cfg.min_area_fraction))
     return out
+
+
+def find_bodies(probs: np.ndarray, cfg: SegConfig, spacing: Sequence[float] = (1.0, 1.0)
+                ) -> tuple[list[Component], list[str]]:
+    """The plausible vertebral bodies in ``probs (C, h, w)`` and why the others were dropped
+    (:func:`detect` then :func:`plausible_bodies`)."""
+    return plausible_bodies(detect(probs, cfg), probs.shape[1:], spacing)

@@ -290,7 +290,7 @@ def test_duplicate_study_ids_and_missing_source_are_coded_errors(cohort, truths,
     with pytest.raises(ImagingError, match="I031"):
         extract([cohort / "dicom"], tmp_path / "out", vertebrae_dir=cohort / "truth", study_ids=same)
     with pytest.raises(ImagingError, match="I033"):
-        extract([cohort / "dicom" / sid], tmp_path / "out")
+        extract([cohort / "dicom" / sid], tmp_path / "out", model_path=tmp_path / "m.pt", vertebrae_dir=cohort / "truth")
     assert not (tmp_path / "out").exists()
 
 
@@ -304,7 +304,8 @@ def test_cli_extract_small_volumes(cohort, tmp_path):
     df = pd.read_parquet(tmp_path / "out" / "manifest.parquet")
     assert np.load(tmp_path / "out" / df.axial_path[0]).shape == (8, 64, 64)
     assert np.load(tmp_path / "out" / df.sagittal_path[0]).shape == (9, 32, 64)
-    bad = CliRunner().invoke(app, ["extract", str(cohort / "dicom"), "-o", str(tmp_path / "o2")])
+    bad = CliRunner().invoke(app, ["extract", str(cohort / "dicom"), "-o", str(tmp_path / "o2"), "--vertebrae",
+                                   str(cohort / "truth"), "--seg-model", str(tmp_path / "m.pt")])
     assert bad.exit_code == 2 and "I033" in bad.output
 
 
@@ -405,3 +406,20 @@ def test_cli_deidentify_reads_the_key_from_the_environment(cohort, tmp_path, mon
     assert sid not in res.output and "0123456789abcdef-cli" not in res.output
     df = pd.read_parquet(tmp_path / "out" / "manifest.parquet")
     assert len(df) == len(LEVELS) and sid not in set(df.study_id) and set(df.status) == {"ok"}
+
+
+def test_levels_left_unnamed_by_segmentation_fail_with_its_reason(cohort, tmp_path):
+    import torch
+
+    from imaging.segment import SegConfig, build_model, save_checkpoint
+
+    cfg = SegConfig(input_size=32, features=2, depth=2)
+    model = build_model(cfg)
+    with torch.no_grad():
+        model.head.bias.fill_(-20.0)  # a network that finds nothing: no S1, so no level can be named
+    save_checkpoint(tmp_path / "seg.pt", model, cfg, None, epoch=0, best_metric=0.0)
+    sid = sorted(p.name for p in (cohort / "dicom").iterdir())[0]
+    res = extract([cohort / "dicom" / sid], tmp_path / "out", ExtractConfig(**SMALL), model_path=tmp_path / "seg.pt")
+    rows = res.records[0].rows
+    assert [r["status"] for r in rows] == ["failed"] * 6
+    assert all("S1 not detected" in r["reason"] and "levels are left unnamed" in r["reason"] for r in rows), rows

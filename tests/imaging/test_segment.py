@@ -101,7 +101,7 @@ def make_samples(rng, n, cfg):
         box = Letterbox(*lab.shape, cfg.input_size)
         out.append(SliceSample(f"s{i}", 0, box.forward(img[None]),
                                (box.forward(targets_from_labels(lab, names, cfg.with_s1)) > 0.5).float(), lab,
-                               (1.0, 1.0)))
+                               (1.0, 1.0), torch.ones(len(cfg.channels))))
     return out
 
 
@@ -143,14 +143,25 @@ def test_labelling_warns_when_the_count_is_off_and_does_not_guess_without_s1():
     assert any("S1 not detected" in w for w in warnings)
 
 
-def test_labelling_warns_when_s1_overlaps_lumbar():
+def test_labelling_does_not_guess_when_s1_is_ambiguous():
     _, lab, names = synthetic_slice(np.random.default_rng(3))
     comps = components_from_labels(lab, names)
     l5 = comps[5]
-    comps[6] = Component(comps[6].mask | l5.mask, "s1")
-    ordered, warnings = assign_levels(comps)
-    assert any("overlaps" in w for w in warnings)
-    assert [n for _, n in ordered][-1] == "S1"
+    # the S1 detector fires on L5 as well as S1: which body is S1?
+    ordered, warnings = assign_levels(comps[:6] + [Component(comps[6].mask | l5.mask, "s1")])
+    assert [n for _, n in ordered] == [None] * 6 and any("cover the same body" in w for w in warnings)
+    ordered, warnings = assign_levels(comps + [Component(l5.mask.copy(), "s1")])
+    assert set(n for _, n in ordered) == {None} and any("2 S1 detections" in w for w in warnings)
+    assert len(ordered) == 7 and any("reported once" in w for w in warnings)  # L5 once, not twice
+    # S1 detected on L4: L5, a whole body, lies below it
+    ordered, warnings = assign_levels(comps[:4] + comps[5:6] + [Component(comps[4].mask, "s1")])
+    assert set(n for _, n in ordered) == {None} and any("below the S1 detection" in w for w in warnings)
+    # a detection that only touches S1 leaves the names (criterion 3 is reported)
+    touch = comps[6].mask.copy()
+    rows = np.nonzero(l5.mask.any(1))[0]
+    touch[rows[-1], l5.mask[rows[-1]]] = True
+    ordered, warnings = assign_levels(comps[:6] + [Component(touch, "s1")])
+    assert [n for _, n in ordered] == NAMES and any("touches" in w for w in warnings)
 
 
 def test_touching_bodies_are_split():
@@ -207,7 +218,7 @@ def test_letterbox_round_trip_on_non_square_slice():
 
 # ------------------------------------------------------------------------------------------------------- checkpoint
 def test_checkpoint_round_trip_restores_config_and_weights(tmp_path):
-    cfg = SegConfig(input_size=32, features=4, depth=2, with_s1=True, slice_offsets=(-1, 0, 1), lr=0.05)
+    cfg = SegConfig(input_size=32, features=4, depth=2, with_s1=True, repeats=3, lr=0.05)
     model = build_model(cfg)
     opt = build_optimizer(model, cfg)
     model(torch.rand(2, 1, 32, 32)).mean().backward()
@@ -216,6 +227,7 @@ def test_checkpoint_round_trip_restores_config_and_weights(tmp_path):
     ck = load_checkpoint(tmp_path / "m.pt")
     assert ck.config == cfg and ck.epoch == 7 and ck.best_metric == pytest.approx(0.81)
     assert ck.optimizer_state is not None and ck.optimizer_state["state"]
+    assert ck.config.augmentation == cfg.augmentation and ck.config.augmentation.scale == (0.7, 1.4)
     for k, v in model.state_dict().items():
         assert torch.equal(v, ck.model.state_dict()[k]), k
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
@@ -246,7 +258,7 @@ def test_cli_train_seg_segment_and_eval_seg(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["train-seg", "--data", str(data), "-o", str(model), "--preset", "cpu", "--input-size",
                               "64", "--features", "4", "--depth", "2", "--epochs", "3", "--optimizer", "adam",
-                              "--lr", "0.02"])
+                              "--lr", "0.02", "--allow-low-dice"])
     assert res.exit_code == 0, res.output
     ck = load_checkpoint(model)
     assert ck.config.input_size == 64 and ck.config.channels == ("lumbar", "s1") and 1 <= ck.epoch <= 3
@@ -267,6 +279,20 @@ def test_cli_train_seg_segment_and_eval_seg(tmp_path):
     res = runner.invoke(app, ["eval-seg", "--seg-model", str(model), "--data", str(data), "-o", str(tmp_path / "e.json")])
     assert res.exit_code == 0, res.output
     assert len(json.loads((tmp_path / "e.json").read_text())["cases"]) == 3
+
+
+def test_cli_train_seg_fails_loudly_when_the_model_does_not_learn(tmp_path):
+    data = tmp_path / "pairs"
+    data.mkdir()
+    rng = np.random.default_rng(6)
+    for i in range(2):
+        write_pair(data, f"case{i}", rng)
+    args = ["train-seg", "--data", str(data), "-o", str(tmp_path / "m.pt"), "--preset", "cpu", "--input-size", "32",
+            "--features", "2", "--depth", "1", "--epochs", "1", "--lr", "0", "--val-fraction", "0"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1 and "did not learn" in res.output, res.output
+    assert (tmp_path / "m.pt").exists()  # the model is still written, for inspection
+    assert CliRunner().invoke(app, args + ["--allow-low-dice"]).exit_code == 0
 
 
 def test_cli_train_seg_reports_coded_error_for_empty_folder(tmp_path):

@@ -10,7 +10,7 @@ from imaging.segment import SegConfig, SegmentationError, build_model, load_chec
 
 @pytest.fixture
 def checkpoint(tmp_path):
-    cfg = SegConfig(input_size=32, features=4, depth=2, slice_offsets=(-1, 0, 1))
+    cfg = SegConfig(input_size=32, features=4, depth=2, loss="dice+bce")
     path = tmp_path / "m.pt"
     save_checkpoint(path, build_model(cfg), cfg, None, epoch=3, best_metric=0.5)
     return path, cfg
@@ -24,18 +24,24 @@ def rewrite(path, change) -> None:
 
 def test_a_checkpoint_of_an_older_version_loads_with_the_defaults_of_newer_settings(checkpoint):
     path, cfg = checkpoint
-    rewrite(path, lambda s: [s["config"].pop(k) for k in ("schedule", "time_limit_s", "min_area_fraction")])
+    def as_written_before(state):
+        for key in ("schedule", "time_limit_s", "min_area_fraction", "augmentation", "repeats", "synthetic"):
+            state["config"].pop(key)
+        state["config"]["slice_offsets"] = [-1, 0, 1]  # a setting SegConfig retired
+
+    rewrite(path, as_written_before)
     ck = load_checkpoint(path)
-    assert ck.config.schedule == "constant" and ck.config.time_limit_s is None
-    assert ck.config.slice_offsets == (-1, 0, 1) and ck.config.features == 4 and ck.epoch == 3
+    assert ck.config.schedule == "constant" and ck.config.time_limit_s is None and ck.config.repeats == 1
+    assert ck.config.augmentation == SegConfig().augmentation
+    assert ck.config.loss == "dice+bce" and ck.config.features == 4 and ck.epoch == 3
 
 
 def test_unknown_settings_and_newer_formats_are_named_not_dropped(checkpoint):
     path, _ = checkpoint
-    rewrite(path, lambda s: s["config"].update(loss="focal"))
-    with pytest.raises(SegmentationError, match=r"\[S003\].*\[C010\].*'loss'"):
+    rewrite(path, lambda s: s["config"].update(focal_gamma=2.0))
+    with pytest.raises(SegmentationError, match=r"\[S003\].*\[C010\].*'focal_gamma'"):
         load_checkpoint(path)
-    rewrite(path, lambda s: (s["config"].pop("loss"), s.update(format=2)))
+    rewrite(path, lambda s: (s["config"].pop("focal_gamma"), s.update(format=2)))
     with pytest.raises(SegmentationError, match=r"\[S003\].*format 2 is newer"):
         load_checkpoint(path)
 

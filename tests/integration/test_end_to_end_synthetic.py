@@ -103,6 +103,15 @@ def test_cli_predict_with_a_segmentation_network_that_finds_nothing_keeps_every_
     df = pd.read_parquet(out)
     assert len(df) == 6 and set(df["status"]) == {"failed"} and df["scs"].isna().all()
     assert df["reason"].str.len().gt(0).all() and (df["report_id"] == study.name).all()
+    out2 = tmp_path / "deid" / "grades.parquet"
+    res = CliRunner().invoke(app, ["predict", "--model", str(root / "run" / "checkpoint_best.pt"), "--seg-model",
+                                   str(tmp_path / "seg.pt"), str(study), "-o", str(out2), "--deidentify"],
+                             env={"DEEPSPINE_DEIDENTIFY_KEY": "a-secret-of-some-length"})
+    assert res.exit_code == 0, res.output
+    ids = set(pd.read_parquet(out2)["report_id"])
+    assert len(ids) == 1 and study.name not in ids and len(ids.pop()) == 16  # the keyed hash of imaging extract
+    manifest = pd.read_parquet(tmp_path / "deid" / "volumes" / "manifest.parquet")
+    assert not manifest.astype(str).apply(lambda col: col.str.contains(study.name)).any().any()
 
 
 def test_model_versus_report_review_corrects_a_wrong_report_label(product, tmp_path):

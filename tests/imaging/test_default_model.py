@@ -1,0 +1,70 @@
+"""The shipped vertebra model: present in the package, small, used when no model is given, and right on studies it
+never saw (synthetic studies of `imaging synth`, a generator it was not trained on; the shared real scans when
+they are available)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from imaging.cli import app
+from imaging.segment import DEFAULT_MODEL, LEVELS_FILE, evaluate_folder, load_checkpoint, read_levels
+from imaging.synth import SynthConfig, synth_cohort
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "vertebrae-mri"
+NAMES = ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    out = tmp_path_factory.mktemp("unseen")
+    synth_cohort(out, SynthConfig(n=3, seed=41, sag_slices=7))
+    return out
+
+
+def test_default_model_ships_small_with_its_recipe():
+    assert DEFAULT_MODEL.is_file() and DEFAULT_MODEL.stat().st_size < 4_000_000
+    ck = load_checkpoint(None)
+    assert ck.config.channels == ("lumbar", "s1") and ck.optimizer_state is None
+    assert ck.config.synthetic > 0 and ck.config.augment and ck.config.time_limit_s is None
+    record = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    assert record["excluded"] == [] and record["epochs_run"] == ck.config.epochs
+    assert set(read_levels(LEVELS_FILE)) == {f"VB1_{i:02d}" for i in (2, 3, 6, 7, 8, 10, 11, 12, 15, 16, 17)} | {
+        f"VB2_{i:02d}" for i in (2, 4, 5, 6, 7, 8)}
+
+
+def test_segment_without_a_model_names_the_levels_of_unseen_synthetic_studies(cohort, tmp_path):
+    for sid in sorted(p.name for p in (cohort / "dicom").iterdir()):
+        out = tmp_path / sid
+        res = CliRunner().invoke(app, ["segment", str(cohort / "dicom" / sid), "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        doc = json.loads((out / "vertebrae.json").read_text())
+        truth = json.loads((cohort / "truth" / f"{sid}.json").read_text())["vertebrae"]
+        named = {v["name"]: v for v in doc["vertebrae"] if v["name"]}
+        assert set(named) == set(NAMES), (sid, doc["warnings"])
+        for name, v in named.items():
+            err = np.linalg.norm(np.subtract(v["centroid_mm"], truth[name]["centroid"]))
+            assert err < 6.0, (sid, name, err)
+
+
+def test_extract_without_a_model_cuts_every_level(cohort, tmp_path):
+    cfg = tmp_path / "small.json"
+    cfg.write_text(json.dumps({"axial_size": [64, 64, 8], "sagittal_size": [32, 64, 9]}))
+    res = CliRunner().invoke(app, ["extract", str(cohort / "dicom"), "-o", str(tmp_path / "out"), "--config",
+                                   str(cfg)])
+    assert res.exit_code == 0, res.output
+    df = pd.read_parquet(tmp_path / "out" / "manifest.parquet")
+    assert len(df) == 18 and (df.status != "failed").all(), df[["study_id", "level", "status", "reason"]]
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"the shared real scans ({REAL}) are not available")
+def test_default_model_names_real_anatomy_from_s1_and_never_names_wrongly():
+    annotated = [n for n, (s1, _) in read_levels(LEVELS_FILE).items() if s1 is not None]
+    ev = evaluate_folder(None, REAL, names=annotated)
+    assert ev.identification > 0.95 and ev.mean_dice_identified > 0.85
+    assert ev.naming > 0.9 and ev.wrong_names == 0, [(c.name, c.warnings) for c in ev.cases]
