@@ -38,13 +38,17 @@ def train_cmd(
                                 "Rerunning the same command there resumes."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON file of TrainConfig settings."),
     manifest: Optional[str] = typer.Option(None, "--manifest", help="manifest.parquet of 'imaging extract'."),
-    levels: Optional[str] = typer.Option(None, "--levels", help="Levels table of 'reportparse extract'."),
+    levels: Optional[str] = typer.Option(None, "--levels", help="Levels table of 'reportparse extract', or the "
+                                         "RSNA 2024 competition's train.csv."),
     mapping: Optional[str] = typer.Option(None, "--mapping", help="CSV report_id,study_id[,patient_id]."),
     splits: Optional[str] = typer.Option(None, "--splits", help="Splits CSV to reuse or create."),
     variant: Optional[str] = typer.Option(None, "--variant", help="both, axial or sagittal."),
     swap_val_test: bool = typer.Option(False, "--swap-val-test", help="Exchange validation and test (the paper's "
                                        "second model)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model preset: paper or tiny."),
+    label_scheme: Optional[str] = typer.Option(None, "--label-scheme", help="deepspine (4 grades, report labels) "
+                                               "or rsna (3 classes Normal/Mild, Moderate, Severe)."),
+    subarticular: bool = typer.Option(False, "--subarticular", help="rsna: also the right/left subarticular heads."),
     epochs: Optional[int] = typer.Option(None, "--epochs"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
     workers: Optional[int] = typer.Option(None, "--workers", help="DataLoader processes."),
@@ -58,7 +62,8 @@ def train_cmd(
     _logging(verbose)
     overrides = dict(manifest=manifest, levels=levels, mapping=mapping, splits=splits, variant=variant,
                      model=model, epochs=epochs, batch_size=batch_size, workers=workers, device=device, seed=seed,
-                     swap_val_test=swap_val_test or None)
+                     swap_val_test=swap_val_test or None, label_scheme=label_scheme,
+                     subarticular=subarticular or None)
     cfg = (TrainConfig.from_file(config, **overrides) if config else
            TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None}))
     with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
