@@ -56,7 +56,8 @@ def synth_cmd(
 @app.command("train-seg")
 def train_seg_cmd(
     data: Path = typer.Option(..., "--data", help="Folder of NAME_image.nii.gz + NAME_vertebrae.nii.gz (or "
-                              "NAME_corners.json) pairs, or a cohort folder written by 'imaging synth'."),
+                              "NAME_corners.json) pairs, a cohort folder written by 'imaging synth', or a SPIDER "
+                              "download folder (images/, masks/; its T2 series, with --no-s1)."),
     output: Path = typer.Option(..., "--output", "-o", help="Model checkpoint to write (best validation epoch)."),
     preset: str = typer.Option("cpu", "--preset", help="'cpu' (192 px, 8 features, depth 4, Adam) or 'paper' "
                                "(512 px, 32 features, depth 5, SGD 0.01)."),

@@ -71,6 +71,8 @@ class SegErrors(metaclass=ErrorsWithCodes):
     S008 = ("Need at least 2 training pairs to hold out a validation split, got {n} in '{path}'. Add pairs or pass "
             "--val-fraction 0 (then the last epoch is kept).")
     S009 = "Study '{path}' could not be read: {error}."
+    S010 = ("Training data '{path}' is SPIDER, whose masks hold no sacrum: the S1 detector channel cannot be learnt "
+            "from it. Train with --no-s1 (the lumbar channel only).")
 
 
 class SegmentationError(ImagingError):
@@ -300,16 +302,23 @@ class Pair:
     image: Path
     vertebrae: Path | None = None  # positional label mask on the image grid
     corners: Path | None = None    # corners JSON: voxel (row, col), or a synthetic truth file (patient mm)
+    convention: str = ""           # "" positional mask; "spider": SPIDER's label values (imaging.datasets.spider)
 
 
 IMAGE_SUFFIXES = ("_image.nii.gz", "_image.nii", "_image.mha", "_image.mhd")
 
 
 def find_pairs(folder: Path) -> list[Pair]:
-    """Training pairs in ``folder``: each ``NAME_image.*`` with ``NAME_vertebrae.*`` or ``NAME_corners.json``."""
+    """Training pairs in ``folder``: each ``NAME_image.*`` with ``NAME_vertebrae.*`` or ``NAME_corners.json``, the
+    studies of an ``imaging synth`` cohort, or the T2 series of a SPIDER download folder with their masks."""
+    from .datasets import spider
+
     folder = Path(folder)
     if not folder.is_dir():
         raise SegmentationError(SegErrors.S002.format(path=folder, cwd=os.getcwd()))
+    spider_pairs = spider.find_pairs(folder)
+    if spider_pairs is not None:
+        return spider_pairs
     pairs = []
     if (folder / "truth").is_dir() and (folder / "dicom").is_dir():  # a cohort written by 'imaging synth'
         for t in sorted((folder / "truth").glob("*.json")):
@@ -385,6 +394,10 @@ def read_pair(pair: Pair) -> PairData:
         if data.lab3.shape != vol.shape:
             raise SegmentationError(SegErrors.S005.format(mask=pair.vertebrae, mask_shape=data.lab3.shape,
                                                           image=pair.image, image_shape=vol.shape))
+        if pair.convention == "spider":
+            from .datasets import spider
+
+            data.lab3, data.names = spider.body_labels(data.lab3)
     else:
         k, data.lab2, data.names = read_corners(pair.corners, vol.shape[:2])
         data.k_mid = k if k is not None else data.k_mid
@@ -540,6 +553,8 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
     pairs = list(pairs) if pairs is not None else find_pairs(Path(data_dir))
     if not pairs:
         raise SegmentationError(SegErrors.S001.format(path=data_dir))
+    if cfg.with_s1 and any(p.convention == "spider" for p in pairs):
+        raise SegmentationError(SegErrors.S010.format(path=data_dir))
     n_val = int(round(len(pairs) * cfg.val_fraction))
     if cfg.val_fraction > 0 and len(pairs) < 2:
         raise SegmentationError(SegErrors.S008.format(n=len(pairs), path=data_dir))
