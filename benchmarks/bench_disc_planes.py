@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from imaging.extract import LEVELS, Body, ExtractConfig, disc_planes, extract
-from imaging.segment import LUMBAR_NAMES, THORACIC_ABOVE, _sitk_mm, body_corners, read_array
+from imaging.segment import LUMBAR_NAMES, THORACIC_ABOVE, body_corners, read_array
+from imaging.segment.inference import _sitk_mm
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vertebrae-mri"
 # The name of the most caudal mask label, decided by looking at the mid-sagittal slices (2026-11-29): in every VB1

@@ -166,7 +166,7 @@ def levels_table(path: str | os.PathLike) -> pd.DataFrame:
 def find_pairs(folder: str | os.PathLike, sequences: tuple[str, ...] = SEQUENCES) -> Optional[list]:
     """Training pairs (:class:`imaging.segment.Pair`, mask convention ``spider``) of a SPIDER folder, None when
     ``folder`` is no SPIDER folder."""
-    from ..segment import Pair
+    from ..segment.data import Pair
 
     if not is_layout(folder):
         return None

@@ -1,0 +1,247 @@
+"""Reading training and evaluation cases: image/ground-truth pairs, slices, corner polygons, letterboxing."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..datasets import spider
+from .config import SegConfig, SegErrors, SegmentationError
+
+
+@dataclass
+class Letterbox:
+    """How a slice ``(h, w)`` was zero-padded to a square and resized to ``size``; inverts predictions."""
+
+    h: int
+    w: int
+    size: int
+
+    @property
+    def side(self) -> int:
+        return max(self.h, self.w)
+
+    @property
+    def pad(self) -> tuple[int, int]:
+        return (self.side - self.h) // 2, (self.side - self.w) // 2
+
+    def forward(self, arr: np.ndarray, mode: str = "bilinear") -> torch.Tensor:
+        """``(C, h, w)`` array -> ``(C, size, size)`` tensor."""
+        t = torch.as_tensor(np.ascontiguousarray(arr), dtype=torch.float32)
+        pr, pc = self.pad
+        sq = torch.zeros((t.shape[0], self.side, self.side), dtype=torch.float32)
+        sq[:, pr:pr + self.h, pc:pc + self.w] = t
+        if mode == "bilinear":
+            out = F.interpolate(sq[None], size=(self.size, self.size), mode="bilinear", align_corners=False,
+                                antialias=True)
+        else:
+            out = F.interpolate(sq[None], size=(self.size, self.size), mode=mode)
+        return out[0]
+
+    def inverse(self, t: torch.Tensor) -> np.ndarray:
+        """``(C, size, size)`` probabilities -> ``(C, h, w)`` array on the slice grid (bilinear)."""
+        sq = F.interpolate(t[None].float(), size=(self.side, self.side), mode="bilinear", align_corners=False)[0]
+        pr, pc = self.pad
+        return sq[:, pr:pr + self.h, pc:pc + self.w].numpy()
+
+
+def normalise(img: np.ndarray) -> np.ndarray:
+    """Robust intensity scaling to about [0, 1] (1st-99.5th percentile)."""
+    img = img.astype(np.float32)
+    lo, hi = np.percentile(img, [1.0, 99.5])
+    return np.clip((img - lo) / max(hi - lo, 1e-6), 0.0, 1.5)
+
+
+def polygon_mask(shape: tuple[int, int], corners: Sequence[Sequence[float]]) -> np.ndarray:
+    """Boolean ``shape`` mask of the polygon with (row, col) ``corners`` (4 corners: a rectangle or trapezoid)."""
+    from matplotlib.path import Path as MplPath
+
+    rr, cc = np.mgrid[:shape[0], :shape[1]]
+    pts = np.stack([cc.ravel() + 0.5, rr.ravel() + 0.5], axis=1) - 0.5
+    poly = MplPath([(c, r) for r, c in corners])
+    return poly.contains_points(pts, radius=0.5).reshape(shape)
+
+
+def read_corners(path: Path, shape: tuple[int, int]) -> tuple[int | None, np.ndarray, list[str]]:
+    """Rasterise a corners JSON file: ``(slice or None, positional label map (h, w), names cranial->caudal)``."""
+    try:
+        data = json.loads(Path(path).read_text())
+        verts = data["vertebrae"]
+        items = []
+        for v in verts:
+            corners = v["corners"]
+            if len(corners) != 4 or any(len(c) != 2 for c in corners):
+                raise ValueError(f"vertebra {v.get('name')!r} needs 4 [row, col] corners")
+            items.append((str(v.get("name", "")), corners))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise SegmentationError(SegErrors.S004.format(path=path, problem=err)) from None
+    lab, names = rasterise(items, shape)
+    k = data.get("slice")
+    return (int(k) if k is not None else None), lab, names
+
+
+def rasterise(items: Sequence[tuple[str, Sequence[Sequence[float]]]], shape: tuple[int, int]
+              ) -> tuple[np.ndarray, list[str]]:
+    """Positional label map (1..N cranial -> caudal by mean corner row) of named (row, col) corner polygons."""
+    items = sorted(items, key=lambda it: np.mean([c[0] for c in it[1]]))
+    lab = np.zeros(shape, np.int32)
+    for i, (_, corners) in enumerate(items, 1):
+        lab[polygon_mask(shape, corners) & (lab == 0)] = i
+    return lab, [n for n, _ in items]
+
+
+def targets_from_labels(lab: np.ndarray, names: Sequence[str] | None, with_s1: bool) -> np.ndarray:
+    """Detector targets ``(C, h, w)`` from a positional label slice: lumbar = every body not named S1."""
+    s1 = np.zeros(lab.shape, bool)
+    if names:
+        for i, n in enumerate(names, 1):
+            if n.upper() == "S1":
+                s1 |= lab == i
+    lumbar = (lab > 0) & ~s1
+    return np.stack([lumbar, s1] if with_s1 else [lumbar]).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------- data reading
+#: The layout every NIfTI / MetaImage volume is brought to: index axes toward patient left, posterior and
+#: inferior, i.e. numpy order ``(SI, AP, LR)`` with sagittal slices ``[:, :, k]`` (the vertebrae data set's own).
+CANONICAL = "LPI"
+
+
+def read_array(path: Path) -> tuple[np.ndarray, Any]:
+    """A 3-D volume ``(SI, AP, LR)`` as numpy and its SimpleITK image in that layout. NIfTI / MetaImage files
+    in any orientation are permuted and flipped (no resampling) to :data:`CANONICAL` by their direction cosines."""
+    import SimpleITK as sitk
+
+    try:
+        img = sitk.DICOMOrient(sitk.ReadImage(str(path)), CANONICAL)
+    except RuntimeError as err:
+        raise SegmentationError(SegErrors.S009.format(path=path, error=str(err).strip().splitlines()[-1])) from None
+    return sitk.GetArrayFromImage(img), img
+
+
+@dataclass
+class Pair:
+    """A training/evaluation case: an image (file, or DICOM study folder) and its ground truth."""
+
+    name: str
+    image: Path
+    vertebrae: Path | None = None  # positional label mask on the image grid
+    corners: Path | None = None    # corners JSON: voxel (row, col), or a synthetic truth file (patient mm)
+    convention: str = ""           # "" positional mask; "spider": SPIDER's label values (imaging.datasets.spider)
+
+
+IMAGE_SUFFIXES = ("_image.nii.gz", "_image.nii", "_image.mha", "_image.mhd")
+
+
+def find_pairs(folder: Path) -> list[Pair]:
+    """Training pairs in ``folder``: each ``NAME_image.*`` with ``NAME_vertebrae.*`` or ``NAME_corners.json``, the
+    studies of an ``imaging synth`` cohort, or the T2 series of a SPIDER download folder with their masks."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SegmentationError(SegErrors.S002.format(path=folder, cwd=os.getcwd()))
+    spider_pairs = spider.find_pairs(folder)
+    if spider_pairs is not None:
+        return spider_pairs
+    pairs = []
+    if (folder / "truth").is_dir() and (folder / "dicom").is_dir():  # a cohort written by 'imaging synth'
+        for t in sorted((folder / "truth").glob("*.json")):
+            if (folder / "dicom" / t.stem).is_dir():
+                pairs.append(Pair(t.stem, folder / "dicom" / t.stem, corners=t))
+        return pairs
+    for p in sorted(folder.iterdir()):
+        suffix = next((s for s in IMAGE_SUFFIXES if p.name.endswith(s)), None)
+        if suffix is None:
+            continue
+        name = p.name[: -len(suffix)]
+        ext = suffix[len("_image"):]
+        mask = folder / f"{name}_vertebrae{ext}"
+        corners = folder / f"{name}_corners.json"
+        if mask.exists():
+            pairs.append(Pair(name, p, vertebrae=mask))
+        elif corners.exists():
+            pairs.append(Pair(name, p, corners=corners))
+    return pairs
+
+
+@dataclass
+class SliceSample:
+    """One training/validation slice: image ``(1, S, S)``, targets ``(C, S, S)`` and the GT label slice."""
+
+    name: str
+    offset: int
+    image: torch.Tensor
+    target: torch.Tensor
+    labels: np.ndarray
+    spacing: tuple[float, float]
+
+
+@dataclass
+class PairData:
+    """A case read into memory: ``vol (SI, AP, LR)``, in-plane spacing (row, col) mm and the ground truth."""
+
+    vol: np.ndarray
+    spacing: tuple[float, float]
+    k_mid: int
+    lab3: np.ndarray | None = None
+    lab2: np.ndarray | None = None
+    names: list[str] | None = None
+
+    def labels(self, k: int) -> np.ndarray:
+        return self.lab3[:, :, k].astype(np.int32) if self.lab3 is not None else self.lab2
+
+
+def read_pair(pair: Pair) -> PairData:
+    """Read a pair: NIfTI/MetaImage image with a label mask or corners JSON, or a synthetic DICOM study with its
+    truth file (corners in patient mm, projected onto the mid-sagittal slice)."""
+    if pair.image.is_dir():
+        from ..io import read_study
+
+        sag = read_study(pair.image).sagittal_t2
+        vol = np.transpose(sag.array, (1, 2, 0))
+        k_mid = vol.shape[2] // 2
+        try:
+            truth = json.loads(pair.corners.read_text())["vertebrae"]
+            items = []
+            for name, v in truth.items():
+                ijk = sag.patient_to_index(np.asarray(v["corners"], float))
+                items.append((name, [(float(j), float(i)) for i, j, _ in ijk]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise SegmentationError(SegErrors.S004.format(path=pair.corners, problem=err)) from None
+        lab2, names = rasterise(items, vol.shape[:2])
+        return PairData(vol, (float(sag.spacing[1]), float(sag.spacing[0])), k_mid, lab2=lab2, names=names)
+    vol, img = read_array(pair.image)
+    sp = img.GetSpacing()  # (LR, AP, SI) in ITK order
+    data = PairData(vol, (float(sp[2]), float(sp[1])), vol.shape[2] // 2)
+    if pair.vertebrae is not None:
+        data.lab3, _ = read_array(pair.vertebrae)
+        if data.lab3.shape != vol.shape:
+            raise SegmentationError(SegErrors.S005.format(mask=pair.vertebrae, mask_shape=data.lab3.shape,
+                                                          image=pair.image, image_shape=vol.shape))
+        if pair.convention == "spider":
+            data.lab3, data.names = spider.body_labels(data.lab3)
+    else:
+        k, data.lab2, data.names = read_corners(pair.corners, vol.shape[:2])
+        data.k_mid = k if k is not None else data.k_mid
+    return data
+
+
+def load_pair(pair: Pair, cfg: SegConfig, offsets: Sequence[int]) -> list[SliceSample]:
+    """The slices ``mid + offset`` of one pair, letterboxed to ``cfg.input_size``."""
+    data = read_pair(pair)
+    out = []
+    for off in offsets:
+        k = int(np.clip(data.k_mid + off, 0, data.vol.shape[2] - 1))
+        lab = data.labels(k)
+        box = Letterbox(lab.shape[0], lab.shape[1], cfg.input_size)
+        image = box.forward(normalise(data.vol[:, :, k])[None])
+        target = (box.forward(targets_from_labels(lab, data.names, cfg.with_s1)) > 0.5).float()
+        out.append(SliceSample(pair.name, off, image, target, lab, data.spacing))
+    return out

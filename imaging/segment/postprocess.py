@@ -1,0 +1,186 @@
+"""From detector probabilities to named vertebral bodies: components, splitting, corners, level names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from .config import SegConfig
+
+LUMBAR_NAMES = ("T12", "L1", "L2", "L3", "L4", "L5")  # cranial -> caudal
+THORACIC_ABOVE = ("T11", "T10", "T9", "T8", "T7", "T6")  # names continued above T12 (count warnings apply)
+
+
+@dataclass
+class Component:
+    """One detected (or ground-truth) body on a slice: its mask and its detector channel."""
+
+    mask: np.ndarray
+    channel: str = "lumbar"
+
+    @property
+    def area(self) -> int:
+        return int(self.mask.sum())
+
+    @property
+    def centroid(self) -> tuple[float, float]:
+        r, c = np.nonzero(self.mask)
+        return float(r.mean()), float(c.mean())
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        """(row_min, col_min, row_max, col_max), inclusive."""
+        r, c = np.nonzero(self.mask)
+        return int(r.min()), int(c.min()), int(r.max()), int(c.max())
+
+
+def split_touching(mask: np.ndarray, ref_area: float | None, max_iter: int = 12) -> list[np.ndarray]:
+    """Split a component made of touching bodies: erode until it falls apart into parts of a plausible size,
+    then give every pixel of the component to its nearest part (a watershed on the distance to the seeds)."""
+    if ref_area is None or mask.sum() < 1.5 * ref_area:
+        return [mask]
+    for it in range(1, max_iter + 1):
+        er = ndimage.binary_erosion(mask, iterations=it)
+        lab, n = ndimage.label(er)
+        if n == 0:
+            break
+        if n >= 2:
+            sizes = ndimage.sum(er, lab, range(1, n + 1))
+            keep = [i + 1 for i, s in enumerate(sizes) if s >= 0.1 * ref_area * (1 - it / (max_iter + 2))]
+            if len(keep) >= 2:
+                seeds = np.zeros_like(lab)
+                for j, i in enumerate(keep, 1):
+                    seeds[lab == i] = j
+                _, (ri, ci) = ndimage.distance_transform_edt(seeds == 0, return_indices=True)
+                owner = seeds[ri, ci]
+                return [mask & (owner == j) for j in range(1, len(keep) + 1)]
+    return [mask]
+
+
+def components(binary: np.ndarray, channel: str, min_area_fraction: float = 0.25, split: bool = True
+               ) -> list[Component]:
+    """Connected components of a binary slice; small ones dropped, touching bodies split."""
+    lab, n = ndimage.label(binary)
+    masks = [lab == i for i in range(1, n + 1)]
+    if not masks:
+        return []
+    areas = np.array([m.sum() for m in masks], float)
+    ref = float(np.median(areas[areas >= 0.5 * areas.max()])) if len(areas) else None
+    masks = [m for m, a in zip(masks, areas) if a >= min_area_fraction * ref]
+    if split and len(masks) > 0:
+        ref_small = float(np.median([m.sum() for m in masks]))
+        out = []
+        for m in masks:
+            out.extend(split_touching(m, ref_small))
+        masks = out
+    return [Component(m, channel) for m in masks]
+
+
+def components_from_labels(lab: np.ndarray, names: Sequence[str] | None = None) -> list[Component]:
+    """Ground-truth components of a positional label slice (S1 when its name says so)."""
+    out = []
+    for v in np.unique(lab):
+        if v == 0:
+            continue
+        name = names[v - 1] if names and v - 1 < len(names) else ""
+        out.append(Component(lab == v, "s1" if name.upper() == "S1" else "lumbar"))
+    return out
+
+
+@dataclass
+class Vertebra:
+    """One labelled vertebral body on the slice."""
+
+    label: int                     # value in segmentation.nii.gz (1..N cranial -> caudal)
+    name: str | None               # T12..L5 / S1; None when the levels cannot be named (no S1)
+    detector: str                  # "lumbar" or "s1"
+    centroid_voxel: list[float]    # (SI row, AP column, LR slice) voxel index in the numpy array
+    centroid_mm: list[float] | None  # physical point (ITK LPS) of the centroid
+    bbox: list[int]                # (row_min, col_min, row_max, col_max) on the slice
+    area_px: int
+    area_mm2: float
+    corners_mm: list[list[float]] | None = None  # anterior-superior, posterior-superior, posterior-inferior,
+                                                 # anterior-inferior corners of the body's minimum-area rectangle
+
+
+def body_corners(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
+    """Corners ``(4, 2)`` (row, col voxel units) of the minimum-area rectangle around a body mask on a slice
+    ``(SI, AP)``, ordered anterior-superior, posterior-superior, posterior-inferior, anterior-inferior.
+
+    The rectangle is fitted in mm (``spacing`` = row, column mm); its axis nearer the image rows is the body's
+    superior-inferior axis (bodies tilt less than 45 degrees from the image axes on a sagittal slice).
+    """
+    import cv2
+
+    sp = np.asarray(spacing[:2], dtype=np.float32)
+    pts = np.argwhere(mask).astype(np.float32) * sp  # (row mm, col mm)
+    (cr, cc), (len0, len1), angle = cv2.minAreaRect(np.ascontiguousarray(pts))
+    a = np.deg2rad(angle)
+    e0, e1 = np.array([np.cos(a), np.sin(a)]), np.array([-np.sin(a), np.cos(a)])  # the rectangle's (row, col) axes
+    if abs(e0[0]) >= abs(e1[0]):
+        si, ap, h, w = e0, e1, len0, len1
+    else:
+        si, ap, h, w = e1, e0, len1, len0
+    si, ap = si * np.sign(si[0] or 1.0), ap * np.sign(ap[1] or 1.0)  # toward inferior (rows) and posterior (cols)
+    c = np.array([cr, cc])
+    corners = [c - h / 2 * si - w / 2 * ap, c - h / 2 * si + w / 2 * ap, c + h / 2 * si + w / 2 * ap,
+               c + h / 2 * si - w / 2 * ap]
+    return np.stack(corners) / sp
+
+
+def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple[list[tuple[Component, str | None]],
+                                                                                  list[str]]:
+    """Name bodies upward from S1: the S1 detection, then L5, L4, ... L1, T12 (and T11... above, with a warning).
+
+    Returns the components ordered cranial -> caudal with their names and the warnings. Without an S1 detection
+    the lumbar bodies are not named (``None``): counting from the caudal-most body would be a guess.
+    """
+    warnings: list[str] = []
+    s1s = [c for c in comps if c.channel == "s1"]
+    lumbar = sorted((c for c in comps if c.channel == "lumbar"), key=lambda c: c.centroid[0])
+    s1 = None
+    if len(s1s) > 1:
+        s1s.sort(key=lambda c: -c.area)
+        warnings.append(f"{len(s1s)} S1 detections; kept the largest, ignored {len(s1s) - 1}")
+    if s1s:
+        s1 = s1s[0]
+        overlap = [c for c in lumbar if (c.mask & s1.mask).any()]
+        if overlap:
+            warnings.append(f"the S1 detection overlaps {len(overlap)} lumbar detection(s) (success criterion 3 "
+                            "fails); the overlapping lumbar detection(s) were dropped")
+            lumbar = [c for c in lumbar if not (c.mask & s1.mask).any()]
+        below = [c for c in lumbar if c.centroid[0] > s1.centroid[0]]
+        if below:
+            warnings.append(f"{len(below)} lumbar detection(s) lie below S1; they were dropped")
+            lumbar = [c for c in lumbar if c.centroid[0] <= s1.centroid[0]]
+    names: list[str | None]
+    if s1 is None:
+        warnings.append("S1 not detected: the lumbar levels are left unnamed (counting from the lowest body "
+                        f"would be a guess); {len(lumbar)} lumbar bodies found")
+        names = [None] * len(lumbar)
+    else:
+        upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
+        names = [upward[i] if i < len(upward) else None for i in range(len(lumbar))][::-1]
+    if len(lumbar) != expected_lumbar:
+        warnings.append(f"found {len(lumbar)} lumbar bodies, expected {expected_lumbar} (T12-L5); "
+                        + ("field of view may miss T12 or a body was not detected" if len(lumbar) < expected_lumbar
+                           else "extra bodies above T12 or a body was split (check qc.png)"))
+    ordered: list[tuple[Component, str | None]] = list(zip(lumbar, names))
+    if s1 is not None:
+        ordered.append((s1, "S1"))
+    return ordered, warnings
+
+
+def detect(probs: np.ndarray, cfg: SegConfig) -> list[Component]:
+    """Components of every detector channel of ``probs (C, h, w)``."""
+    out = []
+    for c, ch in enumerate(cfg.channels):
+        binary = probs[c] > cfg.threshold
+        if ch == "s1":
+            out.extend(components(binary, "s1", cfg.min_area_fraction, split=False))
+        else:
+            out.extend(components(binary, "lumbar", cfg.min_area_fraction))
+    return out
