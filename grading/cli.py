@@ -119,7 +119,7 @@ def predict_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="Levels table to write (.csv, .jsonl or .parquet); "
                                 "volumes and QC go to its folder's volumes/."),
     seg_model: Optional[Path] = typer.Option(None, "--seg-model", help="Segmentation checkpoint "
-                                             "('imaging train-seg')."),
+                                             "('imaging train-seg'; default: the shipped model)."),
     vertebrae: Optional[Path] = typer.Option(None, "--vertebrae", help="Instead of --seg-model: a folder of "
                                              "<study_id>.json vertebrae."),
     study_ids: Optional[Path] = typer.Option(None, "--study-ids", help="CSV study_instance_uid,study_id naming the "
@@ -128,9 +128,15 @@ def predict_cmd(
     min_probability: float = typer.Option(0.5, "--min-probability", help="Dominance rule: top probability."),
     min_margin: float = typer.Option(0.2, "--min-margin", help="Dominance rule: lead over the runner-up."),
     device: str = typer.Option("cpu", "--device", help="Where the grading network runs: cpu or cuda."),
+    deidentify: bool = typer.Option(False, "--deidentify", help="Name studies by keyed hashes (report_id, volumes, "
+                                    "manifest) as 'imaging extract --deidentify'; the key is read from the "
+                                    "environment variable DEEPSPINE_DEIDENTIFY_KEY."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Grade studies end to end: segmentation, disc volumes, grading; a levels table with probabilities."""
+    import os
+
+    from imaging.extract import DEIDENTIFY_KEY_ENV
     from imaging.io import read_study_ids
 
     from .predict import predict
@@ -142,7 +148,8 @@ def predict_cmd(
         summary = predict(model, studies, output, seg_model=seg_model, vertebrae_dir=vertebrae, workers=workers,
                           min_probability=min_probability, min_margin=min_margin, device=device,
                           study_ids=read_study_ids(study_ids) if study_ids else None,
-                          progress=lambda rec: bar.advance(task))
+                          progress=lambda rec: bar.advance(task),
+                          deidentify_key=os.environ.get(DEIDENTIFY_KEY_ENV, "") if deidentify else None)
     table = Table(title=f"grading predict: {len(summary.rows)} disc levels")
     for col in ("status", "levels"):
         table.add_column(col)

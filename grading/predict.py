@@ -98,10 +98,13 @@ def grade_discs(model: torch.nn.Module, axial: list[np.ndarray | None], sagittal
 def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path, *,
             seg_model: Path | None = None, vertebrae_dir: Path | None = None, workers: int = 1,
             min_probability: float = 0.5, min_margin: float = 0.2, device: str = "cpu",
-            study_ids: dict[str, str] | None = None, progress: Callable[[Any], None] | None = None) -> PredictSummary:
+            study_ids: dict[str, str] | None = None, progress: Callable[[Any], None] | None = None,
+            deidentify_key: str | bytes | None = None) -> PredictSummary:
     """Grade every disc level of ``studies``; write the levels table ``output`` (.csv, .jsonl or .parquet) and the
     disc volumes, QC pictures and manifest under ``<output folder>/volumes/``. The output, the checkpoints and the
-    study paths are checked before any work (G010, G009, G006, then imaging's checks)."""
+    study paths are checked before any work (G010, G009, G006, then imaging's checks). Without ``seg_model`` and
+    ``vertebrae_dir`` the shipped segmentation model finds the bodies. With ``deidentify_key`` the studies are
+    named by keyed hashes as in ``imaging extract --deidentify`` (the table's report_id is that pseudonym)."""
     from imaging.extract import ExtractConfig, extract
 
     output = Path(output)
@@ -114,7 +117,7 @@ def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path,
     ecfg = ExtractConfig.from_dict(ck.extract_config) if ck.extract_config else ExtractConfig()
     volumes = output.parent / "volumes"
     ext = extract(studies, volumes, ecfg, model_path=seg_model, vertebrae_dir=vertebrae_dir, workers=workers,
-                  study_ids=study_ids, progress=progress)
+                  study_ids=study_ids, progress=progress, deidentify_key=deidentify_key)
     tasks = list(cfg.model.tasks)
     rows, usable = [], []
     for n, rec in enumerate(ext.records, 1):

@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 
 from spinecore.cli import CodedErrorApp
@@ -57,10 +58,12 @@ def synth_cmd(
 def train_seg_cmd(
     data: Path = typer.Option(..., "--data", help="Folder of NAME_image.nii.gz + NAME_vertebrae.nii.gz (or "
                               "NAME_corners.json) pairs, a cohort folder written by 'imaging synth', or a SPIDER "
-                              "download folder (images/, masks/; its T2 series, with --no-s1)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Model checkpoint to write (best validation epoch)."),
-    preset: str = typer.Option("cpu", "--preset", help="'cpu' (192 px, 8 features, depth 4, Adam) or 'paper' "
-                               "(512 px, 32 features, depth 5, SGD 0.01)."),
+                              "download folder (images/, masks/: its T2 series; its S1 is unknown)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Model checkpoint to write (best validation epoch, or "
+                                "the last epoch without a validation split)."),
+    preset: str = typer.Option("default", "--preset", help="'default' (the shipped model's recipe: 192 px, 8 "
+                               "features, depth 4, Adam, synthetic slices, no validation split), 'cpu' (the same "
+                               "network, no synthetic slices) or 'paper' (512 px, 32 features, depth 5, SGD 0.01)."),
     input_size: int | None = typer.Option(None, "--input-size", help="Network input side (multiple of 2**depth)."),
     features: int | None = typer.Option(None, "--features", help="Features of the first module."),
     depth: int | None = typer.Option(None, "--depth", help="Down/up-sampling modules."),
@@ -69,41 +72,61 @@ def train_seg_cmd(
     lr: float | None = typer.Option(None, "--lr", help="Learning rate."),
     optimizer: str | None = typer.Option(None, "--optimizer", help="'sgd' or 'adam'."),
     val_fraction: float | None = typer.Option(None, "--val-fraction", help="Fraction of volumes held out."),
-    with_s1: bool = typer.Option(True, "--s1/--no-s1", help="Train the sacral S1 detector channel (needs S1 in "
-                                 "corners files; positional masks have no S1)."),
-    time_limit: float | None = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
+    repeats: int | None = typer.Option(None, "--repeats", help="Augmented draws of every real case per epoch."),
+    synthetic: int | None = typer.Option(None, "--synthetic", help="Synthetic T1/T2 slices added to the training "
+                                         "set (imaging.synth)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Leave this case out of training (a held-out test "
+                                      "case); repeat for several."),
+    levels: Path | None = typer.Option(None, "--levels", help="JSON naming the mask label of S1 per case (default: "
+                                       "the package's annotation of the vertebrae-mri volumes; cases it does not "
+                                       "list have no S1 target)."),
+    with_s1: bool = typer.Option(True, "--s1/--no-s1", help="Train the sacral S1 detector channel."),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="Also stop after this many seconds (off by "
+                                            "default: the result must not depend on machine load)."),
+    allow_low_dice: bool = typer.Option(False, "--allow-low-dice", help="Exit 0 even when the Dice stays near "
+                                        "zero (the model did not learn)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (split, augmentation, weights)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
     """Train the vertebral-body U-Net on the mid-sagittal slices of a folder of image/label pairs."""
-    from .segment import preset_config, train
+    from .segment import LEVELS_FILE, preset_config, train
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     cfg = preset_config(preset, input_size=input_size, features=features, depth=depth, epochs=epochs,
                         batch_size=batch_size, lr=lr, optimizer=optimizer, val_fraction=val_fraction,
-                        with_s1=with_s1, time_limit_s=time_limit, seed=seed)
-    with Progress(SpinnerColumn(), TextColumn("[bold]training[/bold] {task.fields[info]}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("train", total=cfg.epochs, info="")
-        summary = train(data, output, cfg, progress=lambda e, n, m: bar.update(
-            task, completed=e, info=f"loss {m['loss']:.3f} val Dice {m['val_dice']:.3f}"))
+                        repeats=repeats, synthetic=synthetic, with_s1=with_s1, time_limit_s=time_limit, seed=seed)
+    with Progress(SpinnerColumn(), TextColumn("[bold]epoch[/bold]"), MofNCompleteColumn(), BarColumn(),
+                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("left"),
+                  TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("train", total=cfg.epochs, info="preparing data")
+        summary = train(data, output, cfg, levels=levels or LEVELS_FILE, exclude=exclude,
+                        progress=lambda e, n, m: bar.update(
+                            task, completed=e, info=f"loss {m['loss']:.3f}  Dice {m['val_dice']:.3f}"))
     table = Table(title=f"train-seg ({summary.seconds:.1f} s)")
     table.add_column("item")
     table.add_column("value", justify="right")
-    for k, v in (("pairs", summary.pairs), ("training slices", summary.train_slices),
-                 ("validation volumes", ", ".join(summary.val_pairs) or "-"), ("epochs run", summary.epochs_run),
-                 ("Dice before training", f"{summary.first_metric:.3f}"), ("best epoch", summary.best_epoch),
-                 ("best validation Dice", f"{summary.best_metric:.3f}")):
+    for k, v in (("real cases", summary.pairs), ("synthetic slices", summary.synthetic),
+                 ("slices per epoch", summary.train_slices), ("excluded", ", ".join(summary.excluded) or "-"),
+                 ("validation volumes", ", ".join(summary.val_pairs) or "- (Dice on the training mid-slices)"),
+                 ("epochs run", summary.epochs_run), ("Dice before training", f"{summary.first_metric:.3f}"),
+                 ("kept epoch", summary.best_epoch), (f"{summary.monitor} Dice", f"{summary.best_metric:.3f}")):
         table.add_row(k, str(v))
     console.print(table)
     console.print(f"wrote {output}")
+    if summary.low_dice:
+        console.print(f"[red]warning:[/red] the {summary.monitor} Dice never reached {cfg.min_dice:.2f} (best "
+                      f"{summary.best_metric:.3f}): the model did not learn. Check the labels and the data, or train "
+                      "longer (--epochs).", highlight=False, soft_wrap=True)
+        if not allow_low_dice:
+            raise typer.Exit(1)
 
 
 @app.command("segment")
 def segment_cmd(
     study: Path = typer.Argument(..., help="Study: DICOM folder, NIfTI (.nii, .nii.gz) or MetaImage (.mha)."),
-    model: Path = typer.Option(..., "--model", help="Checkpoint written by 'imaging train-seg'."),
+    model: Optional[Path] = typer.Option(None, "--seg-model", "--model", help="Checkpoint written by 'imaging "
+                                         "train-seg' (default: the shipped model, see the README's model card)."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
@@ -126,8 +149,12 @@ def segment_cmd(
 
 @app.command("eval-seg")
 def eval_seg_cmd(
-    model: Path = typer.Option(..., "--model", help="Checkpoint written by 'imaging train-seg'."),
+    model: Optional[Path] = typer.Option(None, "--seg-model", "--model", help="Checkpoint written by 'imaging "
+                                         "train-seg' (default: the shipped model)."),
     data: Path = typer.Option(..., "--data", help="Folder of image/label pairs (as for train-seg)."),
+    cases: list[str] = typer.Option([], "--case", help="Score only this case (repeat for several; default: all)."),
+    levels: Optional[Path] = typer.Option(None, "--levels", help="JSON naming the mask label of S1 per case (as "
+                                          "for train-seg; default: the package's vertebrae-mri annotation)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Also write the per-case results as JSON."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
@@ -137,28 +164,31 @@ def eval_seg_cmd(
     from reportparse.io import write_text_atomic
 
     from .io import check_output
-    from .segment import evaluate_folder, find_pairs
+    from .segment import LEVELS_FILE, evaluate_folder
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if output is not None:
         check_output(output, folder=False, suffixes=(".json",))
-    n = len(find_pairs(data))
     with Progress(SpinnerColumn(), TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("eval", total=n)
-        ev = evaluate_folder(model, data, progress=lambda k: bar.advance(task, k))
+        task = bar.add_task("eval", total=None)
+        ev = evaluate_folder(model, data, names=cases or None, levels=levels or LEVELS_FILE,
+                             progress=lambda k: bar.advance(task, k))
     table = Table(title=f"eval-seg ({len(ev.cases)} cases, {ev.seconds:.1f} s)")
-    for col in ("case", "GT", "detected", "identified", "solitary", "count", "S1 ok", "mean Dice", "centroid mm"):
+    for col in ("case", "GT", "detected", "identified", "false", "solitary", "count", "S1 ok", "mean Dice",
+                "centroid mm", "named right"):
         table.add_column(col, justify="right")
     for c in ev.cases:
         dist = sum(c.centroid_mm) / len(c.centroid_mm) if c.centroid_mm else float("nan")
-        table.add_row(c.name, str(c.gt), str(c.detected), str(c.identified), str(c.solitary), str(c.count_ok),
-                      str(c.s1_ok), f"{sum(c.dice) / max(len(c.dice), 1):.3f}", f"{dist:.2f}")
+        table.add_row(c.name, str(c.gt), str(c.detected), str(c.identified), str(c.false_detections), str(c.solitary),
+                      str(c.count_ok), str(c.s1_ok), f"{sum(c.dice) / max(len(c.dice), 1):.3f}", f"{dist:.2f}",
+                      f"{c.named_true}/{c.gt_named}" + (f" ({c.named_wrong} wrong)" if c.named_wrong else ""))
     console.print(table)
     console.print(f"success rate (3 criteria) {ev.success_rate:.1%}, identification {ev.identification:.1%}, "
                   f"mean Dice {ev.mean_dice:.3f} (identified only {ev.mean_dice_identified:.3f}), "
-                  f"centroid error {ev.mean_centroid_mm:.2f} mm")
+                  f"centroid error {ev.mean_centroid_mm:.2f} mm, {ev.false_detections} false detections, true level "
+                  f"names {ev.naming:.1%} ({ev.wrong_names} wrong)")
     if output is not None:
         write_text_atomic(output, json.dumps(ev.to_dict(), indent=2))
         console.print(f"wrote {output}")
@@ -169,8 +199,9 @@ def eval_seg_cmd(
 def extract_cmd(
     studies: list[Path] = typer.Argument(..., help="DICOM study folders, folders of them, NIfTI or MetaImage files."),
     output: Path = typer.Option(..., "--output", "-o", help="Output folder (volumes, QC, manifest, index.html)."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Segmentation checkpoint ('imaging train-seg')."),
-    vertebrae: Optional[Path] = typer.Option(None, "--vertebrae", help="Instead of --model: a folder of "
+    model: Optional[Path] = typer.Option(None, "--seg-model", "--model", help="Segmentation checkpoint ('imaging "
+                                         "train-seg'; default: the shipped model)."),
+    vertebrae: Optional[Path] = typer.Option(None, "--vertebrae", help="Instead of --seg-model: a folder of "
                                              "<study_id>.json vertebrae ('imaging synth' truth or 'imaging segment')."),
     workers: int = typer.Option(1, "--workers", "-j", help="Parallel processes."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON file of ExtractConfig settings."),

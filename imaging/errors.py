@@ -52,8 +52,9 @@ class Errors(metaclass=ErrorsWithCodes):
             "separate output folders.")
     I032 = ("Vertebrae file '{path}' could not be read: {error}. Pass a ground-truth JSON written by 'imaging synth' "
             "(vertebrae with corners/centroid in patient mm) or a vertebrae.json written by 'imaging segment'.")
-    I033 = ("No vertebrae source: pass --model (a segmentation checkpoint from 'imaging train-seg') or --vertebrae "
-            "(a folder of <study_id>.json ground-truth or vertebrae files).")
+    I033 = ("Two vertebrae sources: pass either --seg-model (a segmentation checkpoint from 'imaging train-seg'; "
+            "neither: the shipped default model) or --vertebrae (a folder of <study_id>.json ground-truth or "
+            "vertebrae files), not both.")
     I034 = ("No studies found in {paths}{ignored}. Pass DICOM study folders, a folder of study folders, or NIfTI / "
             "MetaImage files.")
     I035 = ("Folder '{path}' holds {n} studies ({ids}), not one. Pass the folder of one study, or use 'imaging "

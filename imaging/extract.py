@@ -589,12 +589,13 @@ class BodySource:
     def __init__(self, model_path: Optional[Path] = None, vertebrae_dir: Optional[Path] = None) -> None:
         from .segment import load_checkpoint
 
-        if model_path is None and vertebrae_dir is None:
+        if model_path is not None and vertebrae_dir is not None:
             raise ImagingError(Errors.I033)
         if vertebrae_dir is not None and not Path(vertebrae_dir).is_dir():
             raise ImagingError(Errors.I040.format(path=vertebrae_dir))
         self.vertebrae_dir = vertebrae_dir
-        self._ck = load_checkpoint(model_path) if model_path is not None else None  # checked before any work
+        # checked before any work; neither given: the shipped default model
+        self._ck = load_checkpoint(model_path) if vertebrae_dir is None else None
 
     def __call__(self, study: Study, study_id: str) -> tuple[list[Body], QCView, list[str]]:
         from .segment import CANONICAL, segment_image

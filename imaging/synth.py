@@ -42,8 +42,8 @@ from reportparse.synth import LEVELS, LOCATIONS, random_grades, write_report
 
 from .errors import Errors, ImagingError
 
-__all__ = ["VERTEBRAE", "SynthConfig", "SynthSummary", "SyntheticStudy", "make_study", "write_study",
-           "synth_cohort", "study_id"]
+__all__ = ["VERTEBRAE", "SynthConfig", "SynthSummary", "SyntheticStudy", "TrainingSlice", "make_study",
+           "training_slice", "write_study", "synth_cohort", "study_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,10 @@ FORAMEN_AREA_FRACTION = (1.0, 0.6, 0.33, 0.12)
 # T2 intensities (arbitrary units before gain): bright CSF and fat and disc nucleus, dark bone cortex, annulus.
 T2 = dict(air=0.0, fat=0.72, muscle=0.22, viscera=0.42, marrow=0.5, cortex=0.12, annulus=0.22, nucleus=0.82,
           dura=0.2, csf=0.97, bone=0.42, root=0.3, foramen_fat=0.74)
+# T1 intensities: bright fat and fatty marrow, dark CSF, discs darker than marrow.
+T1 = dict(air=0.0, fat=0.95, muscle=0.3, viscera=0.4, marrow=0.66, cortex=0.1, annulus=0.28, nucleus=0.36,
+          dura=0.22, csf=0.12, bone=0.55, root=0.35, foramen_fat=0.9)
+CONTRASTS: dict[str, dict[str, float]] = {"t2": T2, "t1": T1}
 
 
 @dataclass
@@ -143,7 +147,8 @@ def _box(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 class _Anatomy:
     """One random spine: the straightened layout, the curve to patient space and the T2 tissue model."""
 
-    def __init__(self, rng: np.random.Generator, grades: dict) -> None:
+    def __init__(self, rng: np.random.Generator, grades: dict, contrast: str = "t2") -> None:
+        self.tissue = CONTRASTS[contrast]
         self.grades = {lv: {loc: (grades[lv][loc] or 0) for loc in LOCATIONS} for lv in LEVELS}
         size = rng.uniform(0.88, 1.12)
         self.size = size
@@ -177,7 +182,7 @@ class _Anatomy:
         # position: the L3 centroid lands near (y, z) = (yl3, zl3)
         self.yl3, self.zl3 = rng.uniform(-25, 15), rng.uniform(-30, 30)
         self._build_curve()
-        self.marrow = T2["marrow"] * rng.uniform(0.85, 1.15, 7)
+        self.marrow = self.tissue["marrow"] * rng.uniform(0.85, 1.15, 7)
 
     # -- geometry -----------------------------------------------------------------------------------------
     def theta(self, s: np.ndarray) -> np.ndarray:
@@ -245,6 +250,7 @@ class _Anatomy:
         Each structure is evaluated only on the points inside its window along the spine, which keeps a study at
         about a second of CPU time."""
         s, b, lat = (np.asarray(a, dtype=np.float32).ravel() for a in (s, b, lat))
+        tissue = self.tissue
         img = np.zeros(s.shape, np.float32)
         w2, l2, bc, bk = self.width / 2, self.lat_width / 2, self.b_canal, self.b_canal + self.r_ap
         order = np.argsort(s, kind="stable")
@@ -264,14 +270,14 @@ class _Anatomy:
 
         # trunk: fat shell, viscera in front, muscle behind the spine
         trunk = np.sqrt(((b + 40) / 135) ** 2 + (lat / 165) ** 2)
-        img[:] = _soft((1 - trunk) * 135) * T2["fat"]
+        img[:] = _soft((1 - trunk) * 135) * tissue["fat"]
         inner = _soft((1 - trunk * (135 / 122)) * 122)
         muscle = _soft(np.minimum(np.minimum(b - (w2 - 8), 75 - np.abs(lat)), (0.9 - trunk) * 120), 2.0)
-        val = T2["viscera"] + muscle * (T2["muscle"] - T2["viscera"])
+        val = tissue["viscera"] + muscle * (tissue["muscle"] - tissue["viscera"])
         img += inner * (val - img)
         idx, ss, bb, ll = window(self.s_top[1] - 30, 1e9, -30, 30, l2 + 40)
         psoas = 1 - np.sqrt((bb / 16) ** 2 + ((np.abs(ll) - l2 - 14) / 16) ** 2)
-        paint(idx, _soft(psoas * 16, 1.0) * _soft(ss - self.s_top[1], 10.0), T2["muscle"])
+        paint(idx, _soft(psoas * 16, 1.0) * _soft(ss - self.s_top[1], 10.0), tissue["muscle"])
         # posterior elements: lamina and spinous process per vertebra, pedicles, facets at each disc
         for k in range(6):
             h = self.s_bot[k] - self.s_top[k]
@@ -282,18 +288,18 @@ class _Anatomy:
             spin = np.minimum(np.minimum(_box(ss, self.s_top[k] + 0.35 * h, self.s_bot[k] - 0.05 * h),
                                          _box(bb, bk + 4, bk + 36 * self.size)), 4.5 - al)
             bone = np.maximum(lam, spin)
-            paint(idx, _soft(bone, 0.6), T2["cortex"])
-            paint(idx, _soft(bone - 1.2, 0.6), T2["bone"])
+            paint(idx, _soft(bone, 0.6), tissue["cortex"])
+            paint(idx, _soft(bone - 1.2, 0.6), tissue["bone"])
             ped = np.minimum(np.minimum(_box(ss, self.s_top[k] + 0.15 * h, self.s_top[k] + 0.6 * h),
                                         _box(bb, w2 - 3, bc + 0.3 * self.r_ap)), _box(al, self.r_lat - 1, self.r_lat + 8))
-            paint(idx, _soft(ped, 0.6), T2["bone"])
+            paint(idx, _soft(ped, 0.6), tissue["bone"])
         for d in range(6):
             sd = self.s_disc[d]
             idx, ss, bb, ll = window(sd - 11, sd + 9, bk - 5, bk + 11, self.r_lat + 15)
             fac = np.minimum(np.minimum(_box(ss, sd - 9, sd + 7), _box(bb, bk - 3, bk + 9)),
                              _box(np.abs(ll), self.r_lat - 2, self.r_lat + 13))
-            paint(idx, _soft(fac, 0.7), T2["bone"])
-            paint(idx, _soft(np.minimum(fac, 0.6 - np.abs(bb - bk - 3)), 0.4), T2["csf"] * 0.6)  # facet joint fluid
+            paint(idx, _soft(fac, 0.7), tissue["bone"])
+            paint(idx, _soft(np.minimum(fac, 0.6 - np.abs(bb - bk - 3)), 0.4), tissue["csf"] * 0.6)  # facet joint fluid
         # neural foramina: fat between consecutive pedicles, narrowed by grade, with the exiting root
         for d in range(6):
             lv = LEVELS[d]
@@ -302,13 +308,13 @@ class _Anatomy:
             full = (1 - np.sqrt(((ss - sf) / rs) ** 2 + ((bb - bf) / rb) ** 2)) * min(rs, rb)
             for side, loc in ((1.0, "lfs"), (-1.0, "rfs")):
                 in_lat = _box(ll * side, self.r_lat - 1, self.r_lat + 10)
-                paint(idx, _soft(np.minimum(full, in_lat), 0.6), T2["dura"])
+                paint(idx, _soft(np.minimum(full, in_lat), 0.6), tissue["dura"])
                 m = np.sqrt(FORAMEN_AREA_FRACTION[self.grades[lv][loc]])
                 fat = 1 - np.sqrt(((ss - sf) / (rs * m)) ** 2 + ((bb - bf) / (rb * m)) ** 2)
-                paint(idx, _soft(np.minimum(fat * min(rs, rb) * m, in_lat), 0.5), T2["foramen_fat"])
+                paint(idx, _soft(np.minimum(fat * min(rs, rb) * m, in_lat), 0.5), tissue["foramen_fat"])
                 rr = min(2.0, 0.8 * rb * m)
                 root = rr - np.sqrt((ss - (sf - 0.3 * rs * m)) ** 2 + (bb - bf) ** 2)
-                paint(idx, _soft(np.minimum(root, in_lat), 0.4), T2["root"])
+                paint(idx, _soft(np.minimum(root, in_lat), 0.4), tissue["root"])
         # canal: dura/ligament ring, then CSF narrowed at each disc by the scs grade
         idx, ss, bb, ll = window(-1e9, 1e9, bc - self.r_ap - 4, bc + self.r_ap + 4, self.r_lat + 4)
         mult = np.ones_like(ss)
@@ -317,35 +323,41 @@ class _Anatomy:
             mult = mult - (1 - m) * np.exp(-(((ss - self.s_disc[d]) / 5.0) ** 4))
         sac = self.sac_taper(ss)
         ra0, rl0 = self.r_ap * sac + 1.5, self.r_lat * sac + 1.5
-        paint(idx, _soft((1 - np.sqrt(((bb - bc) / ra0) ** 2 + (ll / rl0) ** 2)) * ra0), T2["dura"])
+        paint(idx, _soft((1 - np.sqrt(((bb - bc) / ra0) ** 2 + (ll / rl0) ** 2)) * ra0), tissue["dura"])
         ra, rl = self.r_ap * mult * sac, self.r_lat * mult * sac
-        paint(idx, _soft((1 - np.sqrt(((bb - bc) / ra) ** 2 + (ll / rl) ** 2)) * ra), T2["csf"])
+        paint(idx, _soft((1 - np.sqrt(((bb - bc) / ra) ** 2 + (ll / rl) ** 2)) * ra), tissue["csf"])
         # discs: dark annulus, bright nucleus (ellipsoid)
         for d in range(6):
             st, sb = self.s_bot[d] - 0.5, self.s_top[d + 1] + 0.5
             idx, ss, bb, ll = window(st - 2, sb + 2, -w2 - 3, w2 + 3, l2 + 3)
             ab, al = np.abs(bb) / (w2 + 1.0), np.abs(ll) / (l2 + 1.0)
             cs = 1 - np.cbrt(ab * ab * ab + al * al * al)
-            paint(idx, _soft(np.minimum(cs * (w2 + 1), _box(ss, st, sb))), T2["annulus"])
+            paint(idx, _soft(np.minimum(cs * (w2 + 1), _box(ss, st, sb))), tissue["annulus"])
             sc, hs = (st + sb) / 2, (sb - st) / 2
             nuc = 1 - np.sqrt(((ss - sc) / (0.55 * hs)) ** 2 + ((bb + 2) / (0.6 * w2)) ** 2 + (ll / (0.6 * l2)) ** 2)
-            paint(idx, _soft(nuc * 0.55 * hs, 0.8), T2["nucleus"])
+            paint(idx, _soft(nuc * 0.55 * hs, 0.8), tissue["nucleus"])
         # vertebral bodies: cortex then marrow; S1 is a trapezoid
         for k in range(7):
-            st, sb = self.s_top[k], self.s_bot[k]
-            idx, ss, bb, ll = window(st - 2, sb + 2, -w2 - 3, w2 + 3, l2 + 3)
-            if k < 6:
-                bc_k, ab = np.float32(0.0), np.float32(w2)
-            else:
-                t = np.clip((ss - st) / (sb - st), 0, 1)
-                b_ant = -w2 + 0.45 * self.width * t
-                bc_k, ab = (b_ant + w2) / 2, (w2 - b_ant) / 2
-            xb, xl = np.abs((bb - bc_k) / ab), np.abs(ll) / l2
-            cs = (1 - np.cbrt(xb * xb * xb + xl * xl * xl)) * ab
-            body = np.minimum(cs, _box(ss, st, sb))
-            paint(idx, _soft(body), T2["cortex"])
+            idx, ss, bb, ll = window(self.s_top[k] - 2, self.s_bot[k] + 2, -w2 - 3, w2 + 3, l2 + 3)
+            body = self.body_distance(k, ss, bb, ll)
+            paint(idx, _soft(body), tissue["cortex"])
             paint(idx, _soft(body - 1.3), self.marrow[k])
         return img
+
+    def body_distance(self, k: int, s: np.ndarray, b: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Signed distance (mm, positive inside) to the outer surface of vertebral body ``k`` (0 = T12 ... 6 = S1,
+        a trapezoid narrowing toward its inferior end)."""
+        w2, l2 = self.width / 2, self.lat_width / 2
+        st, sb = self.s_top[k], self.s_bot[k]
+        if k < 6:
+            bc_k, ab = np.float32(0.0), np.float32(w2)
+        else:
+            t = np.clip((s - st) / (sb - st), 0, 1)
+            b_ant = -w2 + 0.45 * self.width * t
+            bc_k, ab = (b_ant + w2) / 2, (w2 - b_ant) / 2
+        xb, xl = np.abs((b - bc_k) / ab), np.abs(lat) / l2
+        cs = (1 - np.cbrt(xb * xb * xb + xl * xl * xl)) * ab
+        return np.minimum(cs, _box(s, st, sb))
 
     def foramen(self, d: int) -> tuple[float, float, float, float]:
         """Foramen ``d`` (0 = T12-L1) in the straightened frame: centre s, half-height, centre b, half-depth."""
@@ -486,6 +498,64 @@ def make_study(seed: int, index: int, config: SynthConfig | None = None) -> Synt
     study = SyntheticStudy(sid, sagittal, axial, truth)
     study.report_text = report.text  # type: ignore[attr-defined]
     return study
+
+
+@dataclass
+class TrainingSlice:
+    """One synthetic sagittal slice for segmentation training: the image ``(rows SI, cols AP)``, the positional
+    label map of the vertebral bodies in view (1..N cranial -> caudal, partial bodies at the edges included) and
+    their names."""
+
+    image: np.ndarray
+    labels: np.ndarray
+    names: list[str]
+    pixel_mm: float
+    thickness_mm: float
+    contrast: str
+
+
+def training_slice(seed: int, index: int, contrast: str | None = None) -> TrainingSlice:
+    """Draw and render slice ``index`` of the synthetic training set ``seed`` (deterministic).
+
+    Varied on purpose, for a network that must work on other scanners: T1 or T2 contrast (``contrast``: drawn
+    when ``None``), pixels of 0.5-1.3 mm, slices 1-6 mm thick (partial volume across the slice), fields of view
+    120-320 mm high centred anywhere from T12 to S1 (thoracolumbar views without S1, lumbosacral views without
+    T12, bodies cut by the image edges), the slice 0-7 mm off the mid-line, bias field and Rician noise.
+    """
+    rng = np.random.default_rng([seed, index, 20261129])
+    grades = random_grades(random.Random(f"imaging-train-slice-{seed}-{index}"))
+    contrast = contrast or ("t1" if rng.random() < 0.4 else "t2")
+    if contrast not in CONTRASTS:
+        raise ImagingError(Errors.I023.format(value=contrast, allowed=sorted(CONTRASTS)))
+    anat = _Anatomy(rng, grades, contrast)
+    pixel, thickness = rng.uniform(0.5, 1.3), rng.uniform(1.0, 6.0)
+    height = rng.uniform(120.0, 320.0)
+    rows = int(round(height / pixel))
+    cols = int(round(rows * rng.uniform(0.8, 1.2)))
+    s_centre = rng.uniform(anat.s_top[0], anat.s_bot[6])
+    lat = rng.uniform(-7.0, 7.0)
+    centre = anat.to_patient(s_centre, rng.uniform(0.0, 40.0), 0.0)
+    centre[0] = float(anat.x_off(s_centre)) + lat
+    row_dir, col_dir = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, -1.0])  # columns posterior, rows inferior
+    origin = centre - row_dir * pixel * (cols - 1) / 2 - col_dir * pixel * (rows - 1) / 2
+    j, i = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    plane = origin + (i.ravel()[:, None] * pixel) * row_dir + (j.ravel()[:, None] * pixel) * col_dir
+    ss, bb, ll = anat.straighten(plane)
+    img = np.zeros(ss.shape, np.float32)
+    offsets = (np.arange(3) + 0.5) / 3 - 0.5
+    for t in offsets:
+        img += anat.render(ss, bb, ll + t * thickness) / len(offsets)
+    labels = np.zeros(ss.shape, np.int32)
+    names = []
+    for k, name in enumerate(VERTEBRAE):
+        inside = anat.body_distance(k, ss.astype(np.float32), bb.astype(np.float32), ll.astype(np.float32)) > 0
+        if inside.any():
+            names.append(name)
+            labels[inside & (labels == 0)] = len(names)
+    bias = rng.uniform(-0.25, 0.25, 5)
+    pix = _bias_and_noise(img, plane, centre, bias, rng.uniform(0.01, 0.05), 1000.0, rng)
+    return TrainingSlice(pix.reshape(rows, cols).astype(np.float32), labels.reshape(rows, cols), names,
+                         float(pixel), float(thickness), contrast)
 
 
 def _uid(*parts) -> str:

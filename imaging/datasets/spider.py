@@ -24,8 +24,9 @@ defines them, made explicit here (:data:`CANAL`, :func:`vertebra_name`, :func:`d
 The masks hold whole vertebrae (body and posterior elements); the segmentation network of ``imaging train-seg``
 learns vertebral bodies. :func:`body_labels` keeps of each vertebra the part in front of the spinal canal's
 anterior wall, row by row along the spine, and returns a positional label map (1..N cranial to caudal) with the
-bodies' names. Without a sacrum mask there is no S1 to learn: SPIDER trains the lumbar channel only
-(``imaging train-seg --data SPIDER --no-s1``). Transitional anatomy (a sixth lumbar or a sacralised fifth
+bodies' names. Without a sacrum mask SPIDER's S1 is unknown: its cases train the lumbar channel and are left
+out of the S1 channel's loss (``Pair.s1_known`` False), which learns S1 from cases that show it (the default
+preset's synthetic slices). Transitional anatomy (a sixth lumbar or a sacralised fifth
 vertebra) is numbered by the data set from the lowest segmented vertebra all the same; the names given here
 assume five lumbar vertebrae.
 """

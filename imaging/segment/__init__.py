@@ -28,25 +28,30 @@ letterbox), :mod:`.augment`, :mod:`.checkpoint`, :mod:`.training`, :mod:`.postpr
 names), :mod:`.inference` and :mod:`.evaluation`; this package re-exports their public names.
 """
 
-from .augment import augment_batch
-from .checkpoint import CHECKPOINT_FORMAT, Checkpoint, build_model, load_checkpoint, save_checkpoint
+from .augment import AugmentConfig, augment_batch
+from .checkpoint import (CHECKPOINT_FORMAT, DEFAULT_MODEL, Checkpoint, build_model, load_checkpoint, model_or_default,
+                         save_checkpoint)
 from .config import PRESETS, SegConfig, SegErrors, SegmentationError, preset_config
-from .data import (CANONICAL, IMAGE_SUFFIXES, Letterbox, Pair, PairData, SliceSample, find_pairs, load_pair,
-                   normalise, polygon_mask, rasterise, read_array, read_corners, read_pair, targets_from_labels)
-from .evaluation import CaseEval, EvalSummary, evaluate_case, evaluate_folder
+from .data import (CANONICAL, IMAGE_SUFFIXES, LEVELS_FILE, Letterbox, Pair, PairData, SliceSample, TrainCase,
+                   annotate_pairs, case_from_pair, case_from_synthetic, draw_sample, find_pairs, normalise,
+                   polygon_mask, rasterise, read_array, read_corners, read_levels, read_pair, targets_from_labels)
+from .evaluation import CaseEval, EvalSummary, evaluate_case, evaluate_folder, true_names
 from .inference import SegmentResult, predict_slice, save_qc, segment_array, segment_image, segment_study
 from .losses import dice_loss, dice_score
-from .postprocess import (LUMBAR_NAMES, THORACIC_ABOVE, Component, Vertebra, assign_levels, body_corners,
-                          components, components_from_labels, detect, split_touching)
-from .training import TrainSummary, build_optimizer, evaluate, train, train_one_epoch
+from .postprocess import (LUMBAR_NAMES, THORACIC_ABOVE, BodyRules, Component, Vertebra, assign_levels,
+                          body_corners, components, components_from_labels, detect, find_bodies, plausible_bodies,
+                          split_touching)
+from .training import TrainSummary, build_optimizer, evaluate, train, train_one_epoch, training_cases
 
 __all__ = [
-    "CANONICAL", "CHECKPOINT_FORMAT", "IMAGE_SUFFIXES", "LUMBAR_NAMES", "PRESETS", "THORACIC_ABOVE", "CaseEval",
+    "AugmentConfig", "BodyRules", "DEFAULT_MODEL", "find_bodies", "model_or_default", "plausible_bodies", "true_names",
+    "CANONICAL", "CHECKPOINT_FORMAT", "IMAGE_SUFFIXES", "LEVELS_FILE", "TrainCase", "annotate_pairs",
+    "case_from_pair", "case_from_synthetic", "draw_sample", "read_levels", "training_cases", "LUMBAR_NAMES", "PRESETS", "THORACIC_ABOVE", "CaseEval",
     "Checkpoint", "Component", "EvalSummary", "Letterbox", "Pair", "PairData", "SegConfig", "SegErrors",
     "SegmentResult", "SegmentationError", "SliceSample", "TrainSummary", "Vertebra", "assign_levels",
     "augment_batch", "body_corners", "build_model", "build_optimizer", "components", "components_from_labels",
     "detect", "dice_loss", "dice_score", "evaluate", "evaluate_case", "evaluate_folder", "find_pairs",
-    "load_checkpoint", "load_pair", "normalise", "polygon_mask", "predict_slice", "preset_config", "rasterise", "read_array",
+    "load_checkpoint", "normalise", "polygon_mask", "predict_slice", "preset_config", "rasterise", "read_array",
     "read_corners", "read_pair", "save_checkpoint", "save_qc", "segment_array", "segment_image", "segment_study",
     "split_touching", "targets_from_labels", "train", "train_one_epoch",
 ]

@@ -14,6 +14,17 @@ from ..unet import UNet
 from .config import SegConfig, SegErrors, SegmentationError
 
 CHECKPOINT_FORMAT = 1
+#: The shipped vertebra model (``imaging train-seg --preset default`` on the vertebrae-mri volumes, see README).
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "vertebrae-default.pt"
+
+
+def model_or_default(path: Path | None) -> Path:
+    """``path``, or the shipped :data:`DEFAULT_MODEL` when ``path`` is None (S012 if it is missing)."""
+    if path is not None:
+        return Path(path)
+    if not DEFAULT_MODEL.is_file():
+        raise SegmentationError(SegErrors.S012.format(path=DEFAULT_MODEL))
+    return DEFAULT_MODEL
 
 
 def build_model(cfg: SegConfig) -> UNet:
@@ -40,8 +51,10 @@ class Checkpoint:
     best_metric: float
 
 
-def load_checkpoint(path: Path) -> Checkpoint:
-    """Rebuild the model (eval mode) from a checkpoint written by :func:`save_checkpoint`."""
+def load_checkpoint(path: Path | None) -> Checkpoint:
+    """Rebuild the model (eval mode) from a checkpoint written by :func:`save_checkpoint` (None: the shipped
+    default model)."""
+    path = model_or_default(path)
     try:
         ck = read_checkpoint(path, "imaging.segment")
         cfg = SegConfig.from_dict(ck["config"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..datasets import spider
+from .augment import AugmentConfig, choose_slice, random_crop
 from .config import SegConfig, SegErrors, SegmentationError
 
 
@@ -135,7 +136,41 @@ class Pair:
     image: Path
     vertebrae: Path | None = None  # positional label mask on the image grid
     corners: Path | None = None    # corners JSON: voxel (row, col), or a synthetic truth file (patient mm)
+    s1_label: int | None = None    # the positional mask label of S1 (from a level annotation file)
+    s1_known: bool = False         # whether S1 is labelled or annotated as out of view (else its target is unknown)
     convention: str = ""           # "" positional mask; "spider": SPIDER's label values (imaging.datasets.spider)
+
+
+#: Which mask label is S1 in each volume of the vertebrae-mri development set (ids and label values only).
+LEVELS_FILE = Path(__file__).resolve().parent.parent / "models" / "vertebrae-mri-levels.json"
+
+
+def read_levels(path: Path) -> dict[str, tuple[int | None, bool]]:
+    """A level annotation file: ``{case name: (S1 label or None, S1 in view)}``."""
+    try:
+        cases = json.loads(Path(path).read_text())["cases"]
+        out = {}
+        for name, c in cases.items():
+            label, in_view = c["s1_label"], c["s1_in_view"]
+            if label is not None and (not isinstance(label, int) or label < 1):
+                raise ValueError(f"case {name!r}: s1_label {label!r} is not a label >= 1")
+            if not isinstance(in_view, bool) or (label is not None and not in_view):
+                raise ValueError(f"case {name!r}: s1_in_view {in_view!r} must be true or false (true when labelled)")
+            out[str(name)] = (label, in_view)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise SegmentationError(SegErrors.S010.format(path=path, problem=err)) from None
+    return out
+
+
+def annotate_pairs(pairs: Sequence[Pair], levels: dict[str, tuple[int | None, bool]]) -> list[Pair]:
+    """``pairs`` with their S1 label and whether S1 is known, from :func:`read_levels` (unlisted pairs unchanged)."""
+    out = []
+    for p in pairs:
+        if p.name in levels:
+            label, in_view = levels[p.name]
+            p = replace(p, s1_label=label, s1_known=label is not None or not in_view)
+        out.append(p)
+    return out
 
 
 IMAGE_SUFFIXES = ("_image.nii.gz", "_image.nii", "_image.mha", "_image.mhd")
@@ -173,7 +208,8 @@ def find_pairs(folder: Path) -> list[Pair]:
 
 @dataclass
 class SliceSample:
-    """One training/validation slice: image ``(1, S, S)``, targets ``(C, S, S)`` and the GT label slice."""
+    """One training/validation slice: image ``(1, S, S)``, targets ``(C, S, S)``, the GT label slice and which
+    targets are known."""
 
     name: str
     offset: int
@@ -181,6 +217,7 @@ class SliceSample:
     target: torch.Tensor
     labels: np.ndarray
     spacing: tuple[float, float]
+    weight: torch.Tensor  # (C,) 1 where the channel's target is known, 0 where it is not (S1 not annotated)
 
 
 @dataclass
@@ -193,6 +230,8 @@ class PairData:
     lab3: np.ndarray | None = None
     lab2: np.ndarray | None = None
     names: list[str] | None = None
+    s1_known: bool = False
+    slice_mm: float = 1.0  # spacing of the sagittal slices (LR)
 
     def labels(self, k: int) -> np.ndarray:
         return self.lab3[:, :, k].astype(np.int32) if self.lab3 is not None else self.lab2
@@ -216,10 +255,14 @@ def read_pair(pair: Pair) -> PairData:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise SegmentationError(SegErrors.S004.format(path=pair.corners, problem=err)) from None
         lab2, names = rasterise(items, vol.shape[:2])
-        return PairData(vol, (float(sag.spacing[1]), float(sag.spacing[0])), k_mid, lab2=lab2, names=names)
+        return PairData(vol, (float(sag.spacing[1]), float(sag.spacing[0])), k_mid, lab2=lab2, names=names,
+                        s1_known="S1" in names)
     vol, img = read_array(pair.image)
     sp = img.GetSpacing()  # (LR, AP, SI) in ITK order
-    data = PairData(vol, (float(sp[2]), float(sp[1])), vol.shape[2] // 2)
+    data = PairData(vol, (float(sp[2]), float(sp[1])), vol.shape[2] // 2, s1_known=pair.s1_known,
+                    slice_mm=float(sp[0]))
+    if pair.s1_label is not None:
+        data.names = [""] * (pair.s1_label - 1) + ["S1"]
     if pair.vertebrae is not None:
         data.lab3, _ = read_array(pair.vertebrae)
         if data.lab3.shape != vol.shape:
@@ -230,18 +273,51 @@ def read_pair(pair: Pair) -> PairData:
     else:
         k, data.lab2, data.names = read_corners(pair.corners, vol.shape[:2])
         data.k_mid = k if k is not None else data.k_mid
+        data.s1_known = data.s1_known or "S1" in data.names
     return data
 
 
-def load_pair(pair: Pair, cfg: SegConfig, offsets: Sequence[int]) -> list[SliceSample]:
-    """The slices ``mid + offset`` of one pair, letterboxed to ``cfg.input_size``."""
+@dataclass
+class TrainCase:
+    """A training/validation case in memory: the sagittal slab ``vol (SI, AP, n)`` around the mid-line with its
+    positional labels, the slab index of the mid-sagittal slice, the slice spacing and what S1 is."""
+
+    name: str
+    vol: np.ndarray
+    lab: np.ndarray
+    k_mid: int
+    slice_mm: float
+    spacing: tuple[float, float]
+    names: list[str] | None
+    s1_known: bool
+
+
+def case_from_pair(pair: Pair, aug: AugmentConfig) -> TrainCase:
+    """The slices of ``pair`` that ``aug`` can draw (all labelled slices within reach of the mid-line)."""
     data = read_pair(pair)
-    out = []
-    for off in offsets:
-        k = int(np.clip(data.k_mid + off, 0, data.vol.shape[2] - 1))
-        lab = data.labels(k)
-        box = Letterbox(lab.shape[0], lab.shape[1], cfg.input_size)
-        image = box.forward(normalise(data.vol[:, :, k])[None])
-        target = (box.forward(targets_from_labels(lab, data.names, cfg.with_s1)) > 0.5).float()
-        out.append(SliceSample(pair.name, off, image, target, lab, data.spacing))
-    return out
+    if data.lab3 is None:  # ground truth on one slice only
+        k = data.k_mid
+        return TrainCase(pair.name, data.vol[:, :, k:k + 1], data.lab2[:, :, None], 0, 1.0, data.spacing,
+                         data.names, data.s1_known)
+    reach = int(np.ceil((aug.slice_mm + aug.thick_mm / 2) / max(data.slice_mm, 1e-6)))
+    lo, hi = max(data.k_mid - reach, 0), min(data.k_mid + reach + 1, data.vol.shape[2])
+    return TrainCase(pair.name, data.vol[:, :, lo:hi], data.lab3[:, :, lo:hi].astype(np.int32), data.k_mid - lo,
+                     data.slice_mm, data.spacing, data.names, data.s1_known)
+
+
+def case_from_synthetic(ts: Any, name: str) -> TrainCase:
+    """A case from an :class:`imaging.synth.TrainingSlice` (S1 is known: drawn, or out of view)."""
+    return TrainCase(name, ts.image[:, :, None], ts.labels[:, :, None], 0, ts.thickness_mm,
+                     (ts.pixel_mm, ts.pixel_mm), list(ts.names), True)
+
+
+def draw_sample(case: TrainCase, cfg: SegConfig, aug: AugmentConfig, rng: np.random.Generator) -> SliceSample:
+    """One slice of ``case`` through the slice stage of ``aug`` (slice choice, thick slab, crop), normalised and
+    letterboxed to ``cfg.input_size``; ``AugmentConfig.none()`` gives the plain mid-sagittal slice."""
+    image, lab = choose_slice(case.vol, case.lab, case.k_mid, case.slice_mm, rng, aug)
+    image, lab = random_crop(image, lab, rng, aug)
+    box = Letterbox(lab.shape[0], lab.shape[1], cfg.input_size)
+    x = box.forward(normalise(image)[None])
+    target = (box.forward(targets_from_labels(lab, case.names, cfg.with_s1)) > 0.5).float()
+    weight = torch.tensor([1.0, 1.0 if case.s1_known else 0.0][:len(cfg.channels)])
+    return SliceSample(case.name, 0, x, target, lab, case.spacing, weight)

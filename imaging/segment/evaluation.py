@@ -13,10 +13,11 @@ import numpy as np
 
 from .checkpoint import load_checkpoint
 from .config import SegErrors, SegmentationError
-from .data import find_pairs, read_pair
+from .data import LEVELS_FILE, annotate_pairs, find_pairs, read_levels, read_pair
 from .inference import predict_slice
 from .losses import dice_score
-from .postprocess import Component, components_from_labels, detect
+from .postprocess import (LUMBAR_NAMES, THORACIC_ABOVE, Component, assign_levels, components_from_labels,
+                          find_bodies)
 
 
 @dataclass
@@ -30,19 +31,36 @@ class CaseEval:
     s1_ok: bool        # criterion 3: S1 detection does not overlap lumbar detections
     dice: list[float]
     centroid_mm: list[float]
+    gt_named: int = 0      # GT bodies whose true name is known (counted upward from a labelled S1)
+    named_true: int = 0    # ... whose matched detection carries that name
+    named_wrong: int = 0   # ... whose matched detection carries another name (a wrong level name)
+    warnings: list[str] = field(default_factory=list)
+
+    false_detections: int = 0  # detections that contain no GT centroid
 
     @property
     def success(self) -> bool:
         return self.solitary and self.count_ok and self.s1_ok
 
 
+def true_names(names: Sequence[str] | None, n: int) -> list[str | None]:
+    """The anatomical names of positional labels 1..n counted upward from the one named S1 (None without S1)."""
+    if not names or "S1" not in [x.upper() for x in names]:
+        return [None] * n
+    s1 = [x.upper() for x in names].index("S1")
+    upward = ("S1",) + tuple(reversed(LUMBAR_NAMES)) + THORACIC_ABOVE
+    return [upward[s1 - j] if 0 <= s1 - j < len(upward) else None for j in range(n)]
+
+
 def evaluate_case(name: str, pred: Sequence[Component], gt: Sequence[Component],
-                  spacing: Sequence[float] = (1.0, 1.0)) -> CaseEval:
+                  spacing: Sequence[float] = (1.0, 1.0), pred_names: Sequence[str | None] | None = None,
+                  gt_names: Sequence[str | None] | None = None) -> CaseEval:
     """Match detections to GT bodies by centroid containment and score one slice.
 
     A GT body is identified when exactly one detection contains its centroid and that detection contains no
     other GT centroid. Dice and centroid distance (mm, ``spacing`` = (row, col) mm) are per GT body; an
-    unidentified body scores Dice 0 and no distance.
+    unidentified body scores Dice 0 and no distance. With ``pred_names`` (per detection) and ``gt_names`` (per GT
+    body, None where unknown) the level names of the identified bodies are checked too.
     """
     gt_cent = [tuple(int(round(x)) for x in g.centroid) for g in gt]
     contains = np.array([[bool(p.mask[r, c]) for (r, c) in gt_cent] for p in pred], bool).reshape(len(pred), len(gt))
@@ -50,17 +68,25 @@ def evaluate_case(name: str, pred: Sequence[Component], gt: Sequence[Component],
     s1 = [p for p in pred if p.channel == "s1"]
     s1_ok = not any((s.mask & p.mask).any() for s in s1 for p in pred if p.channel == "lumbar")
     dice, dist, identified = [], [], 0
+    gt_names = list(gt_names) if gt_names is not None else [None] * len(gt)
+    gt_named = sum(n is not None for n in gt_names)
+    named_true = named_wrong = 0
     for j, g in enumerate(gt):
         hits = np.nonzero(contains[:, j])[0]
         if len(hits) == 1 and contains[hits[0]].sum() == 1:
             p = pred[hits[0]]
             identified += 1
+            given = pred_names[hits[0]] if pred_names is not None else None
+            if gt_names[j] is not None and given is not None:
+                named_true += given == gt_names[j]
+                named_wrong += given != gt_names[j]
             dice.append(dice_score(p.mask, g.mask))
             (pr, pc), (gr, gc) = p.centroid, g.centroid
             dist.append(float(math.hypot((pr - gr) * spacing[0], (pc - gc) * spacing[1])))
         else:
             dice.append(0.0)
-    return CaseEval(name, len(gt), len(pred), identified, solitary, len(pred) == len(gt), s1_ok, dice, dist)
+    return CaseEval(name, len(gt), len(pred), identified, solitary, len(pred) == len(gt), s1_ok, dice, dist,
+                    gt_named, named_true, named_wrong, false_detections=int((contains.sum(1) == 0).sum()))
 
 
 @dataclass
@@ -88,6 +114,21 @@ class EvalSummary:
         return float(np.mean(d)) if d else 0.0
 
     @property
+    def naming(self) -> float:
+        """Fraction of the GT bodies of known name that carry their true name."""
+        n = sum(c.gt_named for c in self.cases)
+        return sum(c.named_true for c in self.cases) / n if n else float("nan")
+
+    @property
+    def wrong_names(self) -> int:
+        return sum(c.named_wrong for c in self.cases)
+
+    @property
+    def false_detections(self) -> int:
+        """Detections that contain no GT centroid."""
+        return sum(c.false_detections for c in self.cases)
+
+    @property
     def mean_centroid_mm(self) -> float:
         d = [x for c in self.cases for x in c.centroid_mm]
         return float(np.mean(d)) if d else float("nan")
@@ -96,14 +137,17 @@ class EvalSummary:
         return {"cases": [asdict(c) | {"success": c.success} for c in self.cases],
                 "success_rate": self.success_rate, "identification": self.identification,
                 "mean_dice": self.mean_dice, "mean_dice_identified": self.mean_dice_identified,
-                "mean_centroid_mm": self.mean_centroid_mm, "seconds": self.seconds}
+                "mean_centroid_mm": self.mean_centroid_mm, "naming": self.naming, "wrong_names": self.wrong_names,
+                "false_detections": self.false_detections, "seconds": self.seconds}
 
 
 def evaluate_folder(model_path: Path, data_dir: Path, *, names: Sequence[str] | None = None,
-                    progress: Callable[[int], None] | None = None) -> EvalSummary:
-    """Score a model on the mid-sagittal slice of every pair in ``data_dir`` (or only ``names``).
+                    levels: Path | None = LEVELS_FILE, progress: Callable[[int], None] | None = None) -> EvalSummary:
+    """Score a model on the mid-sagittal slice of every pair in ``data_dir`` (or only ``names``), through the
+    same post-processing and level naming as ``imaging segment``.
 
-    Ground-truth masks are positional; GT bodies are the lumbar channel unless a corners file names S1.
+    Ground-truth masks are positional; a GT body is S1 when a corners file or the level annotation ``levels``
+    (:func:`.data.read_levels`) says so, and the bodies above it have known names (counted upward).
     """
     t0 = time.time()
     ck = load_checkpoint(model_path)
@@ -112,12 +156,21 @@ def evaluate_folder(model_path: Path, data_dir: Path, *, names: Sequence[str] | 
         pairs = [p for p in pairs if p.name in set(names)]
     if not pairs:
         raise SegmentationError(SegErrors.S001.format(path=data_dir))
+    if levels is not None:
+        pairs = annotate_pairs(pairs, read_levels(levels))
     summary = EvalSummary()
     for pair in pairs:
         data = read_pair(pair)
-        gt = components_from_labels(data.labels(data.k_mid), data.names)
-        pred = detect(predict_slice(ck.model, data.vol[:, :, data.k_mid], ck.config), ck.config)
-        summary.cases.append(evaluate_case(pair.name, pred, gt, data.spacing))
+        lab = data.labels(data.k_mid)
+        gt = components_from_labels(lab, data.names)
+        gt_names = true_names(data.names, int(lab.max()))
+        gt_names = [gt_names[v - 1] for v in np.unique(lab) if v > 0]
+        probs = predict_slice(ck.model, data.vol[:, :, data.k_mid], ck.config)
+        comps, notes = find_bodies(probs, ck.config, data.spacing)
+        ordered, warnings = assign_levels(comps)
+        case = evaluate_case(pair.name, [c for c, _ in ordered], gt, data.spacing, [n for _, n in ordered], gt_names)
+        case.warnings = notes + warnings
+        summary.cases.append(case)
         if progress:
             progress(1)
     summary.seconds = time.time() - t0

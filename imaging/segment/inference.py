@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from ..io import check_output
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, model_or_default
 from .config import SegConfig, SegErrors, SegmentationError
 from .data import CANONICAL, Letterbox, normalise
-from .postprocess import Vertebra, assign_levels, body_corners, detect
+from .postprocess import Vertebra, assign_levels, body_corners, find_bodies
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ def segment_array(model: torch.nn.Module, cfg: SegConfig, vol: np.ndarray, spaci
     """Segment and label the mid-sagittal slice (or ``slice_index``) of ``vol (SI, AP, LR)``."""
     k = vol.shape[2] // 2 if slice_index is None else slice_index
     probs = predict_slice(model, vol[:, :, k], cfg)
-    comps = detect(probs, cfg)
+    comps, dropped = find_bodies(probs, cfg, spacing[:2])
     ordered, warnings = assign_levels(comps)
+    warnings = dropped + warnings
     lab = np.zeros(vol.shape[:2], np.uint8)
     verts = []
     px_mm2 = float(spacing[0]) * float(spacing[1])
@@ -136,11 +137,12 @@ def save_qc(path: Path, image: np.ndarray, probs_label: np.ndarray, verts: Seque
     plt.close(fig)
 
 
-def segment_study(model_path: Path, study: Path, out_dir: Path) -> SegmentResult:
+def segment_study(model_path: Path | None, study: Path, out_dir: Path) -> SegmentResult:
     """Write ``segmentation.nii.gz`` (label map on the slice used, input geometry), ``vertebrae.json`` and
-    ``qc.png`` to ``out_dir`` for one study."""
+    ``qc.png`` to ``out_dir`` for one study; ``model_path`` None: the shipped default model."""
     import SimpleITK as sitk
 
+    model_path = model_or_default(model_path)
     ck = load_checkpoint(model_path)
     check_output(out_dir, folder=True)
     vol, to_mm, spacing, to_image = _read_study(Path(study))

@@ -90,6 +90,100 @@ def components_from_labels(lab: np.ndarray, names: Sequence[str] | None = None) 
     return out
 
 
+@dataclass(frozen=True)
+class BodyRules:
+    """What a detected vertebral body must look like on a sagittal slice to be reported. Areas are relative to
+    the median area of the detections that do not touch the image border; distances to body widths (the square
+    root of that area) or to the median centroid spacing along the spine."""
+
+    min_area: float = 0.3          # smaller: a fragment
+    max_area: float = 2.5          # larger: merged bodies or another structure
+    border_partial: float = 0.6    # touching the image border and smaller than this: a body cut by the field of view
+    max_elongation: float = 3.0    # long / short side of the minimum-area rectangle
+    min_solidity: float = 0.7      # area / convex-hull area: ragged shapes are not bodies
+    max_offset: float = 1.2        # distance from the spine line (a quadratic through the centroids), body widths
+    min_spacing: float = 0.45      # centroid distance to a neighbour, fraction of the median spacing: a duplicate
+
+
+def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
+    r0, c0, r1, c1 = c.bbox
+    return r0 == 0 or c0 == 0 or r1 == shape[0] - 1 or c1 == shape[1] - 1
+
+
+def _shape_measures(mask: np.ndarray, spacing: Sequence[float]) -> tuple[float, float]:
+    """``(elongation, solidity)`` of a body mask, in mm."""
+    import cv2
+
+    pts = (np.argwhere(mask) * np.asarray(spacing[:2], float)).astype(np.float32)
+    (_, _), (a, b), _ = cv2.minAreaRect(pts)
+    step = float(max(spacing[:2]))
+    elongation = (max(a, b) + step) / (min(a, b) + step)
+    hull = cv2.convexHull(pts)
+    hull_area = cv2.contourArea(hull) + 0.5 * cv2.arcLength(hull, True) * step + step * step  # pixel-area terms
+    return float(elongation), float(min(mask.sum() * spacing[0] * spacing[1] / hull_area, 1.0))
+
+
+def plausible_bodies(comps: Sequence[Component], shape: tuple[int, int], spacing: Sequence[float] = (1.0, 1.0),
+                     rules: BodyRules = BodyRules()) -> tuple[list[Component], list[str]]:
+    """Drop the detections that are not whole vertebral bodies; ``(kept, one reason per dropped detection)``.
+
+    In order: size (fragments, merged blobs), bodies cut by the image border (partial: an S1 detection is kept,
+    as the anchor of the level names), shape (elongated or ragged), position off the line of the spine, and
+    duplicates too close to a neighbour along the spine (the smaller one goes).
+    """
+    if not comps:
+        return [], []
+    inner = [c for c in comps if not _touches_border(c, shape)] or list(comps)
+    ref = float(np.median([c.area for c in inner]))
+    sp = np.asarray(spacing[:2], float)
+    notes: list[str] = []
+
+    def where(c: Component) -> str:
+        r, col = c.centroid
+        return f"{c.channel} detection at row {r:.0f}, column {col:.0f}"
+
+    kept = []
+    for c in comps:
+        elongation, solidity = _shape_measures(c.mask, spacing)
+        if c.area < rules.min_area * ref:
+            reason = f"{c.area / ref:.2f} x the median body area: a fragment"
+        elif c.area > rules.max_area * ref:
+            reason = f"{c.area / ref:.1f} x the median body area: not one body"
+        elif c.channel != "s1" and _touches_border(c, shape) and c.area < rules.border_partial * ref:
+            reason = "a partial body cut by the image border"
+        elif elongation > rules.max_elongation:
+            reason = f"elongated ({elongation:.1f}:1), not a body's shape"
+        elif solidity < rules.min_solidity:
+            reason = f"ragged (solidity {solidity:.2f}), not a body's shape"
+        else:
+            kept.append(c)
+            continue
+        notes.append(f"dropped the {where(c)}: {reason}")
+    width = np.sqrt(ref * sp[0] * sp[1])
+    while len(kept) >= 4:  # off the spine line: the worst outlier of a quadratic col(row) fit, one at a time
+        cen = np.array([c.centroid for c in kept]) * sp
+        fit = np.polyval(np.polyfit(cen[:, 0], cen[:, 1], 2), cen[:, 0])
+        off = np.abs(cen[:, 1] - fit)
+        worst = int(off.argmax())
+        if off[worst] <= rules.max_offset * width:
+            break
+        notes.append(f"dropped the {where(kept[worst])}: {off[worst] / width:.1f} body widths off the line of the "
+                     "spine")
+        kept.pop(worst)
+    kept.sort(key=lambda c: c.centroid[0])
+    while len(kept) >= 3:  # duplicates along the spine
+        cen = np.array([c.centroid for c in kept]) * sp
+        gaps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
+        i = int(gaps.argmin())
+        if gaps[i] >= rules.min_spacing * float(np.median(gaps)):
+            break
+        small = i if kept[i].area < kept[i + 1].area else i + 1
+        notes.append(f"dropped the {where(kept[small])}: {gaps[i]:.0f} mm from its neighbour (median spacing "
+                     f"{np.median(gaps):.0f} mm), a duplicate detection")
+        kept.pop(small)
+    return kept, notes
+
+
 @dataclass
 class Vertebra:
     """One labelled vertebral body on the slice."""
@@ -156,6 +250,17 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple
         if below:
             warnings.append(f"{len(below)} lumbar detection(s) lie below S1; they were dropped")
             lumbar = [c for c in lumbar if c.centroid[0] <= s1.centroid[0]]
+    if s1 is not None and len(lumbar) >= 2:
+        cen = np.array([c.centroid for c in lumbar] + [s1.centroid])
+        steps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
+        spacing, gap = float(np.median(steps[:-1])), float(steps[-1])
+        if not 0.5 * spacing <= gap <= 1.7 * spacing:
+            warnings.append(f"the S1 detection lies {gap:.0f} pixels from the lowest lumbar body, expected about "
+                            f"{spacing:.0f} (the spacing of the lumbar bodies): a body between them may be missed or "
+                            "the S1 detection is wrong, so the levels are left unnamed")
+            lumbar.append(s1)
+            lumbar.sort(key=lambda c: c.centroid[0])
+            return [(c, None) for c in lumbar], warnings
     names: list[str | None]
     if s1 is None:
         warnings.append("S1 not detected: the lumbar levels are left unnamed (counting from the lowest body "
@@ -184,3 +289,10 @@ def detect(probs: np.ndarray, cfg: SegConfig) -> list[Component]:
         else:
             out.extend(components(binary, "lumbar", cfg.min_area_fraction))
     return out
+
+
+def find_bodies(probs: np.ndarray, cfg: SegConfig, spacing: Sequence[float] = (1.0, 1.0)
+                ) -> tuple[list[Component], list[str]]:
+    """The plausible vertebral bodies in ``probs (C, h, w)`` and why the others were dropped
+    (:func:`detect` then :func:`plausible_bodies`)."""
+    return plausible_bodies(detect(probs, cfg), probs.shape[1:], spacing)

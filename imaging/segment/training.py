@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from reportparse.io import write_text_atomic
+
 from ..io import check_output
-from .augment import augment_batch
+from .augment import AugmentConfig, augment_batch
 from .checkpoint import build_model, save_checkpoint
 from .config import SegConfig, SegErrors, SegmentationError
-from .data import Pair, SliceSample, find_pairs, load_pair
+from .data import (LEVELS_FILE, Pair, SliceSample, TrainCase, annotate_pairs, case_from_pair, case_from_synthetic,
+                   draw_sample, find_pairs, read_levels)
 from .losses import dice_loss, dice_score
 
 logger = logging.getLogger(__name__)
@@ -32,12 +36,16 @@ def build_optimizer(model: torch.nn.Module, cfg: SegConfig) -> torch.optim.Optim
 @dataclass
 class TrainSummary:
     pairs: int = 0
-    train_slices: int = 0
+    train_slices: int = 0          # slices drawn per epoch (real cases x repeats + synthetic)
+    synthetic: int = 0
+    excluded: list[str] = field(default_factory=list)
     val_pairs: list[str] = field(default_factory=list)
+    monitor: str = "validation"    # what the Dice is measured on: "validation" volumes or "training" mid-slices
     epochs_run: int = 0
     best_epoch: int = 0
     best_metric: float = 0.0
     first_metric: float | None = None
+    low_dice: bool = False         # the Dice never reached cfg.min_dice: the run failed
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     model_path: str = ""
@@ -45,7 +53,8 @@ class TrainSummary:
 
 def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, samples: Sequence[SliceSample],
                     cfg: SegConfig, gen: torch.Generator, rng: random.Random) -> float:
-    """One pass over ``samples`` in random batches; the mean loss."""
+    """One pass over ``samples`` in random batches (batch-stage augmentation when ``cfg.augment``); the mean
+    loss."""
     model.train()
     order = list(range(len(samples)))
     rng.shuffle(order)
@@ -56,9 +65,10 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sa
             idx = order[i - 1:i + 1]
         x = torch.stack([samples[j].image for j in idx])
         y = torch.stack([samples[j].target for j in idx])
+        w = torch.stack([samples[j].weight for j in idx])
         if cfg.augment:
-            x, y = augment_batch(x, y, cfg, gen)
-        loss = dice_loss(model(x), y, cfg.dice_eps)
+            x, y = augment_batch(x, y, cfg.augmentation, gen)
+        loss = dice_loss(model(x), y, cfg.dice_eps, w)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -68,56 +78,85 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sa
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, samples: Sequence[SliceSample], cfg: SegConfig) -> float:
-    """Mean foreground Dice (thresholded, network grid, per sample and channel with GT) over ``samples``."""
+    """Mean foreground Dice (thresholded, network grid) over ``samples``, per sample and channel whose target is
+    known and present (the lumbar channel always)."""
     model.eval()
     scores = []
     for s in samples:
         p = model(s.image[None])[0] > cfg.threshold
         for c in range(p.shape[0]):
-            if s.target[c].any() or c == 0:
+            if s.weight[c] > 0 and (s.target[c].any() or c == 0):
                 scores.append(dice_score(p[c].numpy(), s.target[c].numpy()))
     return float(np.mean(scores)) if scores else 0.0
 
 
-def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | None = None,
-          progress: Callable[[int, int, dict[str, float]], None] | None = None) -> TrainSummary:
-    """Train a segmentation model on the pairs in ``data_dir`` and write the best checkpoint to ``model_path``.
+def training_cases(data_dir: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | None = None,
+                   levels: Path | None = LEVELS_FILE, exclude: Sequence[str] = ()
+                   ) -> tuple[list[TrainCase], list[TrainCase], list[str]]:
+    """``(training cases, validation cases, excluded names)``: the pairs of ``data_dir`` annotated with
+    ``levels`` less ``exclude``, split by ``cfg.val_fraction`` (whole volumes), then ``cfg.synthetic`` synthetic
+    slices added to the training cases."""
+    from ..synth import training_slice
 
-    Validation is a held-out fraction of the pairs (whole volumes), scored on the mid-sagittal slice; the epoch
-    with the best validation Dice is kept (``model_path``) and the last one beside it (``*.last.pt``).
-    ``progress(epoch, epochs, metrics)`` is called after each epoch.
+    pairs = list(pairs) if pairs is not None else find_pairs(Path(data_dir))
+    if not pairs:
+        raise SegmentationError(SegErrors.S001.format(path=data_dir))
+    unknown = sorted(set(exclude) - {p.name for p in pairs})
+    if unknown:
+        raise SegmentationError(SegErrors.S011.format(names=unknown, path=data_dir,
+                                                      pairs=", ".join(p.name for p in pairs)))
+    pairs = [p for p in pairs if p.name not in set(exclude)]
+    if levels is not None:
+        pairs = annotate_pairs(pairs, read_levels(levels))
+    if cfg.val_fraction > 0 and len(pairs) < 2:
+        raise SegmentationError(SegErrors.S008.format(n=len(pairs), path=data_dir))
+    n_val = min(max(int(round(len(pairs) * cfg.val_fraction)), 1), len(pairs) - 1) if cfg.val_fraction > 0 else 0
+    shuffled = pairs[:]
+    random.Random(cfg.seed).shuffle(shuffled)
+    aug = cfg.train_augmentation
+    train_cases = [case_from_pair(p, aug) for p in shuffled[n_val:]]
+    val_cases = [case_from_pair(p, AugmentConfig.none()) for p in shuffled[:n_val]]
+    train_cases += [case_from_synthetic(training_slice(cfg.seed, i), f"synthetic-{i}") for i in range(cfg.synthetic)]
+    return train_cases, val_cases, sorted(exclude)
+
+
+def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | None = None,
+          levels: Path | None = LEVELS_FILE, exclude: Sequence[str] = (),
+          progress: Callable[[int, int, dict[str, float]], None] | None = None) -> TrainSummary:
+    """Train a segmentation model on the pairs in ``data_dir`` and write it to ``model_path``.
+
+    Every epoch draws each real case ``cfg.repeats`` times and each synthetic slice once through the augmentation
+    (:mod:`.augment`). ``levels`` says which mask label is S1 per case (:func:`.data.read_levels`; cases it does
+    not list have an unknown S1, left out of the S1 loss); ``exclude`` names cases kept out (a held-out test set).
+    With a validation split (``cfg.val_fraction``, whole volumes scored on the mid-sagittal slice) the best epoch
+    is kept; without one the model is the last epoch and the Dice is that of the training mid-slices. The last
+    epoch with its optimizer state is also written beside it (``*.last.pt``), and the training record (settings,
+    Dice per epoch, time) as ``*.json``. A run whose Dice never reaches
+    ``cfg.min_dice`` is marked ``low_dice`` and logged as a warning. ``progress(epoch, epochs, metrics)`` is
+    called after each epoch.
     """
     cfg.validate()
     check_output(model_path, folder=False, suffixes=(".pt",))
     t0 = time.time()
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
+    np_rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    pairs = list(pairs) if pairs is not None else find_pairs(Path(data_dir))
-    if not pairs:
-        raise SegmentationError(SegErrors.S001.format(path=data_dir))
-    if cfg.with_s1 and any(p.convention == "spider" for p in pairs):
-        raise SegmentationError(SegErrors.S010.format(path=data_dir))
-    n_val = int(round(len(pairs) * cfg.val_fraction))
-    if cfg.val_fraction > 0 and len(pairs) < 2:
-        raise SegmentationError(SegErrors.S008.format(n=len(pairs), path=data_dir))
-    if cfg.val_fraction > 0:
-        n_val = min(max(n_val, 1), len(pairs) - 1)
-    shuffled = pairs[:]
-    rng.shuffle(shuffled)
-    val_pairs, train_pairs = shuffled[:n_val], shuffled[n_val:]
-    train_samples = [s for p in train_pairs for s in load_pair(p, cfg, cfg.slice_offsets)]
-    val_samples = [s for p in val_pairs for s in load_pair(p, cfg, (0,))]
-    logger.info("training on %d slices of %d pairs, validating on %d pairs", len(train_samples), len(train_pairs),
-                len(val_pairs))
+    train_cases, val_cases, excluded = training_cases(data_dir, cfg, pairs=pairs, levels=levels, exclude=exclude)
+    real = [c for c in train_cases if not c.name.startswith("synthetic-")]
+    none = AugmentConfig.none()
+    monitor = [draw_sample(c, cfg, none, np_rng) for c in (val_cases or real)]
+    logger.info("training on %d cases (%d synthetic), validating on %d", len(train_cases),
+                len(train_cases) - len(real), len(val_cases))
     model = build_model(cfg)
     optimizer = build_optimizer(model, cfg)
-    summary = TrainSummary(pairs=len(pairs), train_slices=len(train_samples), val_pairs=[p.name for p in val_pairs],
-                           model_path=str(model_path))
-    monitor = val_samples or train_samples
+    summary = TrainSummary(pairs=len(real) + len(val_cases), train_slices=len(real) * cfg.repeats + cfg.synthetic,
+                           synthetic=cfg.synthetic, excluded=excluded, val_pairs=[c.name for c in val_cases],
+                           monitor="validation" if val_cases else "training", model_path=str(model_path))
     summary.first_metric = evaluate(model, monitor, cfg)
     best = -1.0
     last_path = Path(model_path).with_name(Path(model_path).stem + ".last.pt")
+    aug = cfg.train_augmentation
     for epoch in range(1, cfg.epochs + 1):
         if cfg.schedule == "cosine":
             frac = (epoch - 1) / cfg.epochs
@@ -125,19 +164,31 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
                 frac = max(frac, (time.time() - t0) / cfg.time_limit_s)
             for group in optimizer.param_groups:
                 group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0)))
-        loss = train_one_epoch(model, optimizer, train_samples, cfg, gen, rng)
+        samples = [draw_sample(c, cfg, aug, np_rng) for c in real for _ in range(cfg.repeats)]
+        samples += [draw_sample(c, cfg, aug, np_rng) for c in train_cases[len(real):]]
+        loss = train_one_epoch(model, optimizer, samples, cfg, gen, rng)
         metric = evaluate(model, monitor, cfg)
-        summary.history.append({"epoch": epoch, "loss": loss, "val_dice": metric})
+        summary.history.append({"epoch": epoch, "loss": loss, "val_dice": metric, "seconds": time.time() - t0})
         summary.epochs_run = epoch
         if metric > best:
             best = metric
             summary.best_epoch, summary.best_metric = epoch, metric
-            save_checkpoint(model_path, model, cfg, optimizer, epoch, metric)
+        if metric >= best or not val_cases:  # the best validation epoch, or the latest without validation
+            save_checkpoint(model_path, model, cfg, None, epoch, metric)
         if progress:
             progress(epoch, cfg.epochs, {"loss": loss, "val_dice": metric, "best": best})
         if cfg.time_limit_s is not None and time.time() - t0 > cfg.time_limit_s:
             logger.info("time limit of %.0f s reached after epoch %d", cfg.time_limit_s, epoch)
             break
     save_checkpoint(last_path, model, cfg, optimizer, summary.epochs_run, best)
+    if not val_cases:
+        summary.best_epoch, summary.best_metric = summary.epochs_run, summary.history[-1]["val_dice"]
+    summary.low_dice = best < cfg.min_dice
+    if summary.low_dice:
+        logger.warning("the %s Dice never reached %.2f (best %.3f after %d epochs): the model did not learn; check "
+                       "the labels and the data, or train longer", summary.monitor, cfg.min_dice, best,
+                       summary.epochs_run)
     summary.seconds = time.time() - t0
+    record = {"config": cfg.to_dict(), **{k: v for k, v in asdict(summary).items() if k != "model_path"}}
+    write_text_atomic(Path(model_path).with_suffix(".json"), json.dumps(record, indent=1))
     return summary

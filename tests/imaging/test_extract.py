@@ -289,7 +289,7 @@ def test_duplicate_study_ids_and_missing_source_are_coded_errors(cohort, truths,
     with pytest.raises(ImagingError, match="I031"):
         extract([cohort / "dicom"], tmp_path / "out", vertebrae_dir=cohort / "truth", study_ids=same)
     with pytest.raises(ImagingError, match="I033"):
-        extract([cohort / "dicom" / sid], tmp_path / "out")
+        extract([cohort / "dicom" / sid], tmp_path / "out", model_path=tmp_path / "m.pt", vertebrae_dir=cohort / "truth")
     assert not (tmp_path / "out").exists()
 
 
@@ -303,7 +303,8 @@ def test_cli_extract_small_volumes(cohort, tmp_path):
     df = pd.read_parquet(tmp_path / "out" / "manifest.parquet")
     assert np.load(tmp_path / "out" / df.axial_path[0]).shape == (8, 64, 64)
     assert np.load(tmp_path / "out" / df.sagittal_path[0]).shape == (9, 32, 64)
-    bad = CliRunner().invoke(app, ["extract", str(cohort / "dicom"), "-o", str(tmp_path / "o2")])
+    bad = CliRunner().invoke(app, ["extract", str(cohort / "dicom"), "-o", str(tmp_path / "o2"), "--vertebrae",
+                                   str(cohort / "truth"), "--seg-model", str(tmp_path / "m.pt")])
     assert bad.exit_code == 2 and "I033" in bad.output
 
 

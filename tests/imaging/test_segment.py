@@ -101,7 +101,7 @@ def make_samples(rng, n, cfg):
         box = Letterbox(*lab.shape, cfg.input_size)
         out.append(SliceSample(f"s{i}", 0, box.forward(img[None]),
                                (box.forward(targets_from_labels(lab, names, cfg.with_s1)) > 0.5).float(), lab,
-                               (1.0, 1.0)))
+                               (1.0, 1.0), torch.ones(len(cfg.channels))))
     return out
 
 
@@ -207,7 +207,7 @@ def test_letterbox_round_trip_on_non_square_slice():
 
 # ------------------------------------------------------------------------------------------------------- checkpoint
 def test_checkpoint_round_trip_restores_config_and_weights(tmp_path):
-    cfg = SegConfig(input_size=32, features=4, depth=2, with_s1=True, slice_offsets=(-1, 0, 1), lr=0.05)
+    cfg = SegConfig(input_size=32, features=4, depth=2, with_s1=True, repeats=3, lr=0.05)
     model = build_model(cfg)
     opt = build_optimizer(model, cfg)
     model(torch.rand(2, 1, 32, 32)).mean().backward()
@@ -216,6 +216,7 @@ def test_checkpoint_round_trip_restores_config_and_weights(tmp_path):
     ck = load_checkpoint(tmp_path / "m.pt")
     assert ck.config == cfg and ck.epoch == 7 and ck.best_metric == pytest.approx(0.81)
     assert ck.optimizer_state is not None and ck.optimizer_state["state"]
+    assert ck.config.augmentation == cfg.augmentation and ck.config.augmentation.scale == (0.7, 1.4)
     for k, v in model.state_dict().items():
         assert torch.equal(v, ck.model.state_dict()[k]), k
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
@@ -246,7 +247,7 @@ def test_cli_train_seg_segment_and_eval_seg(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["train-seg", "--data", str(data), "-o", str(model), "--preset", "cpu", "--input-size",
                               "64", "--features", "4", "--depth", "2", "--epochs", "3", "--optimizer", "adam",
-                              "--lr", "0.02"])
+                              "--lr", "0.02", "--allow-low-dice"])
     assert res.exit_code == 0, res.output
     ck = load_checkpoint(model)
     assert ck.config.input_size == 64 and ck.config.channels == ("lumbar", "s1") and 1 <= ck.epoch <= 3
@@ -267,6 +268,20 @@ def test_cli_train_seg_segment_and_eval_seg(tmp_path):
     res = runner.invoke(app, ["eval-seg", "--model", str(model), "--data", str(data), "-o", str(tmp_path / "e.json")])
     assert res.exit_code == 0, res.output
     assert len(json.loads((tmp_path / "e.json").read_text())["cases"]) == 3
+
+
+def test_cli_train_seg_fails_loudly_when_the_model_does_not_learn(tmp_path):
+    data = tmp_path / "pairs"
+    data.mkdir()
+    rng = np.random.default_rng(6)
+    for i in range(2):
+        write_pair(data, f"case{i}", rng)
+    args = ["train-seg", "--data", str(data), "-o", str(tmp_path / "m.pt"), "--preset", "cpu", "--input-size", "32",
+            "--features", "2", "--depth", "1", "--epochs", "1", "--lr", "0", "--val-fraction", "0"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1 and "did not learn" in res.output, res.output
+    assert (tmp_path / "m.pt").exists()  # the model is still written, for inspection
+    assert CliRunner().invoke(app, args + ["--allow-low-dice"]).exit_code == 0
 
 
 def test_cli_train_seg_reports_coded_error_for_empty_folder(tmp_path):

@@ -1,0 +1,299 @@
+"""Segmentation robustness on synthetic data: augmentation, synthetic T1/T2 training slices, post-processing of
+implausible detections, level naming that never guesses, and the training pipeline's S1 handling."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+
+import numpy as np
+import pytest
+import torch
+
+from imaging.segment import (AugmentConfig, BodyRules, Component, SegConfig, SegmentationError, TrainCase,
+                             assign_levels, components_from_labels, dice_loss, draw_sample, plausible_bodies,
+                             read_levels, training_cases, true_names)
+from imaging.segment.augment import (augment_batch, bias_field, choose_slice, gaussian_blur, intensity_curve,
+                                     random_crop, spatial_grid)
+from imaging.synth import VERTEBRAE, training_slice
+
+OFF = AugmentConfig.none()
+
+
+def square_batch(size: int = 64, half: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    y = torch.zeros(1, 1, size, size)
+    c = size // 2
+    y[..., c - half:c + half, c - half:c + half] = 1.0
+    return y.clone(), y
+
+
+# ------------------------------------------------------------------------------------------------- augmentation
+def test_augment_config_problems_reach_segconfig_validation():
+    assert AugmentConfig().problems() == []
+    bad = AugmentConfig(scale=(1.4, 0.7), crop_p=1.5)
+    assert {name for name, _, _ in bad.problems()} == {"scale", "crop_p"}
+    with pytest.raises(SegmentationError, match=r"\[S007\].*augmentation\.(scale|crop_p)"):
+        SegConfig(augmentation=bad).validate()
+
+
+def test_zoom_stays_in_the_configured_range_and_warps_image_and_target_alike():
+    gen = torch.Generator().manual_seed(0)
+    ratios = []
+    for _ in range(40):
+        x, y = square_batch()
+        cfg = replace(OFF, scale=(0.7, 1.4))
+        xa, ya = augment_batch(x, y, AugmentConfig.from_dict(asdict(cfg)), gen)
+        ratios.append(float(ya.sum() / y.sum()))
+        assert ((xa > 0.5).float() == ya).float().mean() > 0.999  # no intensity change: the image is the target
+    ratios = np.array(ratios)
+    assert ratios.min() >= 0.45 and ratios.max() <= 2.2  # area scales as zoom**2: 1/1.4**2 .. 1/0.7**2
+    assert ratios.min() < 0.7 and ratios.max() > 1.4  # the range is used, both ways
+
+
+def test_rotation_shear_and_elastic_warp_move_pixels_but_keep_targets_aligned():
+    gen = torch.Generator().manual_seed(1)
+    x, y = square_batch()
+    cfg = replace(OFF, rotate_deg=30.0, shear=0.1, elastic=0.03)
+    xa, ya = augment_batch(x.repeat(8, 1, 1, 1), y.repeat(8, 1, 1, 1), cfg, gen)
+    moved = [(ya[i] != y[0]).float().mean().item() for i in range(8)]
+    assert min(moved) > 0.005  # every sample is warped
+    agree = ((xa > 0.5).float() == ya).float().mean().item()
+    assert agree > 0.99
+    grid = spatial_grid(2, 64, replace(OFF, elastic=0.05), gen)
+    d = grid - spatial_grid(2, 64, OFF, gen)
+    step = (d[:, 1:, :] - d[:, :-1, :]).abs().max()
+    assert d.abs().max() > 0.02 and step < 0.2 * d.abs().max()  # a smooth field, not pixel noise
+
+
+def test_bias_field_is_smooth_and_bounded():
+    f = bias_field(4, 64, 0.35, torch.Generator().manual_seed(2))
+    assert f.shape == (4, 1, 64, 64)
+    assert f.min() > np.exp(-0.35 * 5) and f.max() < np.exp(0.35 * 5)
+    assert (f[..., 1:] - f[..., :-1]).abs().max() < 0.1
+    assert f.std() > 0.02
+
+
+def test_intensity_curve_is_monotone_and_can_invert_contrast():
+    x = torch.linspace(0, 1, 101).view(1, 1, 1, 101)
+    gen = torch.Generator().manual_seed(3)
+    up = intensity_curve(x, False, gen).flatten()
+    down = intensity_curve(x, True, gen).flatten()
+    assert (up[1:] >= up[:-1]).all() and up[0] == 0 and up[-1] == 1
+    assert (down[1:] <= down[:-1]).all() and down[0] == 1 and down[-1] == 0
+
+
+def test_blur_removes_noise_and_noise_is_added():
+    gen = torch.Generator().manual_seed(4)
+    noisy = 0.5 + 0.1 * torch.randn((1, 1, 64, 64), generator=gen)
+    assert gaussian_blur(noisy, 1.5).std() < 0.5 * noisy.std()
+    x, y = square_batch()
+    xa, _ = augment_batch(x, y, replace(OFF, noise=0.2), gen)
+    assert (xa - x).abs().mean() > 0.005
+
+
+def test_gamma_and_contrast_change_intensities_not_geometry():
+    gen = torch.Generator().manual_seed(5)
+    x = torch.rand(4, 1, 32, 32)
+    y = (x > 0.5).float()
+    xa, ya = augment_batch(x, y, replace(OFF, gamma=0.5, contrast=0.4), gen)
+    assert torch.equal(ya, y)
+    assert (xa - x).abs().mean() > 0.01
+    # monotone per sample: gamma and a linear contrast keep the intensity order
+    for i in range(4):
+        order = torch.argsort(x[i].flatten())
+        assert (xa[i].flatten()[order].diff() >= -1e-5).all()
+
+
+def test_slice_choice_stays_near_the_midline_and_thick_slices_average_neighbours():
+    vol = np.broadcast_to(np.arange(21, dtype=np.float32), (8, 8, 21)).copy()  # slice k has value k
+    lab = np.broadcast_to(np.arange(21, dtype=np.int32), (8, 8, 21)).copy()
+    rng = np.random.default_rng(6)
+    cfg = AugmentConfig(slice_mm=4.0, thick_p=0.0)
+    picks = {int(choose_slice(vol, lab, 10, 2.0, rng, cfg)[1][0, 0]) for _ in range(200)}
+    assert picks == {8, 9, 10, 11, 12}  # +-4 mm at 2 mm slices
+    thick = AugmentConfig(slice_mm=0.0, thick_p=1.0, thick_mm=8.0)
+    means = {float(choose_slice(vol, lab, 10, 2.0, rng, thick)[0][0, 0]) for _ in range(100)}
+    assert means == {10.0}  # symmetric slabs around slice 10 average to 10
+    img, l2 = choose_slice(vol + np.arange(8, dtype=np.float32)[:, None, None] ** 2, lab, 10, 1.0, rng, thick)
+    assert l2[0, 0] == 10 and img.shape == (8, 8)
+
+
+def test_random_crop_narrows_the_field_of_view_and_cuts_bodies_at_the_edges():
+    ts = training_slice(0, 3)
+    rng = np.random.default_rng(7)
+    cfg = AugmentConfig(crop_p=1.0, crop_min=0.5)
+    cut = 0
+    for _ in range(30):
+        img, lab = random_crop(ts.image, ts.labels, rng, cfg)
+        assert img.shape == lab.shape
+        assert 0.5 * ts.image.shape[0] - 1 <= img.shape[0] <= ts.image.shape[0]
+        for v in np.unique(lab[lab > 0]):
+            if (lab == v).sum() < (ts.labels == v).sum():
+                cut += 1
+    assert cut > 5
+    same = random_crop(ts.image, ts.labels, rng, AugmentConfig(crop_p=0.0))
+    assert same[0] is ts.image
+
+
+# ------------------------------------------------------------------------------------------- synthetic training data
+def canal_vs_body(ts) -> float:
+    """Mean intensity just behind the bodies (the CSF of the canal) over the mean inside them."""
+    body, canal = [], []
+    mm = 1.0 / ts.pixel_mm
+    for v in np.unique(ts.labels[ts.labels > 0]):
+        rows, cols = np.nonzero(ts.labels == v)
+        r = int(np.median(rows))
+        c = int(cols[rows == r].max() + 8 * mm)
+        if c < ts.image.shape[1]:
+            body.append(ts.image[ts.labels == v].mean())
+            canal.append(ts.image[r, c])
+    return float(np.mean(canal) / np.mean(body))
+
+
+def test_training_slices_come_in_t1_and_t2_contrast():
+    t2 = training_slice(0, 1, contrast="t2")
+    t1 = training_slice(0, 1, contrast="t1")
+    assert t2.contrast == "t2" and t1.contrast == "t1"
+    assert np.array_equal(t2.labels, t1.labels)  # same anatomy
+    assert canal_vs_body(t2) > 1.3  # bright CSF on T2
+    assert canal_vs_body(t1) < 0.7  # dark CSF, bright fatty marrow on T1
+    with pytest.raises(Exception, match="I023"):
+        training_slice(0, 1, contrast="pd")
+
+
+def test_training_slices_vary_resolution_thickness_and_field_of_view():
+    slices = [training_slice(1, i) for i in range(16)]
+    pixels = [s.pixel_mm for s in slices]
+    thick = [s.thickness_mm for s in slices]
+    assert min(pixels) < 0.8 and max(pixels) > 1.0
+    assert min(thick) < 2.5 and max(thick) > 4.0
+    assert {s.contrast for s in slices} == {"t1", "t2"}
+    assert any("S1" not in s.names for s in slices)  # thoracolumbar views
+    assert any("T12" not in s.names for s in slices)  # lumbosacral views
+    edge = [s for s in slices if (s.labels[0] > 0).any() or (s.labels[-1] > 0).any()]
+    assert edge  # bodies cut by the image edge
+    for s in slices:
+        assert s.names == [n for n in VERTEBRAE if n in s.names]  # cranial -> caudal
+        assert set(np.unique(s.labels)) == set(range(len(s.names) + 1))
+    assert training_slice(1, 5).image.tobytes() == slices[5].image.tobytes()  # deterministic
+
+
+# -------------------------------------------------------------------------------------------------- post-processing
+def spine(n: int = 7, size: int = 200) -> np.ndarray:
+    """A label map of ``n`` 16 x 24 bodies stacked along a gently curved line, 28 px apart."""
+    lab = np.zeros((size, size), np.int32)
+    for i in range(n):
+        r0 = 10 + 28 * i
+        c0 = 80 + int(0.002 * (r0 - 100) ** 2)
+        lab[r0:r0 + 16, c0:c0 + 24] = i + 1
+    return lab
+
+
+def test_plausible_bodies_keep_a_clean_spine():
+    comps = components_from_labels(spine())
+    kept, notes = plausible_bodies(comps, (200, 200))
+    assert len(kept) == 7 and notes == []
+
+
+@pytest.mark.parametrize("extra, reason", [
+    ((slice(100, 103), slice(10, 13)), "fragment"),
+    ((slice(40, 80), slice(130, 170)), "not one body"),
+    ((slice(0, 5), slice(84, 108)), "partial body cut by the image border"),
+    ((slice(120, 124), slice(130, 190)), "elongated"),
+])
+def test_plausible_bodies_drop_fragments_blobs_partial_and_elongated_detections(extra, reason):
+    comps = components_from_labels(spine(6))
+    m = np.zeros((200, 200), bool)
+    m[extra] = True
+    kept, notes = plausible_bodies(comps + [Component(m)], (200, 200))
+    assert len(kept) == 6 and len(notes) == 1 and reason in notes[0], notes
+
+
+def test_plausible_bodies_drop_ragged_shapes_off_line_and_duplicates():
+    comps = components_from_labels(spine())
+    ragged = np.zeros((200, 200), bool)
+    ragged[100:120, 20:44:3] = True  # a comb, not a body
+    ragged[100:102, 20:44] = True
+    kept, notes = plausible_bodies(comps + [Component(ragged)], (200, 200))
+    assert len(kept) == 7 and "ragged" in notes[0]
+    off = np.zeros((200, 200), bool)
+    off[95:111, 160:184] = True  # body-sized, beside the spine
+    kept, notes = plausible_bodies(comps + [Component(off)], (200, 200))
+    assert len(kept) == 7 and "off the line of the spine" in notes[0]
+    dup = np.zeros((200, 200), bool)
+    dup[68:78, 84:100] = True  # between two bodies, too close to both
+    kept, notes = plausible_bodies(comps[:3] + [Component(dup)] + comps[3:], (200, 200))
+    assert len(kept) == 7 and "duplicate" in notes[0]
+    assert not any(k.mask is dup for k in kept)
+
+
+def test_a_partial_s1_at_the_border_is_kept_as_the_naming_anchor():
+    lab = spine(7, size=196)  # the 7th body ends at row 194: move it to the border
+    lab[lab == 7] = 0
+    lab[186:196, 80 + int(0.002 * 86 ** 2):104 + int(0.002 * 86 ** 2)] = 7
+    comps = components_from_labels(lab, ["", "", "", "", "", "", "S1"])
+    kept, notes = plausible_bodies(comps, lab.shape, rules=BodyRules())
+    assert len(kept) == 7 and notes == []
+    ordered, warnings = assign_levels(kept)
+    assert [n for _, n in ordered] == ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+
+
+# ------------------------------------------------------------------------------------------------------- level names
+def test_an_s1_far_below_the_lowest_lumbar_body_leaves_levels_unnamed_with_the_reason():
+    comps = components_from_labels(spine(), ["", "", "", "", "", "", "S1"])
+    gap = [c for c in comps[:5]] + [comps[6]]  # L5 missed: S1 two spacings below the lowest lumbar body
+    ordered, warnings = assign_levels(gap)
+    assert [n for _, n in ordered] == [None] * 6
+    assert any("left unnamed" in w and "missed" in w for w in warnings)
+    ordered, _ = assign_levels(comps)
+    assert [n for _, n in ordered] == ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+
+
+def test_true_names_count_upward_from_s1():
+    assert true_names(["", "", "S1"], 3) == ["L4", "L5", "S1"]
+    assert true_names(None, 2) == [None, None]
+    assert true_names([""] * 8 + ["S1"], 9)[:2] == ["T10", "T11"]
+
+
+# -------------------------------------------------------------------------------------------- training with S1 known
+def test_unknown_s1_targets_are_left_out_of_the_loss():
+    cfg = SegConfig(input_size=32, features=2, depth=1)
+    lab = spine(7, size=200)[::5, ::5][:, :, None]
+    known = TrainCase("a", lab.astype(np.float32), lab, 0, 1.0, (1.0, 1.0), [""] * 6 + ["S1"], True)
+    unknown = TrainCase("b", lab.astype(np.float32), lab, 0, 1.0, (1.0, 1.0), None, False)
+    rng = np.random.default_rng(8)
+    a, b = draw_sample(known, cfg, OFF, rng), draw_sample(unknown, cfg, OFF, rng)
+    assert a.weight.tolist() == [1.0, 1.0] and b.weight.tolist() == [1.0, 0.0]
+    assert a.target[1].any() and not b.target[1].any()  # b: S1 counted as background would be wrong...
+    pred = torch.full((1, 2, 32, 32), 0.5, requires_grad=True)
+    loss = dice_loss(pred, b.target[None], 1.0, b.weight[None])
+    loss.backward()
+    assert pred.grad[0, 1].abs().max() == 0  # ...so its S1 channel teaches nothing
+    assert pred.grad[0, 0].abs().max() > 0
+
+
+def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
+    import SimpleITK as sitk
+
+    data = tmp_path / "data"
+    data.mkdir()
+    lab = np.repeat(spine(7, size=200)[:, :, None], 3, axis=2).astype(np.uint8)
+    for name in ("A", "B"):
+        for arr, suffix in ((lab * 20, "image"), (lab, "vertebrae")):
+            sitk.WriteImage(sitk.GetImageFromArray(arr), str(data / f"{name}_{suffix}.nii.gz"))
+    levels = tmp_path / "levels.json"
+    levels.write_text(json.dumps({"cases": {"A": {"s1_label": 7, "s1_in_view": True},
+                                            "B": {"s1_label": None, "s1_in_view": True}}}))
+    assert read_levels(levels) == {"A": (7, True), "B": (None, True)}
+    cfg = SegConfig(input_size=32, features=2, depth=1, val_fraction=0.0)
+    train, val, excluded = training_cases(data, cfg, levels=levels)
+    by_name = {c.name: c for c in train}
+    assert by_name["A"].s1_known and by_name["A"].names[-1] == "S1"
+    assert not by_name["B"].s1_known and by_name["B"].names is None
+    train, _, excluded = training_cases(data, cfg, levels=levels, exclude=["B"])
+    assert [c.name for c in train] == ["A"] and excluded == ["B"]
+    with pytest.raises(SegmentationError, match=r"\[S011\].*'C'"):
+        training_cases(data, cfg, levels=levels, exclude=["C"])
+    levels.write_text(json.dumps({"cases": {"A": {"s1_label": 0, "s1_in_view": True}}}))
+    with pytest.raises(SegmentationError, match=r"\[S010\]"):
+        read_levels(levels)
