@@ -30,7 +30,7 @@ from reportparse.schema import LEVELS, LOCATIONS
 from reportparse.io import write_text_atomic
 
 from .errors import Errors, GradingError
-from .labels import SCHEMES, LabelScheme, mirror_order
+from .labels import SCHEMES, SUBARTICULAR, LabelScheme, mirror_order
 
 logger = logging.getLogger(__name__)
 
@@ -242,10 +242,11 @@ def _manifest_rows(manifest: pd.DataFrame, manifest_dir: str | Path | None) -> t
 def _label_rows(levels: pd.DataFrame, mapping: pd.DataFrame | None, tasks: Sequence[str],
                 scheme: LabelScheme) -> tuple[pd.DataFrame, int]:
     """Label rows keyed by study_id and level (plus a mapped patient_id) with ``tasks`` as ``scheme`` classes, and
-    the number of duplicates dropped. A task the table lacks (the subarticular heads with report labels) is
-    missing for every disc, with a warning."""
-    _require(levels, ("report_id", "level"), "Levels", "reportparse extract")
+    the number of duplicates dropped. The subarticular tasks, which reports do not grade, are missing for every
+    disc of a table without them (with a warning); any other task the table lacks is G303."""
     source = SCHEMES[levels.attrs.get("label_scheme", "deepspine")]
+    _require(levels, ("report_id", "level", *(t for t in tasks if t not in SUBARTICULAR)), "Levels",
+             "reportparse extract, or the RSNA competition's train.csv")
     df = pd.DataFrame({"report_id": _text(levels["report_id"]), "level": _text(levels["level"])})
     df.attrs["path"] = _source(levels, "<levels>")
     _check_levels(df, "Levels")

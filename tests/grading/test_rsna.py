@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss
 
-from grading.data import join_labels, read_levels, read_manifest
+from grading.data import join_labels, read_levels, read_manifest, read_table
 from grading.errors import GradingError
 from grading.evaluate import build_report, evaluate_runs, load_run
 from grading.labels import SCHEMES, mirror_order, scheme
@@ -195,3 +195,18 @@ def test_evaluate_refuses_mixed_schemes(tmp_path: Path) -> None:
     with pytest.raises(GradingError) as err:
         build_report(runs, n_boot=10)
     assert err.value.code == "G214" and "r1: rsna" in str(err.value)
+
+
+def test_report_labels_train_an_rsna_model(tmp_path: Path) -> None:
+    levels = tmp_path / "levels.csv"
+    levels.write_text("report_id,level,scs,rfs,lfs,status,reason,flags,row\n"
+                      "4003253,L3-L4,1,3,,ok,,,1\n4003253,L4-L5,2,0,1,ok,,,1\n")
+    manifest = read_manifest(write_manifest(tmp_path / "vol", ["4003253"]))
+    discs, _ = join_labels(manifest, read_levels(levels), tasks=("scs", "rfs", "lfs", "rss", "lss"),
+                           label_scheme="rsna")
+    # mild -> Normal/Mild, severe -> Severe, moderate -> Moderate, normal -> Normal/Mild; reports grade no subarticular
+    assert discs[["scs", "rfs", "lfs", "rss", "lss"]].to_numpy().tolist() == [[0, 2, -1, -1, -1], [1, 0, 0, -1, -1]]
+    levels.write_text("report_id,level,scs,lfs\n4003253,L3-L4,1,\n")
+    with pytest.raises(GradingError) as err:  # a base task missing is still an error
+        join_labels(manifest, read_table(levels), tasks=("scs", "rfs", "lfs"), label_scheme="rsna")
+    assert err.value.code == "G303" and "rfs" in str(err.value)
