@@ -160,8 +160,8 @@ def test_extract_runs_unchanged_and_checks_the_rsna_coordinates(rsna, extracted)
 
 
 @pytest.mark.slow  # about 70 s on the shared 2-core CPU (one epoch of the tiny model, evaluate): the full tier
-def test_train_and_evaluate_on_rsna_labels_with_the_rsna_score(rsna, extracted) -> None:
-    tmp, _ = rsna
+def test_train_evaluate_predict_on_rsna_labels_with_the_rsna_score(rsna, extracted) -> None:
+    tmp, studies = rsna
     runner = CliRunner()
     res = runner.invoke(grading_app, ["train", "-o", str(tmp / "run"), "--manifest", str(extracted),
                                       "--levels", str(tmp / "download" / "train.csv"), "--label-scheme", "rsna",
@@ -177,3 +177,10 @@ def test_train_and_evaluate_on_rsna_labels_with_the_rsna_score(rsna, extracted) 
     assert score["complete"] and 0 < score["score"] < 20
     assert set(results["table1"]) >= {"spinal_canal", "foraminal", "subarticular"}
     assert "RSNA 2024 score" in (tmp / "results" / "results.md").read_text()
+    res = runner.invoke(grading_app, ["predict", str(tmp / "download"), "--model",
+                                      str(tmp / "run" / "checkpoint_best.pt"), "--vertebrae", str(tmp / "vertebrae"),
+                                      "-o", str(tmp / "pred" / "grades.csv")])
+    assert res.exit_code == 0, res.output
+    grades = pd.read_csv(tmp / "pred" / "grades.csv", dtype={"report_id": str})
+    assert {"rss", "lss", "scs_p2", "lss_p2"} <= set(grades.columns) and "scs_p3" not in grades.columns
+    assert set(grades["report_id"]) == set(studies) and grades["scs"].dropna().isin([0, 1, 2]).all()
