@@ -533,8 +533,8 @@ def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dic
     3. else the StudyInstanceUID (a flat export of several studies, or folders named alike such as
        ``P1/STUDY1`` and ``P2/STUDY1``).
 
-    An image file's id is its name without the suffix. A folder in the RSNA 2024 layout (the download folder or
-    its ``train_images``; :mod:`imaging.datasets.rsna`) gives its studies named by their RSNA ``study_id``, the
+    An image file's id is its name without the suffix. A folder in the RSNA 2024 layout (the download folder,
+    its ``train_images`` or a study folder in it; :mod:`imaging.datasets.rsna`) gives its studies named by their RSNA ``study_id``, the
     series descriptions and reference points taken from the data set's CSV files.
 
     Raises:

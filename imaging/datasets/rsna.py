@@ -61,10 +61,12 @@ COORDINATE_COLUMNS = ("study_id", "series_id", "instance_number", "condition", "
 
 @dataclass(frozen=True)
 class RsnaLayout:
-    """A download folder: ``root`` holding ``<split>_images/`` and ``<split>_series_descriptions.csv``."""
+    """A download folder: ``root`` holding ``<split>_images/`` and ``<split>_series_descriptions.csv``; ``study``
+    restricts it to one study folder ("" for all)."""
 
     root: Path
     split: str
+    study: str = ""
 
     @property
     def images(self) -> Path:
@@ -92,15 +94,17 @@ class Landmark:
 
 
 def find_layout(path: str | os.PathLike) -> Optional[RsnaLayout]:
-    """The RSNA layout ``path`` is (the download folder, or its ``train_images`` / ``test_images`` folder), else
-    None."""
+    """The RSNA layout ``path`` is part of (the download folder, its ``train_images`` / ``test_images`` folder, or
+    one study folder in it), else None."""
     path = Path(path)
     if not path.is_dir():
         return None
     for split in ("train", "test"):
-        for root in (path, path.parent):
-            layout = RsnaLayout(root, split)
-            if layout.descriptions.is_file() and layout.images.is_dir() and path in (root, layout.images):
+        images = f"{split}_images"
+        for layout, here in ((RsnaLayout(path, split), True),
+                             (RsnaLayout(path.parent, split), path.name == images),
+                             (RsnaLayout(path.parent.parent, split, path.name), path.parent.name == images)):
+            if here and layout.descriptions.is_file() and layout.images.is_dir():
                 return layout
     return None
 
@@ -159,7 +163,8 @@ def discover(layout: RsnaLayout) -> list:
         described.setdefault(row["study_id"], {})[row["series_id"]] = row["series_description"]
     landmarks = _landmarks(layout)
     studies = []
-    for folder in sorted(p for p in layout.images.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    folders = [layout.images / layout.study] if layout.study else sorted(layout.images.iterdir())
+    for folder in (p for p in folders if p.is_dir() and not p.name.startswith(".")):
         series = described.get(folder.name)
         if series is None:
             logger.warning("%s: study %s is not in %s; skipped", layout.images, folder.name, layout.descriptions.name)

@@ -121,6 +121,8 @@ def test_rsna_folder_is_read_as_studies_with_series_from_the_descriptions(rsna) 
         found = discover_studies([given])
         assert sorted(st.study_id for st in found.studies) == sorted(studies)
     source = next(st for st in found.studies if st.study_id == sorted(studies)[0])
+    alone = discover_studies([tmp / "download" / "train_images" / source.study_id]).studies  # one study folder
+    assert [(st.study_id, st.descriptions) for st in alone] == [(source.study_id, source.descriptions)]
     series = studies[source.study_id]["series"]
     assert source.descriptions == {series["t1"]: "Sagittal T1", series["t2"]: "Sagittal T2/STIR",
                                    series["ax"]: "Axial T2"}
