@@ -248,6 +248,14 @@ def extract_cmd(
                  *(f"{p} holds no DICOM image, NIfTI or MetaImage file" for p in summary.found.empty)):
         if line:
             console.print(f"[yellow]note:[/yellow] {line}", highlight=False, soft_wrap=True)
+    checked = [r for rec in summary.records for r in rec.rows if r.get("reference_offset_mm") not in (None, "")]
+    if checked:
+        offsets = sorted(abs(float(r["reference_offset_mm"])) for r in checked)
+        other = sum(r.get("reference_level") != r["level"] for r in checked)
+        median = offsets[len(offsets) // 2]
+        console.print(f"reference marks (RSNA coordinates): {len(checked)} levels, median {median:.1f} mm and max "
+                      f"{offsets[-1]:.1f} mm from their disc plane, {other} nearer another level's plane",
+                      highlight=False, soft_wrap=True)
     totals = summary.counts
     console.print(f"{totals['ok']} ok, {totals['flagged']} flagged, {totals['failed']} failed levels; wrote "
                   f"{summary.manifest} (and .csv) and {output / 'index.html'}")

@@ -146,6 +146,7 @@ def extracted(rsna):
     res = CliRunner().invoke(imaging_app, ["extract", str(tmp / "download"), "-o", str(tmp / "volumes"),
                                            "--vertebrae", str(tmp / "vertebrae"), "--config", str(SMALL_VOLUMES)])
     assert res.exit_code == 0, res.output
+    assert "reference marks (RSNA coordinates): 20 levels" in res.output and "0 nearer another" in res.output
     return tmp / "volumes"
 
 
