@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from grading.cli import app as grading_app
 from imaging.cli import app as imaging_app
+from imaging.errors import ImagingError
 from imaging.io import discover_studies, read_study
 from imaging.synth import SynthConfig, synth_cohort
 
@@ -187,3 +188,18 @@ def test_train_evaluate_predict_on_rsna_labels_with_the_rsna_score(rsna, extract
     grades = pd.read_csv(tmp / "pred" / "grades.csv", dtype={"report_id": str})
     assert {"rss", "lss", "scs_p2", "lss_p2"} <= set(grades.columns) and "scs_p3" not in grades.columns
     assert set(grades["report_id"]) == set(studies) and grades["scs"].dropna().isin([0, 1, 2]).all()
+
+
+def test_unusable_rsna_tables_are_coded_errors(tmp_path: Path) -> None:
+    root = tmp_path / "download"
+    (root / "train_images" / "11").mkdir(parents=True)
+    (root / "train_series_descriptions.csv").write_text("study_id,series_id,description\n11,22,Axial T2\n")
+    with pytest.raises(ImagingError) as err:
+        discover_studies([root])
+    assert err.value.code == "I042" and "series_description" in str(err.value)
+    (root / "train_series_descriptions.csv").write_text("study_id,series_id,series_description\n11,22,Axial T2\n")
+    (root / "train_label_coordinates.csv").write_text(
+        "study_id,series_id,instance_number,condition,level,x,y\n11,22,3,Facet Joint Effusion,L4/L5,10,12\n")
+    with pytest.raises(ImagingError) as err:
+        discover_studies([root])
+    assert err.value.code == "I042" and "Facet Joint Effusion" in str(err.value)
