@@ -47,8 +47,8 @@ from .data import (DiscDataset, join_labels, labels_array, load_or_make_splits, 
                    read_mapping, select_split, swap_val_test)
 from .errors import Errors, GradingError, check_writable
 from .evaluate import class_average, per_class_accuracy
-from .loss import REDUCTIONS, class_weights, weighted_cross_entropy
 from .labels import scheme
+from .loss import REDUCTIONS, class_weights, weighted_cross_entropy
 from .model import GradingNet, ModelConfig, preset
 
 logger = logging.getLogger(__name__)
