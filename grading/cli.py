@@ -31,7 +31,8 @@ def train_cmd(
                                 "Rerunning the same command there resumes."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON file of TrainConfig settings."),
     manifest: Optional[str] = typer.Option(None, "--manifest", help="manifest.parquet of 'imaging extract'."),
-    levels: Optional[str] = typer.Option(None, "--levels", help="Levels table of 'reportparse extract'."),
+    levels: Optional[str] = typer.Option(None, "--levels", help="Levels table of 'reportparse extract', or the "
+                                         "RSNA 2024 competition's train.csv."),
     mapping: Optional[str] = typer.Option(None, "--mapping", help="CSV report_id,study_id[,patient_id]."),
     splits: Optional[str] = typer.Option(None, "--splits", help="Splits CSV to reuse or create."),
     variant: Optional[str] = typer.Option(None, "--variant", help="both, axial or sagittal."),
@@ -39,6 +40,9 @@ def train_cmd(
                                        "second model)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Model preset: paper or tiny."),
     model: Optional[str] = typer.Option(None, "--model", hidden=True, help="Deprecated: --preset."),
+    label_scheme: Optional[str] = typer.Option(None, "--label-scheme", help="deepspine (4 grades, report labels) "
+                                               "or rsna (3 classes Normal/Mild, Moderate, Severe)."),
+    subarticular: bool = typer.Option(False, "--subarticular", help="rsna: also the right/left subarticular heads."),
     epochs: Optional[int] = typer.Option(None, "--epochs"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Data-loading processes."),
@@ -54,8 +58,8 @@ def train_cmd(
     setup_logging(verbose)
     overrides = dict(manifest=manifest, levels=levels, mapping=mapping, splits=splits, variant=variant,
                      model=renamed(preset, model, "--model", "--preset"), epochs=epochs, batch_size=batch_size,
-                     workers=workers, device=device, seed=seed,
-                     swap_val_test=swap_val_test or None)
+                     workers=workers, device=device, seed=seed, swap_val_test=swap_val_test or None,
+                     label_scheme=label_scheme, subarticular=subarticular or None)
     cfg = (TrainConfig.from_file(config, **overrides) if config else
            TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None}))
     with progress() as bar:

@@ -8,6 +8,7 @@ from typing import Any
 from spinecore.config import Config
 
 from .errors import Errors, GradingError
+from .labels import scheme
 from .loss import REDUCTIONS
 from .model import ModelConfig, preset
 
@@ -19,7 +20,9 @@ class TrainConfig(Config):
     """Everything a training run needs; stored in ``config.json`` and in every checkpoint.
 
     Paths are as given (relative ones against the working folder). ``variant`` switches a branch off (the
-    paper's Table 2): it overrides ``model.use_axial`` / ``model.use_sagittal``.
+    paper's Table 2): it overrides ``model.use_axial`` / ``model.use_sagittal``. ``label_scheme``
+    (:mod:`grading.labels`: ``deepspine`` 4 grades, ``rsna`` 3 classes) and ``subarticular`` (the RSNA scheme's
+    extra heads) set ``model.n_classes`` and ``model.tasks``.
     """
 
     manifest: str = ""                    # manifest.parquet/.csv of 'imaging extract' (or its folder)
@@ -31,6 +34,8 @@ class TrainConfig(Config):
     swap_seed_offset: int = 1             # the swap run trains with seed + this (0: as the first run; see run_seed)
     name: str = ""                        # run name in result tables (default: the run folder's name)
     variant: str = "both"                 # "both", "axial" or "sagittal"
+    label_scheme: str = "deepspine"       # "deepspine" (4 grades, report labels) or "rsna" (3 classes, grading.labels)
+    subarticular: bool = False            # rsna only: also the right/left subarticular heads rss, lss
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 30
     batch_size: int = 8
@@ -64,6 +69,8 @@ class TrainConfig(Config):
             if not ok:
                 raise GradingError(Errors.G001.format(name=name, value=getattr(self, name), expected=expected))
         self.model.use_axial, self.model.use_sagittal = VARIANTS[self.variant]
+        labels = scheme(self.label_scheme)
+        self.model.n_classes, self.model.tasks = labels.n_classes, labels.task_list(self.subarticular)
         self.model.validate()
 
     @property

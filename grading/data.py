@@ -30,16 +30,16 @@ from spinecore.schema import (DISC_STATUSES, LEVEL_KEY_COLUMNS, LEVELS, LOCATION
                               STATUS_FAILED)
 
 from .errors import Errors, GradingError
+from .labels import SCHEMES, SUBARTICULAR, LabelScheme, mirror_order
 
 logger = logging.getLogger(__name__)
 
 MAPPING_COLUMNS = ("report_id", "study_id")
 SPLIT_COLUMNS = ("patient_id", "split")
 SPLITS = ("train", "val", "test")
-DISC_COLUMNS = ("study_id", "patient_id", "level", "axial_path", "sagittal_path", *LOCATIONS)
+DISC_KEYS = ("study_id", "patient_id", "level", "axial_path", "sagittal_path")
+DISC_COLUMNS = (*DISC_KEYS, *LOCATIONS)  # with the default tasks; other tasks follow the keys in their order
 MISSING = -1
-#: The left-right flip exchanges the right and the left foramen.
-FLIPPED_TASKS = [LOCATIONS.index("scs"), LOCATIONS.index("lfs"), LOCATIONS.index("rfs")]
 Shape = Sequence[int | None]
 
 
@@ -99,8 +99,17 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
 
 
 def read_levels(path: str | Path) -> pd.DataFrame:
-    """Read the levels table of ``reportparse extract`` (see :func:`read_table`)."""
-    return read_table(path, LEVEL_KEY_COLUMNS, role="Levels", producer="reportparse extract")
+    """Read a levels table (see :func:`read_table`): the table of ``reportparse extract`` (grades of the
+    ``deepspine`` scheme), or the RSNA competition's ``train.csv``, turned into a levels table of the ``rsna``
+    scheme by :func:`grading.rsna.read_train_csv`. ``attrs["label_scheme"]`` says which."""
+    from .rsna import is_train_csv, read_train_csv
+
+    df = read_table(path, role="Levels")
+    if is_train_csv(df):
+        return read_train_csv(df)
+    _require(df, LEVEL_KEY_COLUMNS, "Levels", "reportparse extract, or the RSNA competition's train.csv")
+    df.attrs["label_scheme"] = "deepspine"
+    return df
 
 
 def read_mapping(path: str | Path) -> pd.DataFrame:
@@ -145,16 +154,19 @@ def _check_unique(df: pd.DataFrame, key: Sequence[str], role: str, source: str) 
                                               examples=examples))
 
 
-def _grades(levels: pd.DataFrame, column: str) -> pd.Series:
-    """Parse one grade column: ``""`` -> -1, ``"2"`` or ``"2.0"`` -> 2; anything else is an error (G304)."""
+def _grades(levels: pd.DataFrame, column: str, source: LabelScheme) -> pd.Series:
+    """Parse one grade column written in the ``source`` scheme: ``""`` -> -1, ``"2"`` or ``"2.0"`` -> 2; anything
+    else is an error (G304)."""
     text = _text(levels[column])
     values = pd.to_numeric(text.where(text != ""), errors="coerce")
-    bad = (text != "") & ~values.isin(range(4))
+    bad = (text != "") & ~values.isin(range(source.n_classes))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise GradingError(Errors.G304.format(path=_source(levels, "<levels>"), row=row + 1, column=column,
                                               report_id=levels["report_id"].iat[row],
-                                              level=levels["level"].iat[row], value=levels[column].iat[row]))
+                                              level=levels["level"].iat[row], value=levels[column].iat[row],
+                                              expected=f"a class 0-{source.n_classes - 1} of the {source.name} "
+                                                       "label scheme"))
     return values.fillna(MISSING).astype(np.int64)
 
 
@@ -190,14 +202,24 @@ def _manifest_rows(manifest: pd.DataFrame, manifest_dir: str | Path | None) -> t
     return usable, int(failed.sum())
 
 
-def _label_rows(levels: pd.DataFrame, mapping: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
-    """Label rows keyed by study_id and level (plus a mapped patient_id), and the number of duplicates dropped."""
-    _require(levels, LEVEL_KEY_COLUMNS, "Levels", "reportparse extract")
+def _label_rows(levels: pd.DataFrame, mapping: pd.DataFrame | None, tasks: Sequence[str],
+                scheme: LabelScheme) -> tuple[pd.DataFrame, int]:
+    """Label rows keyed by study_id and level (plus a mapped patient_id) with ``tasks`` as ``scheme`` classes, and
+    the number of duplicates dropped. The subarticular tasks, which reports do not grade, are missing for every
+    disc of a table without them (with a warning); any other task the table lacks is G303."""
+    source = SCHEMES[levels.attrs.get("label_scheme", "deepspine")]
+    _require(levels, ("report_id", "level", *(t for t in tasks if t not in SUBARTICULAR)), "Levels",
+             "reportparse extract, or the RSNA competition's train.csv")
     df = pd.DataFrame({"report_id": _text(levels["report_id"]), "level": _text(levels["level"])})
     df.attrs["path"] = _source(levels, "<levels>")
     _check_levels(df, "Levels")
-    for task in LOCATIONS:
-        df[task] = _grades(levels, task)
+    for task in tasks:
+        if task in levels.columns:
+            df[task] = scheme.convert(_grades(levels, task, source).to_numpy(), source)
+        else:
+            logger.warning("the levels table %s has no %s column; every %s label is missing", df.attrs["path"],
+                           task, task)
+            df[task] = MISSING
     df = df[df["report_id"] != ""]
     if mapping is None:
         df = df.assign(study_id=df["report_id"])
@@ -208,7 +230,7 @@ def _label_rows(levels: pd.DataFrame, mapping: pd.DataFrame | None) -> tuple[pd.
             logger.warning("%d reports are not in the mapping and are left out, e.g. %s", len(unmapped),
                            unmapped[:3])
         df = mapped
-    n_labels = (df[list(LOCATIONS)] != MISSING).sum(axis=1)
+    n_labels = (df[list(tasks)] != MISSING).sum(axis=1)
     ordered = df.assign(_n=n_labels).sort_values("_n", ascending=False, kind="stable")
     dup = ordered.duplicated(["study_id", "level"], keep="first")
     if dup.any():
@@ -226,15 +248,19 @@ def _mapping_rows(mapping: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _count_labels(discs: pd.DataFrame) -> tuple[dict[str, dict[int, int]], dict[str, int]]:
-    labels = {t: {g: int((discs[t] == g).sum()) for g in range(4)} for t in LOCATIONS}
-    missing = {t: int((discs[t] == MISSING).sum()) for t in LOCATIONS}
+def _count_labels(discs: pd.DataFrame, tasks: Sequence[str], n_classes: int
+                  ) -> tuple[dict[str, dict[int, int]], dict[str, int]]:
+    labels = {t: {g: int((discs[t] == g).sum()) for g in range(n_classes)} for t in tasks}
+    missing = {t: int((discs[t] == MISSING).sum()) for t in tasks}
     return labels, missing
 
 
 def join_labels(manifest: pd.DataFrame, levels: pd.DataFrame, mapping: pd.DataFrame | None = None,
-                manifest_dir: str | Path | None = None) -> tuple[pd.DataFrame, JoinSummary]:
-    """One row per usable disc with at least one label: :data:`DISC_COLUMNS`, grades as int (-1 = missing).
+                manifest_dir: str | Path | None = None, *, tasks: Sequence[str] = LOCATIONS,
+                label_scheme: str = "deepspine") -> tuple[pd.DataFrame, JoinSummary]:
+    """One row per usable disc with at least one label: :data:`DISC_KEYS` and the ``tasks`` (default
+    :data:`DISC_COLUMNS`), labels as class indices of ``label_scheme`` (-1 = missing; grades of a table written in
+    another scheme are converted, :meth:`grading.labels.LabelScheme.convert`).
 
     Array paths are made absolute against ``manifest_dir`` (default: the folder of ``manifest.attrs["path"]``,
     set by :func:`read_table`). Without ``mapping`` a report's ``report_id`` is its ``study_id``; a mapping's
@@ -245,20 +271,22 @@ def join_labels(manifest: pd.DataFrame, levels: pd.DataFrame, mapping: pd.DataFr
         GradingError: missing columns (G303), bad grade (G304), unknown level (G305) or status (G306),
             duplicate keys (G307), nothing kept (G308), unknown manifest folder (G309).
     """
+    scheme = SCHEMES[label_scheme]
+    tasks = list(tasks)
     discs, failed = _manifest_rows(manifest, manifest_dir)
-    labels, duplicates = _label_rows(levels, mapping)
+    labels, duplicates = _label_rows(levels, mapping, tasks, scheme)
     merged = discs.merge(labels.drop(columns="report_id"), on=["study_id", "level"], how="left", indicator=True)
     no_report = (merged["_merge"] == "left_only").to_numpy()
-    merged[list(LOCATIONS)] = merged[list(LOCATIONS)].fillna(MISSING).astype(np.int64)
-    no_label = ~no_report & (merged[list(LOCATIONS)] == MISSING).all(axis=1).to_numpy()
+    merged[tasks] = merged[tasks].fillna(MISSING).astype(np.int64)
+    no_label = ~no_report & (merged[tasks] == MISSING).all(axis=1).to_numpy()
     if "mapped_patient" in merged.columns:
         mapped = merged["mapped_patient"].fillna("")
         merged["patient_id"] = mapped.where(mapped != "", merged["patient_id"])
-    kept = merged.loc[~no_report & ~no_label, list(DISC_COLUMNS)].reset_index(drop=True)
+    kept = merged.loc[~no_report & ~no_label, [*DISC_KEYS, *tasks]].reset_index(drop=True)
     if kept.empty:
         raise GradingError(Errors.G308.format(studies=discs["study_id"].drop_duplicates().head(3).tolist(),
                                               labels=labels["study_id"].drop_duplicates().head(3).tolist()))
-    counts, missing = _count_labels(kept)
+    counts, missing = _count_labels(kept, tasks, scheme.n_classes)
     summary = JoinSummary(manifest_rows=len(manifest), failed=failed, no_report=int(no_report.sum()),
                           no_label=int(no_label.sum()), duplicate_labels=duplicates, kept=len(kept),
                           labels=counts, missing=missing)
@@ -269,9 +297,9 @@ def join_labels(manifest: pd.DataFrame, levels: pd.DataFrame, mapping: pd.DataFr
     return kept, summary
 
 
-def labels_array(discs: pd.DataFrame) -> np.ndarray:
-    """The grades as an ``(N, 3)`` int64 array in :data:`LOCATIONS` order, -1 where missing (for class weights)."""
-    return discs[list(LOCATIONS)].to_numpy(dtype=np.int64)
+def labels_array(discs: pd.DataFrame, tasks: Sequence[str] = LOCATIONS) -> np.ndarray:
+    """The labels as an ``(N, T)`` int64 array in ``tasks`` order, -1 where missing (for class weights)."""
+    return discs[list(tasks)].to_numpy(dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------------- splits
@@ -390,17 +418,18 @@ def load_array(path: str, branch: str, expected: Shape | None = None) -> np.ndar
 
 
 class DiscDataset(Dataset):
-    """Discs of one split as tensors: ``{"axial": (8, H, W), "sagittal": (1, D, H, W), "labels": (3,), "index"}``.
+    """Discs of one split as tensors: ``{"axial": (8, H, W), "sagittal": (1, D, H, W), "labels": (T,), "index"}``
+    with the labels of ``tasks``.
 
     A switched-off branch is neither read nor returned. With ``augment`` each disc is mirrored left-right with
-    probability 1/2 (``rfs`` and ``lfs`` swapped), decided by ``(seed, epoch, index)`` so that it is the same in
+    probability 1/2 (``rfs`` and ``lfs`` swapped, and ``rss`` and ``lss``), decided by ``(seed, epoch, index)`` so that it is the same in
     any worker; call :meth:`set_epoch` before each epoch (with ``persistent_workers=False``, the default).
     The default ``collate_fn`` of :class:`torch.utils.data.DataLoader` stacks the items.
     """
 
     def __init__(self, discs: pd.DataFrame, use_axial: bool = True, use_sagittal: bool = True,
                  expected_axial: Shape | None = None, expected_sagittal: Shape | None = None,
-                 augment: bool = False, seed: int = 0) -> None:
+                 augment: bool = False, seed: int = 0, tasks: Sequence[str] = LOCATIONS) -> None:
         self.discs = discs.reset_index(drop=True)
         self.use_axial = use_axial
         self.use_sagittal = use_sagittal
@@ -411,7 +440,8 @@ class DiscDataset(Dataset):
         self.epoch = 0
         self._axial = self.discs["axial_path"].tolist()
         self._sagittal = self.discs["sagittal_path"].tolist()
-        self._labels = torch.from_numpy(labels_array(self.discs))
+        self._labels = torch.from_numpy(labels_array(self.discs, tasks))
+        self._mirrored = mirror_order(tuple(tasks))
 
     def __len__(self) -> int:
         return len(self.discs)
@@ -434,5 +464,5 @@ class DiscDataset(Dataset):
             sagittal = torch.from_numpy(load_array(self._sagittal[index], "sagittal", self.expected_sagittal))
             item["sagittal"] = (sagittal.flip(0) if flip else sagittal).unsqueeze(0)  # slices run right -> left
         labels = self._labels[index]
-        item["labels"] = labels[FLIPPED_TASKS] if flip else labels.clone()
+        item["labels"] = labels[self._mirrored] if flip else labels.clone()
         return item

@@ -35,6 +35,10 @@ class Errors(metaclass=ErrorsWithCodes):
     G009 = "Output '{path}' cannot be written: {problem}. Choose a writable location or fix the permissions."
     G010 = ("Output '{path}' has the suffix '{suffix}'; expected one of {formats}. Name the levels table "
             "accordingly (e.g. grades.csv).")
+    G011 = ("Label scheme '{scheme}' has no optional (subarticular) heads. Use label_scheme \"rsna\" for the "
+            "subarticular heads, or leave subarticular off.")
+    G012 = ("Labels written in the '{source}' scheme cannot train a '{target}' model: RSNA's Normal/Mild cannot be "
+            "split into the paper's normal and mild. Train with label_scheme \"rsna\" (--label-scheme rsna).")
 
     # G100-G119: model and loss (grading.model, grading.loss)
     G101 = "Model config field '{name}' is {value!r}; expected {expected}. Correct the value."
@@ -83,6 +87,8 @@ class Errors(metaclass=ErrorsWithCodes):
     G212 = ("Runs '{first}' ({first_path}) and '{second}' ({second_path}) share the name {name!r} (as a file "
             "name); run names must differ. Set a distinct \"name\" in config.json or rename a folder.")
     G213 = "n_boot is {value!r}; expected a whole number of bootstrap resamples >= 1 (e.g. 2000)."
+    G214 = ("Runs use different label schemes ({schemes}); the result tables compare runs of one scheme. Evaluate "
+            "the runs of each scheme separately (-o into different folders).")
 
     # G300-G319: data, labels and splits (grading.data)
     G301 = ("{role} file '{path}' has the suffix '{suffix}', which is not supported. Use one of {formats}, or rename "
@@ -90,7 +96,8 @@ class Errors(metaclass=ErrorsWithCodes):
     G303 = ("{role} table '{path}' lacks the column(s) {missing}; it has {columns}. Write the table with the "
             "producing command ({producer}) or rename the columns.")
     G304 = ("Levels table '{path}', data row {row} (report_id {report_id!r}, level {level!r}): {column} is "
-            "{value!r}; expected a grade 0-3 or empty for unknown. Fix the value or re-run reportparse extract.")
+            "{value!r}; expected {expected} or empty for unknown. Fix the value or re-run the command that wrote "
+            "the table.")
     G305 = ("{role} table '{path}', data row {row}: level {value!r} is not one of {levels}. Write levels in that "
             "form (e.g. 'L4-L5').")
     G306 = ("Manifest '{path}', data row {row} (study_id {study_id!r}): status {value!r} is not one of {allowed}. "
@@ -113,6 +120,8 @@ class Errors(metaclass=ErrorsWithCodes):
             "extract with the same settings, or pass the matching expected_{branch_key} shape.")
     G315 = ("Folder '{path}' holds neither manifest.parquet nor manifest.csv. Run imaging extract into it, or pass "
             "the manifest file itself.")
+    G316 = ("RSNA labels '{path}', study {study!r}, column {column}: {value!r} is not a severity. Expected "
+            "Normal/Mild, Moderate, Severe or empty; check that the file is the competition's train.csv.")
 
 
 def check_writable(path: Path, *, folder: bool) -> None:

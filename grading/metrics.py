@@ -43,9 +43,10 @@ def merged_predictions(probs: np.ndarray) -> np.ndarray:
     return np.argmax(np.column_stack([probs[:, 0], probs[:, 1] + probs[:, 2], probs[:, 3]]), axis=1)
 
 
-def severe_predictions(probs: np.ndarray) -> np.ndarray:
-    """Binary severe-vs-rest predictions: ``p3 > 0.5``, i.e. P_pos = p3 above P_neg = p0 + p1 + p2."""
-    return np.asarray(probs, dtype=float)[:, 3] > 0.5
+def severe_predictions(probs: np.ndarray, severe: int = 3) -> np.ndarray:
+    """Binary severe-vs-rest predictions: ``p[severe] > 0.5``, i.e. P_pos = p3 above P_neg = p0 + p1 + p2 (4 grades;
+    ``severe`` 2 for the RSNA classes)."""
+    return np.asarray(probs, dtype=float)[:, severe] > 0.5
 
 
 def rank_auc(y_true: np.ndarray, score: np.ndarray) -> float:
@@ -86,9 +87,10 @@ def bootstrap_auc(y_true: np.ndarray, score: np.ndarray, n_boot: int = 2000, see
     return result
 
 
-def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """The 4x4 confusion matrix of grades 0-3: counts, rows truth, columns prediction (zeros without rows)."""
-    counts = np.zeros((len(GRADE_NAMES), len(GRADE_NAMES)), dtype=int)
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = len(GRADE_NAMES)) -> np.ndarray:
+    """The confusion matrix of classes 0..n_classes-1 (the 4 grades by default): counts, rows truth, columns
+    prediction (zeros without rows)."""
+    counts = np.zeros((n_classes, n_classes), dtype=int)
     np.add.at(counts, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
     return counts
 

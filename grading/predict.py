@@ -4,7 +4,8 @@
 (stored in its checkpoint) into ``out/volumes/``, grades every usable disc and writes a levels table in the
 schema of ``reportparse extract`` (``report_id`` = study id, ``level``, ``scs``, ``rfs``, ``lfs``, ``status``,
 ``reason``, ``flags``, ``row``) plus the four probabilities of every location (``scs_p0`` .. ``lfs_p3``: normal,
-mild, moderate, severe).
+mild, moderate, severe). A model of the ``rsna`` label scheme writes its classes instead (0 Normal/Mild,
+1 Moderate, 2 Severe; ``_p0`` .. ``_p2``) and, with subarticular heads, ``rss`` / ``lss`` too.
 
 Where no grade dominates, the location is flagged ``uncertain:<location>`` (the seed's section 5: such discs are
 where radiologists would disagree, so they are the ones to review). A grade dominates when its probability is at
@@ -35,8 +36,20 @@ from .errors import Errors, GradingError, check_writable
 logger = logging.getLogger(__name__)
 
 GRADES = len(GRADE_NAMES)
-PROB_COLUMNS = tuple(f"{loc}_p{c}" for loc in LOCATIONS for c in range(GRADES))
-PREDICT_COLUMNS = ("report_id", "level", *LOCATIONS, "status", "reason", "flags", "row", *PROB_COLUMNS)
+
+
+def prob_columns(tasks: Sequence[str], n_classes: int) -> tuple[str, ...]:
+    """``<task>_p<class>`` for every task and class."""
+    return tuple(f"{task}_p{c}" for task in tasks for c in range(n_classes))
+
+
+def predict_columns(tasks: Sequence[str], n_classes: int) -> tuple[str, ...]:
+    """The columns of :func:`predict`'s table for a model with these heads."""
+    return ("report_id", "level", *tasks, "status", "reason", "flags", "row", *prob_columns(tasks, n_classes))
+
+
+PROB_COLUMNS = prob_columns(LOCATIONS, GRADES)  # a 'deepspine' model's
+PREDICT_COLUMNS = predict_columns(LOCATIONS, GRADES)
 
 
 @dataclass
@@ -128,8 +141,8 @@ def predict(model_path: str | Path, studies: Sequence[Path], output: str | Path,
         if flags:
             row["status"] = STATUS_FLAGGED
     output.parent.mkdir(parents=True, exist_ok=True)
-    with TableWriter(output, PREDICT_COLUMNS, int_columns=(*LOCATIONS, "row"),
-                     float_columns=PROB_COLUMNS) as w:
+    with TableWriter(output, predict_columns(tasks, cfg.model.n_classes), int_columns=(*tasks, "row"),
+                     float_columns=prob_columns(tasks, cfg.model.n_classes)) as w:
         w.write(rows)
     logger.info("graded %d of %d disc levels of %d studies -> %s", len(usable), len(rows), len(ext.records), output)
     return PredictSummary(output, rows, volumes)

@@ -41,7 +41,6 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
 from spinecore.io import write_text_atomic
-from spinecore.schema import LOCATIONS
 
 from .checkpoint import load_checkpoint, pick_device, save_checkpoint
 from .config import TrainConfig
@@ -54,7 +53,8 @@ from .model import GradingNet
 
 logger = logging.getLogger(__name__)
 
-PREDICTION_COLUMNS = ("study_id", "patient_id", "level", "task", "label", "pred", "p0", "p1", "p2", "p3")
+#: The key columns of the predictions tables; one probability column ``p0..`` per class follows.
+PREDICTION_KEYS = ("study_id", "patient_id", "level", "task", "label", "pred")
 
 
 # ------------------------------------------------------------------------------------------------------- devices
@@ -111,7 +111,8 @@ def load_data(cfg: TrainConfig, run_dir: Path) -> Splits:
     """Join the manifest and the levels table, and split by patient (saved once, reused by later runs)."""
     manifest = read_manifest(cfg.manifest)
     mapping = read_mapping(cfg.mapping) if cfg.mapping else None
-    discs, summary = join_labels(manifest, read_levels(cfg.levels), mapping)
+    discs, summary = join_labels(manifest, read_levels(cfg.levels), mapping, tasks=cfg.model.tasks,
+                                 label_scheme=cfg.label_scheme)
     logger.info("%d labelled discs (%d failed, %d without a report, %d without a label)", summary.kept,
                 summary.failed, summary.no_report, summary.no_label)
     splits = load_or_make_splits(Path(cfg.splits) if cfg.splits else run_dir / "splits.csv", discs, cfg.fractions,
@@ -206,7 +207,8 @@ def _mean_across_ranks(total: float, count: int, rt: Runtime) -> float:
 
 
 def predictions_table(discs: pd.DataFrame, probs: np.ndarray, tasks: Sequence[str]) -> pd.DataFrame:
-    """One row per disc and task: :data:`PREDICTION_COLUMNS` (label empty where unknown)."""
+    """One row per disc and task: :data:`PREDICTION_KEYS` and one probability ``p0..`` per class (label empty where
+    unknown)."""
     rows = []
     for i, d in enumerate(discs.itertuples(index=False)):
         for t, task in enumerate(tasks):
@@ -215,7 +217,7 @@ def predictions_table(discs: pd.DataFrame, probs: np.ndarray, tasks: Sequence[st
             rows.append({"study_id": d.study_id, "patient_id": d.patient_id, "level": d.level, "task": task,
                          "label": "" if label < 0 else label, "pred": int(p.argmax()),
                          **{f"p{c}": round(float(p[c]), 6) for c in range(len(p))}})
-    return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))
+    return pd.DataFrame(rows, columns=[*PREDICTION_KEYS, *(f"p{c}" for c in range(probs.shape[-1]))])
 
 
 # ---------------------------------------------------------------------------------------------------------- resume
@@ -260,16 +262,15 @@ class TrainSummary:
     log: list[EpochLog] = field(default_factory=list)
 
 
-LOG_COLUMNS = ("epoch", "train_loss", "val_loss", *(f"val_acc_{t}" for t in LOCATIONS), "seconds", "best")
-
-
 def _append_log(path: Path, row: EpochLog) -> None:
+    """One row of ``log.csv``: epoch, losses, one ``val_acc_<task>`` per task of the run, seconds, best."""
     new = not path.exists()
     with open(path, "a", newline="") as fh:
         w = csv.writer(fh)
         if new:
-            w.writerow(LOG_COLUMNS)
-        acc = [row.val_class_average.get(t) for t in LOCATIONS]
+            w.writerow(["epoch", "train_loss", "val_loss", *(f"val_acc_{t}" for t in row.val_class_average),
+                        "seconds", "best"])
+        acc = list(row.val_class_average.values())
         w.writerow([row.epoch, f"{row.train_loss:.6f}", f"{row.val_loss:.6f}",
                     *("" if a is None else f"{a:.4f}" for a in acc), f"{row.seconds:.2f}", int(row.best)])
 
@@ -286,11 +287,11 @@ def train(cfg: TrainConfig, run_dir: str | Path, *, on_epoch: Callable[[EpochLog
     seed_everything(cfg.run_seed + rt.rank)
     data = load_data(cfg, run_dir)
     tasks = list(cfg.model.tasks)
-    weights = class_weights(labels_array(data.train), cfg.model.n_classes)
+    weights = class_weights(labels_array(data.train, tasks), cfg.model.n_classes)
     logger.info("splits: %d train, %d val, %d test discs; class weights %s", len(data.train), len(data.val),
                 len(data.test), weights.tolist())
     datasets = {name: DiscDataset(getattr(data, name), cfg.model.use_axial, cfg.model.use_sagittal,
-                                  augment=cfg.augment and name == "train", seed=cfg.run_seed)
+                                  augment=cfg.augment and name == "train", seed=cfg.run_seed, tasks=tasks)
                 for name in ("train", "val", "test")}
     model: torch.nn.Module = GradingNet(cfg.model).to(rt.device)
     if rt.world_size > 1:
@@ -372,10 +373,10 @@ def predict_splits(run_dir: Path, data: Splits, cfg: TrainConfig, rt: Runtime) -
     for name in ("val", "test"):
         discs = getattr(data, name)
         if discs.empty:
-            write_text_atomic(run_dir / f"predictions_{name}.csv",
-                              pd.DataFrame(columns=list(PREDICTION_COLUMNS)).to_csv(index=False))
+            columns = [*PREDICTION_KEYS, *(f"p{c}" for c in range(cfg.model.n_classes))]
+            write_text_atomic(run_dir / f"predictions_{name}.csv", pd.DataFrame(columns=columns).to_csv(index=False))
             continue
-        ds = DiscDataset(discs, cfg.model.use_axial, cfg.model.use_sagittal)
+        ds = DiscDataset(discs, cfg.model.use_axial, cfg.model.use_sagittal, tasks=tasks)
         res = evaluate(ck.model, DataLoader(ds, batch_size=cfg.batch_size, num_workers=cfg.workers), weights,
                        tasks, single, cfg.loss_reduction)
         write_text_atomic(run_dir / f"predictions_{name}.csv",

@@ -57,7 +57,8 @@ def synth_cmd(
 @app.command("train-seg")
 def train_seg_cmd(
     data: Path = typer.Option(..., "--data", help="Folder of NAME_image.nii.gz + NAME_vertebrae.nii.gz (or "
-                              "NAME_corners.json) pairs, or a cohort folder written by 'imaging synth'."),
+                              "NAME_corners.json) pairs, a cohort folder written by 'imaging synth', or a SPIDER "
+                              "download folder (images/, masks/: its T2 series; its S1 is unknown)."),
     output: Path = typer.Option(..., "--output", "-o", help="Model checkpoint to write (best validation epoch, or "
                                 "the last epoch without a validation split)."),
     preset: str = typer.Option("default", "--preset", help="'default' (the shipped model's recipe: 192 px, 8 "
@@ -242,6 +243,14 @@ def extract_cmd(
                  *(f"{p} holds no DICOM image, NIfTI or MetaImage file" for p in summary.found.empty)):
         if line:
             console.print(f"[yellow]note:[/yellow] {line}", highlight=False, soft_wrap=True)
+    checked = [r for rec in summary.records for r in rec.rows if r.get("reference_offset_mm") not in (None, "")]
+    if checked:
+        offsets = sorted(abs(float(r["reference_offset_mm"])) for r in checked)
+        other = sum(r.get("reference_level") != r["level"] for r in checked)
+        median = offsets[len(offsets) // 2]
+        console.print(f"reference marks (RSNA coordinates): {len(checked)} levels, median {median:.1f} mm and max "
+                      f"{offsets[-1]:.1f} mm from their disc plane, {other} nearer another level's plane",
+                      highlight=False, soft_wrap=True)
     totals = summary.counts
     console.print(f"{totals['ok']} ok, {totals['flagged']} flagged, {totals['failed']} failed levels; wrote "
                   f"{summary.manifest} (and .csv) and {output / 'index.html'}")

@@ -67,6 +67,10 @@ class Errors(metaclass=ErrorsWithCodes):
             "files ('imaging synth' truth or 'imaging segment' output).")
     I041 = ("Output folder '{path}' already holds studies (e.g. '{study}') extracted with another de-identification "
             "setting or key; one manifest must not mix them. Extract into a new output folder, or use the same key.")
+    I042 = ("RSNA table '{path}' is unusable: {problem}. Expected the competition's CSV with the columns {columns}; "
+            "pass the download folder as it was unpacked (train_images/ beside the CSV files).")
+    I043 = ("SPIDER folder '{path}' is unusable: {problem}. Expected images/ and masks/ with one .mha mask per image "
+            "(as unpacked from the data set's archive), optionally radiological_gradings.csv beside them.")
 
     # segmentation (imaging.segment)
     S001 = ("Training folder '{path}' holds no training pairs. Expected files named NAME_image.nii.gz (or .nii, .mha) "

@@ -58,6 +58,7 @@ from spinecore.config import Config
 from spinecore.io import atomic_path, write_text_atomic
 from spinecore.schema import LEVELS, MANIFEST_COLUMNS, STATUS_FAILED, STATUS_FLAGGED, STATUS_OK
 
+from .datasets import rsna
 from .errors import Errors, ImagingError
 from .io import IMAGE_SUFFIXES, Discovery, Study, StudySource, Volume, check_output, discover_studies, read_study
 
@@ -689,6 +690,10 @@ def extract_study(source: StudySource, out_dir: Path, cfg: ExtractConfig, bodies
         if unnamed:  # the segmentation's reason belongs with each level it leaves unextracted
             failed = {lv: f"{reason}: {unnamed}" for lv, reason in failed.items()}
         discs = extract_discs(study, planes, failed, cfg, sid, _patient_id(study))
+        if source.landmarks:  # a data set's reference points (RSNA): how far they lie from the planes found
+            checks = rsna.check_planes(planes, rsna.landmark_points(source.landmarks))
+            for d in discs:
+                d.row.update(checks.get(d.row["level"], {}))
         seconds["resample"] = time.perf_counter() - t
         t = time.perf_counter()
         folder = Path(out_dir) / sid
@@ -901,13 +906,27 @@ def write_manifest(records: Sequence[StudyRecord], out_dir: Path) -> Path:
 
     df = pd.DataFrame([r for rec in records for r in rec.rows], columns=list(MANIFEST_COLUMNS)).fillna("")
     for c in ("centre_x", "centre_y", "centre_z", "normal_x", "normal_y", "normal_z", "axial_coverage",
-              "sagittal_coverage", "axial_mean", "sagittal_mean"):
+              "sagittal_coverage", "axial_mean", "sagittal_mean", "reference_offset_mm", "reference_points"):
         df[c] = pd.to_numeric(df[c], errors="coerce")  # "" (failed levels) -> NaN
     out = Path(out_dir) / "manifest.parquet"
     with atomic_path(out) as tmp:
         df.to_parquet(tmp, index=False)
     write_text_atomic(out.with_suffix(".csv"), df.to_csv(index=False))
     return out
+
+
+def _reference_text(row: dict[str, Any]) -> str:
+    """The reference-point check of a manifest row for the QC page ("" without reference points)."""
+    if not row.get("reference_points"):
+        return ""
+    offset = row.get("reference_offset_mm")
+    text = f"{row['reference_points']} reference point(s)"
+    if offset not in (None, ""):
+        text += f" {float(offset):+.1f} mm from the disc plane"
+    nearest = row.get("reference_level", "")
+    if nearest and nearest != row["level"]:
+        return f"<span class='failed'>{text}; nearest plane: {html.escape(str(nearest))}</span>"
+    return text
 
 
 def write_index(records: Sequence[StudyRecord], out_dir: Path) -> Path:
@@ -923,7 +942,7 @@ def write_index(records: Sequence[StudyRecord], out_dir: Path) -> Path:
                      f"{html.escape(rec.path)}</p><table>")
         for r in rec.rows:
             parts.append(f"<tr><td>{r['level']}</td><td class='{r['status']}'>{r['status']}</td>"
-                         f"<td>{html.escape(str(r['reason']))}</td></tr>")
+                         f"<td>{html.escape(str(r['reason']))}</td><td>{_reference_text(r)}</td></tr>")
         parts.append("</table>")
         parts.extend(f"<p class='flagged'>{html.escape(w)}</p>" for w in rec.warnings)
         if (Path(out_dir) / rec.study_id / "qc.png").exists():

@@ -20,7 +20,7 @@ import logging
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
@@ -32,6 +32,7 @@ from scipy.ndimage import map_coordinates
 
 from spinecore.checks import unwritable
 
+from .datasets import rsna
 from .errors import Errors, ImagingError
 
 __all__ = ["Volume", "SeriesInfo", "Study", "StudyResult", "StudySource", "Discovery", "discover_studies",
@@ -354,11 +355,11 @@ def _scan_files(files: Sequence[Path], folder: Path) -> dict[str, tuple[list[_Sl
     return series
 
 
-def _read_dicom_study(files: Sequence[Path], folder: Path) -> Study:
+def _read_dicom_study(files: Sequence[Path], folder: Path, descriptions: Optional[dict[str, str]] = None) -> Study:
     found = _scan_files(files, folder)
     infos: list[tuple[SeriesInfo, list[list[_Slice]]]] = []
     for uid, (slices, ds) in found.items():
-        desc = str(ds.get("SeriesDescription", "") or "")
+        desc = (descriptions or {}).get(uid) or str(ds.get("SeriesDescription", "") or "")
         te = ds.get("EchoTime")
         te = float(te) if te not in (None, "") else None
         stacks = _stacks(slices)
@@ -422,12 +423,18 @@ class StudySource:
         path: the study's folder (see :func:`discover_studies`), or the NIfTI / MetaImage file.
         files: its DICOM image files, sorted (empty for an image file).
         study_uid: its StudyInstanceUID ("" for an image file).
+        descriptions: SeriesInstanceUID -> series description given by the data set, in place of the DICOM
+            SeriesDescription (the RSNA layout's descriptions file).
+        landmarks: reference points of the data set (:class:`imaging.datasets.rsna.Landmark`), which
+            ``imaging extract`` compares with the disc planes it finds.
     """
 
     study_id: str
     path: Path
     files: tuple[Path, ...] = ()
     study_uid: str = ""
+    descriptions: dict[str, str] = field(default_factory=dict)
+    landmarks: tuple = ()
 
 
 @dataclass
@@ -526,7 +533,9 @@ def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dic
     3. else the StudyInstanceUID (a flat export of several studies, or folders named alike such as
        ``P1/STUDY1`` and ``P2/STUDY1``).
 
-    An image file's id is its name without the suffix.
+    An image file's id is its name without the suffix. A folder in the RSNA 2024 layout (the download folder,
+    its ``train_images`` or a study folder in it; :mod:`imaging.datasets.rsna`) gives its studies named by their RSNA ``study_id``, the
+    series descriptions and reference points taken from the data set's CSV files.
 
     Raises:
         ImagingError: I001 when a path does not exist; I031 when two studies end with the same id.
@@ -535,7 +544,8 @@ def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dic
     for p in paths:
         if not p.exists():
             raise ImagingError(Errors.I001.format(path=p, cwd=Path.cwd()))
-    scan = _scan(paths)
+    layouts = {p: rsna.find_layout(p) for p in paths}
+    scan = _scan([p for p in paths if layouts[p] is None])
     files = {uid: tuple(sorted(inst.values())) for uid, inst in scan.instances.items()}
     holders = _holders(files, scan.images)
     folders = _study_folders(files, scan.series, holders, paths)
@@ -546,6 +556,12 @@ def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dic
     studies = [StudySource(study_ids.get(uid) or (named[uid] if named.get(uid, "") not in ("", *clashes) else uid),
                            folders[uid], files[uid], uid) for uid in files]
     studies += [StudySource(_image_stem(im), im) for im in scan.images]
+    for p, layout in layouts.items():
+        if layout is not None:
+            in_layout = [replace(st, study_id=study_ids.get(st.study_uid, st.study_id)) for st in rsna.discover(layout)]
+            studies += in_layout
+            if not in_layout:
+                scan.empty.append(p)
     studies.sort(key=lambda s: (str(s.path), s.study_id))
     by_id: dict[str, list[StudySource]] = {}
     for st in studies:
@@ -640,7 +656,7 @@ def read_study(path: str | os.PathLike | StudySource) -> Study:
         ImagingError: with a code (``err.code``) naming what is wrong with the study and how to fix it.
     """
     if isinstance(path, StudySource):
-        return _read_dicom_study(path.files, path.path) if path.files else read_study(path.path)
+        return _read_dicom_study(path.files, path.path, path.descriptions) if path.files else read_study(path.path)
     path = Path(path)
     if not path.exists():
         raise ImagingError(Errors.I001.format(path=path, cwd=Path.cwd()))

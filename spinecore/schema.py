@@ -23,7 +23,8 @@ REPORT_STATUSES: tuple[str, ...] = ("ok", "empty", "error")
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "study_id", "patient_id", "level", "status", "reason", "axial_path", "sagittal_path", "centre_x", "centre_y",
     "centre_z", "normal_x", "normal_y", "normal_z", "method", "method_note", "axial_source", "axial_series",
-    "sagittal_series", "axial_coverage", "sagittal_coverage", "axial_mean", "sagittal_mean", "study_path")
+    "sagittal_series", "axial_coverage", "sagittal_coverage", "axial_mean", "sagittal_mean", "study_path",
+    "reference_offset_mm", "reference_points", "reference_level")
 #: The columns a reader of a manifest needs.
 MANIFEST_KEY_COLUMNS: tuple[str, ...] = ("study_id", "level", "status", "axial_path", "sagittal_path")
 #: A disc level's status: extracted, extracted with a flag (``reason``), or not extracted.

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..datasets import spider
 from ..errors import Errors
 from .augment import AugmentConfig, choose_slice, random_crop
 from .config import SegConfig, SegmentationError
@@ -138,6 +139,7 @@ class Pair:
     corners: Path | None = None    # corners JSON: voxel (row, col), or a synthetic truth file (patient mm)
     s1_label: int | None = None    # the positional mask label of S1 (from a level annotation file)
     s1_known: bool = False         # whether S1 is labelled or annotated as out of view (else its target is unknown)
+    convention: str = ""           # "" positional mask; "spider": SPIDER's label values (imaging.datasets.spider)
 
 
 #: Which mask label is S1 in each volume of the vertebrae-mri development set (ids and label values only).
@@ -176,10 +178,14 @@ IMAGE_SUFFIXES = ("_image.nii.gz", "_image.nii", "_image.mha", "_image.mhd")
 
 
 def find_pairs(folder: Path) -> list[Pair]:
-    """Training pairs in ``folder``: each ``NAME_image.*`` with ``NAME_vertebrae.*`` or ``NAME_corners.json``."""
+    """Training pairs in ``folder``: each ``NAME_image.*`` with ``NAME_vertebrae.*`` or ``NAME_corners.json``, the
+    studies of an ``imaging synth`` cohort, or the T2 series of a SPIDER download folder with their masks."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SegmentationError(Errors.S002.format(path=folder, cwd=os.getcwd()))
+    spider_pairs = spider.find_pairs(folder)
+    if spider_pairs is not None:
+        return spider_pairs
     pairs = []
     if (folder / "truth").is_dir() and (folder / "dicom").is_dir():  # a cohort written by 'imaging synth'
         for t in sorted((folder / "truth").glob("*.json")):
@@ -263,6 +269,8 @@ def read_pair(pair: Pair) -> PairData:
         if data.lab3.shape != vol.shape:
             raise SegmentationError(Errors.S005.format(mask=pair.vertebrae, mask_shape=data.lab3.shape,
                                                        image=pair.image, image_shape=vol.shape))
+        if pair.convention == "spider":
+            data.lab3, data.names = spider.body_labels(data.lab3)
     else:
         k, data.lab2, data.names = read_corners(pair.corners, vol.shape[:2])
         data.k_mid = k if k is not None else data.k_mid
