@@ -224,9 +224,11 @@ class LevelScoper:
         self.name = name
         self.grammar = grammar
         self.order = {level: i for i, level in enumerate(LEVELS)}
-        self.region_pattern = re.compile("|".join(
-            rf"(?P<{name}>(?<![a-z0-9])(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-            + r")(?![a-z0-9]))" for name, words in grammar.regions.items() if words))
+        # one word boundary check per position, and the alternatives only where a region word can start
+        firsts = "".join(sorted({w[0] for words in grammar.regions.values() for w in words}))
+        self.region_pattern = re.compile(rf"(?<![a-z0-9])(?=[{re.escape(firsts)}])(?:" + "|".join(
+            rf"(?P<{name}>" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
+            for name, words in grammar.regions.items() if words) + r")(?![a-z0-9])")
         study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
         lumbar = "|".join(re.escape(w) for w in sorted(grammar.regions["lumbar"], key=len, reverse=True))
         self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
@@ -242,12 +244,14 @@ class LevelScoper:
             return frozenset()
         return self.regions(head)
 
-    def coverage(self, doc: Doc, concepts: "ConceptSpans", sections: list[str | None]) -> tuple[str, ...]:
-        """The levels a whole-study statement of this document covers (see the module docstring)."""
+    def coverage(self, doc: Doc, concepts: "ConceptSpans", sections: list[str | None],
+                 regions: frozenset[str]) -> tuple[str, ...]:
+        """The levels a whole-study statement of this document covers (see the module docstring); ``regions``
+        are the regions the document names."""
         text = doc_text(doc)
         first_line = text.lstrip().split("\n", 1)[0]
         if ("T12-L1" in (m.get("level") for m in concepts.metas) or REPORT_SECTIONS & set(sections)
-                or self.regions(text.lower()) & T12_REGIONS or self.title.search(first_line)):
+                or regions & T12_REGIONS or self.title.search(first_line)):
             return LEVELS
         return LEVELS[1:]
 
@@ -387,7 +391,7 @@ class LevelScoper:
                 else:
                     narrative = info.groups[-1]
         doc._.rp_sentences = out
-        doc._.rp_coverage = self.coverage(doc, concepts, sections)
+        doc._.rp_coverage = self.coverage(doc, concepts, sections, frozenset(name for _, name in regions))
         return doc
 
 
