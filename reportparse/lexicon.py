@@ -28,6 +28,7 @@ from spacy.attrs import IS_ALPHA, LENGTH, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .concepts import set_span_attr
 from .levels import CONCEPT_GROUP, doc_text
 from .rules import LEVELS, Grammar, cached_rules
 
@@ -167,7 +168,7 @@ class Lexicon:
 
     def _span(self, span: Span, levels: tuple[str, ...]) -> Span:
         out = Span(span.doc, span.start, span.end, label="LEVEL")
-        out._.target_rule = self._rule(levels)
+        set_span_attr(out, "target_rule", self._rule(levels))
         return out
 
     # -- typos ------------------------------------------------------------------------------------------
