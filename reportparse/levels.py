@@ -35,7 +35,7 @@ from spacy.tokens import Doc, Span
 
 from .concepts import CONCEPT_GROUP, concept_spans
 from .rules import LEVELS, Grammar, cached_rules
-from .sentences import sentence_bounds, token_columns
+from .sentences import doc_text, sentence_bounds, token_columns  # noqa: F401  (doc_text re-exported)
 
 WORD = "WORD"
 
@@ -43,16 +43,6 @@ if not Doc.has_extension("rp_sentences"):
     Doc.set_extension("rp_sentences", default=None)
 if not Doc.has_extension("rp_coverage"):
     Doc.set_extension("rp_coverage", default=LEVELS)
-if not Doc.has_extension("rp_text"):
-    Doc.set_extension("rp_text", default=None)
-
-
-def doc_text(doc: Doc) -> str:
-    """The doc's text, joined once per doc (``Doc.text`` joins every token on each call)."""
-    text = doc._.rp_text
-    if text is None:
-        text = doc._.rp_text = doc.text
-    return text
 
 #: Regions whose statements concern the lumbar table, and those that also reach T12-L1.
 LUMBAR_REGIONS = frozenset({"lumbar", "thoracolumbar", "whole"})
