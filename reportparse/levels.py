@@ -77,7 +77,7 @@ class LevelGroup:
 
 @dataclass
 class SentenceInfo:
-    """One sentence with its level scope. Token indices are into the doc."""
+    """One sentence with its level scope. Token indices are into the doc; an excluded sentence has no items."""
 
     start: int
     end: int
@@ -361,7 +361,10 @@ class LevelScoper:
                 heading = None
             if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
                 narrative = None
-            items, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
+            if section in excluded:  # nothing reads the items of an excluded sentence
+                items, next_span = [], bisect_left(concepts.starts, end, next_span)
+            else:
+                items, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
             info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
                                 section in excluded, items)
             out.append(info)
