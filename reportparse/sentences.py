@@ -15,8 +15,10 @@ The word lists come from ``grammar.json`` (``sentences``), so they can be change
 """
 
 
+from bisect import bisect_right
+
 import numpy
-from spacy.attrs import IDX, IS_SPACE, LOWER, ORTH, SENT_START, SPACY
+from spacy.attrs import IDX, IS_SPACE, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -37,9 +39,10 @@ def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]
     columns = doc._.rp_tokens
     if columns is None:
         strings = doc.vocab.strings
-        orth, lower, idx, space = doc.to_array([ORTH, LOWER, IDX, IS_SPACE]).reshape(-1, 4).T.tolist()
-        columns = doc._.rp_tokens = ([strings[h] for h in orth], [strings[h] for h in lower],
-                                     [flag == 1 for flag in space], idx)
+        orth, idx, space = doc.to_array([ORTH, IDX, IS_SPACE]).reshape(-1, 3).T.tolist()
+        texts = [strings[h] for h in orth]
+        # spaCy's LOWER is str.lower() of the text (a string look-up per token costs more)
+        columns = doc._.rp_tokens = (texts, [text.lower() for text in texts], [flag == 1 for flag in space], idx)
     return columns
 
 
@@ -59,8 +62,6 @@ class ReportSentencizer:
     def __init__(self, nlp: Language, name: str, grammar: Grammar):
         self.name = name
         self.grammar = grammar
-        # the ORTH hashes of the punctuation that can end a sentence
-        self.mark_hashes = [nlp.vocab.strings.add(p) for p in sorted(grammar.terminal_punct | grammar.clause_punct)]
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
@@ -68,30 +69,22 @@ class ReportSentencizer:
             doc._.rp_sentence_bounds = []
             return doc
         texts, _, spaces, _ = token_columns(doc)
-
-        def word_from(i: int) -> int:
-            """The first non-space token at or after ``i`` (``n`` when none)."""
-            while i < n and spaces[i]:
-                i += 1
-            return i
-
-        starts = {0}
+        starts = [False] * n
+        starts[0] = True
         for section in getattr(doc._, "sections", None) or ():
             for i in (section.title_start, section.title_end, section.body_start):
-                if i is not None and i >= 0:
-                    starts.add(word_from(i))
-        # Only line breaks and sentence or clause punctuation end a sentence; the next one starts at the next
-        # non-space token. The scan visits those tokens only (and the other whitespace tokens, which are few).
+                while i is not None and 0 <= i < n and spaces[i]:
+                    i += 1
+                if i is not None and 0 <= i < n:
+                    starts[i] = True
+        # Only line breaks and sentence or clause punctuation can end a sentence; the next sentence starts at the
+        # first non-space token after one. The scan visits those tokens only.
         terminal = self.grammar.terminal_punct
         clause = self.grammar.clause_punct
         abbreviations = self.grammar.abbreviations
-        columns = doc.to_array([ORTH, IS_SPACE])
-        marks = columns[:, 1] == 1
-        for mark in self.mark_hashes:
-            marks |= columns[:, 0] == mark
+        words = [i for i, space in enumerate(spaces) if not space]
         line_start = 0  # index of the first token of the current line
-        for i in numpy.flatnonzero(marks).tolist():
-            text = texts[i]
+        for i, text in enumerate(texts):
             if spaces[i]:
                 if "\n" not in text:
                     continue
@@ -105,13 +98,14 @@ class ReportSentencizer:
                 if before is not None and (before.lower() in abbreviations
                                            or (i - 1 == line_start and before.isdigit())):
                     continue  # "e.g.", "Dr."; "1." numbering at the start of a line
-            starts.add(word_from(i + 1))
-        starts.discard(n)
-        first = sorted(starts)
+            elif text not in clause:
+                continue
+            k = bisect_right(words, i)
+            if k < len(words):
+                starts[words[k]] = True
         # one bulk write: setting token.is_sent_start token by token rescans the doc each time (quadratic)
-        values = numpy.full(n, -1, dtype="int64")
-        values[first] = 1
-        doc.from_array([SENT_START], values.astype("uint64"))
+        doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").astype("uint64"))
+        first = [i for i, start in enumerate(starts) if start]
         doc._.rp_sentence_bounds = list(zip(first, first[1:] + [n]))
         return doc
 
