@@ -161,12 +161,15 @@ class SeenIds:
 
     def _merge(self) -> None:
         digests = numpy.array([self._digest(rid) for rid in self.recent], dtype=numpy.uint64).reshape(-1, 2)
-        high = numpy.concatenate([self.high, digests[:, 0]])
-        low = numpy.concatenate([self.low, digests[:, 1]])
-        rows = numpy.concatenate([self.rows, numpy.fromiter(self.recent.values(), numpy.int64, len(self.recent))])
-        order = numpy.lexsort((low, high))
-        self.high, self.low, self.rows = high[order], low[order], rows[order]
+        rows = numpy.fromiter(self.recent.values(), numpy.int64, len(self.recent))
         self.recent = {}
+        # one column at a time, so that the merge holds little more than the arrays it makes
+        self.high = numpy.concatenate([self.high, digests[:, 0]])
+        self.low = numpy.concatenate([self.low, digests[:, 1]])
+        order = numpy.lexsort((self.low, self.high))
+        self.high = self.high[order]
+        self.low = self.low[order]
+        self.rows = numpy.concatenate([self.rows, rows])[order]
 
 
 _WORKER: dict[str, Any] = {}
