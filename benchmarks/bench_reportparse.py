@@ -114,7 +114,8 @@ def main() -> None:
         with open(input_csv, "w", newline="", encoding="utf-8") as fh:
             csv.writer(fh).writerows([("report_id", "text"), *((f"S{i:08d}", t) for i, t in enumerate(texts))])
         print(f"{len(texts)} synthetic reports, mean {statistics.mean(map(len, texts)):.0f} characters, "
-              f"{os.cpu_count()} CPUs")
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work on the machine slows "
+              "every figure, the CPU-second ones least)")
         bare, bare_cpu = bare_tokenizer(texts)
         print(f"bare spacy.blank('en') tokenizer: {bare:,.0f} reports/s ({bare_cpu:,.0f} per CPU second)")
         rates = {}
@@ -133,6 +134,7 @@ def main() -> None:
         total = sum(stages.values())
         print(f"  {'total':26s} {total:6.3f}  ({1000 / total:,.0f} reports per CPU second, "
               f"{1000 / total / bare_cpu:.2f} x the bare tokenizer)")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         for n in args.rss:
             big = Path(tmp) / f"reports{n}.csv"
             start = time.perf_counter()

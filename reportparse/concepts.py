@@ -10,6 +10,7 @@ object on every access, and ``span._`` look-ups are slow).
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 from medspacy.target_matcher import TargetMatcher, TargetRule
 from spacy.language import Language
@@ -23,6 +24,22 @@ if not Doc.has_extension("rp_concepts"):
     Doc.set_extension("rp_concepts", default=None)
 
 Match = tuple[int, int, int]
+
+
+def span_attr(span: Span, name: str, default: Any = None) -> Any:
+    """``span._.<name>`` for an extension registered with a plain default (no getter, setter or method).
+
+    spaCy keeps such a value in ``doc.user_data`` under ``("._.", name, start_char, end_char)``; reading it there
+    skips the ``Underscore`` object that every ``span._`` access builds (a tenth of the parse time). The default
+    is that of the extension (the mutable-default copy that ``span._`` makes is left out: no stage here mutates
+    one); ``tests/reportparse/test_concepts.py`` checks that this stays what ``span._`` returns.
+    """
+    return span.doc.user_data.get(("._.", name, span.start_char, span.end_char), default)
+
+
+def set_span_attr(span: Span, name: str, value: Any) -> None:
+    """``span._.<name> = value`` for an extension with a plain default (see :func:`span_attr`)."""
+    span.doc.user_data[("._.", name, span.start_char, span.end_char)] = value
 
 
 def prune_overlaps(matches: list[Match]) -> list[Match]:
@@ -73,13 +90,11 @@ class ConceptMatcher(TargetMatcher):
         strings = self.nlp.vocab.strings
         # spans an earlier stage put in the group (the lexicon's level spellings) come first, as medspaCy appends
         spans: list[Span] = list(doc.spans[CONCEPT_GROUP]) if CONCEPT_GROUP in doc.spans else []
-        rules: list[TargetRule] = [span._.target_rule for span in spans]
+        rules: list[TargetRule] = [span_attr(span, "target_rule") for span in spans]
         for rule_id, start, end in prune_overlaps(matcher(doc)):
             rule = matcher.rule_map[strings[rule_id]]
             span = Span(doc, start, end, label=rule.category)
-            span._.target_rule = rule
-            for attribute, value in (rule.attributes or {}).items():
-                setattr(span._, attribute, value)
+            set_span_attr(span, "target_rule", rule)  # (rules.py admits no ``attributes`` to set besides)
             spans.append(span)
             rules.append(rule)
         doc.spans[CONCEPT_GROUP] = spans
@@ -93,7 +108,7 @@ def concept_spans(doc: Doc) -> tuple[list[Span], list[TargetRule]]:
     if doc._.rp_concepts is not None:
         return doc._.rp_concepts
     spans = list(doc.spans[CONCEPT_GROUP]) if CONCEPT_GROUP in doc.spans else []
-    return spans, [span._.target_rule for span in spans]
+    return spans, [span_attr(span, "target_rule") for span in spans]
 
 
 @Language.factory("reportparse_concepts", default_config={"rules_dir": None})

@@ -22,7 +22,7 @@ from medspacy.context.context_modifier import ConTextModifier
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .concepts import concept_spans, prune_overlaps
+from .concepts import concept_spans, prune_overlaps, set_span_attr, span_attr
 from .rules import cached_rules
 from .sentences import sentence_bounds
 
@@ -83,9 +83,9 @@ class SentenceConText:
             graph.update_scopes()
             graph.apply_modifiers()
             for target, modifier in graph.edges:
-                target._.modifiers += (modifier,)
+                set_span_attr(target, "modifiers", span_attr(target, "modifiers", ()) + (modifier,))
                 for attr, value in DEFAULT_ATTRIBUTES.get(modifier.category, {}).items():
-                    setattr(target._, attr, value)
+                    set_span_attr(target, attr, value)
         return doc
 
 

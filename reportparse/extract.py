@@ -7,6 +7,7 @@ input row yields six level rows with a ``status``: ``ok``, ``empty`` (no text) o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing as mp
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy
 from spacy.language import Language
 
 from spinecore.config import Config
@@ -121,6 +123,57 @@ def parse_row(nlp: Language, item: InputRow, max_chars: int, with_evidence: bool
     return ReportResult(status, rows, evidence)
 
 
+class SeenIds:
+    """The report ids met so far, each with the input row of its first occurrence, in about 24 bytes per id.
+
+    The duplicate check (W204) must remember every id of the run; a dict of strings costs about 130 bytes per id
+    (130 MiB for a million reports). Recent ids stay in a dict; every ``flush`` ids they move into sorted arrays
+    of their 128-bit BLAKE2 digests (two ``uint64`` halves) with their rows. Two different ids collide with a
+    probability of about n^2 / 2^129 (1e-27 for a million ids).
+    """
+
+    def __init__(self, flush: int = 65_536):
+        self.flush = flush
+        self.recent: dict[str, int] = {}
+        self.high = numpy.empty(0, dtype=numpy.uint64)
+        self.low = numpy.empty(0, dtype=numpy.uint64)
+        self.rows = numpy.empty(0, dtype=numpy.int64)
+
+    @staticmethod
+    def _digest(report_id: str) -> tuple[int, int]:
+        raw = hashlib.blake2b(report_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        return int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:], "little")
+
+    def first_row(self, report_id: str, row: int) -> int | None:
+        """The row where ``report_id`` was first met, or None when it is new (it is then remembered at ``row``)."""
+        first = self.recent.get(report_id)
+        if first is not None:
+            return first
+        if len(self.rows):
+            high, low = self._digest(report_id)
+            k = int(numpy.searchsorted(self.high, numpy.uint64(high)))
+            while k < len(self.high) and int(self.high[k]) == high:
+                if int(self.low[k]) == low:
+                    return int(self.rows[k])
+                k += 1
+        self.recent[report_id] = row
+        if len(self.recent) >= self.flush:
+            self._merge()
+        return None
+
+    def _merge(self) -> None:
+        digests = numpy.array([self._digest(rid) for rid in self.recent], dtype=numpy.uint64).reshape(-1, 2)
+        rows = numpy.fromiter(self.recent.values(), numpy.int64, len(self.recent))
+        self.recent = {}
+        # one column at a time, so that the merge holds little more than the arrays it makes
+        self.high = numpy.concatenate([self.high, digests[:, 0]])
+        self.low = numpy.concatenate([self.low, digests[:, 1]])
+        order = numpy.lexsort((self.low, self.high))
+        self.high = self.high[order]
+        self.low = self.low[order]
+        self.rows = numpy.concatenate([self.rows, rows])[order]
+
+
 _WORKER: dict[str, Any] = {}
 
 
@@ -189,7 +242,7 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     reader = ReportReader(input_path, config.id_col, config.text_col)
     logger.info("reading %s (id column %r, text column %r)", input_path, reader.id_col, reader.text_col)
     summary = ExtractSummary()
-    seen: dict[str, int] = {}
+    seen = SeenIds()
     start = time.perf_counter()
     out = TableWriter(output_path, LEVEL_COLUMNS, int_columns=("scs", "rfs", "lfs", "row"))
     ev_out = TableWriter(evidence_path, EVIDENCE_COLUMNS,
@@ -200,14 +253,12 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
         ev_buffer: list[dict[str, Any]] = []
         for result in iter_results(reader, config, nlp, with_evidence=ev_out is not None):
             rid, row = result.levels[0]["report_id"], result.levels[0]["row"]
-            if rid:
-                if rid in seen:
-                    summary.duplicates += 1
-                    note = Warnings.W204.format(row=seen[rid])
-                    for r in result.levels:
-                        r["reason"] = f"{r['reason']}; {note}" if r["reason"] else note
-                else:
-                    seen[rid] = row
+            first = seen.first_row(rid, row) if rid else None
+            if first is not None:
+                summary.duplicates += 1
+                note = Warnings.W204.format(row=first)
+                for r in result.levels:
+                    r["reason"] = f"{r['reason']}; {note}" if r["reason"] else note
             summary.add(result)
             buffer.extend(result.levels)
             ev_buffer.extend(result.evidence)

@@ -45,6 +45,7 @@ from spacy.tokens import Doc
 
 from spinecore.schema import LEVELS
 
+from .concepts import span_attr
 from .levels import T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text
 from .rules import Grammar, cached_rules
 
@@ -343,7 +344,7 @@ class FindingAssembler:
             span = item.span
             if span is None:
                 continue
-            for mod in span._.modifiers:
+            for mod in span_attr(span, "modifiers", ()):
                 if mod.category == "NEGATED_EXISTENCE":
                     negated = True
                 elif mod.category in DROP_CONTEXT:
@@ -359,7 +360,7 @@ class FindingAssembler:
         for item in core.spans:
             if item.span is None:
                 continue
-            for mod in item.span._.modifiers:
+            for mod in span_attr(item.span, "modifiers", ()):
                 if mod.category == "NEGATED_EXISTENCE":
                     start, end = mod.modifier_span
                     if start <= sev.start <= end:
@@ -370,7 +371,7 @@ class FindingAssembler:
     def _negation_follows(core: Core, sev: Item) -> bool:
         """True for "the mild narrowing is no longer seen": a negation cue after the severity word."""
         return any(mod.category == "NEGATED_EXISTENCE" and mod.modifier_span[0] > sev.start
-                   for item in core.spans if item.span is not None for mod in item.span._.modifiers)
+                   for item in core.spans if item.span is not None for mod in span_attr(item.span, "modifiers", ()))
 
     def _slots(self, core: Core, negated: bool) -> list[tuple[str, Item | None, bool]]:
         """(slot, severity item, comparator-minor) triples for a core."""

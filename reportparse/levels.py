@@ -37,7 +37,7 @@ from spinecore.schema import LEVELS
 
 from .concepts import CONCEPT_GROUP, concept_spans
 from .rules import Grammar, cached_rules
-from .sentences import sentence_bounds, token_columns
+from .sentences import doc_text, sentence_bounds, token_columns  # noqa: F401  (doc_text re-exported)
 
 WORD = "WORD"
 
@@ -45,16 +45,6 @@ if not Doc.has_extension("rp_sentences"):
     Doc.set_extension("rp_sentences", default=None)
 if not Doc.has_extension("rp_coverage"):
     Doc.set_extension("rp_coverage", default=LEVELS)
-if not Doc.has_extension("rp_text"):
-    Doc.set_extension("rp_text", default=None)
-
-
-def doc_text(doc: Doc) -> str:
-    """The doc's text, joined once per doc (``Doc.text`` joins every token on each call)."""
-    text = doc._.rp_text
-    if text is None:
-        text = doc._.rp_text = doc.text
-    return text
 
 #: Regions whose statements concern the lumbar table, and those that also reach T12-L1.
 LUMBAR_REGIONS = frozenset({"lumbar", "thoracolumbar", "whole"})
@@ -89,7 +79,7 @@ class LevelGroup:
 
 @dataclass
 class SentenceInfo:
-    """One sentence with its level scope. Token indices are into the doc."""
+    """One sentence with its level scope. Token indices are into the doc; an excluded sentence has no items."""
 
     start: int
     end: int
@@ -226,9 +216,11 @@ class LevelScoper:
         self.name = name
         self.grammar = grammar
         self.order = {level: i for i, level in enumerate(LEVELS)}
-        self.region_pattern = re.compile("|".join(
-            rf"(?P<{name}>(?<![a-z0-9])(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-            + r")(?![a-z0-9]))" for name, words in grammar.regions.items() if words))
+        # one word boundary check per position, and the alternatives only where a region word can start
+        firsts = "".join(sorted({w[0] for words in grammar.regions.values() for w in words}))
+        self.region_pattern = re.compile(rf"(?<![a-z0-9])(?=[{re.escape(firsts)}])(?:" + "|".join(
+            rf"(?P<{name}>" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
+            for name, words in grammar.regions.items() if words) + r")(?![a-z0-9])")
         study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
         lumbar = "|".join(re.escape(w) for w in sorted(grammar.regions["lumbar"], key=len, reverse=True))
         self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
@@ -244,12 +236,14 @@ class LevelScoper:
             return frozenset()
         return self.regions(head)
 
-    def coverage(self, doc: Doc, concepts: "ConceptSpans", sections: list[str | None]) -> tuple[str, ...]:
-        """The levels a whole-study statement of this document covers (see the module docstring)."""
+    def coverage(self, doc: Doc, concepts: "ConceptSpans", sections: list[str | None],
+                 regions: frozenset[str]) -> tuple[str, ...]:
+        """The levels a whole-study statement of this document covers (see the module docstring); ``regions``
+        are the regions the document names."""
         text = doc_text(doc)
         first_line = text.lstrip().split("\n", 1)[0]
         if ("T12-L1" in (m.get("level") for m in concepts.metas) or REPORT_SECTIONS & set(sections)
-                or self.regions(text.lower()) & T12_REGIONS or self.title.search(first_line)):
+                or regions & T12_REGIONS or self.title.search(first_line)):
             return LEVELS
         return LEVELS[1:]
 
@@ -369,7 +363,10 @@ class LevelScoper:
                 heading = None
             if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
                 narrative = None
-            items, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
+            if section in excluded:  # nothing reads the items of an excluded sentence
+                items, next_span = [], bisect_left(concepts.starts, end, next_span)
+            else:
+                items, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
             info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
                                 section in excluded, items)
             out.append(info)
@@ -389,7 +386,7 @@ class LevelScoper:
                 else:
                     narrative = info.groups[-1]
         doc._.rp_sentences = out
-        doc._.rp_coverage = self.coverage(doc, concepts, sections)
+        doc._.rp_coverage = self.coverage(doc, concepts, sections, frozenset(name for _, name in regions))
         return doc
 
 

@@ -22,16 +22,16 @@ more than a list can hold; this stage covers two open classes with rules from ``
 
 import re
 
-import numpy
 from medspacy.target_matcher import TargetRule
-from spacy.attrs import IS_ALPHA, LENGTH, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from spinecore.schema import LEVELS
 
+from .concepts import set_span_attr
 from .levels import CONCEPT_GROUP, doc_text
 from .rules import Grammar, cached_rules
+from .sentences import token_columns
 
 #: Vertebrae in craniocaudal order; a disc level is a pair of neighbours.
 VERTEBRAE: tuple[str, ...] = (tuple(f"C{i}" for i in range(1, 8)) + tuple(f"T{i}" for i in range(1, 13))
@@ -94,13 +94,17 @@ class Lexicon:
             rf"|\s?(?:{glued}|(?P<s1b>{sacral})(?![a-z])))(?![0-9])(?![a-z]{{2}})", re.IGNORECASE)
         # "the 4th and 5th lumbar vertebrae", "between the fourth and fifth lumbar": a pair of ordinals
         ordinal = r"(?:1st|2nd|3rd|[45]th|first|second|third|fourth|fifth)"
-        self.ordinals = re.compile(rf"\b(?P<o1>{ordinal})\s+(?:and|&|to|-)\s+(?P<o2>{ordinal})\s+lumbar\b",
+        # each pattern below opens with a look-ahead for the characters its matches can start with: the scan then
+        # rejects most positions of the text in one test (the matches are the same)
+        self.ordinals = re.compile(rf"(?=[1-5fst])\b(?P<o1>{ordinal})\s+(?:and|&|to|-)\s+(?P<o2>{ordinal})\s+lumbar\b",
                                    re.IGNORECASE)
         listhesis = "|".join(re.escape(w) for w in g.listhesis_words)
+        firsts = re.escape("".join(sorted({w[0] for w in g.listhesis_words})))
         self.listhesis = re.compile(
-            rf"(?:\b(?:{listhesis})\s+of\s+(?:the\s+)?(?P<a>[CTLS]-?\d{{1,2}})\b"
+            rf"(?=[{firsts}CTLS])"
+            rf"(?:(?:\b(?:{listhesis})\s+of\s+(?:the\s+)?(?P<a>[CTLS]-?\d{{1,2}})\b"
             rf"(?!\s*(?:{symbols}|{words})\s*[CTLS]?\d))"
-            rf"|(?:(?<![A-Za-z0-9])(?P<b>[CTLS]-?\d{{1,2}})\s+(?:[a-z]+\s+)?(?:{listhesis})\b)", re.IGNORECASE)
+            rf"|(?:(?<![A-Za-z0-9])(?P<b>[CTLS]-?\d{{1,2}})\s+(?:[a-z]+\s+)?(?:{listhesis})\b))", re.IGNORECASE)
         self._rules: dict[tuple[str, ...], TargetRule] = {}
         self._fixes: dict[str, str | None] = {}
 
@@ -169,7 +173,7 @@ class Lexicon:
 
     def _span(self, span: Span, levels: tuple[str, ...]) -> Span:
         out = Span(span.doc, span.start, span.end, label="LEVEL")
-        out._.target_rule = self._rule(levels)
+        set_span_attr(out, "target_rule", self._rule(levels))
         return out
 
     # -- typos ------------------------------------------------------------------------------------------
@@ -196,14 +200,15 @@ class Lexicon:
         return best
 
     def __call__(self, doc: Doc) -> Doc:
-        if len(doc):
-            # one array read instead of a Token object per word; corrections memoised per word hash
-            attrs = doc.to_array([LOWER, IS_ALPHA, LENGTH])
-            strings = doc.vocab.strings
-            for i in numpy.flatnonzero((attrs[:, 1] == 1) & (attrs[:, 2] >= self.grammar.typo_min_length)):
-                fixed = self.correction(strings[int(attrs[i, 0])])
+        # the token columns instead of a Token object per word (spaCy's IS_ALPHA and LENGTH are str.isalpha and
+        # len of the text); corrections memoised per word
+        texts, lowers, _, _ = token_columns(doc)
+        min_length = self.grammar.typo_min_length
+        for i, text in enumerate(texts):
+            if len(text) >= min_length and text.isalpha():
+                fixed = self.correction(lowers[i])
                 if fixed is not None:
-                    doc[int(i)].norm_ = fixed
+                    doc[i].norm_ = fixed
         spans: list[Span] = []
         self._add_levels(doc, spans)
         if spans:

@@ -15,15 +15,17 @@ The word lists come from ``grammar.json`` (``sentences``), so they can be change
 """
 
 
+from bisect import bisect_right
+
 import numpy
-from spacy.attrs import IDX, IS_SPACE, LOWER, ORTH, SENT_START
+from spacy.attrs import IDX, IS_SPACE, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from .rules import Grammar, cached_rules
 
 
-for _name in ("rp_sentence_bounds", "rp_tokens"):
+for _name in ("rp_sentence_bounds", "rp_tokens", "rp_text"):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
@@ -37,10 +39,21 @@ def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]
     columns = doc._.rp_tokens
     if columns is None:
         strings = doc.vocab.strings
-        orth, lower, idx, space = doc.to_array([ORTH, LOWER, IDX, IS_SPACE]).reshape(-1, 4).T.tolist()
-        columns = doc._.rp_tokens = ([strings[h] for h in orth], [strings[h] for h in lower],
-                                     [flag == 1 for flag in space], idx)
+        orth, idx, space = doc.to_array([ORTH, IDX, IS_SPACE]).reshape(-1, 3).T.tolist()
+        texts = [strings[h] for h in orth]
+        # spaCy's LOWER is str.lower() of the text (a string look-up per token costs more)
+        columns = doc._.rp_tokens = (texts, [text.lower() for text in texts], [flag == 1 for flag in space], idx)
     return columns
+
+
+def doc_text(doc: Doc) -> str:
+    """The doc's text, joined once per doc from the token columns (``Doc.text`` builds a ``Token`` object per
+    token on each call)."""
+    text = doc._.rp_text
+    if text is None:
+        spaced = doc.to_array(SPACY).tolist() if len(doc) else []
+        text = doc._.rp_text = "".join([t + " " if ws else t for t, ws in zip(token_columns(doc)[0], spaced)])
+    return text
 
 
 class ReportSentencizer:
@@ -64,48 +77,32 @@ class ReportSentencizer:
                     i += 1
                 if i is not None and 0 <= i < n:
                     starts[i] = True
+        # Only line breaks and sentence or clause punctuation can end a sentence; the next sentence starts at the
+        # first non-space token after one. The scan visits those tokens only.
         terminal = self.grammar.terminal_punct
         clause = self.grammar.clause_punct
         abbreviations = self.grammar.abbreviations
+        words = [i for i, space in enumerate(spaces) if not space]
         line_start = 0  # index of the first token of the current line
-        pending = False  # a boundary waits for the next non-space token
-        for i in range(1, n + 1):
-            text = texts[i - 1]
-            if spaces[i - 1]:
-                if "\n" in text:
-                    before = texts[i - 2] if i >= 2 else None
-                    blank = text.count("\n") >= 2
-                    wrapped = (
-                        not blank and i < n and texts[i][:1].islower() and before is not None
-                        and before not in terminal and before not in clause and before != ":"
-                    )
-                    if not wrapped:
-                        pending = True
-                    line_start = i
-                if pending and i < n and not spaces[i]:
-                    starts[i] = True
-                    pending = False
-                continue
-            if i == n:
-                break
-            if text in terminal:
-                before = texts[i - 2] if i >= 2 else None
-                if before is not None and before.lower() in abbreviations:
+        for i, text in enumerate(texts):
+            if spaces[i]:
+                if "\n" not in text:
                     continue
-                if before is not None and i - 2 == line_start and before.isdigit():
-                    continue  # "1." numbering at the start of a line
-                if spaces[i]:
-                    pending = True
-                else:
-                    starts[i] = True
-            elif text in clause:
-                if spaces[i]:
-                    pending = True
-                else:
-                    starts[i] = True
-            elif pending:
-                starts[i] = True
-                pending = False
+                line_start = i + 1
+                before = texts[i - 1] if i >= 1 else None
+                if (text.count("\n") < 2 and i + 1 < n and texts[i + 1][:1].islower() and before is not None
+                        and before not in terminal and before not in clause and before != ":"):
+                    continue  # a hard-wrapped sentence goes on
+            elif text in terminal:
+                before = texts[i - 1] if i >= 1 else None
+                if before is not None and (before.lower() in abbreviations
+                                           or (i - 1 == line_start and before.isdigit())):
+                    continue  # "e.g.", "Dr."; "1." numbering at the start of a line
+            elif text not in clause:
+                continue
+            k = bisect_right(words, i)
+            if k < len(words):
+                starts[words[k]] = True
         # one bulk write: setting token.is_sent_start token by token rescans the doc each time (quadratic)
         doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").astype("uint64"))
         first = [i for i, start in enumerate(starts) if start]

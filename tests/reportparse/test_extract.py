@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from reportparse import LEVELS, LOCATIONS, ReportParseError, parse_text
-from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, extract
+from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, SeenIds, extract
 from reportparse.pipeline import default_pipeline
 
 GOOD = "FINDINGS:\nL4-5: Moderate canal stenosis. Mild bilateral foraminal narrowing.\nL5-S1: Normal."
@@ -197,6 +197,27 @@ def test_duplicates_across_many_rows(tmp_path):
     assert [g[0]["reason"] for g in groups] == ["", "", ""] + [
         f"[W204] duplicate report_id (first seen at input row {k})" for k in (1, 2, 3)]
     assert [grades(g)[0] for g in groups] == [1, 2, 3, 1, 2, 3]
+
+
+def test_seen_ids_find_the_first_row_before_and_after_a_merge():
+    seen = SeenIds(flush=5)
+    ids = [f"R{i % 17}" for i in range(60)] + ["\udc80", "\udc80", "ü", "u"] + [f"R{i}" for i in range(17, 40)]
+    expected: dict[str, int] = {}
+    for row, rid in enumerate(ids, start=1):
+        assert seen.first_row(rid, row) == expected.get(rid), (row, rid)
+        expected.setdefault(rid, row)
+    assert len(seen.rows) + len(seen.recent) == len(expected) and len(seen.rows) >= 35
+
+
+def test_seen_ids_take_a_few_dozen_bytes_per_id():
+    tracemalloc.start()
+    seen = SeenIds(flush=5_000)
+    for row in range(1, 50_001):
+        seen.first_row(f"ACC-{row:09d}", row)
+    size, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert size / 50_000 < 40  # a dict of the ids and rows: about 130 bytes per id
+    assert seen.first_row("ACC-000023456", 0) == 23456 and seen.first_row("ACC-000050001", 0) is None
 
 
 def test_duplicate_reason_is_appended_to_existing_reason(tmp_path):

@@ -1,0 +1,57 @@
+"""``reportparse.sentences``: the sentence rules of the module docstring, and the token columns and text."""
+
+import pytest
+
+from reportparse import build_pipeline
+from reportparse.sentences import doc_text, sentence_bounds, token_columns
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return build_pipeline()
+
+
+def sentences(nlp, text):
+    doc = nlp(text)
+    return [doc[start:end].text.strip() for start, end in sentence_bounds(doc)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # terminal punctuation, but not after an abbreviation
+    ("Mild stenosis at L4-5. No stenosis at L5-S1.", ["Mild stenosis at L4-5.", "No stenosis at L5-S1."]),
+    ("Compared with Dr. Lee's study, e.g. the prior one, stable.", ["Compared with Dr. Lee's study, e.g. the prior one, stable."]),
+    # a clause break; a line break; a hard-wrapped line goes on in lower case
+    ("The canal is patent; the foramina are narrowed", ["The canal is patent;", "the foramina are narrowed"]),
+    ("Disc bulge at L4-5\nNo canal stenosis", ["Disc bulge at L4-5", "No canal stenosis"]),
+    ("Disc bulge with moderate\nforaminal narrowing on the left", ["Disc bulge with moderate\nforaminal narrowing on the left"]),
+    ("Disc bulge:\nmild narrowing", ["Disc bulge:", "mild narrowing"]),
+    ("Disc bulge.\nmild narrowing", ["Disc bulge.", "mild narrowing"]),
+    ("Disc bulge\n\nmild narrowing", ["Disc bulge", "mild narrowing"]),
+    # list numbers at the start of a line are no sentence ends; a number at the end of a sentence is
+    ("1. Mild stenosis.\n2. No other finding.", ["1. Mild stenosis.", "2. No other finding."]),
+    ("Seen at level 2. Nothing else.", ["Seen at level 2.", "Nothing else."]),
+    # spaces and line breaks after the punctuation: the sentence starts at the next word
+    ("Normal.  \n   \n  Stable;   mild.", ["Normal.", "Stable;", "mild."]),
+    # a section header starts a sentence, and so does its body
+    ("FINDINGS: mild canal stenosis at L4-5", ["FINDINGS:", "mild canal stenosis at L4-5"]),
+])
+def test_sentence_rules(nlp, text, expected):
+    assert sentences(nlp, text) == expected
+
+
+def test_bounds_cover_the_doc_and_match_the_sent_starts(nlp):
+    doc = nlp("IMPRESSION:\n1. Mild L4-5 stenosis; no\nother finding.\n\n2. Normal conus.  ")
+    bounds = sentence_bounds(doc)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(doc)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    assert [s.start for s in doc.sents] == [start for start, _ in bounds]
+
+
+@pytest.mark.parametrize("text", ["", " ", "a  b \n", "  lead\ttab\t\t", "L4-5: mild R. and L. narrowing. ",
+                                  "naïve\u00a0text\r\nwith CRLF\n\n"])
+def test_token_columns_and_text_are_the_tokens(nlp, text):
+    doc = nlp.make_doc(text)
+    texts, lowers, spaces, idx = token_columns(doc)
+    assert texts == [t.text for t in doc] and lowers == [t.lower_ for t in doc]
+    assert spaces == [t.is_space for t in doc] and idx == [t.idx for t in doc]
+    assert doc_text(doc) == text == doc.text
