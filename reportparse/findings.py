@@ -200,7 +200,9 @@ class FindingAssembler:
             elif item.kind == "LEVEL" and core.left_first == core.first:
                 pass  # "mild right L5-S1 foraminal narrowing"
             elif item.kind == "DISTRACTOR" and item.meta.get("coordinates"):
-                pass  # "moderate right subarticular and foraminal stenosis"
+                if any(i.kind == "SEVERITY" for i in core.left):
+                    break  # "severe lateral recess and mild canal stenosis": the severity before is the recess's
+                # "moderate right subarticular and foraminal stenosis"
             elif item.kind == WORD and item.text == "the" and any(i.kind == "SIDE" for i in core.left):
                 break  # "a bulge to the left, and the right foramen ...": the article opens this phrase
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
@@ -280,7 +282,7 @@ class FindingAssembler:
             elif item.kind == WORD and item.text in PUNCT_STOPS:
                 break
             elif placed and item.kind == WORD and item.text in g.conjunctions and k + 1 < len(items) \
-                    and items[k + 1].kind == "SEVERITY":
+                    and items[k + 1].kind == "SEVERITY" and self._level_after(items, k + 2)[1]:
                 break  # "... at L3-4 and moderate at L4-5": a new statement begins
             elif not (item.kind == WORD and (item.text in g.predicate_fillers or item.text in g.conjunctions)):
                 break
@@ -412,6 +414,8 @@ class FindingAssembler:
     def _rank(group: LevelGroup | None, located: bool, grade: int | None) -> str:
         if group is None:
             return "study" if grade == 0 else "none"
+        if group.kind == "unspecified":
+            return "none"  # "moderate foraminal narrowing at several levels": which levels, the report does not say
         if group.kind == "remaining":
             return "remaining"
         if group.kind == "all":
@@ -563,18 +567,23 @@ class FindingAssembler:
             before = [c for c in cores if c.location is not None and max(c.last, c.pred_last) < k]
             if not before:
                 continue
-            j = k + 1
-            sides = []
-            while j < len(items) and (items[j].kind == "SIDE" or (items[j].kind == WORD and items[j].text in g.link_words)):
-                if items[j].kind == "SIDE":
-                    sides.append(items[j])
-                j += 1
-            if j < len(items) and items[j].kind == "LEVEL":
+            sides, at_level = self._level_after(items, k + 1)
+            if at_level:
                 model = before[-1]
                 out.append(Core(first=k, last=k, location=model.location, has_stenosis=True,
                                 sides=[] if sides else list(model.sides), left=[item] + sides, left_first=k,
                                 pred_last=k))
         return out
+
+    def _level_after(self, items: list[Item], j: int) -> tuple[list[Item], bool]:
+        """The side words from ``j`` on, and whether a level follows them ("moderate (on the left) at L4-5")."""
+        sides = []
+        link = self.g.link_words
+        while j < len(items) and (items[j].kind == "SIDE" or (items[j].kind == WORD and items[j].text in link)):
+            if items[j].kind == "SIDE":
+                sides.append(items[j])
+            j += 1
+        return sides, j < len(items) and items[j].kind == "LEVEL"
 
     def _coordinate(self, cores: list[Core], items: list[Item]) -> None:
         g = self.g

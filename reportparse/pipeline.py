@@ -35,6 +35,8 @@ warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
 STAGES = ("reportparse_sectionizer", "reportparse_sentencizer", "reportparse_lexicon", "reportparse_concepts",
           "reportparse_context", "reportparse_levels", "reportparse_findings", "reportparse_grades")
 
+#: Hyphen characters other than "-" that word processors put between letters or digits.
+HYPHEN_VARIANTS = "\u2010\u2011\u2012\u2212"
 #: Longest text the tokenizer accepts; longer reports get an error status (see ``max_chars``).
 MAX_LENGTH = 2_000_000
 
@@ -67,6 +69,11 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
     nlp.tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
     for side in ("L", "R"):
         nlp.tokenizer.add_special_case(f"{side}.", [{"ORTH": side}, {"ORTH": "."}])
+    # word processors' hyphens (non-breaking "L3\u2011L4", "mild\u2011to\u2011moderate") split and read as "-"
+    infixes = list(nlp.Defaults.infixes) + [rf"(?<=[A-Za-z0-9])[{HYPHEN_VARIANTS}](?=[A-Za-z0-9])"]
+    nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
+    for hyphen in HYPHEN_VARIANTS:
+        nlp.vocab[hyphen].norm_ = "-"
     for name in STAGES:
         nlp.add_pipe(name, config={"rules_dir": rules_path})
     logger.debug("built report pipeline from %s: %s", ruleset.source, nlp.pipe_names)
