@@ -197,8 +197,8 @@ class FindingAssembler:
                 if not self._superseded(items, k):
                     core.left.insert(0, item)
                 core.left_first = k
-            elif item.kind == "LEVEL" and core.left_first == core.first:
-                pass  # "mild right L5-S1 foraminal narrowing"
+            elif item.kind == "LEVEL" and not any(i.kind == "SEVERITY" for i in core.left):
+                pass  # "mild right L5-S1 foraminal narrowing", "moderate L5-S1 bilateral foraminal stenosis"
             elif item.kind == "DISTRACTOR" and item.meta.get("coordinates"):
                 if any(i.kind == "SEVERITY" for i in core.left):
                     break  # "severe lateral recess and mild canal stenosis": the severity before is the recess's
@@ -417,7 +417,8 @@ class FindingAssembler:
         if group.kind == "unspecified":
             return "none"  # "moderate foraminal narrowing at several levels": which levels, the report does not say
         if group.kind == "remaining":
-            return "remaining"
+            # "no other stenosis" fills the levels left over; "slid forward on the other" places no severity
+            return "none" if group.weak and grade != 0 else "remaining"
         if group.kind == "all":
             # "high-grade stenosis in the lumbar spine" places nothing; "no stenosis in the lumbar spine" covers all
             return "none" if group.region and grade != 0 else "study"
@@ -553,27 +554,40 @@ class FindingAssembler:
         return out, cores[-1].location
 
     def _elliptical_severities(self, cores: list[Core], items: list[Item]) -> list[Core]:
-        """Severities that repeat the phrase before them at another level: "mild canal stenosis at L3-4, moderate
-        at L4-5 and severe at L5-S1". Each becomes a copy of the preceding located phrase."""
+        """Severities that repeat a phrase at another level: "mild canal stenosis at L3-4, moderate at L4-5 and
+        severe at L5-S1" (the preceding located phrase) and "mild L4-5 and moderate L5-S1 foraminal stenosis"
+        (the following one, reached through a conjunction). Each becomes a copy of that phrase."""
         g = self.g
         used = {id(i) for c in cores for i in c.left + c.predicate}
         used.update(id(items[k]) for c in cores for k in range(c.first, max(c.last, c.pred_last) + 1))
         out: list[Core] = []
         for k, item in enumerate(items):
-            if item.kind != "SEVERITY" or id(item) in used or k == 0:
-                continue
-            if not (items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions):
-                continue
-            before = [c for c in cores if c.location is not None and max(c.last, c.pred_last) < k]
-            if not before:
+            if item.kind != "SEVERITY" or id(item) in used:
                 continue
             sides, at_level = self._level_after(items, k + 1)
-            if at_level:
+            if not at_level:
+                continue
+            before = [c for c in cores if c.location is not None and max(c.last, c.pred_last) < k]
+            after = [c for c in cores if c.location is not None and c.left_first > k]
+            if before and k > 0 and items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions:
                 model = before[-1]
-                out.append(Core(first=k, last=k, location=model.location, has_stenosis=True,
-                                sides=[] if sides else list(model.sides), left=[item] + sides, left_first=k,
-                                pred_last=k))
+            elif after and self._joined(items[k + 1:after[0].left_first]):
+                model = after[0]
+            else:
+                continue
+            out.append(Core(first=k, last=k, location=model.location, has_stenosis=True,
+                            sides=[] if sides else list(model.sides), left=[item] + sides, left_first=k,
+                            pred_last=k))
         return out
+
+    def _joined(self, gap: list[Item]) -> bool:
+        """True for the words between "mild L4-5" and "moderate L5-S1 foraminal stenosis": levels, severities,
+        sides and link words with a conjunction among them."""
+        g = self.g
+        words = [i.text for i in gap if i.kind == WORD]
+        return (any(w in g.conjunctions for w in words)
+                and all(i.kind in ("LEVEL", "SEVERITY", "SIDE") or (i.kind == WORD and (i.text in g.conjunctions
+                                                                           or i.text in g.link_words)) for i in gap))
 
     def _level_after(self, items: list[Item], j: int) -> tuple[list[Item], bool]:
         """The side words from ``j`` on, and whether a level follows them ("moderate (on the left) at L4-5")."""

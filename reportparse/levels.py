@@ -88,6 +88,7 @@ class LevelGroup:
     end: int
     restricted: bool = False  # a marker limited to some levels ("upper lumbar levels")
     region: bool = False  # a region word ("in the lumbar spine"): carries whole-study negatives only
+    weak: bool = False  # a weak marker ("otherwise", "other"): carries negatives only
 
 
 @dataclass
@@ -308,7 +309,7 @@ class LevelScoper:
             # "at several levels" names no level: what it holds stays unplaced
             levels = () if item.meta["scope"] == "unspecified" else tuple(item.meta.get("levels", LEVELS))
             groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted,
-                                     bool(item.meta.get("region"))))
+                                     bool(item.meta.get("region")), bool(item.meta.get("weak"))))
         groups.sort(key=lambda grp: grp.start)
         return groups
 

@@ -334,3 +334,47 @@ def test_a_comparison_of_severity_is_no_grade(text):
 def test_a_side_comparator_with_more_severe_still_works():
     assert graded("L4-5: moderate bilateral foraminal narrowing, more severe on the left.") == {
         "L4-L5": (N, 2, 2)}
+
+
+# -- severities before a list of levels ---------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Mild L4-5 and moderate L5-S1 bilateral foraminal stenosis.", {"L4-L5": (N, 1, 1), "L5-S1": (N, 2, 2)}),
+    ("IMPRESSION: mild L2-3, moderate L3-4 and severe L4-5 central stenosis.",
+     {"L2-L3": (1, N, N), "L3-L4": (2, N, N), "L4-L5": (3, N, N)}),
+    ("Moderate left L4-5 and mild right L5-S1 foraminal narrowing.", {"L4-L5": (N, N, 2), "L5-S1": (N, 1, N)}),
+])
+def test_each_severity_before_a_level_grades_the_phrase_that_follows(text, expected):
+    assert graded(text) == expected
+
+
+def test_a_severity_before_a_level_and_another_noun_is_not_copied():
+    assert graded("Mild L4-5 disc bulge with moderate left foraminal stenosis.") == {"L4-L5": (N, N, 2)}
+
+
+# -- post-posed severity and 'exit' foramina ---------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Canal stenosis at L1-L2, moderate in degree.", {"L1-L2": (2, N, N)}),
+    ("Foraminal narrowing at L3-4 on the right, mild.", {"L3-L4": (N, 1, N)}),
+    ("At the L4/L5 level, moderate bilateral neural exit foraminal stenosis.", {"L4-L5": (N, 2, 2)}),
+    ("L5-S1: severe left exiting foraminal narrowing.", {"L5-S1": (N, N, 3)}),
+])
+def test_post_posed_severities_and_exit_foramina(text, expected):
+    assert graded(text) == expected
+
+
+def test_a_severity_then_a_level_after_a_comma_is_still_a_new_statement():
+    assert graded("Mild canal stenosis at L3-4, moderate at L4-5.") == {"L3-L4": (1, N, N), "L4-L5": (2, N, N)}
+
+
+# -- weak left-over markers carry negatives only ------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "Here one vertebra has slipped forward over the other and the canal is severely narrowed.",
+    "Severe canal stenosis, with one vertebral body displaced relative to the other.",
+])
+def test_other_without_levels_places_no_positive_grade(text):
+    assert graded(text) == {}
+
+
+def test_no_other_stenosis_still_fills_the_levels_left_over():
+    got = grades("Moderate canal stenosis at L4-5.\nNo other stenosis.")
+    assert got["L4-L5"][0] == 2 and got["L2-L3"] == (0, 0, 0)
