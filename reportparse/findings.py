@@ -281,6 +281,9 @@ class FindingAssembler:
                 placed = True
             elif item.kind == WORD and item.text in PUNCT_STOPS:
                 break
+            elif item.kind == WORD and item.text == "(" and self._aside_end(items, k) is not None:
+                k = self._aside_end(items, k) + 1  # "narrowed at L4-5 (AP diameter 8 mm), severe"
+                continue
             elif placed and item.kind == WORD and item.text in g.conjunctions and k + 1 < len(items) \
                     and items[k + 1].kind == "SEVERITY" and self._level_after(items, k + 2)[1]:
                 break  # "... at L3-4 and moderate at L4-5": a new statement begins
@@ -289,6 +292,28 @@ class FindingAssembler:
             k += 1
         core.predicate = found
         return head
+
+    def _complement(self, core: Core, items: list[Item]) -> bool:
+        """True for a location that completes another noun: "no lesions *of the central canal*", "no disc material
+        *within the canal*" say nothing of stenosis."""
+        k = core.left_first - 1
+        while k >= 0 and items[k].kind == WORD and items[k].text in ("the", "a", "both"):
+            k -= 1
+        return (k >= 1 and items[k].kind == WORD and items[k].text in ("of", "within", "into", "in")
+                and items[k - 1].kind == WORD and items[k - 1].text.isalpha())
+
+    @staticmethod
+    def _aside_end(items: list[Item], k: int) -> int | None:
+        """The index of the ")" closing a parenthesis opened at ``k`` that holds no concept of its own (a
+        measurement, an image number), or None."""
+        for j in range(k + 1, len(items)):
+            if items[j].kind != WORD:
+                return None
+            if items[j].text == ")":
+                return j
+            if items[j].text in PUNCT_STOPS:
+                return None
+        return None
 
     # -- pairing of severities with sides ----------------------------------------------------------------
     @staticmethod
@@ -624,7 +649,7 @@ class FindingAssembler:
             return []
         sevs = core.severities()
         if core.location is not None and not core.has_stenosis:
-            if core.requires_stenosis or not (sevs or negated):
+            if core.requires_stenosis or not (sevs or negated) or self._complement(core, info.items):
                 return []
         if core.location is None and not core.has_stenosis:
             return []

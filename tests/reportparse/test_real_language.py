@@ -378,3 +378,39 @@ def test_other_without_levels_places_no_positive_grade(text):
 def test_no_other_stenosis_still_fills_the_levels_left_over():
     got = grades("Moderate canal stenosis at L4-5.\nNo other stenosis.")
     assert got["L4-L5"][0] == 2 and got["L2-L3"] == (0, 0, 0)
+
+
+# -- a parenthesis inside the predicate ---------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("The spinal canal is narrowed at L4-5 (AP diameter 8 mm), severe.", {"L4-L5": (3, N, N)}),
+    ("L3-4: the canal is narrowed (series 4, image 12) to a moderate degree.", {"L3-L4": (2, N, N)}),
+    ("L5-S1: foraminal narrowing (moderate) on the left.", {"L5-S1": (N, N, 2)}),
+])
+def test_a_measurement_in_parentheses_does_not_cut_the_predicate(text, expected):
+    assert graded(text) == expected
+
+
+def test_a_parenthesis_without_a_severity_leaves_the_stenosis_ungraded():
+    assert graded("L2-3: canal narrowing (see the sagittal images).") == {}
+
+
+# -- a location that completes another noun; crowding of the cauda equina; split "bi lateral" ---------------------
+@pytest.mark.parametrize("text", [
+    "No focal lesions of the central canal are seen on the sagittal series.",
+    "No disc material within the canal at L4-5.",
+    "No fragment extends into the left foramen at L3-4.",
+])
+def test_a_location_completing_another_noun_is_no_stenosis_statement(text):
+    assert graded(text) == {}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: no narrowing of the canal or foramina.", {"L3-L4": (0, 0, 0)}),
+    ("L4-5: the canal and both foramina are patent.", {"L4-L5": (0, 0, 0)}),
+    ("L4/5 There is moderate stenosis of the canal and right foramen with crowding of the cauda equina.",
+     {"L4-L5": (2, 2, N)}),
+    ("L2-3: Mild bi lateral neural foraminal narrowing.", {"L2-L3": (N, 1, 1)}),
+    ("L5-S1: moderate bi-lateral foraminal stenosis.", {"L5-S1": (N, 2, 2)}),
+])
+def test_canal_and_foramen_phrases_around_these_constructions_still_grade(text, expected):
+    assert graded(text) == expected
