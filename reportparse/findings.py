@@ -200,10 +200,12 @@ class FindingAssembler:
                 if not self._superseded(items, k):
                     core.left.insert(0, item)
                 core.left_first = k
-            elif item.kind == "LEVEL" and core.left_first == core.first:
-                pass  # "mild right L5-S1 foraminal narrowing"
+            elif item.kind == "LEVEL" and not any(i.kind == "SEVERITY" for i in core.left):
+                pass  # "mild right L5-S1 foraminal narrowing", "moderate L5-S1 bilateral foraminal stenosis"
             elif item.kind == "DISTRACTOR" and item.meta.get("coordinates"):
-                pass  # "moderate right subarticular and foraminal stenosis"
+                if any(i.kind == "SEVERITY" for i in core.left):
+                    break  # "severe lateral recess and mild canal stenosis": the severity before is the recess's
+                # "moderate right subarticular and foraminal stenosis"
             elif item.kind == WORD and item.text == "the" and any(i.kind == "SIDE" for i in core.left):
                 break  # "a bulge to the left, and the right foramen ...": the article opens this phrase
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
@@ -282,14 +284,39 @@ class FindingAssembler:
                 placed = True
             elif item.kind == WORD and item.text in PUNCT_STOPS:
                 break
+            elif item.kind == WORD and item.text == "(" and self._aside_end(items, k) is not None:
+                k = self._aside_end(items, k) + 1  # "narrowed at L4-5 (AP diameter 8 mm), severe"
+                continue
             elif placed and item.kind == WORD and item.text in g.conjunctions and k + 1 < len(items) \
-                    and items[k + 1].kind == "SEVERITY":
+                    and items[k + 1].kind == "SEVERITY" and self._level_after(items, k + 2)[1]:
                 break  # "... at L3-4 and moderate at L4-5": a new statement begins
             elif not (item.kind == WORD and (item.text in g.predicate_fillers or item.text in g.conjunctions)):
                 break
             k += 1
         core.predicate = found
         return head
+
+    def _complement(self, core: Core, items: list[Item]) -> bool:
+        """True for a location that completes another noun: "no lesions *of the central canal*", "no disc material
+        *within the canal*" say nothing of stenosis."""
+        k = core.left_first - 1
+        while k >= 0 and items[k].kind == WORD and items[k].text in ("the", "a", "both"):
+            k -= 1
+        return (k >= 1 and items[k].kind == WORD and items[k].text in ("of", "within", "into", "in")
+                and items[k - 1].kind == WORD and items[k - 1].text.isalpha())
+
+    @staticmethod
+    def _aside_end(items: list[Item], k: int) -> int | None:
+        """The index of the ")" closing a parenthesis opened at ``k`` that holds no concept of its own (a
+        measurement, an image number), or None."""
+        for j in range(k + 1, len(items)):
+            if items[j].kind != WORD:
+                return None
+            if items[j].text == ")":
+                return j
+            if items[j].text in PUNCT_STOPS:
+                return None
+        return None
 
     # -- pairing of severities with sides ----------------------------------------------------------------
     @staticmethod
@@ -415,8 +442,11 @@ class FindingAssembler:
     def _rank(group: LevelGroup | None, located: bool, grade: int | None) -> str:
         if group is None:
             return "study" if grade == 0 else "none"
+        if group.kind == "unspecified":
+            return "none"  # "moderate foraminal narrowing at several levels": which levels, the report does not say
         if group.kind == "remaining":
-            return "remaining"
+            # "no other stenosis" fills the levels left over; "slid forward on the other" places no severity
+            return "none" if group.weak and grade != 0 else "remaining"
         if group.kind == "all":
             # "high-grade stenosis in the lumbar spine" places nothing; "no stenosis in the lumbar spine" covers all
             return "none" if group.region and grade != 0 else "study"
@@ -552,32 +582,50 @@ class FindingAssembler:
         return out, cores[-1].location
 
     def _elliptical_severities(self, cores: list[Core], items: list[Item]) -> list[Core]:
-        """Severities that repeat the phrase before them at another level: "mild canal stenosis at L3-4, moderate
-        at L4-5 and severe at L5-S1". Each becomes a copy of the preceding located phrase."""
+        """Severities that repeat a phrase at another level: "mild canal stenosis at L3-4, moderate at L4-5 and
+        severe at L5-S1" (the preceding located phrase) and "mild L4-5 and moderate L5-S1 foraminal stenosis"
+        (the following one, reached through a conjunction). Each becomes a copy of that phrase."""
         g = self.g
         used = {id(i) for c in cores for i in c.left + c.predicate}
         used.update(id(items[k]) for c in cores for k in range(c.first, max(c.last, c.pred_last) + 1))
         out: list[Core] = []
         for k, item in enumerate(items):
-            if item.kind != "SEVERITY" or id(item) in used or k == 0:
+            if item.kind != "SEVERITY" or id(item) in used:
                 continue
-            if not (items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions):
+            sides, at_level = self._level_after(items, k + 1)
+            if not at_level:
                 continue
             before = [c for c in cores if c.location is not None and max(c.last, c.pred_last) < k]
-            if not before:
-                continue
-            j = k + 1
-            sides = []
-            while j < len(items) and (items[j].kind == "SIDE" or (items[j].kind == WORD and items[j].text in g.link_words)):
-                if items[j].kind == "SIDE":
-                    sides.append(items[j])
-                j += 1
-            if j < len(items) and items[j].kind == "LEVEL":
+            after = [c for c in cores if c.location is not None and c.left_first > k]
+            if before and k > 0 and items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions:
                 model = before[-1]
-                out.append(Core(first=k, last=k, location=model.location, has_stenosis=True,
-                                sides=[] if sides else list(model.sides), left=[item] + sides, left_first=k,
-                                pred_last=k))
+            elif after and self._joined(items[k + 1:after[0].left_first]):
+                model = after[0]
+            else:
+                continue
+            out.append(Core(first=k, last=k, location=model.location, has_stenosis=True,
+                            sides=[] if sides else list(model.sides), left=[item] + sides, left_first=k,
+                            pred_last=k))
         return out
+
+    def _joined(self, gap: list[Item]) -> bool:
+        """True for the words between "mild L4-5" and "moderate L5-S1 foraminal stenosis": levels, severities,
+        sides and link words with a conjunction among them."""
+        g = self.g
+        words = [i.text for i in gap if i.kind == WORD]
+        return (any(w in g.conjunctions for w in words)
+                and all(i.kind in ("LEVEL", "SEVERITY", "SIDE") or (i.kind == WORD and (i.text in g.conjunctions
+                                                                           or i.text in g.link_words)) for i in gap))
+
+    def _level_after(self, items: list[Item], j: int) -> tuple[list[Item], bool]:
+        """The side words from ``j`` on, and whether a level follows them ("moderate (on the left) at L4-5")."""
+        sides = []
+        link = self.g.link_words
+        while j < len(items) and (items[j].kind == "SIDE" or (items[j].kind == WORD and items[j].text in link)):
+            if items[j].kind == "SIDE":
+                sides.append(items[j])
+            j += 1
+        return sides, j < len(items) and items[j].kind == "LEVEL"
 
     def _coordinate(self, cores: list[Core], items: list[Item]) -> None:
         g = self.g
@@ -604,7 +652,7 @@ class FindingAssembler:
             return []
         sevs = core.severities()
         if core.location is not None and not core.has_stenosis:
-            if core.requires_stenosis or not (sevs or negated):
+            if core.requires_stenosis or not (sevs or negated) or self._complement(core, info.items):
                 return []
         if core.location is None and not core.has_stenosis:
             return []

@@ -8,7 +8,8 @@ Competing statements about one slot are resolved by a documented rule:
    patent", applied to every foramen slot nothing else decides) over ``study`` (whole-study
    statements, applied to every slot nothing else decides: "at any level" covers the whole table, a statement
    about the study or the region ("normal lumbar MRI", "no stenosis in the lumbar spine") the levels the study
-   covers, ``doc._.rp_coverage``, see :mod:`reportparse.levels`).
+   covers, ``doc._.rp_coverage``, see :mod:`reportparse.levels`). A report about another region (no table
+   level, no lumbar region: a cervical report) covers nothing: only a named table level is graded there.
 2. Within that rank a statement about the past ("previously there was severe stenosis") yields to one about
    the present; then the **higher grade** wins (findings versus impression, two sentences about one slot); when
    the graded statements disagree the slot is flagged ``conflict``.
@@ -99,7 +100,9 @@ class GradeResolver:
         text = doc_text(doc)
         for f in doc._.rp_findings or []:
             info = sentences[f.sentence]
-            if f.rank == "study" and f.group is not None and not f.group.region:
+            if not coverage and (f.group is None or f.group.kind != "explicit"):
+                levels = ("",)  # a report about another region: its general statements grade no lumbar slot
+            elif f.rank == "study" and f.group is not None and not f.group.region:
                 levels: tuple[str, ...] = f.group.levels  # "at any level": every level of the table
             elif f.rank == "study":
                 levels = tuple(lvl for lvl in (f.group.levels if f.group else LEVELS) if lvl in coverage)

@@ -6,10 +6,13 @@ For every sentence this stage decides which disc levels its statements are about
   between two levels ("T12-L1 through L2-L3", "L1-2 to L3-4") expands to every level in between; a direction
   word turns a level into the levels beside it ("the levels above L3-4": T12-L1 to L2-L3; "L4-5 and below":
   L4-L5 and L5-S1);
-* scope markers (``SCOPE`` concepts: "the remaining levels", "at any level") form groups of their own; weak
-  markers ("otherwise") count only where no level is in scope;
+* scope markers (``SCOPE`` concepts: "the remaining levels", "at any level", "at several levels") form groups
+  of their own; weak markers ("otherwise") count only where no level is in scope; a finding "at several levels"
+  is at levels the report does not name, so it stays unplaced;
 * a sentence that opens with a group ("L4-5: ...", "At L4-5, ...") is a *heading*: its last group stays in
-  scope for the following sentences until the next level, a blank line or a new section;
+  scope for the following sentences until the next level, a blank line or a new section; so does a sentence
+  that names a level and ends with a colon ("Near the 4th and 5th lumbar vertebrae the report said:"), whose
+  scope also crosses the blank line right after it;
 * a sentence that names a level later on ("... at L4-5.") keeps it in scope until the end of its line;
 * sentences in excluded sections (history, indication, technique, comparison, exam title) are marked excluded;
 * the spine regions a sentence names ("MRI of the cervical spine", "thoracic and lumbar") are kept with it, and
@@ -18,7 +21,8 @@ For every sentence this stage decides which disc levels its statements are about
 * the document's *study coverage* (``doc._.rp_coverage``) is the levels a whole-study statement covers:
   L1-L2 to L5-S1, and T12-L1 when the text names T12-L1, the thoracolumbar junction, the thoracic or the whole
   spine, or is a radiology report (a FINDINGS, IMPRESSION or TECHNIQUE section, or an MRI title on its first
-  line); a clinical note that says "the lumbar MRI was normal" does not settle T12-L1.
+  line); a clinical note that says "the lumbar MRI was normal" does not settle T12-L1. A text that names no
+  table level and no lumbar region but names other levels or regions (a cervical report) covers nothing.
 
 The result is ``doc._.rp_sentences``: one :class:`SentenceInfo` per sentence, with the sentence's tokens
 already grouped into :class:`Item` objects (a concept span or a single word) for the findings stage.
@@ -67,7 +71,8 @@ class Item:
 
 @dataclass(frozen=True)
 class LevelGroup:
-    """Levels that one phrase names. ``kind``: ``explicit`` (level names), ``remaining`` or ``all`` (markers)."""
+    """Levels that one phrase names. ``kind``: ``explicit`` (level names), ``remaining``, ``all`` or
+    ``unspecified`` (markers; "at several levels" names none)."""
 
     levels: tuple[str, ...]
     kind: str
@@ -75,6 +80,7 @@ class LevelGroup:
     end: int
     restricted: bool = False  # a marker limited to some levels ("upper lumbar levels")
     region: bool = False  # a region word ("in the lumbar spine"): carries whole-study negatives only
+    weak: bool = False  # a weak marker ("otherwise", "other"): carries negatives only
 
 
 @dataclass
@@ -242,8 +248,11 @@ class LevelScoper:
         are the regions the document names."""
         text = doc_text(doc)
         first_line = text.lstrip().split("\n", 1)[0]
-        if ("T12-L1" in (m.get("level") for m in concepts.metas) or REPORT_SECTIONS & set(sections)
-                or regions & T12_REGIONS or self.title.search(first_line)):
+        named = {m["level"] for m, label in zip(concepts.metas, concepts.labels) if label == "LEVEL"}
+        if not named & set(LEVELS) and ("other" in named or regions) and not regions & LUMBAR_REGIONS:
+            return ()  # a cervical or thoracic report: "the rest of the study is unremarkable" is not lumbar
+        if "T12-L1" in named or REPORT_SECTIONS & set(sections) or regions & T12_REGIONS \
+                or self.title.search(first_line):
             return LEVELS
         return LEVELS[1:]
 
@@ -292,9 +301,10 @@ class LevelScoper:
             if item.meta.get("weak") and (has_levels or heading_scope):
                 continue
             restricted = "levels" in item.meta
-            levels = tuple(item.meta.get("levels", LEVELS))
+            # "at several levels" names no level: what it holds stays unplaced
+            levels = () if item.meta["scope"] == "unspecified" else tuple(item.meta.get("levels", LEVELS))
             groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted,
-                                     bool(item.meta.get("region"))))
+                                     bool(item.meta.get("region")), bool(item.meta.get("weak"))))
         groups.sort(key=lambda grp: grp.start)
         return groups
 
@@ -348,6 +358,7 @@ class LevelScoper:
         narrative: LevelGroup | None = None
         last_section: str | None = None
         region_scope: frozenset[str] = frozenset()
+        lead_in = False
         next_span = 0
         text = doc_text(doc)
         regions = [(m.start(), m.lastgroup) for m in self.region_pattern.finditer(text.lower())]
@@ -359,7 +370,7 @@ class LevelScoper:
                 region_scope = frozenset()
                 last_section = section
             gap = texts[start - 1] if start > 0 and tokens.spaces[start - 1] else ""
-            if gap.count("\n") >= 2:
+            if gap.count("\n") >= 2 and not lead_in:
                 heading = None
             if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
                 narrative = None
@@ -380,8 +391,10 @@ class LevelScoper:
             info.groups = self.groups(items, heading is not None)
             info.inherited = narrative or heading
             info.heading = self.opens_with_group(items, info.groups)
+            # "At L4-5, the report said:" introduces the paragraph after it, across the blank line
+            lead_in = bool(info.groups) and items[-1].text == ":" and info.groups[-1].kind == "explicit"
             if info.groups:
-                if info.heading:
+                if info.heading or lead_in:
                     heading, narrative = info.groups[-1], None
                 else:
                     narrative = info.groups[-1]

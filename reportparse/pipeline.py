@@ -39,6 +39,8 @@ warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
 STAGES = ("reportparse_sectionizer", "reportparse_sentencizer", "reportparse_lexicon", "reportparse_concepts",
           "reportparse_context", "reportparse_levels", "reportparse_findings", "reportparse_grades")
 
+#: Hyphen characters other than "-" that word processors put between letters or digits.
+HYPHEN_VARIANTS = "\u2010\u2011\u2012\u2212"
 #: Longest text the tokenizer accepts; longer reports get an error status (see ``max_chars``).
 MAX_LENGTH = 2_000_000
 
@@ -50,8 +52,9 @@ TOKENIZER = "reportparse.Tokenizer.v1"
 @registry.tokenizers(TOKENIZER)
 def create_tokenizer() -> Callable[[Language], Tokenizer]:
     """spaCy's English tokenizer, except that "L." and "R." are sides, not initials ("R>L.", "mild R."): a
-    suffix rule and two special cases. Built in one go: changing a tokenizer's affix rules afterwards loads its
-    thousands of special cases a second time."""
+    suffix rule and two special cases; and that word processors' hyphens (non-breaking "L3\u2011L4",
+    "mild\u2011to\u2011moderate", :data:`HYPHEN_VARIANTS`) split words as "-" does. Built in one go: changing a
+    tokenizer's affix rules afterwards loads its thousands of special cases a second time."""
 
     def make(nlp: Language) -> Tokenizer:
         defaults = nlp.Defaults
@@ -61,7 +64,8 @@ def create_tokenizer() -> Callable[[Language], Tokenizer]:
         return Tokenizer(nlp.vocab, rules=rules,
                          prefix_search=spacy.util.compile_prefix_regex(defaults.prefixes).search,
                          suffix_search=spacy.util.compile_suffix_regex([*defaults.suffixes, r"(?<=\b[LR])\."]).search,
-                         infix_finditer=spacy.util.compile_infix_regex(defaults.infixes).finditer,
+                         infix_finditer=spacy.util.compile_infix_regex(
+                             [*defaults.infixes, rf"(?<=[A-Za-z0-9])[{HYPHEN_VARIANTS}](?=[A-Za-z0-9])"]).finditer,
                          token_match=defaults.token_match, url_match=defaults.url_match)
 
     return make
@@ -90,6 +94,8 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
     ruleset = cached_rules(rules_path)
     nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
     nlp.max_length = MAX_LENGTH
+    for hyphen in HYPHEN_VARIANTS:  # word processors' hyphens read as "-" (see create_tokenizer)
+        nlp.vocab[hyphen].norm_ = "-"
     for name in STAGES:
         nlp.add_pipe(name, config={"rules_dir": rules_path})
     logger.debug("built report pipeline from %s: %s", ruleset.source, nlp.pipe_names)

@@ -1,6 +1,9 @@
 """Constructions of real radiology reports and clinical notes (issue 10), each in sentences written for this test:
 whole-study statements in prose and the levels they cover, regional scope words, other spine regions, prior
-studies, post-posed and split severities, clause attribution and statements no level holds."""
+studies, post-posed and split severities, clause attribution and statements no level holds; and, from a second
+real set, word processors' hyphens, reports about another spine region, findings "at several levels",
+severities of a coordinated distractor, negated severities, coordinated canal adjectives, a level announced by a
+lead-in sentence, nerve-root contact and comparisons of severity."""
 
 import pytest
 
@@ -18,6 +21,11 @@ def grades(text: str) -> dict[str, tuple[int | None, int | None, int | None]]:
 
 def normal_at(levels: tuple[str, ...]) -> dict[str, tuple]:
     return {lvl: (0, 0, 0) if lvl in levels else (N, N, N) for lvl in ALL}
+
+
+def graded(text: str) -> dict[str, tuple[int | None, int | None, int | None]]:
+    """Only the levels with at least one slot decided."""
+    return {lvl: g for lvl, g in grades(text).items() if g != (N, N, N)}
 
 
 # -- whole-study statements ------------------------------------------------------------------------------------
@@ -167,3 +175,242 @@ def test_levels_above_and_below_a_named_level(text, levels):
 ])
 def test_more_report_phrasings(text, expected):
     assert grades(text)["L3-L4"] == expected
+
+
+# -- hyphens of word processors ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Findings at L2\u2011L3 include moderate canal stenosis.", {"L2-L3": (2, N, N)}),
+    ("L4\u20105: severe left foraminal narrowing.", {"L4-L5": (N, N, 3)}),
+    ("At L5\u2212S1 the right foramen is mildly narrowed.", {"L5-S1": (N, 1, N)}),
+    ("There is mild\u2011to\u2011moderate central stenosis at L3\u2011L4.", {"L3-L4": (2, N, N)}),
+    ("Canal stenosis at L1\u2012L2, moderate\u2011to\u2011severe in degree.", {"L1-L2": (3, N, N)}),
+])
+def test_non_ascii_hyphens_join_levels_and_severity_ranges(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Right\u2011sided L4\u2011L5 neuroforaminal narrowing.",  # no severity: ungraded
+    "Moderate canal stenosis at T8\u2011T9.",  # a thoracic disc
+    "Her well\u2011known back pain has lasted two years.",
+])
+def test_non_ascii_hyphens_create_no_grade_of_their_own(text):
+    assert graded(text) == {}
+
+
+# -- reports about another spine region ---------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "C4-C5: small protrusion, mild left foraminal narrowing.\nC5-C6: no stenosis.\nThe remainder of the exam is "
+    "unremarkable.",
+    "At C6-7 there is moderate canal stenosis. No foraminal narrowing at any level.",
+    "C3-4 and C4-5: disc osteophyte complexes.\nThe remaining levels are normal.",
+    "T7-T8: tiny central protrusion without stenosis. Otherwise negative study.",
+    "NECK MRI\nMild multilevel spondylosis of the cervical spine. No significant stenosis.",
+])
+def test_a_report_about_another_region_grades_no_lumbar_slot(text):
+    assert graded(text) == {}
+
+
+def test_a_cervical_report_that_names_a_lumbar_level_grades_that_level_only():
+    text = ("C5-C6: moderate foraminal narrowing on both sides. The visualized upper lumbar spine shows mild canal "
+            "stenosis at L1-L2. The rest of the study is normal.")
+    assert graded(text)["L1-L2"][0] == 1
+
+
+def test_a_combined_cervical_and_lumbar_report_still_fills_the_lumbar_table():
+    text = ("CERVICAL SPINE: C5-6 mild canal stenosis.\nLUMBAR SPINE: L4-5 moderate canal stenosis. The other "
+            "levels are unremarkable.")
+    got = grades(text)
+    assert got["L4-L5"][0] == 2
+    assert got["L2-L3"] == (0, 0, 0)
+
+
+def test_a_note_without_any_level_still_reads_a_normal_lumbar_mri():
+    assert grades("Her lumbar MRI from the spring came back negative.") == {
+        lvl: (0, 0, 0) if lvl in LUMBAR else (N, N, N) for lvl in ALL}
+
+
+# -- findings "at several levels" ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "Mild canal stenosis at L2-3 and L3-4, with moderate foraminal narrowing at specific levels. No other stenosis.",
+    "IMPRESSION: Moderate foraminal stenosis at several levels. Mild canal stenosis at L2-3 and L3-4. Elsewhere "
+    "no stenosis.",
+    "Bilateral foraminal narrowing, mild, at multiple lumbar levels; mild canal stenosis at L2-L3 and L3-L4. The "
+    "remaining levels are normal.",
+])
+def test_a_finding_at_unnamed_levels_stays_unplaced_and_blocks_the_left_over_zeros(text):
+    got = grades(text)
+    assert got["L2-L3"][0] == 1 and got["L3-L4"][0] == 1
+    assert all(got[lvl][1:] == (N, N) for lvl in ALL)  # the foramina: at which levels, the report does not say
+    assert got["L5-S1"][0] == 0  # the canal elsewhere is still settled
+
+
+def test_named_levels_beside_a_vague_phrase_are_still_placed():
+    assert graded("Moderate foraminal narrowing at the L4-5 and L5-S1 levels.") == {
+        "L4-L5": (N, 2, 2), "L5-S1": (N, 2, 2)}
+
+
+# -- a coordinated distractor keeps its own severity --------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L5-S1: severe right lateral recess and mild central canal stenosis.", {"L5-S1": (1, N, N)}),
+    ("L4-5: Moderate-to-severe left subarticular and mild bilateral foraminal stenosis.", {"L4-L5": (N, 1, 1)}),
+    ("L4-5: moderate left subarticular recess and foraminal stenosis.", {"L4-L5": (N, N, 2)}),  # shared
+])
+def test_a_severity_before_a_coordinated_distractor_is_the_distractors(text, expected):
+    assert graded(text) == expected
+
+
+# -- negated severities -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "At L3-4 the patient does not have severe canal stenosis.",
+    "L4-5: you do not have severe central narrowing.",
+    "The scan at L2-3 did not show moderate foraminal stenosis.",
+])
+def test_a_negated_severity_is_no_grade(text):
+    assert graded(text) == {}
+
+
+def test_a_severity_after_have_without_negation_is_kept():
+    assert graded("At L3-4 he does have severe canal stenosis.") == {"L3-L4": (3, N, N)}
+
+
+# -- coordinated canal adjectives ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "The study shows severe central and left lateral canal stenosis at L4-5.",
+    "Severe central and right lateral spinal canal stenosis at the L4-L5 level.",
+])
+def test_a_severity_before_central_and_lateral_canal_stenosis_grades_the_canal(text):
+    assert graded(text) == {"L4-L5": (3, N, N)}
+
+
+def test_lateral_recess_stays_a_distractor_after_a_side():
+    assert graded("L4-5: severe left lateral recess stenosis and mild right foraminal stenosis.") == {
+        "L4-L5": (N, 1, N)}
+
+
+# -- a level announced by a lead-in sentence ----------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("My report is long. About the 4th and 5th lumbar vertebrae it says:\n\nThere is moderate left foraminal "
+     "stenosis. The right foramen is mildly narrowed.", {"L4-L5": (N, 1, 2)}),
+    ("Regarding L5-S1 the radiologist wrote the following:\n\nSevere canal stenosis.", {"L5-S1": (3, N, N)}),
+])
+def test_a_lead_in_sentence_with_a_level_governs_the_paragraph_after_it(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "The surgeon reviewed the films with me:\n\nThere is moderate left foraminal stenosis.",  # no level
+    "My back pain began at work, near L4-5 according to the chiropractor.\n\nThere is moderate left foraminal "
+    "stenosis.",  # no lead-in colon
+])
+def test_without_a_level_or_a_colon_the_next_paragraph_stays_unplaced(text):
+    assert graded(text) == {}
+
+
+# -- nerve-root contact -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "At L4-5 there is slight impingement on the left L5 nerve root.",
+    "L5-S1: broad protrusion with mild compression of the traversing right S1 root.",
+    "Mild bilateral abutment of the exiting L4 nerve roots at L4-L5.",
+])
+def test_nerve_root_contact_is_no_stenosis_grade(text):
+    assert graded(text) == {}
+
+
+def test_a_foraminal_grade_beside_nerve_root_contact_is_kept():
+    assert graded("L3-4: mild left foraminal narrowing with impingement upon the exiting left L3 nerve root.") == {
+        "L3-L4": (N, N, 1)}
+
+
+# -- comparisons of severity --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "L2-3: mild canal narrowing, less severe than the lateral recess narrowing.",
+    "L2-3: mild canal narrowing; the recess narrowing is more severe than the canal's.",
+])
+def test_a_comparison_of_severity_is_no_grade(text):
+    assert graded(text) == {"L2-L3": (1, N, N)}
+
+
+def test_a_side_comparator_with_more_severe_still_works():
+    assert graded("L4-5: moderate bilateral foraminal narrowing, more severe on the left.") == {
+        "L4-L5": (N, 2, 2)}
+
+
+# -- severities before a list of levels ---------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Mild L4-5 and moderate L5-S1 bilateral foraminal stenosis.", {"L4-L5": (N, 1, 1), "L5-S1": (N, 2, 2)}),
+    ("IMPRESSION: mild L2-3, moderate L3-4 and severe L4-5 central stenosis.",
+     {"L2-L3": (1, N, N), "L3-L4": (2, N, N), "L4-L5": (3, N, N)}),
+    ("Moderate left L4-5 and mild right L5-S1 foraminal narrowing.", {"L4-L5": (N, N, 2), "L5-S1": (N, 1, N)}),
+])
+def test_each_severity_before_a_level_grades_the_phrase_that_follows(text, expected):
+    assert graded(text) == expected
+
+
+def test_a_severity_before_a_level_and_another_noun_is_not_copied():
+    assert graded("Mild L4-5 disc bulge with moderate left foraminal stenosis.") == {"L4-L5": (N, N, 2)}
+
+
+# -- post-posed severity and 'exit' foramina ---------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Canal stenosis at L1-L2, moderate in degree.", {"L1-L2": (2, N, N)}),
+    ("Foraminal narrowing at L3-4 on the right, mild.", {"L3-L4": (N, 1, N)}),
+    ("At the L4/L5 level, moderate bilateral neural exit foraminal stenosis.", {"L4-L5": (N, 2, 2)}),
+    ("L5-S1: severe left exiting foraminal narrowing.", {"L5-S1": (N, N, 3)}),
+])
+def test_post_posed_severities_and_exit_foramina(text, expected):
+    assert graded(text) == expected
+
+
+def test_a_severity_then_a_level_after_a_comma_is_still_a_new_statement():
+    assert graded("Mild canal stenosis at L3-4, moderate at L4-5.") == {"L3-L4": (1, N, N), "L4-L5": (2, N, N)}
+
+
+# -- weak left-over markers carry negatives only ------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "Here one vertebra has slipped forward over the other and the canal is severely narrowed.",
+    "Severe canal stenosis, with one vertebral body displaced relative to the other.",
+])
+def test_other_without_levels_places_no_positive_grade(text):
+    assert graded(text) == {}
+
+
+def test_no_other_stenosis_still_fills_the_levels_left_over():
+    got = grades("Moderate canal stenosis at L4-5.\nNo other stenosis.")
+    assert got["L4-L5"][0] == 2 and got["L2-L3"] == (0, 0, 0)
+
+
+# -- a parenthesis inside the predicate ---------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("The spinal canal is narrowed at L4-5 (AP diameter 8 mm), severe.", {"L4-L5": (3, N, N)}),
+    ("L3-4: the canal is narrowed (series 4, image 12) to a moderate degree.", {"L3-L4": (2, N, N)}),
+    ("L5-S1: foraminal narrowing (moderate) on the left.", {"L5-S1": (N, N, 2)}),
+])
+def test_a_measurement_in_parentheses_does_not_cut_the_predicate(text, expected):
+    assert graded(text) == expected
+
+
+def test_a_parenthesis_without_a_severity_leaves_the_stenosis_ungraded():
+    assert graded("L2-3: canal narrowing (see the sagittal images).") == {}
+
+
+# -- a location that completes another noun; crowding of the cauda equina; split "bi lateral" ---------------------
+@pytest.mark.parametrize("text", [
+    "No focal lesions of the central canal are seen on the sagittal series.",
+    "No disc material within the canal at L4-5.",
+    "No fragment extends into the left foramen at L3-4.",
+])
+def test_a_location_completing_another_noun_is_no_stenosis_statement(text):
+    assert graded(text) == {}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: no narrowing of the canal or foramina.", {"L3-L4": (0, 0, 0)}),
+    ("L4-5: the canal and both foramina are patent.", {"L4-L5": (0, 0, 0)}),
+    ("L4/5 There is moderate stenosis of the canal and right foramen with crowding of the cauda equina.",
+     {"L4-L5": (2, 2, N)}),
+    ("L2-3: Mild bi lateral neural foraminal narrowing.", {"L2-L3": (N, 1, 1)}),
+    ("L5-S1: moderate bi-lateral foraminal stenosis.", {"L5-S1": (N, 2, 2)}),
+])
+def test_canal_and_foramen_phrases_around_these_constructions_still_grade(text, expected):
+    assert graded(text) == expected
