@@ -359,6 +359,7 @@ def test_model_versus_report_review_end_to_end(tmp_path):
     """push --predictions picks the levels the network grades differently (and surely) from the report; the
     answers pulled into the levels table give labels that grading train reads."""
     from grading.data import _label_rows, read_levels
+    from grading.labels import SCHEMES
 
     texts = {"S1": "FINDINGS:\nL4-5: Mild canal stenosis. No foraminal narrowing.\nL5-S1: Normal.",
              "S2": "FINDINGS:\nL3-4: Moderate canal stenosis.\nL4-5: Mild right foraminal narrowing.",
@@ -407,7 +408,8 @@ def test_model_versus_report_review_end_to_end(tmp_path):
     assert (row["scs"], row["status"]) == ("3", "reviewed") and "rad@example.org" in row["reason"]
     untouched = after[after["report_id"] != "S1"].reset_index(drop=True)
     assert untouched.equals(before[before["report_id"] != "S1"].reset_index(drop=True))
-    labels, _ = _label_rows(after, None)  # what grading train joins with the disc volumes
+    # what grading train joins with the disc volumes
+    labels, _ = _label_rows(after, None, ("scs", "rfs", "lfs"), SCHEMES["deepspine"])
     assert labels[(labels["study_id"] == "S1") & (labels["level"] == "L4-L5")]["scs"].iloc[0] == 3
 
 
