@@ -11,14 +11,18 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
    left") are paired: each side takes the severity before it; a lone severity takes the core's own sides.
 4. **Coordination.** Cores joined by a conjunction share a head and a severity when one of them lacks its own
    ("mild canal and bilateral foraminal stenosis", "no canal or foraminal stenosis", "the canal and foramina
-   are patent").
+   are patent"); a severity before a level repeats the phrase around it at that level ("mild canal stenosis at
+   L3-4, moderate at L4-5"; "mild L4-5 and moderate L5-S1 foraminal stenosis"). A coordinated distractor keeps
+   a severity of its own ("severe lateral recess and mild canal stenosis"); a location that completes another
+   noun ("no lesions of the central canal") says nothing of stenosis.
 5. **Context.** medspaCy ConText marks negation (grade 0 unless the core has its own severity), uncertainty
    (flag), hypothetical and other-modality statements (dropped).
 6. **Slots.** Canal cores give ``scs``; foramen cores give ``rfs``/``lfs`` by side (both when no side is
    stated); a bare stenosis word gives the foramina when a side is stated, all three slots when negated, and
    the ``generic_graded_location`` otherwise.
 7. **Levels.** Each finding goes to the nearest level group of its sentence (the preceding one in a heading
-   sentence, else the following one), or to the level in scope.
+   sentence, else the following one), or to the level in scope. A positive finding "at several levels" or under
+   a weak left-over marker ("the other") has no level: it is kept unplaced.
 
 Whole-level statements ("L1-2: Normal.") and whole-study statements ("Normal MRI of the lumbar spine", and in
 prose "the lumbar MRI came back essentially negative", "L-spine MRI: unremarkable", "MRIs of the thoracic and
@@ -56,6 +60,9 @@ MODIFIERS = ("SEVERITY", "SIDE", "COMPARATOR")
 PUNCT_STOPS = frozenset({".", ";", "?", "!"})
 SIDE_SLOTS = {"right": ("rfs",), "left": ("lfs",), "both": ("rfs", "lfs")}
 ALL_SLOTS = ("scs", "rfs", "lfs")
+#: Words between a noun and the location that completes it: "lesions *of the* canal", "material *within* the canal".
+ARTICLES = frozenset({"the", "a", "both"})
+COMPLEMENT_PREPOSITIONS = frozenset({"of", "within", "into", "in"})
 #: ConText categories that drop a finding, and those that only flag it.
 DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality"}
 FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
@@ -284,8 +291,8 @@ class FindingAssembler:
                 placed = True
             elif item.kind == WORD and item.text in PUNCT_STOPS:
                 break
-            elif item.kind == WORD and item.text == "(" and self._aside_end(items, k) is not None:
-                k = self._aside_end(items, k) + 1  # "narrowed at L4-5 (AP diameter 8 mm), severe"
+            elif item.kind == WORD and item.text == "(" and (close := self._aside_end(items, k)) is not None:
+                k = close + 1  # "narrowed at L4-5 (AP diameter 8 mm), severe"
                 continue
             elif placed and item.kind == WORD and item.text in g.conjunctions and k + 1 < len(items) \
                     and items[k + 1].kind == "SEVERITY" and self._level_after(items, k + 2)[1]:
@@ -300,9 +307,9 @@ class FindingAssembler:
         """True for a location that completes another noun: "no lesions *of the central canal*", "no disc material
         *within the canal*" say nothing of stenosis."""
         k = core.left_first - 1
-        while k >= 0 and items[k].kind == WORD and items[k].text in ("the", "a", "both"):
+        while k >= 0 and items[k].kind == WORD and items[k].text in ARTICLES:
             k -= 1
-        return (k >= 1 and items[k].kind == WORD and items[k].text in ("of", "within", "into", "in")
+        return (k >= 1 and items[k].kind == WORD and items[k].text in COMPLEMENT_PREPOSITIONS
                 and items[k - 1].kind == WORD and items[k - 1].text.isalpha())
 
     @staticmethod
