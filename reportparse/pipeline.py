@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-
-from collections.abc import Callable
 
 import spacy
 from spacy.language import Language

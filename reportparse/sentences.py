@@ -78,7 +78,7 @@ class ReportSentencizer:
                 if i is not None and 0 <= i < n:
                     starts[i] = True
         # Only line breaks and sentence or clause punctuation can end a sentence; the next sentence starts at the
-        # first non-space token after one. The scan visits those tokens only.
+        # first non-space token after one (found by bisection in the non-space tokens).
         terminal = self.grammar.terminal_punct
         clause = self.grammar.clause_punct
         abbreviations = self.grammar.abbreviations
