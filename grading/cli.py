@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from spinecore.cli import CodedErrorApp, Device, Verbose, console, progress, renamed, setup_logging
+from spinecore.cli import CodedErrorApp, Deidentify, Device, Verbose, console, progress, renamed, setup_logging
 
 app = CodedErrorApp(help="Stenosis grading from disc volumes: train, evaluate (the paper's tables), predict.",
                     no_args_is_help=True, add_completion=False)
@@ -123,15 +123,11 @@ def predict_cmd(
     min_probability: float = typer.Option(0.5, "--min-probability", help="Dominance rule: top probability."),
     min_margin: float = typer.Option(0.2, "--min-margin", help="Dominance rule: lead over the runner-up."),
     device: Device = "auto",
-    deidentify: bool = typer.Option(False, "--deidentify", help="Name studies by keyed hashes (report_id, volumes, "
-                                    "manifest) as 'imaging extract --deidentify'; the key is read from the "
-                                    "environment variable DEEPSPINE_DEIDENTIFY_KEY."),
+    deidentify: Deidentify = False,
     verbose: Verbose = False,
 ) -> None:
     """Grade studies end to end: segmentation, disc volumes, grading; a levels table with probabilities."""
-    import os
-
-    from imaging.extract import DEIDENTIFY_KEY_ENV
+    from imaging.extract import environment_key
     from imaging.io import read_study_ids
 
     from .predict import predict
@@ -143,7 +139,7 @@ def predict_cmd(
                           min_probability=min_probability, min_margin=min_margin, device=device,
                           study_ids=read_study_ids(study_ids) if study_ids else None,
                           progress=lambda rec: bar.advance(task),
-                          deidentify_key=os.environ.get(DEIDENTIFY_KEY_ENV, "") if deidentify else None)
+                          deidentify_key=environment_key(deidentify))
     table = Table(title=f"grading predict: {len(summary.rows)} disc levels")
     for col in ("status", "levels"):
         table.add_column(col)

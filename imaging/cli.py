@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from spinecore.cli import CodedErrorApp, Verbose, console, progress, renamed, setup_logging
+from spinecore.cli import CodedErrorApp, Deidentify, Verbose, console, progress, renamed, setup_logging
 
 app = CodedErrorApp(help="Lumbar MRI studies: read DICOM/NIfTI/MetaImage, synthesise studies, segment vertebrae.",
                     no_args_is_help=True, add_completion=False)
@@ -206,15 +206,11 @@ def extract_cmd(
     curve_degree: Optional[int] = typer.Option(None, "--curve-degree", help="Spine curve polynomial degree (3)."),
     nifti: bool = typer.Option(False, "--nifti", help="Also write each volume as NIfTI with its oblique geometry."),
     no_resume: bool = typer.Option(False, "--no-resume", help="Redo studies an earlier run finished."),
-    deidentify: bool = typer.Option(False, "--deidentify", help="Replace study ids, patient ids and series UIDs by "
-                                    "keyed hashes and leave out input paths; the key (16+ characters) is read from "
-                                    "the environment variable DEEPSPINE_DEIDENTIFY_KEY, never from the command line."),
+    deidentify: Deidentify = False,
     verbose: Verbose = False,
 ) -> None:
     """Cut the axial (360x360x8) and sagittal (160x320x25) volume of every disc T12-L1..L5-S1 of every study."""
-    import os
-
-    from .extract import DEIDENTIFY_KEY_ENV, ExtractConfig, extract
+    from .extract import ExtractConfig, environment_key, extract
     from .io import read_study_ids
 
     setup_logging(verbose)
@@ -223,7 +219,7 @@ def extract_cmd(
         if value is not None:
             setattr(cfg, name, value)
     cfg.nifti = cfg.nifti or nifti
-    key = os.environ.get(DEIDENTIFY_KEY_ENV, "") if deidentify else None
+    key = environment_key(deidentify)
     seg_model = renamed(seg_model, model, "--model", "--seg-model")
     with progress("extracting discs") as bar:
         task = bar.add_task("extract", total=None)

@@ -64,7 +64,7 @@ from .io import IMAGE_SUFFIXES, Discovery, Study, StudySource, Volume, check_out
 
 __all__ = ["ExtractConfig", "Body", "SpineCurve", "DiscPlane", "fit_curve", "disc_planes", "bodies_from_truth",
            "bodies_from_labels", "resample", "extract_study", "extract", "ExtractSummary", "Naming",
-           "DEIDENTIFY_KEY_ENV"]
+           "DEIDENTIFY_KEY_ENV", "environment_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -586,6 +586,13 @@ class BodySource:
 
 DEIDENTIFY_KEY_ENV = "DEEPSPINE_DEIDENTIFY_KEY"
 MIN_KEY_CHARS = 16
+
+
+def environment_key(deidentify: bool) -> str | None:
+    """The de-identification key the commands' ``--deidentify`` asks for: :data:`DEIDENTIFY_KEY_ENV` of the
+    environment (never a command-line argument), ``""`` when unset (:class:`Naming` then names the variable);
+    None without ``deidentify``."""
+    return os.environ.get(DEIDENTIFY_KEY_ENV, "") if deidentify else None
 
 
 class Naming:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -133,13 +138,8 @@ app.add_typer(review_app, name="review")
 DEFAULT_GOLD = Path("gold/annotations.json")
 
 
-def _review_gold(gold: Optional[Path], reports: Optional[Path], predictions: Optional[Path]) -> Optional[Path]:
-    """The gold set a review command reads: --gold, else the default one unless --reports or --predictions."""
-    return gold if gold is not None or reports is not None or predictions is not None else DEFAULT_GOLD
-
-
 DEFAULT_PROJECT = "reportparse review"
-# the options that choose the reports to review, shared by 'review push' and 'review export'
+# the options that choose the reports to review, shared by 'review push' and 'review export' (see review_selection)
 ReviewGold = Annotated[Optional[Path], typer.Option(
     "--gold", help="Gold set (Label Studio JSON export): review the reports the parser gets wrong. Default "
     "gold/annotations.json unless --reports.")]
@@ -158,25 +158,62 @@ ReviewMinProbability = Annotated[float, typer.Option(
     "least this probability.")]
 
 
+@dataclass
+class ReviewSelection:
+    """The reports a review command chooses (its shared options, in :func:`review_selection`)."""
+
+    gold: ReviewGold = None
+    reports: ReviewReports = None
+    split: ReviewSplit = None
+    id_col: ReviewIdCol = None
+    text_col: ReviewTextCol = None
+    rules: ReviewRules = None
+    predictions: ReviewPredictions = None
+    min_probability: ReviewMinProbability = MIN_PROBABILITY
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`reportparse.review.push` / ``export_tasks`` after the first: the gold set
+        (--gold, else the default one unless --reports or --predictions) and the selection."""
+        chosen = self.gold is not None or self.reports is not None or self.predictions is not None
+        return dict(gold=self.gold if chosen else DEFAULT_GOLD, reports=self.reports, predictions=self.predictions,
+                    min_probability=self.min_probability, split=self.split, id_col=self.id_col,
+                    text_col=self.text_col, rules_dir=self.rules)
+
+
+def review_selection(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` the options of :class:`ReviewSelection` (before ``--verbose``) and pass them to it as one
+    ``selection`` argument, so that every review command that chooses reports offers the same options."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()
+           if p.name != "selection"]
+    hints = typing.get_type_hints(ReviewSelection, include_extras=True)  # the Annotated options, not their names
+    shared = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=hints[f.name], default=f.default)
+              for f in fields(ReviewSelection)]
+    names = [f.name for f in fields(ReviewSelection)]
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        selection = ReviewSelection(**{name: kwargs.pop(name) for name in names})
+        return command(*args, selection=selection, **kwargs)
+
+    parameters = [*own[:-1], *shared, own[-1]]
+    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    return run
+
+
 @review_app.command("push")
+@review_selection
 def review_push_cmd(
-    gold: ReviewGold = None,
-    reports: ReviewReports = None,
+    selection: ReviewSelection,
     project: str = typer.Option(DEFAULT_PROJECT, "--project", help="Title of the Label Studio project."),
-    split: ReviewSplit = None,
-    id_col: ReviewIdCol = None,
-    text_col: ReviewTextCol = None,
-    rules: ReviewRules = None,
-    predictions: ReviewPredictions = None,
-    min_probability: ReviewMinProbability = MIN_PROBABILITY,
     verbose: Verbose = False,
 ) -> None:
     """Create or update a Label Studio project with one task (and the parser's pre-annotation) per doubtful report."""
     from .review import push
 
     setup_logging(verbose)
-    s = push(project, _review_gold(gold, reports, predictions), reports, predictions=predictions,
-             min_probability=min_probability, split=split, id_col=id_col, text_col=text_col, rules_dir=rules)
+    s = push(project, **selection.arguments())
     console.print(f"{'created' if s.project_created else 'updated'} project {s.project_title!r} (id {s.project_id}) at "
                   f"{s.url}: {s.selected} report(s) to review; {len(s.created)} task(s) added, {len(s.updated)} "
                   f"updated, {len(s.unchanged)} unchanged" + (f"; {len(s.stale)} task(s) there no longer selected "
@@ -229,17 +266,11 @@ def review_pull_cmd(
 
 
 @review_app.command("export")
+@review_selection
 def review_export_cmd(
+    selection: ReviewSelection,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Label Studio import file to write (.json)."),
     tasks: Optional[Path] = typer.Argument(None, hidden=True, help="Deprecated: -o/--output."),
-    gold: ReviewGold = None,
-    reports: ReviewReports = None,
-    split: ReviewSplit = None,
-    id_col: ReviewIdCol = None,
-    text_col: ReviewTextCol = None,
-    rules: ReviewRules = None,
-    predictions: ReviewPredictions = None,
-    min_probability: ReviewMinProbability = MIN_PROBABILITY,
     verbose: Verbose = False,
 ) -> None:
     """Write the review tasks (with the parser's pre-annotations) as a Label Studio import file, for a manual import."""
@@ -247,9 +278,7 @@ def review_export_cmd(
 
     setup_logging(verbose)
     tasks = renamed(output, tasks, "the positional tasks file", "-o/--output", required="the import file")
-    written = export_tasks(tasks, _review_gold(gold, reports, predictions), reports, predictions=predictions,
-                           min_probability=min_probability, split=split, id_col=id_col, text_col=text_col,
-                           rules_dir=rules)
+    written = export_tasks(tasks, **selection.arguments())
     console.print(f"wrote {len(written)} task(s) to {tasks}; import it into a Label Studio project whose labelling "
                   "interface is rules/labelstudio/label_config.xml", highlight=False)
 

@@ -35,6 +35,10 @@ console = Console(stderr=True)
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details (INFO).")]
 Device = Annotated[str, typer.Option("--device", help="Where the network runs: auto (CUDA when present), cpu or "
                                      "cuda.")]
+Deidentify = Annotated[bool, typer.Option(
+    "--deidentify", help="Replace study ids, patient ids and series UIDs by keyed hashes and leave out input paths; "
+    "the key (16+ characters) is read from the environment variable DEEPSPINE_DEIDENTIFY_KEY, never from the command "
+    "line.")]
 
 
 def is_coded(err: BaseException) -> bool:

@@ -167,3 +167,17 @@ def test_bad_paths_exit_2(tmp_path):
     assert_clean_error(invoke("extract", src, "-o", tmp_path / "nope" / "o.csv"), "C006")
     (tmp_path / "in.txt").write_text("report_id,text\n")
     assert_clean_error(invoke("extract", tmp_path / "in.txt", "-o", tmp_path / "o.csv"), "E102")
+
+
+def test_review_push_and_export_offer_the_same_report_selection():
+    from reportparse.cli import ReviewSelection
+
+    selection = ["--gold", "--reports", "--split", "--id-col", "--text-col", "--rules", "--predictions",
+                 "--min-probability"]
+    assert [f"--{name.replace('_', '-')}" for name in ReviewSelection.__dataclass_fields__] == selection
+    for command in ("push", "export"):
+        result = CliRunner().invoke(app, ["review", command, "--help"], env={"COLUMNS": "250"})
+        assert result.exit_code == 0, result.output
+        for option in selection:  # each with its help text, not a bare name
+            line = next(line for line in result.output.splitlines() if f" {option} " in line)
+            assert len(line.split(option, 1)[1].strip(" │").split()) > 3, line
