@@ -98,7 +98,7 @@ def train_seg_cmd(
                         repeats=repeats, synthetic=synthetic, with_s1=with_s1, time_limit_s=time_limit, seed=seed)
     with Progress(SpinnerColumn(), TextColumn("[bold]epoch[/bold]"), MofNCompleteColumn(), BarColumn(),
                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("left"),
-                  TimeRemainingColumn(), console=console) as bar:
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task("train", total=cfg.epochs, info="preparing data")
         summary = train(data, output, cfg, levels=levels or LEVELS_FILE, exclude=exclude,
                         progress=lambda e, n, m: bar.update(
