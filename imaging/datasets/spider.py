@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import pandas as pd
 
 from ..errors import Errors, ImagingError
 
@@ -131,7 +130,7 @@ def body_labels(mask: np.ndarray, ap_axis: int = 1, si_axis: int = 0) -> tuple[n
     return np.moveaxis(lab, 0, si_axis), [vertebra_name(v) for v in present]
 
 
-def levels_table(path: str | os.PathLike) -> pd.DataFrame:
+def levels_table(path: str | os.PathLike):
     """``radiological_gradings.csv`` (the file, or the download folder holding it) as a levels table: one row per
     patient and disc level T12-L1 .. L5-S1 (``report_id`` = the patient, the number in the image names),
     ``scs``/``rfs``/``lfs`` empty (SPIDER grades no stenosis), and its findings per disc (:data:`GRADING_COLUMNS`:
@@ -141,6 +140,8 @@ def levels_table(path: str | os.PathLike) -> pd.DataFrame:
     Raises:
         ImagingError: I043 when the file is missing or lacks columns.
     """
+    import pandas as pd
+
     from spinecore.schema import LEVELS, LOCATIONS
 
     path = Path(path)
