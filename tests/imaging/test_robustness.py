@@ -236,6 +236,10 @@ def test_a_partial_s1_at_the_border_is_kept_as_the_naming_anchor():
     assert len(kept) == 7 and notes == []
     ordered, warnings = assign_levels(kept)
     assert [n for _, n in ordered] == ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+    top = np.zeros(lab.shape, bool)
+    top[0:6, 84:108] = True  # an "S1" cut by the top edge is no anchor: dropped as a partial body
+    kept, notes = plausible_bodies(comps + [Component(top, "s1")], lab.shape)
+    assert len(kept) == 7 and "partial body" in notes[0]
 
 
 # ------------------------------------------------------------------------------------------------------- level names
