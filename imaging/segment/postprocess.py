@@ -130,8 +130,8 @@ def plausible_bodies(comps: Sequence[Component], shape: tuple[int, int], spacing
     """Drop the detections that are not whole vertebral bodies; ``(kept, one reason per dropped detection)``.
 
     In order: size (fragments, merged blobs), bodies cut by the image border (partial: an S1 detection cut by the
-    bottom edge is kept, as the anchor of the level names), shape (elongated or ragged), position off the line of the spine, and
-    duplicates too close to a neighbour along the spine (the smaller one goes).
+    bottom edge is kept, as the anchor of the level names), shape (elongated or ragged), position off the line of
+    the spine, and duplicates too close to a neighbour along the spine (the smaller one goes).
     """
     if not comps:
         return [], []

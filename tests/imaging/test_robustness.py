@@ -290,11 +290,12 @@ def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
                                             "B": {"s1_label": None, "s1_in_view": True}}}))
     assert read_levels(levels) == {"A": (7, True), "B": (None, True)}
     cfg = SegConfig(input_size=32, features=2, depth=1, val_fraction=0.0)
-    train, val, excluded = training_cases(data, cfg, levels=levels)
+    train, synthetic, val, excluded = training_cases(data, cfg, levels=levels)
+    assert synthetic == [] and val == [] and excluded == []
     by_name = {c.name: c for c in train}
     assert by_name["A"].s1_known and by_name["A"].names[-1] == "S1"
     assert not by_name["B"].s1_known and by_name["B"].names is None
-    train, _, excluded = training_cases(data, cfg, levels=levels, exclude=["B"])
+    train, _, _, excluded = training_cases(data, cfg, levels=levels, exclude=["B"])
     assert [c.name for c in train] == ["A"] and excluded == ["B"]
     with pytest.raises(SegmentationError, match=r"\[S011\].*'C'"):
         training_cases(data, cfg, levels=levels, exclude=["C"])
