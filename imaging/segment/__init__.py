@@ -44,14 +44,14 @@ from .postprocess import (LUMBAR_NAMES, THORACIC_ABOVE, BodyRules, Component, Ve
 from .training import TrainSummary, build_optimizer, evaluate, train, train_one_epoch, training_cases
 
 __all__ = [
-    "AugmentConfig", "BodyRules", "bce_loss", "DEFAULT_MODEL", "find_bodies", "model_or_default", "plausible_bodies", "true_names",
-    "CANONICAL", "CHECKPOINT_FORMAT", "IMAGE_SUFFIXES", "LEVELS_FILE", "TrainCase", "annotate_pairs",
-    "case_from_pair", "case_from_synthetic", "draw_sample", "read_levels", "training_cases", "LUMBAR_NAMES", "PRESETS", "THORACIC_ABOVE", "CaseEval",
-    "Checkpoint", "Component", "EvalSummary", "Letterbox", "Pair", "PairData", "SegConfig",
-    "SegmentResult", "SegmentationError", "SliceSample", "TrainSummary", "Vertebra", "assign_levels",
-    "augment_batch", "body_corners", "build_model", "build_optimizer", "components", "components_from_labels",
-    "detect", "dice_loss", "dice_score", "evaluate", "evaluate_case", "evaluate_folder", "find_pairs",
-    "load_checkpoint", "normalise", "polygon_mask", "predict_slice", "preset_config", "rasterise", "read_array",
-    "read_corners", "read_pair", "save_checkpoint", "save_qc", "segment_array", "segment_image", "segment_study",
-    "split_touching", "targets_from_labels", "train", "train_one_epoch",
+    "annotate_pairs", "assign_levels", "augment_batch", "AugmentConfig", "bce_loss", "body_corners", "BodyRules",
+    "build_model", "build_optimizer", "CANONICAL", "case_from_pair", "case_from_synthetic", "CaseEval", "Checkpoint",
+    "CHECKPOINT_FORMAT", "Component", "components", "components_from_labels", "DEFAULT_MODEL", "detect", "dice_loss",
+    "dice_score", "draw_sample", "EvalSummary", "evaluate", "evaluate_case", "evaluate_folder", "find_bodies",
+    "find_pairs", "IMAGE_SUFFIXES", "Letterbox", "LEVELS_FILE", "load_checkpoint", "LUMBAR_NAMES", "model_or_default",
+    "normalise", "Pair", "PairData", "plausible_bodies", "polygon_mask", "predict_slice", "preset_config", "PRESETS",
+    "rasterise", "read_array", "read_corners", "read_levels", "read_pair", "save_checkpoint", "save_qc", "SegConfig",
+    "segment_array", "segment_image", "segment_study", "SegmentationError", "SegmentResult",
+    "SliceSample", "split_touching", "targets_from_labels", "THORACIC_ABOVE", "train", "train_one_epoch", "TrainCase",
+    "training_cases", "TrainSummary", "true_names", "Vertebra",
 ]

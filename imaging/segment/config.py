@@ -86,10 +86,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cpu": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=60,
                 schedule="cosine", repeats=2),
     # the shipped model (imaging/models/vertebrae-default.pt): the cpu network on every real case (no validation
-    # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation, a fixed number of epochs;
-    # Dice alone let the S1 output copy the lumbar one (a batch Dice optimum): the cross entropy penalises it
+    # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation, a fixed number of epochs
     "default": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=80,
-                    schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0, loss="dice+bce"),
+                    schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0),
 }
 
 

@@ -213,7 +213,6 @@ class SliceSample:
     targets are known."""
 
     name: str
-    offset: int
     image: torch.Tensor
     target: torch.Tensor
     labels: np.ndarray
@@ -321,4 +320,4 @@ def draw_sample(case: TrainCase, cfg: SegConfig, aug: AugmentConfig, rng: np.ran
     x = box.forward(normalise(image)[None])
     target = (box.forward(targets_from_labels(lab, case.names, cfg.with_s1)) > 0.5).float()
     weight = torch.tensor([1.0, 1.0 if case.s1_known else 0.0][:len(cfg.channels)])
-    return SliceSample(case.name, 0, x, target, lab, case.spacing, weight)
+    return SliceSample(case.name, x, target, lab, case.spacing, weight)

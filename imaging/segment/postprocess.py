@@ -129,9 +129,9 @@ def plausible_bodies(comps: Sequence[Component], shape: tuple[int, int], spacing
                      rules: BodyRules = BodyRules()) -> tuple[list[Component], list[str]]:
     """Drop the detections that are not whole vertebral bodies; ``(kept, one reason per dropped detection)``.
 
-    In order: size (fragments, merged blobs), bodies cut by the image border (partial: an S1 detection is kept,
-    as the anchor of the level names), shape (elongated or ragged), position off the line of the spine, and
-    duplicates too close to a neighbour along the spine (the smaller one goes).
+    In order: size (fragments, merged blobs), bodies cut by the image border (partial: an S1 detection cut by the
+    bottom edge is kept, as the anchor of the level names), shape (elongated or ragged), position off the line of
+    the spine, and duplicates too close to a neighbour along the spine (the smaller one goes).
     """
     if not comps:
         return [], []
@@ -151,7 +151,8 @@ def plausible_bodies(comps: Sequence[Component], shape: tuple[int, int], spacing
             reason = f"{c.area / ref:.2f} x the median body area: a fragment"
         elif c.area > rules.max_area * ref:
             reason = f"{c.area / ref:.1f} x the median body area: not one body"
-        elif c.channel != "s1" and _touches_border(c, shape) and c.area < rules.border_partial * ref:
+        elif _touches_border(c, shape) and c.area < rules.border_partial * ref and not (
+                c.channel == "s1" and c.bbox[2] == shape[0] - 1):  # an S1 cut by the bottom edge still anchors
             reason = "a partial body cut by the image border"
         elif elongation > rules.max_elongation:
             reason = f"elongated ({elongation:.1f}:1), not a body's shape"

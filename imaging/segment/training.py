@@ -96,10 +96,10 @@ def evaluate(model: torch.nn.Module, samples: Sequence[SliceSample], cfg: SegCon
 
 def training_cases(data_dir: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | None = None,
                    levels: Path | None = LEVELS_FILE, exclude: Sequence[str] = ()
-                   ) -> tuple[list[TrainCase], list[TrainCase], list[str]]:
-    """``(training cases, validation cases, excluded names)``: the pairs of ``data_dir`` annotated with
-    ``levels`` less ``exclude``, split by ``cfg.val_fraction`` (whole volumes), then ``cfg.synthetic`` synthetic
-    slices added to the training cases."""
+                   ) -> tuple[list[TrainCase], list[TrainCase], list[TrainCase], list[str]]:
+    """``(real training cases, synthetic training cases, validation cases, excluded names)``: the pairs of
+    ``data_dir`` annotated with ``levels`` less ``exclude``, split by ``cfg.val_fraction`` (whole volumes), and
+    ``cfg.synthetic`` synthetic slices."""
     from ..synth import training_slice
 
     pairs = list(pairs) if pairs is not None else find_pairs(Path(data_dir))
@@ -120,8 +120,8 @@ def training_cases(data_dir: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | No
     aug = cfg.train_augmentation
     train_cases = [case_from_pair(p, aug) for p in shuffled[n_val:]]
     val_cases = [case_from_pair(p, AugmentConfig.none()) for p in shuffled[:n_val]]
-    train_cases += [case_from_synthetic(training_slice(cfg.seed, i), f"synthetic-{i}") for i in range(cfg.synthetic)]
-    return train_cases, val_cases, sorted(exclude)
+    synthetic = [case_from_synthetic(training_slice(cfg.seed, i), f"synthetic-{i}") for i in range(cfg.synthetic)]
+    return train_cases, synthetic, val_cases, sorted(exclude)
 
 
 def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | None = None,
@@ -146,12 +146,11 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
     rng = random.Random(cfg.seed)
     np_rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    train_cases, val_cases, excluded = training_cases(data_dir, cfg, pairs=pairs, levels=levels, exclude=exclude)
-    real = [c for c in train_cases if not c.name.startswith("synthetic-")]
+    real, synthetic, val_cases, excluded = training_cases(data_dir, cfg, pairs=pairs, levels=levels, exclude=exclude)
     none = AugmentConfig.none()
     monitor = [draw_sample(c, cfg, none, np_rng) for c in (val_cases or real)]
-    logger.info("training on %d cases (%d synthetic), validating on %d", len(train_cases),
-                len(train_cases) - len(real), len(val_cases))
+    logger.info("training on %d real cases and %d synthetic slices, validating on %d", len(real), len(synthetic),
+                len(val_cases))
     model = build_model(cfg)
     optimizer = build_optimizer(model, cfg)
     summary = TrainSummary(pairs=len(real) + len(val_cases), train_slices=len(real) * cfg.repeats + cfg.synthetic,
@@ -169,7 +168,7 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
             for group in optimizer.param_groups:
                 group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0)))
         samples = [draw_sample(c, cfg, aug, np_rng) for c in real for _ in range(cfg.repeats)]
-        samples += [draw_sample(c, cfg, aug, np_rng) for c in train_cases[len(real):]]
+        samples += [draw_sample(c, cfg, aug, np_rng) for c in synthetic]
         loss = train_one_epoch(model, optimizer, samples, cfg, gen, rng)
         metric = evaluate(model, monitor, cfg)
         summary.history.append({"epoch": epoch, "loss": loss, "val_dice": metric, "seconds": time.time() - t0})

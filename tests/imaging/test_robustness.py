@@ -236,6 +236,10 @@ def test_a_partial_s1_at_the_border_is_kept_as_the_naming_anchor():
     assert len(kept) == 7 and notes == []
     ordered, warnings = assign_levels(kept)
     assert [n for _, n in ordered] == ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+    top = np.zeros(lab.shape, bool)
+    top[0:6, 84:108] = True  # an "S1" cut by the top edge is no anchor: dropped as a partial body
+    kept, notes = plausible_bodies(comps + [Component(top, "s1")], lab.shape)
+    assert len(kept) == 7 and "partial body" in notes[0]
 
 
 # ------------------------------------------------------------------------------------------------------- level names
@@ -286,11 +290,12 @@ def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
                                             "B": {"s1_label": None, "s1_in_view": True}}}))
     assert read_levels(levels) == {"A": (7, True), "B": (None, True)}
     cfg = SegConfig(input_size=32, features=2, depth=1, val_fraction=0.0)
-    train, val, excluded = training_cases(data, cfg, levels=levels)
+    train, synthetic, val, excluded = training_cases(data, cfg, levels=levels)
+    assert synthetic == [] and val == [] and excluded == []
     by_name = {c.name: c for c in train}
     assert by_name["A"].s1_known and by_name["A"].names[-1] == "S1"
     assert not by_name["B"].s1_known and by_name["B"].names is None
-    train, _, excluded = training_cases(data, cfg, levels=levels, exclude=["B"])
+    train, _, _, excluded = training_cases(data, cfg, levels=levels, exclude=["B"])
     assert [c.name for c in train] == ["A"] and excluded == ["B"]
     with pytest.raises(SegmentationError, match=r"\[S011\].*'C'"):
         training_cases(data, cfg, levels=levels, exclude=["C"])

@@ -99,7 +99,7 @@ def make_samples(rng, n, cfg):
     for i in range(n):
         img, lab, names = synthetic_slice(rng)
         box = Letterbox(*lab.shape, cfg.input_size)
-        out.append(SliceSample(f"s{i}", 0, box.forward(img[None]),
+        out.append(SliceSample(f"s{i}", box.forward(img[None]),
                                (box.forward(targets_from_labels(lab, names, cfg.with_s1)) > 0.5).float(), lab,
                                (1.0, 1.0), torch.ones(len(cfg.channels))))
     return out
