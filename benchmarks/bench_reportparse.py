@@ -1,6 +1,6 @@
 """Throughput, per-stage cost and memory of ``reportparse extract`` on realistic synthetic reports.
 
-Prints, for one corpus of ``--n`` reports from ``reportparse.synth`` (seven report styles, about 1 kB each):
+Prints, for one corpus of ``--n`` reports from ``spinecore.synth`` (seven report styles, about 1 kB each):
 
 * a bare ``spacy.blank("en")`` tokenizer pass over the texts (in this process, after spaCy is imported);
 * ``reportparse extract`` with ``-j 1`` and ``2``, each a fresh ``python -m reportparse.cli extract``
@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reportparse.synth import generate
+from spinecore.synth import generate
 
 CHUNK = 1000  # reports generated at once when streaming a large input
 

@@ -7,7 +7,7 @@ neural foramina behind and beside the canal. A smooth curve (lordosis) and a lat
 straightened frame to patient coordinates (DICOM LPS, mm), so every voxel of every series is rendered by looking up
 its patient position: the series agree with each other and with the ground truth by construction.
 
-Stenosis grades (0-3, from :func:`reportparse.synth.random_grades`) narrow the canal at the disc (``scs``) and the
+Stenosis grades (0-3, from :func:`spinecore.synth.random_grades`) narrow the canal at the disc (``scs``) and the
 left/right foramen (``lfs``/``rfs``). The ground truth per study (vertebral corners and centroids, disc centres and
 normals, grades) is written as JSON, and ``reports.csv`` holds one synthetic report per study.
 
@@ -38,7 +38,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from scipy.ndimage import map_coordinates
 from scipy.spatial import cKDTree
 
-from reportparse.synth import random_grades, write_report  # the report texts of the cohort (see the README)
+from spinecore.synth import random_grades, write_report  # the report texts of the cohort (see the README)
 from spinecore.schema import LEVELS, LOCATIONS
 
 from .errors import Errors, ImagingError
@@ -86,7 +86,7 @@ class SynthConfig:
     ax_spacing: float = 3.0
     ax_thickness: float = 2.8
     thickness_samples: int = 2
-    grades: str = "realistic"  # "realistic" (reportparse.synth.random_grades: mostly 0-1) or "uniform" (0-3 alike)
+    grades: str = "realistic"  # "realistic" (spinecore.synth.random_grades: mostly 0-1) or "uniform" (0-3 alike)
 
 
 def uniform_grades(rng: random.Random) -> dict:

@@ -1,7 +1,7 @@
 """reportparse: per-level lumbar stenosis grades (0-3) from free-text MRI reports, with evidence.
 
 The public names are imported lazily (PEP 562), so that light modules such as ``reportparse.errors`` or
-``reportparse.synth`` do not load spaCy and medspaCy. The extraction function is
+``reportparse.io`` do not load spaCy and medspaCy. The extraction function is
 ``reportparse.extract.extract`` (``reportparse.extract`` is its module).
 
 Importing the package keeps torch and nltk, which spaCy and medspaCy import but the parser never uses, out of

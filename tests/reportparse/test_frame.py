@@ -13,7 +13,7 @@ from reportparse.errors import ReportParseError
 from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, extract
 from reportparse.frame import evidence_meta, levels_meta, parse_frame, parse_tables, spark_schema
 from reportparse.pipeline import default_pipeline
-from reportparse.synth import generate
+from spinecore.synth import generate
 from spinecore.schema import LEVEL_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ import csv
 
 from reportparse.extract import ExtractConfig, extract, iter_results
 from reportparse.io import ReportReader
-from reportparse.synth import generate
+from spinecore.synth import generate
 
 
 def write(path, n):

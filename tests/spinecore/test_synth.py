@@ -1,4 +1,4 @@
-"""Tests for the synthetic lumbar MRI report generator (reportparse.synth)."""
+"""Tests for the synthetic lumbar MRI report generator (spinecore.synth)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 try:
-    import reportparse.synth as synth
+    import spinecore.synth as synth
 except ImportError:  # package not importable from this sys.path: load by file path
-    _spec = importlib.util.spec_from_file_location("reportparse_synth", ROOT / "reportparse" / "synth.py")
+    _spec = importlib.util.spec_from_file_location("spinecore_synth", ROOT / "spinecore" / "synth.py")
     assert _spec is not None and _spec.loader is not None
     synth = importlib.util.module_from_spec(_spec)
     sys.modules[_spec.name] = synth
@@ -81,7 +81,7 @@ def test_deterministic_across_processes() -> None:
     """Output must not depend on string-hash randomisation."""
     code = (
         "import sys, hashlib; sys.path.insert(0, sys.argv[1]);"
-        "from reportparse.synth import generate;"
+        "from spinecore.synth import generate;"
         "print(hashlib.sha256(''.join(r.text + repr(r.labels) for r in generate(60, seed=3)).encode()).hexdigest())"
     )
     digests = set()
