@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import logging
 import random
+import string
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 __all__ = [
     "STYLES",
@@ -158,6 +159,28 @@ def _wchoice(rng: random.Random, options: Sequence[tuple[str, float]]) -> str:
         if r < acc:
             return value
     return options[-1][0]
+
+
+#: Noun phrases of a graded foraminal unit (one foramen, or both) as ladders of (upper bound of one draw, template);
+#: the fields besides {a} (severity) and {side} are made in reading order by ``_Voice.fill``.
+_FORAMEN_PHRASES: dict[str, tuple[tuple[float, str], ...]] = {
+    "one": ((0.55, "{a} {side} {fadj} {noun}"), (0.77, "{a} narrowing of the {side} {fnoun}"),
+            (0.92, "{a} {fadj} {noun} on the {side}"), (1.0, "{a} {side}-sided {fadj} {noun}")),
+    "bi": ((0.45, "{a} bilateral {fadj} {noun}"), (0.65, "{a} {fadj} {noun} bilaterally"),
+           (0.85, "{a} narrowing of both {fnouns}"), (1.0, "{a} narrowing of the {fnouns} bilaterally")),
+}
+
+
+def _ladder(rng: random.Random, ladder: Sequence[tuple[float, Callable[[], str]]]) -> str:
+    """The phrase of the rung of ``ladder`` (``(upper bound, make)`` pairs, bounds rising to 1) where one draw of
+    ``rng`` falls; only that rung's ``make`` runs, so only it draws further."""
+    r = rng.random()
+    return next((make for bound, make in ladder if r < bound), ladder[-1][1])()
+
+
+def _per_kind(u: "_Unit", canal: Callable[[], str], one: Callable[[], str], both: Callable[[], str]) -> str:
+    """The phrase of the unit's kind: the canal, one foramen, or both foramina; only that one is made (draws)."""
+    return (canal if u.kind == "canal" else one if u.kind == "one" else both)()
 
 
 def _cap(text: str) -> str:
@@ -423,6 +446,14 @@ class _Voice:
         return _join(refs, self.rng, conj)
 
     # -- positive findings ------------------------------------------------
+    def fill(self, template: str, **given: str) -> str:
+        """``template`` with ``given`` and its other fields (foraminal adjective ``fadj``, stenosis noun ``noun``,
+        foramen noun ``fnoun`` / ``fnouns``) made in reading order, as an f-string would draw them."""
+        makers = {"fadj": self.fadj, "noun": lambda: self.noun(foramen=True), "fnoun": self.fnoun,
+                  "fnouns": lambda: self.fnoun(plural=True)}
+        made = {f: makers[f]() for _, f, _, _ in string.Formatter().parse(template) if f and f not in given}
+        return template.format(**given, **made)
+
     def np_parts(self, u: _Unit, *, joined: bool = False) -> tuple[str, str]:
         """Noun phrase for a positive graded unit as (head, tail)."""
         rng = self.rng
@@ -432,26 +463,10 @@ class _Voice:
                 return f"{a} {self.canal()} {self.noun()}", ""
             n = rng.choice(("narrowing", "stenosis", "compromise"))
             return f"{a} {n} of the {self.canal()}", ""
-        if u.kind == "one":
+        if u.kind in _FORAMEN_PHRASES:
             a = self.adj(u.value)
             r = rng.random()
-            if r < 0.55:
-                return f"{a} {u.side} {self.fadj()} {self.noun(foramen=True)}", ""
-            if r < 0.77:
-                return f"{a} narrowing of the {u.side} {self.fnoun()}", ""
-            if r < 0.92:
-                return f"{a} {self.fadj()} {self.noun(foramen=True)} on the {u.side}", ""
-            return f"{a} {u.side}-sided {self.fadj()} {self.noun(foramen=True)}", ""
-        if u.kind == "bi":
-            a = self.adj(u.value)
-            r = rng.random()
-            if r < 0.45:
-                return f"{a} bilateral {self.fadj()} {self.noun(foramen=True)}", ""
-            if r < 0.65:
-                return f"{a} {self.fadj()} {self.noun(foramen=True)} bilaterally", ""
-            if r < 0.85:
-                return f"{a} narrowing of both {self.fnoun(plural=True)}", ""
-            return f"{a} narrowing of the {self.fnoun(plural=True)} bilaterally", ""
+            return self.fill(next(t for bound, t in _FORAMEN_PHRASES[u.kind] if r < bound), a=a, side=u.side), ""
         if u.kind == "cmp":
             word = _RANGE_WORD[u.value]
             if rng.random() < 0.15:
@@ -519,41 +534,31 @@ class _Voice:
     def joined_sentence(self, units: Sequence[_Unit]) -> str:
         """One sentence stating several positive units."""
         head, tail = self.join_np(units)
-        r = self.rng.random()
-        if r < 0.4:
-            return f"There is {head}{tail}."
-        if r < 0.8:
-            return f"{_cap(head)}{tail}."
-        return f"{_cap(head)} {'are' if len(units) > 1 else 'is'} present{tail}."
+        return _ladder(self.rng, ((0.4, lambda: f"There is {head}{tail}."), (0.8, lambda: f"{_cap(head)}{tail}."),
+                                  (1.0, lambda: f"{_cap(head)} {'are' if len(units) > 1 else 'is'} present{tail}.")))
 
     # -- ungraded ---------------------------------------------------------
     def ungraded_np(self, u: _Unit) -> str:
-        if u.kind == "canal":
-            return f"{self.canal()} {self.rng.choice(('stenosis', 'narrowing'))}"
-        if u.kind == "one":
-            return f"{u.side} {self.fadj()} {self.rng.choice(('stenosis', 'narrowing'))}"
-        return f"bilateral {self.fadj()} {self.rng.choice(('stenosis', 'narrowing'))}"
+        def noun() -> str:
+            return self.rng.choice(("stenosis", "narrowing"))
+
+        return _per_kind(u, lambda: f"{self.canal()} {noun()}", lambda: f"{u.side} {self.fadj()} {noun()}",
+                         lambda: f"bilateral {self.fadj()} {noun()}")
 
     def sent_ungraded(self, u: _Unit) -> str:
-        r = self.rng.random()
-        if r < 0.4:
-            return f"There is {self.ungraded_np(u)}."
-        if r < 0.7:
-            return f"{_cap(self.ungraded_np(u))} is present."
-        if u.kind == "canal":
-            return f"The {self.canal()} is narrowed."
-        if u.kind == "one":
-            return f"The {u.side} {self.fnoun()} is narrowed."
-        return f"Both {self.fnoun(plural=True)} are narrowed."
+        return _ladder(self.rng, (
+            (0.4, lambda: f"There is {self.ungraded_np(u)}."),
+            (0.7, lambda: f"{_cap(self.ungraded_np(u))} is present."),
+            (1.0, lambda: _per_kind(u, lambda: f"The {self.canal()} is narrowed.",
+                                    lambda: f"The {u.side} {self.fnoun()} is narrowed.",
+                                    lambda: f"Both {self.fnoun(plural=True)} are narrowed."))))
 
     # -- negatives --------------------------------------------------------
     def bare(self, u: _Unit) -> str:
         """Bare noun phrase for use after "no"/"without"."""
-        if u.kind == "canal":
-            return f"{self.canal()} {self.noun()}"
-        if u.kind == "one":
-            return f"{u.side} {self.fadj()} {self.noun(foramen=True)}"
-        return f"{self.fadj()} {self.noun(foramen=True)}"
+        return _per_kind(u, lambda: f"{self.canal()} {self.noun()}",
+                         lambda: f"{u.side} {self.fadj()} {self.noun(foramen=True)}",
+                         lambda: f"{self.fadj()} {self.noun(foramen=True)}")
 
     def compact_all(self) -> str:
         """"spinal canal or neural foraminal stenosis" (all three slots)."""
