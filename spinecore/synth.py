@@ -183,6 +183,24 @@ def _per_kind(u: "_Unit", canal: Callable[[], str], one: Callable[[], str], both
     return (canal if u.kind == "canal" else one if u.kind == "one" else both)()
 
 
+def _graded_levels_sentence(v: "_Voice", groups: Sequence[tuple[int, list[str]]], rng: random.Random, *,
+                            canal: bool) -> str:
+    """One sentence for several grades, each with its levels, of the canal or (``canal`` false) of both foramina:
+    "moderate canal stenosis at L3-4 and severe at L4-5" or "Canal stenosis is moderate at L3-4 and severe at
+    L4-5"."""
+    def subject() -> str:
+        return f"{v.canal()} {v.noun()}" if canal else f"bilateral {v.fadj()} {v.noun(foramen=True)}"
+
+    if rng.random() < 0.5:
+        parts = []
+        for j, (g, lvs) in enumerate(groups):
+            a = v.adj(g, canal=canal)
+            parts.append(f"{a} {subject()} at {v.levels_phrase(lvs)}" if j == 0 else f"{a} at {v.levels_phrase(lvs)}")
+        return _cap(_join(parts, rng)) + "."
+    parts = [f"{v.adj(g, canal=canal)} at {v.levels_phrase(lvs)}" for g, lvs in groups]
+    return f"{_cap(subject())} is {_join(parts, rng)}."
+
+
 def _cap(text: str) -> str:
     """Capitalise the first character only."""
     return text[:1].upper() + text[1:]
@@ -1011,18 +1029,7 @@ def _render_narrative(v: _Voice, plan: _Plan) -> list[str]:
             v.covered.add((lv, "scs"))
     pos_groups = sorted(((g, lvs) for g, lvs in groups.items() if g >= 1), key=lambda t: LEVELS.index(t[1][0]))
     if len(pos_groups) >= 2 and rng.random() < 0.45:
-        if rng.random() < 0.5:
-            parts = []
-            for j, (g, lvs) in enumerate(pos_groups):
-                a = v.adj(g, canal=True)
-                if j == 0:
-                    parts.append(f"{a} {v.canal()} {v.noun()} at {v.levels_phrase(lvs)}")
-                else:
-                    parts.append(f"{a} at {v.levels_phrase(lvs)}")
-            canal_sents.append(_cap(_join(parts, rng)) + ".")
-        else:
-            parts = [f"{v.adj(g, canal=True)} at {v.levels_phrase(lvs)}" for g, lvs in pos_groups]
-            canal_sents.append(f"{_cap(v.canal())} {v.noun()} is {_join(parts, rng)}.")
+        canal_sents.append(_graded_levels_sentence(v, pos_groups, rng, canal=True))
     else:
         for g, lvs in pos_groups:
             at = v.levels_phrase(lvs)
@@ -1074,18 +1081,7 @@ def _render_narrative(v: _Voice, plan: _Plan) -> list[str]:
     chained: set[tuple[_Unit, ...]] = set()
     if len(bi_groups) >= 2 and rng.random() < 0.45:
         bi_groups.sort(key=lambda t: LEVELS.index(t[1][0]))
-        if rng.random() < 0.5:
-            parts = []
-            for j, (g, lvs) in enumerate(bi_groups):
-                a = v.adj(g)
-                if j == 0:
-                    parts.append(f"{a} bilateral {v.fadj()} {v.noun(foramen=True)} at {v.levels_phrase(lvs)}")
-                else:
-                    parts.append(f"{a} at {v.levels_phrase(lvs)}")
-            foram_sents.append(_cap(_join(parts, rng)) + ".")
-        else:
-            parts = [f"{v.adj(g)} at {v.levels_phrase(lvs)}" for g, lvs in bi_groups]
-            foram_sents.append(f"Bilateral {v.fadj()} {v.noun(foramen=True)} is {_join(parts, rng)}.")
+        foram_sents.append(_graded_levels_sentence(v, bi_groups, rng, canal=False))
         chained = {(_Unit("bi", g),) for g, _ in bi_groups}
     for units, lvs in fgroups.items():
         if units in chained:
