@@ -808,7 +808,9 @@ def _make_plan(grades: Grades, style: str, rng: random.Random) -> _Plan:
 
 
 def _remaining_sentence(v: _Voice, plan: _Plan, *, terse: bool = False) -> str:
-    """Sentence summarising the levels in ``plan.summarized`` as normal."""
+    """Sentence summarising the levels in ``plan.summarized`` as normal (which it marks covered)."""
+    for lv in plan.summarized:
+        v.cover_level(lv)
     rng = v.rng
     if not plan.explicit:
         c, f = v.canal(), v.fadj()
@@ -987,8 +989,6 @@ def _render_headings(v: _Voice, plan: _Plan, *, stacked: bool) -> list[str]:
         blocks.append(f"{head}\n{body}" if stacked else f"{head} {body}")
         i += 1
     if plan.summarized:
-        for lv in plan.summarized:
-            v.cover_level(lv)
         blocks.append(_remaining_sentence(v, plan, terse=rng.random() < 0.3))
     sep = "\n\n" if (blank or stacked and rng.random() < 0.5) else "\n"
     return [sep.join(blocks)]
@@ -1134,8 +1134,6 @@ def _render_narrative(v: _Voice, plan: _Plan) -> list[str]:
         else:
             norm_sents.append(_normal_group_sentence(v, normals))
     if plan.summarized:
-        for lv in plan.summarized:
-            v.cover_level(lv)
         norm_sents.append(_remaining_sentence(v, plan))
     if norm_sents:
         paras.append(" ".join(norm_sents))
@@ -1261,8 +1259,6 @@ def _render_prose(v: _Voice, plan: _Plan) -> list[str]:
     if pending_normals:
         tail.extend(_normal_group_sentence(v, run) for run in _normal_runs(pending_normals))
     if plan.summarized:
-        for lv in plan.summarized:
-            v.cover_level(lv)
         tail.append(_remaining_sentence(v, plan))
     if tail:
         paras.append(" ".join(tail))
@@ -1399,8 +1395,6 @@ def _render_terse(v: _Voice, plan: _Plan) -> list[str]:
         lines.append(f"{v.lvl(lv)}: {body}")
         i += 1
     if plan.summarized:
-        for lv in plan.summarized:
-            v.cover_level(lv)
         lines.append(_remaining_sentence(v, plan, terse=True))
     return ["\n".join(lines)]
 
@@ -1507,8 +1501,6 @@ def _render_structured(v: _Voice, plan: _Plan) -> list[str]:
             body = " ".join(f"{k}: {val}." for k, val in fields)
             blocks.append(f"{label}: {body}")
     if plan.summarized:
-        for lv in plan.summarized:
-            v.cover_level(lv)
         blocks.append(_remaining_sentence(v, plan, terse=rng.random() < 0.6))
     return [("\n\n" if bullets else "\n").join(blocks)]
 
@@ -1635,8 +1627,6 @@ def _render_impression_detailed(v: _Voice, plan: _Plan) -> tuple[list[str], list
         for run in _normal_runs(sorted(normals, key=LEVELS.index)):
             items.append(_normal_group_sentence(v, run))
     if plan.summarized:
-        for lv in plan.summarized:
-            v.cover_level(lv)
         items.append(_remaining_sentence(v, plan))
     return [" ".join(findings)], items
 
