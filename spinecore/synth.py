@@ -1414,29 +1414,21 @@ def _render_structured(v: _Voice, plan: _Plan) -> list[str]:
     bullet = rng.choice(("- ", "* ", "  "))
     with_disc = rng.random() < 0.6
 
-    def canal_val(g: int) -> str:
+    def value(g: int, *, canal: bool) -> str:
+        """A template's value for grade ``g`` of the canal or of one foramen."""
         if g == 0:
-            return rng.choice(("patent", "normal", "no stenosis", "no stenosis"))
+            normal = ("patent", "normal", "no stenosis", "no stenosis") if canal else ("patent", "normal", "no stenosis")
+            return rng.choice(normal)
         if g == _UNGRADED:
             return rng.choice(("narrowed", "stenosis present"))
-        r = rng.random()
-        if r < 0.5:
-            return f"{v.adj(g, canal=True)} stenosis"
-        if r < 0.8:
-            return v.adj(g, canal=True)
-        return f"{v.adv(g, canal=True)} narrowed"
+        return _ladder(rng, ((0.5, lambda: f"{v.adj(g, canal=canal)} stenosis"), (0.8, lambda: v.adj(g, canal=canal)),
+                             (1.0, lambda: f"{v.adv(g, canal=canal)} narrowed")))
+
+    def canal_val(g: int) -> str:
+        return value(g, canal=True)
 
     def side_val(g: int) -> str:
-        if g == 0:
-            return rng.choice(("patent", "normal", "no stenosis"))
-        if g == _UNGRADED:
-            return rng.choice(("narrowed", "stenosis present"))
-        r = rng.random()
-        if r < 0.5:
-            return f"{v.adj(g)} stenosis"
-        if r < 0.8:
-            return v.adj(g)
-        return f"{v.adv(g)} narrowed"
+        return value(g, canal=False)
 
     def foramina_val(u: _Unit) -> str | None:
         if u.kind == "bi":
