@@ -34,7 +34,7 @@ from spinecore.schema import LEVELS, LOCATIONS
 
 from .findings import Finding
 from .levels import doc_text
-from .rules import Grammar, cached_rules
+from .rules import GrammarStage, cached_rules
 
 if not Doc.has_extension("rp_result"):
     Doc.set_extension("rp_result", default=None)
@@ -77,12 +77,8 @@ class ReportGrades:
         return out
 
 
-class GradeResolver:
+class GradeResolver(GrammarStage):
     """Resolves the findings of a doc into :class:`ReportGrades`. See the module docstring."""
-
-    def __init__(self, nlp: Language, name: str, grammar: Grammar):
-        self.name = name
-        self.grammar = grammar
 
     def __call__(self, doc: Doc) -> Doc:
         sentences = doc._.rp_sentences or []

@@ -388,3 +388,12 @@ def cached_rules(path: str | Path | None = None) -> RuleSet:
     folder = Path(path) if path is not None else default_rules_dir()
     stamp = tuple((folder / name).stat().st_mtime if (folder / name).exists() else -1.0 for name in RULE_FILES)
     return _cached(str(folder), stamp)
+
+
+class GrammarStage:
+    """Base of the pipeline stages that work from the grammar rules (:class:`Grammar`): spaCy builds each with the
+    pipeline, its component name and the validated grammar of the rules folder."""
+
+    def __init__(self, nlp: Any, name: str, grammar: Grammar):
+        self.name = name
+        self.grammar = grammar

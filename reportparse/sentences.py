@@ -22,7 +22,7 @@ from spacy.attrs import IDX, IS_SPACE, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .rules import Grammar, cached_rules
+from .rules import GrammarStage, cached_rules
 
 
 for _name in ("rp_sentence_bounds", "rp_tokens", "rp_text"):
@@ -56,12 +56,8 @@ def doc_text(doc: Doc) -> str:
     return text
 
 
-class ReportSentencizer:
+class ReportSentencizer(GrammarStage):
     """Rule-based sentence boundaries for report text. See the module docstring for the rules."""
-
-    def __init__(self, nlp: Language, name: str, grammar: Grammar):
-        self.name = name
-        self.grammar = grammar
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
