@@ -73,6 +73,8 @@ def train_seg_cmd(
     optimizer: str | None = typer.Option(None, "--optimizer", help="'sgd' or 'adam'."),
     val_fraction: float | None = typer.Option(None, "--val-fraction", help="Fraction of volumes held out."),
     repeats: int | None = typer.Option(None, "--repeats", help="Augmented draws of every real case per epoch."),
+    loss: str | None = typer.Option(None, "--loss", help="'dice' (eq. 1, every preset) or 'dice+bce' (plus a "
+                                    "pixel-wise cross entropy: the S1 output singles out S1 sooner)."),
     synthetic: int | None = typer.Option(None, "--synthetic", help="Synthetic T1/T2 slices added to the training "
                                          "set (imaging.synth)."),
     exclude: list[str] = typer.Option([], "--exclude", help="Leave this case out of training (a held-out test "
@@ -94,7 +96,8 @@ def train_seg_cmd(
     setup_logging(verbose)
     cfg = preset_config(preset, input_size=input_size, features=features, depth=depth, epochs=epochs,
                         batch_size=batch_size, lr=lr, optimizer=optimizer, val_fraction=val_fraction,
-                        repeats=repeats, synthetic=synthetic, with_s1=with_s1, time_limit_s=time_limit, seed=seed)
+                        repeats=repeats, synthetic=synthetic, loss=loss, with_s1=with_s1, time_limit_s=time_limit,
+                        seed=seed)
     with progress("epoch[/bold] {task.fields[info]}", time_left=True) as bar:
         task = bar.add_task("train", total=cfg.epochs, info="preparing data")
         summary = train(data, output, cfg, levels=levels or LEVELS_FILE, exclude=exclude,
