@@ -414,3 +414,25 @@ def test_a_location_completing_another_noun_is_no_stenosis_statement(text):
 ])
 def test_canal_and_foramen_phrases_around_these_constructions_still_grade(text, expected):
     assert graded(text) == expected
+
+
+# -- a negated cause of a narrowing ------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "Long-segment canal narrowing. We see no disc disease as the cause of the narrowing.",
+    "Canal is small from short pedicles; no herniation to account for the stenosis is identified.",
+    "No facet overgrowth responsible for the foraminal narrowing on the right.",
+    "There is no disc bulge to explain the patient's narrowing, which is developmental.",
+    "Degeneration is not seen as a source of the stenosis.",
+])
+def test_a_negated_cause_does_not_say_the_narrowing_is_absent(text):
+    assert graded(text) == {}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("No canal stenosis to explain the leg pain.", {lvl: (0, N, N) for lvl in LUMBAR}),
+    ("There is no foraminal narrowing responsible for her sciatica.", {lvl: (N, 0, 0) for lvl in LUMBAR}),
+    ("L4-L5: no bulge causing stenosis.", {"L4-L5": (0, 0, 0)}),
+    ("L3-4 moderate central stenosis; no disc herniation accounts for it.", {"L3-L4": (2, N, N)}),
+])
+def test_a_negated_stenosis_before_a_cause_phrase_is_still_normal(text, expected):
+    assert graded(text) == expected
