@@ -436,3 +436,48 @@ def test_a_negated_cause_does_not_say_the_narrowing_is_absent(text):
 ])
 def test_a_negated_stenosis_before_a_cause_phrase_is_still_normal(text, expected):
     assert graded(text) == expected
+
+
+# -- spoken levels -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("At the four five level the canal is severely narrowed.", {"L4-L5": (3, N, N)}),
+    ("L four-five: moderate left foraminal narrowing.", {"L4-L5": (N, N, 2)}),
+    ("Mild central stenosis at L five S one.", {"L5-S1": (1, N, N)}),
+    ("Slip of L three on L four with moderate canal stenosis.", {"L3-L4": (2, N, N)}),
+    ("At three-four, moderate bilateral foraminal stenosis.", {"L3-L4": (N, 2, 2)}),
+    ("The five-one disc narrows the right foramen mildly.", {"L5-S1": (N, 1, N)}),
+    ("Moderate canal stenosis from L two to L four.", {"L2-L3": (2, N, N), "L3-L4": (2, N, N)}),
+])
+def test_levels_with_spelt_out_numbers(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("He walks four five times a day. L4-5 has mild canal stenosis.", {"L4-L5": (1, N, N)}),
+    ("Mild canal stenosis at two to three levels.", {}),
+    ("Severe foraminal stenosis was found at one or two levels.", {}),
+    ("At L3-4, two three millimetre bulges cause mild canal stenosis.", {"L3-L4": (1, N, N)}),
+    ("Patient is one two weeks after surgery; L5-S1 moderate right foraminal stenosis.", {"L5-S1": (N, 2, N)}),
+])
+def test_spelt_out_counts_are_no_levels(text, expected):
+    assert graded(text) == expected
+
+
+# -- lay words for the foramen ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("At L4-5 there is mild narrowing of the spaces where the nerves exit.", {"L4-L5": (N, 1, 1)}),
+    ("L3-L4: moderate narrowing of the openings on the sides of the spine where the nerve roots leave.",
+     {"L3-L4": (N, 2, 2)}),
+    ("At L5-S1 the holes through which the nerves come out are severely narrowed on the right.",
+     {"L5-S1": (N, 3, N)}),
+])
+def test_a_lay_description_of_the_foramen_is_the_foramen(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "At L2-3 the nerves exit normally and the disc is dry.",
+    "The openings where the nerves exit were explained to the patient.",
+])
+def test_lay_foramen_words_without_a_narrowing_grade_nothing(text):
+    assert graded(text) == {}
