@@ -481,3 +481,36 @@ def test_a_lay_description_of_the_foramen_is_the_foramen(text, expected):
 ])
 def test_lay_foramen_words_without_a_narrowing_grade_nothing(text):
     assert graded(text) == {}
+
+
+# -- a foramen qualified by a position word; a side carried by a pronoun ----------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("At L3-4 mild narrowing of the lower neural foramina is seen.", {"L3-L4": (N, 1, 1)}),
+    ("At L3-4 there is slight narrowing of the inferior neural foramen.", {"L3-L4": (N, 1, 1)}),
+    ("L2-3: moderate narrowing of the upper part of the left foramen.", {"L2-L3": (N, N, 2)}),
+    ("L5-S1: severe narrowing of the superior aspect of both foramina.", {"L5-S1": (N, 3, 3)}),
+])
+def test_a_position_word_before_the_foramen_keeps_the_foramen(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: a small left-sided bulge. It narrows the foramen mildly.", {"L3-L4": (N, N, 1)}),
+    ("At L4-5 a right foraminal protrusion is seen. This causes moderate foraminal stenosis.", {"L4-L5": (N, 2, N)}),
+    ("At L2-3 there is a right paracentral herniation. It produces minimal narrowing of the inferior neural "
+     "foramen. The left foramen is patent.", {"L2-L3": (N, 1, 0)}),
+])
+def test_a_pronoun_carries_the_one_side_of_the_sentence_before(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the sentence does not open with a pronoun, or the sentence before has both sides or none
+    ("L4-5: small right protrusion. Mild foraminal narrowing.", {"L4-L5": (N, 1, 1)}),
+    ("L4-5: left and right facet arthropathy. It causes mild foraminal narrowing.", {"L4-L5": (N, 1, 1)}),
+    ("L4-5: left paracentral protrusion. This level shows mild foraminal narrowing.", {"L4-L5": (N, 1, 1)}),
+    ("L4-5: left paracentral protrusion. It causes mild canal stenosis.", {"L4-L5": (1, N, N)}),
+    ("L4-5: a disc bulge. It causes mild foraminal narrowing.", {"L4-L5": (N, 1, 1)}),
+])
+def test_no_side_is_carried_without_a_pronoun_and_one_side(text, expected):
+    assert graded(text) == expected
