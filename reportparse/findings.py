@@ -19,8 +19,9 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
    (flag), hypothetical and other-modality statements (dropped).
 6. **Slots.** Canal cores give ``scs``; foramen cores give ``rfs``/``lfs`` by side (both when no side is
    stated, except in a sentence that opens with one of ``anaphora_words`` after a sentence naming one side:
-   "a small left disc bulge. It narrows the foramen mildly." is the left foramen); a bare stenosis word gives the foramina when a side is stated, all three slots when negated, and
-   the ``generic_graded_location`` otherwise.
+   "a small left disc bulge. It narrows the foramen mildly." is the left foramen); a bare stenosis word gives
+   the foramina when a side is stated, all three slots when negated, and the ``generic_graded_location``
+   otherwise.
 7. **Levels.** Each finding goes to the nearest level group of its sentence (the preceding one in a heading
    sentence, else the following one), or to the level in scope. A positive finding "at several levels" or under
    a weak left-over marker ("the other") has no level: it is kept unplaced.

@@ -85,7 +85,8 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
                 "typo_targets": _STR_LIST, "typo_protected": _STR_LIST,
                 "spoken_numbers": ("the number words of one to twelve, in order",
-                                   lambda v: isinstance(v, list) and len(v) == 12 and all(isinstance(x, str) for x in v)),
+                                   lambda v: isinstance(v, list) and len(v) == 12
+                                   and all(isinstance(x, str) for x in v)),
                 "spoken_level_nouns": _STR_LIST,
                 "typo_min_length": ("an integer of at least 4", lambda v: isinstance(v, int)
                                     and not isinstance(v, bool) and v >= 4)},
