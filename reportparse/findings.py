@@ -18,8 +18,10 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
 5. **Context.** medspaCy ConText marks negation (grade 0 unless the core has its own severity), uncertainty
    (flag), hypothetical and other-modality statements (dropped).
 6. **Slots.** Canal cores give ``scs``; foramen cores give ``rfs``/``lfs`` by side (both when no side is
-   stated); a bare stenosis word gives the foramina when a side is stated, all three slots when negated, and
-   the ``generic_graded_location`` otherwise.
+   stated, except in a sentence that opens with one of ``anaphora_words`` after a sentence naming one side:
+   "a small left disc bulge. It narrows the foramen mildly." is the left foramen); a bare stenosis word gives
+   the foramina when a side is stated, all three slots when negated, and the ``generic_graded_location``
+   otherwise.
 7. **Levels.** Each finding goes to the nearest level group of its sentence (the preceding one in a heading
    sentence, else the following one), or to the level in scope. A positive finding "at several levels" or under
    a weak left-over marker ("the other") has no level: it is kept unplaced.
@@ -489,9 +491,11 @@ class FindingAssembler:
                 out.append(Finding(slot, grade, rank, grp, index, info.start_char, info.end_char, ("level_normal",)))
         return True
 
-    def sentence(self, info: SentenceInfo, index: int, doc: Doc,
-                 prev_location: str | None = None) -> tuple[list[Finding], str | None]:
-        """The findings of one sentence, and the location of its last stenosis phrase (for the next clause)."""
+    def sentence(self, info: SentenceInfo, index: int, doc: Doc, prev_location: str | None = None,
+                 prev_side: str | None = None) -> tuple[list[Finding], str | None]:
+        """The findings of one sentence, and the location of its last stenosis phrase (for the next clause).
+        ``prev_side`` is the one side of the sentence before, for a foramen this sentence names without a side
+        when it opens with a pronoun ("a small left disc bulge. It narrows the foramen mildly.")."""
         out: list[Finding] = []
         if info.excluded:
             return out, None
@@ -500,7 +504,11 @@ class FindingAssembler:
             return out, None
         if self._whole(info, index, out) or self._study(info, index, doc, words, out):
             return self._in_region(info, out), None
-        out, location = self._located(info, index, doc, prev_location)
+        first, second = (info.items + [None, None])[:2]
+        # "this level shows ..." is about the level, not the finding before
+        opens_anaphoric = first is not None and first.kind == WORD and first.text in self.g.anaphora_words and not (
+            second is not None and second.text in self.g.spoken_level_nouns)
+        out, location = self._located(info, index, doc, prev_location, prev_side if opens_anaphoric else None)
         return self._in_region(info, out), location
 
     def _about_prior_study(self, words: list[str]) -> bool:
@@ -557,8 +565,8 @@ class FindingAssembler:
         qualified = bool(after) and after[0].strip(",.;:") in self.g.qualifiers
         return not qualified and not (before and before[0] in ("not", "no"))
 
-    def _located(self, info: SentenceInfo, index: int, doc: Doc,
-                 prev_location: str | None) -> tuple[list[Finding], str | None]:
+    def _located(self, info: SentenceInfo, index: int, doc: Doc, prev_location: str | None,
+                 carried_side: str | None = None) -> tuple[list[Finding], str | None]:
         """The stenosis phrases of one sentence as findings (steps 1-7 of the module docstring)."""
         out: list[Finding] = []
         items = info.items
@@ -585,6 +593,9 @@ class FindingAssembler:
         self._coordinate(cores, items)
         cores = sorted(cores + self._elliptical_severities(cores, items), key=lambda c: c.first)
         for core in cores:
+            if carried_side and core.location == "foramen" and not core.sides and \
+                    not any(i.kind == "SIDE" for i in core.left + core.predicate):
+                core.sides = [carried_side]
             out.extend(self._findings(core, info, index, doc))
         return out, cores[-1].location
 
@@ -707,9 +718,12 @@ class FindingAssembler:
     def __call__(self, doc: Doc) -> Doc:
         findings: list[Finding] = []
         location: str | None = None
+        side: str | None = None
         for index, info in enumerate(doc._.rp_sentences or ()):
-            found, location = self.sentence(info, index, doc, location)
+            found, location = self.sentence(info, index, doc, location, side)
             findings.extend(found)
+            sides = {i.meta["side"] for i in info.items if i.kind == "SIDE"}
+            side = sides.pop() if len(sides) == 1 and sides <= {"left", "right"} else None
         doc._.rp_findings = findings
         return doc
 

@@ -9,6 +9,10 @@ more than a list can hold; this stage covers two open classes with rules from ``
   L3-L5") names every disc in it (L3-L4 and L4-L5). A lone vertebra next to a listhesis word ("grade 1 L4
   anterolisthesis", "retrolisthesis of L3") names the disc below it. Cervical, thoracic above T12 and sacral
   levels (C5-6, T8-T9, L5-L6, S1-S2) are levels outside the table (``other``): their statements grade nothing.
+  Spoken dictation spells the numbers out: after a vertebral letter in any of these forms ("L four-five",
+  "L four on L five", "L five S one", "L three to L five"), and bare only for two neighbouring numbers that a
+  level noun follows ("at the four five level", "the five-one disc") or that "at" precedes with a hyphen ("at
+  four-five"); "two to three levels" and "four five times" are counts, not levels.
   Each mention becomes a ``LEVEL`` concept span (``metadata.levels`` when it names several levels).
 * **Typos of key words.** A word that no concept or known word spells and that lies within a small
   Damerau-Levenshtein distance of a key word ("foraminl", "nueral", "stenossis", "bilaterral", "sever") gets the
@@ -105,6 +109,14 @@ class Lexicon:
             rf"(?:(?:\b(?:{listhesis})\s+of\s+(?:the\s+)?(?P<a>[CTLS]-?\d{{1,2}})\b"
             rf"(?!\s*(?:{symbols}|{words})\s*[CTLS]?\d))"
             rf"|(?:(?<![A-Za-z0-9])(?P<b>[CTLS]-?\d{{1,2}})\s+(?:[a-z]+\s+)?(?:{listhesis})\b))", re.IGNORECASE)
+        number = "|".join(g.spoken_numbers)
+        self.spoken_lettered = re.compile(
+            rf"(?<![A-Za-z0-9'])(?P<r1>[CTLS])[- ]?(?P<w1>{number})(?:\s*(?:{symbols})\s*|\s+(?:{words})\s+|\s+)"
+            rf"(?:(?P<r2>[CTLS])[- ]?)?(?P<w2>{number})(?![a-z])", re.IGNORECASE)
+        nouns = "|".join(re.escape(w) for w in g.spoken_level_nouns)
+        self.spoken_bare = re.compile(
+            rf"(?<![a-z])(?:(?P<w1>{number})[ -](?P<w2>{number})(?=\s+(?:{nouns})(?![a-z]))"
+            rf"|(?<=at )(?:the )?(?P<w3>{number})-(?P<w4>{number})(?![a-z]))", re.IGNORECASE)
         self._rules: dict[tuple[str, ...], TargetRule] = {}
         self._fixes: dict[str, str | None] = {}
 
@@ -152,6 +164,8 @@ class Lexicon:
             taken.append((m.start(), m.end()))
             spans.append(self._span(span, levels))
         lower = text.lower()
+        if any(w in lower for w in self.grammar.spoken_numbers[:5]):
+            self._add_spoken(doc, text, taken, spans)
         for m in (self.ordinals.finditer(text) if "lumbar" in lower else ()):
             first, last = (_ORDINALS[m.group(k).lower()] for k in ("o1", "o2"))
             span = doc.char_span(m.start(), m.end())
@@ -170,6 +184,33 @@ class Lexicon:
             span = doc.char_span(start, end)
             if span is not None:
                 spans.append(self._span(span, disc_levels(name, VERTEBRAE[_INDEX[name] + 1]) or ()))
+
+    def _add_spoken(self, doc: Doc, text: str, taken: list[tuple[int, int]], spans: list[Span]) -> None:
+        """Levels with spelt-out numbers (see the module docstring)."""
+        value = {w: i + 1 for i, w in enumerate(self.grammar.spoken_numbers)}
+        found: list[tuple[int, int, tuple[str, ...] | None]] = []
+        for m in self.spoken_lettered.finditer(text):
+            r1, n1, n2 = m.group("r1").upper(), value[m.group("w1").lower()], value[m.group("w2").lower()]
+            r2 = (m.group("r2") or "").upper() or ("S" if (r1, n1, n2) == ("L", 5, 1) else
+                                                   "L" if (r1, n1, n2) == ("T", 12, 1) else r1)
+            first, last = f"{r1}{n1}", f"{r2}{n2}"
+            found.append((m.start(), m.end(), disc_levels(first, last) if first in _INDEX and last in _INDEX else ()))
+        for m in self.spoken_bare.finditer(text):
+            a, b = (m.group("w1"), m.group("w2")) if m.group("w1") else (m.group("w3"), m.group("w4"))
+            n1, n2 = value[a.lower()], value[b.lower()]
+            pair = {(5, 1): ("L5", "S1"), (12, 1): ("T12", "L1")}.get((n1, n2))
+            if pair is None and n2 == n1 + 1 and n2 <= 5:
+                pair = (f"L{n1}", f"L{n2}")
+            if pair is not None:
+                start = m.start("w1") if m.group("w1") else m.start("w3")
+                found.append((start, m.end(), disc_levels(*pair)))
+        for start, end, levels in found:
+            if levels is None or any(s < end and start < e for s, e in taken):
+                continue
+            span = doc.char_span(start, end, alignment_mode="expand")
+            if span is not None:
+                taken.append((start, end))
+                spans.append(self._span(span, levels))
 
     def _span(self, span: Span, levels: tuple[str, ...]) -> Span:
         out = Span(span.doc, span.start, span.end, label="LEVEL")

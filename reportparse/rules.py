@@ -80,9 +80,14 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
                  "change_from": _STR_LIST, "change_to": _STR_LIST, "past_markers": _STR_LIST,
+                 "anaphora_words": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
     "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
                 "typo_targets": _STR_LIST, "typo_protected": _STR_LIST,
+                "spoken_numbers": ("the number words of one to twelve, in order",
+                                   lambda v: isinstance(v, list) and len(v) == 12
+                                   and all(isinstance(x, str) for x in v)),
+                "spoken_level_nouns": _STR_LIST,
                 "typo_min_length": ("an integer of at least 4", lambda v: isinstance(v, int)
                                     and not isinstance(v, bool) and v >= 4)},
     "study": {"study_words": _STR_LIST, "normal_words": _STR_LIST, "qualifiers": _STR_LIST,
@@ -116,6 +121,7 @@ class Grammar:
     change_from: frozenset[str]
     change_to: frozenset[str]
     past_markers: frozenset[str]
+    anaphora_words: frozenset[str]
     generic_graded_location: str
     level_separators: tuple[str, ...]
     sacral_one_spellings: frozenset[str]
@@ -123,6 +129,8 @@ class Grammar:
     typo_targets: tuple[str, ...]
     typo_protected: frozenset[str]
     typo_min_length: int
+    spoken_numbers: tuple[str, ...]
+    spoken_level_nouns: frozenset[str]
     study_words: frozenset[str]
     normal_words: tuple[str, ...]
     qualifiers: frozenset[str]
@@ -156,6 +164,7 @@ class Grammar:
             change_from=words("assembly", "change_from"),
             change_to=words("assembly", "change_to"),
             past_markers=words("assembly", "past_markers"),
+            anaphora_words=words("assembly", "anaphora_words"),
             generic_graded_location=data["assembly"]["generic_graded_location"],
             level_separators=tuple(w.lower() for w in data["lexicon"]["level_separators"]),
             sacral_one_spellings=words("lexicon", "sacral_one_spellings"),
@@ -163,6 +172,8 @@ class Grammar:
             typo_targets=tuple(w.lower() for w in data["lexicon"]["typo_targets"]),
             typo_protected=words("lexicon", "typo_protected"),
             typo_min_length=data["lexicon"]["typo_min_length"],
+            spoken_numbers=tuple(w.lower() for w in data["lexicon"]["spoken_numbers"]),
+            spoken_level_nouns=words("lexicon", "spoken_level_nouns"),
             study_words=words("study", "study_words"),
             normal_words=tuple(w.lower() for w in data["study"]["normal_words"]),
             qualifiers=words("study", "qualifiers"),

@@ -414,3 +414,103 @@ def test_a_location_completing_another_noun_is_no_stenosis_statement(text):
 ])
 def test_canal_and_foramen_phrases_around_these_constructions_still_grade(text, expected):
     assert graded(text) == expected
+
+
+# -- a negated cause of a narrowing ------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "Long-segment canal narrowing. We see no disc disease as the cause of the narrowing.",
+    "Canal is small from short pedicles; no herniation to account for the stenosis is identified.",
+    "No facet overgrowth responsible for the foraminal narrowing on the right.",
+    "There is no disc bulge to explain the patient's narrowing, which is developmental.",
+    "Degeneration is not seen as a source of the stenosis.",
+])
+def test_a_negated_cause_does_not_say_the_narrowing_is_absent(text):
+    assert graded(text) == {}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("No canal stenosis to explain the leg pain.", {lvl: (0, N, N) for lvl in LUMBAR}),
+    ("There is no foraminal narrowing responsible for her sciatica.", {lvl: (N, 0, 0) for lvl in LUMBAR}),
+    ("L4-L5: no bulge causing stenosis.", {"L4-L5": (0, 0, 0)}),
+    ("L3-4 moderate central stenosis; no disc herniation accounts for it.", {"L3-L4": (2, N, N)}),
+])
+def test_a_negated_stenosis_before_a_cause_phrase_is_still_normal(text, expected):
+    assert graded(text) == expected
+
+
+# -- spoken levels -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("At the four five level the canal is severely narrowed.", {"L4-L5": (3, N, N)}),
+    ("L four-five: moderate left foraminal narrowing.", {"L4-L5": (N, N, 2)}),
+    ("Mild central stenosis at L five S one.", {"L5-S1": (1, N, N)}),
+    ("Slip of L three on L four with moderate canal stenosis.", {"L3-L4": (2, N, N)}),
+    ("At three-four, moderate bilateral foraminal stenosis.", {"L3-L4": (N, 2, 2)}),
+    ("The five-one disc narrows the right foramen mildly.", {"L5-S1": (N, 1, N)}),
+    ("Moderate canal stenosis from L two to L four.", {"L2-L3": (2, N, N), "L3-L4": (2, N, N)}),
+])
+def test_levels_with_spelt_out_numbers(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("He walks four five times a day. L4-5 has mild canal stenosis.", {"L4-L5": (1, N, N)}),
+    ("Mild canal stenosis at two to three levels.", {}),
+    ("Severe foraminal stenosis was found at one or two levels.", {}),
+    ("At L3-4, two three millimetre bulges cause mild canal stenosis.", {"L3-L4": (1, N, N)}),
+    ("Patient is one two weeks after surgery; L5-S1 moderate right foraminal stenosis.", {"L5-S1": (N, 2, N)}),
+])
+def test_spelt_out_counts_are_no_levels(text, expected):
+    assert graded(text) == expected
+
+
+# -- lay words for the foramen ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("At L4-5 there is mild narrowing of the spaces where the nerves exit.", {"L4-L5": (N, 1, 1)}),
+    ("L3-L4: moderate narrowing of the openings on the sides of the spine where the nerve roots leave.",
+     {"L3-L4": (N, 2, 2)}),
+    ("At L5-S1 the holes through which the nerves come out are severely narrowed on the right.",
+     {"L5-S1": (N, 3, N)}),
+])
+def test_a_lay_description_of_the_foramen_is_the_foramen(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "At L2-3 the nerves exit normally and the disc is dry.",
+    "The openings where the nerves exit were explained to the patient.",
+])
+def test_lay_foramen_words_without_a_narrowing_grade_nothing(text):
+    assert graded(text) == {}
+
+
+# -- a foramen qualified by a position word; a side carried by a pronoun ----------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("At L3-4 mild narrowing of the lower neural foramina is seen.", {"L3-L4": (N, 1, 1)}),
+    ("At L3-4 there is slight narrowing of the inferior neural foramen.", {"L3-L4": (N, 1, 1)}),
+    ("L2-3: moderate narrowing of the upper part of the left foramen.", {"L2-L3": (N, N, 2)}),
+    ("L5-S1: severe narrowing of the superior aspect of both foramina.", {"L5-S1": (N, 3, 3)}),
+])
+def test_a_position_word_before_the_foramen_keeps_the_foramen(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: a small left-sided bulge. It narrows the foramen mildly.", {"L3-L4": (N, N, 1)}),
+    ("At L4-5 a right foraminal protrusion is seen. This causes moderate foraminal stenosis.", {"L4-L5": (N, 2, N)}),
+    ("At L2-3 there is a right paracentral herniation. It produces minimal narrowing of the inferior neural "
+     "foramen. The left foramen is patent.", {"L2-L3": (N, 1, 0)}),
+])
+def test_a_pronoun_carries_the_one_side_of_the_sentence_before(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the sentence does not open with a pronoun, or the sentence before has both sides or none
+    ("L4-5: small right protrusion. Mild foraminal narrowing.", {"L4-L5": (N, 1, 1)}),
+    ("L4-5: left and right facet arthropathy. It causes mild foraminal narrowing.", {"L4-L5": (N, 1, 1)}),
+    ("L4-5: left paracentral protrusion. This level shows mild foraminal narrowing.", {"L4-L5": (N, 1, 1)}),
+    ("L4-5: left paracentral protrusion. It causes mild canal stenosis.", {"L4-L5": (1, N, N)}),
+    ("L4-5: a disc bulge. It causes mild foraminal narrowing.", {"L4-L5": (N, 1, 1)}),
+])
+def test_no_side_is_carried_without_a_pronoun_and_one_side(text, expected):
+    assert graded(text) == expected
