@@ -202,8 +202,8 @@ def _manifest_rows(manifest: pd.DataFrame, manifest_dir: str | Path | None) -> t
     return usable, int(failed.sum())
 
 
-def _label_rows(levels: pd.DataFrame, mapping: pd.DataFrame | None, tasks: Sequence[str] = LOCATIONS,
-                scheme: LabelScheme = SCHEMES["deepspine"]) -> tuple[pd.DataFrame, int]:
+def _label_rows(levels: pd.DataFrame, mapping: pd.DataFrame | None, tasks: Sequence[str],
+                scheme: LabelScheme) -> tuple[pd.DataFrame, int]:
     """Label rows keyed by study_id and level (plus a mapped patient_id) with ``tasks`` as ``scheme`` classes, and
     the number of duplicates dropped. The subarticular tasks, which reports do not grade, are missing for every
     disc of a table without them (with a warning); any other task the table lacks is G303."""

@@ -1424,12 +1424,6 @@ def _render_structured(v: _Voice, plan: _Plan) -> list[str]:
         return _ladder(rng, ((0.5, lambda: f"{v.adj(g, canal=canal)} stenosis"), (0.8, lambda: v.adj(g, canal=canal)),
                              (1.0, lambda: f"{v.adv(g, canal=canal)} narrowed")))
 
-    def canal_val(g: int) -> str:
-        return value(g, canal=True)
-
-    def side_val(g: int) -> str:
-        return value(g, canal=False)
-
     def foramina_val(u: _Unit) -> str | None:
         if u.kind == "bi":
             if u.value == 0:
@@ -1469,7 +1463,7 @@ def _render_structured(v: _Voice, plan: _Plan) -> list[str]:
             if recess:
                 fields.append(("Lateral recesses", recess[0]))
         if vals["scs"] is not None:
-            fields.append((canal_label, canal_val(vals["scs"])))
+            fields.append((canal_label, value(vals["scs"], canal=True)))
             v.covered.add((lv, "scs"))
         fvals = dict(vals)
         fvals["scs"] = None
@@ -1484,7 +1478,7 @@ def _render_structured(v: _Voice, plan: _Plan) -> list[str]:
             for side in ("right", "left"):
                 g = vals[_SIDE_LOC[side]]
                 if g is not None:
-                    fields.append((f"{_cap(side)} {f_label}", side_val(g)))
+                    fields.append((f"{_cap(side)} {f_label}", value(g, canal=False)))
                     v.covered.add((lv, _SIDE_LOC[side]))
         if bullets:
             body = "\n".join(f"{bullet}{k}: {val}" for k, val in fields)
