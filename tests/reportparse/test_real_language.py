@@ -232,7 +232,8 @@ def test_a_note_without_any_level_still_reads_a_normal_lumbar_mri():
 
 # -- findings "at several levels" ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", [
-    "Mild canal stenosis at L2-3 and L3-4, with moderate foraminal narrowing at specific levels. No other stenosis.",
+    "The canal is mildly stenotic at L2-3 and L3-4; the foramina narrow moderately at specific levels. No other "
+    "stenosis.",
     "IMPRESSION: Moderate foraminal stenosis at several levels. Mild canal stenosis at L2-3 and L3-4. Elsewhere "
     "no stenosis.",
     "Bilateral foraminal narrowing, mild, at multiple lumbar levels; mild canal stenosis at L2-L3 and L3-L4. The "
