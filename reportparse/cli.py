@@ -59,12 +59,15 @@ def extract_cmd(
     n_process: Optional[int] = typer.Option(None, "--n-process", hidden=True, help="Deprecated: -j/--workers."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder replacing the shipped rules."),
     max_chars: int = typer.Option(200_000, "--max-chars", help="Longer reports get status error."),
+    refresh_every: int = typer.Option(100_000, "--refresh-every", help="Build a fresh parser after this many "
+                                      "reports per process, keeping memory flat (0: never)."),
     verbose: Verbose = False,
 ) -> None:
     """Turn a file of reports into a levels table: report_id, level, scs, rfs, lfs (0-3 or empty), status."""
     setup_logging(verbose)
     config = ExtractConfig(id_col=id_col, text_col=text_col, rules_dir=str(rules) if rules else None,
-                           n_process=renamed(workers, n_process, "--n-process", "-j/--workers"), max_chars=max_chars)
+                           n_process=renamed(workers, n_process, "--n-process", "-j/--workers"), max_chars=max_chars,
+                           refresh_every=refresh_every)
     with progress("parsing reports") as bar:
         task = bar.add_task("parse", total=None)
         summary = extract(reports, output, evidence, config, progress=lambda n: bar.advance(task, n))

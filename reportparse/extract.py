@@ -28,7 +28,7 @@ from spinecore.schema import LEVEL_COLUMNS, LEVELS, LOCATIONS
 from .errors import Errors, ReportParseError, Warnings
 from .grades import Evidence
 from .io import InputRow, ReportReader
-from .pipeline import build_pipeline
+from .pipeline import RefreshingPipeline, build_pipeline
 from .rules import cached_rules
 
 logger = logging.getLogger(__name__)
@@ -50,12 +50,15 @@ class ExtractConfig(Config):
     n_process: int = 1
     batch_size: int = 64
     max_chars: int = 200_000
+    refresh_every: int = 100_000  # rebuild the parser after this many reports per process (0: never)
 
     def validate(self) -> None:
         if self.n_process < 1:
             raise ReportParseError(Errors.E108.format(value=self.n_process))
         if self.max_chars < 1:
             raise ReportParseError(Errors.E110.format(value=self.max_chars))
+        if self.refresh_every < 0:
+            raise ReportParseError(Errors.E113.format(value=self.refresh_every))
 
 
 @dataclass
@@ -177,13 +180,13 @@ class SeenIds:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(rules_dir: str | None) -> None:
-    _WORKER["nlp"] = build_pipeline(rules_dir)
+def _init_worker(rules_dir: str | None, refresh_every: int) -> None:
+    _WORKER["nlp"] = RefreshingPipeline(rules_dir, refresh_every, build_pipeline(rules_dir))
 
 
 def _parse_batch(batch: list[InputRow], max_chars: int, with_evidence: bool) -> list[ReportResult]:
     nlp = _WORKER["nlp"]
-    return [parse_row(nlp, item, max_chars, with_evidence) for item in batch]
+    return [parse_row(nlp(), item, max_chars, with_evidence) for item in batch]
 
 
 def _batches(rows: Iterable[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -200,15 +203,16 @@ def _batches(rows: Iterable[InputRow], size: int) -> Iterator[list[InputRow]]:
 def iter_results(rows: Iterable[InputRow], config: ExtractConfig, nlp: Language | None = None,
                  with_evidence: bool = True) -> Iterator[ReportResult]:
     """Parse rows in input order, in this process (with ``nlp``, built from the config when None) or in
-    ``config.n_process`` workers (bounded queue); ``with_evidence=False`` leaves the evidence rows out."""
+    ``config.n_process`` workers (bounded queue); ``with_evidence=False`` leaves the evidence rows out. Each
+    process builds a fresh parser every ``config.refresh_every`` reports (:class:`RefreshingPipeline`)."""
     if config.n_process == 1:
-        nlp = nlp or build_pipeline(config.rules_dir)
+        pipeline = RefreshingPipeline(config.rules_dir, config.refresh_every, nlp)
         for item in rows:
-            yield parse_row(nlp, item, config.max_chars, with_evidence)
+            yield parse_row(pipeline(), item, config.max_chars, with_evidence)
         return
     batches = _batches(rows, config.batch_size)
     ctx = mp.get_context("spawn" if mp.get_start_method(allow_none=True) == "spawn" else "fork")
-    with ctx.Pool(config.n_process, initializer=_init_worker, initargs=(config.rules_dir,)) as pool:
+    with ctx.Pool(config.n_process, initializer=_init_worker, initargs=(config.rules_dir, config.refresh_every)) as pool:
         pending: deque = deque()
         for batch in batches:
             pending.append(pool.apply_async(_parse_batch, (batch, config.max_chars, with_evidence)))

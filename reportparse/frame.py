@@ -2,8 +2,9 @@
 
 :func:`parse_frame` turns a DataFrame with one report per row into the levels table (or the evidence table) of
 ``reportparse extract``, with the same columns and values; :func:`parse_tables` gives both from one parse. Each
-process builds the parser once (:func:`reportparse.pipeline.default_pipeline` is cached), so a Dask worker,
-a Spark Python worker or a Ray worker pays the start-up once and not per partition. The empty tables
+process builds the parser once (and anew every ``ExtractConfig.refresh_every`` reports, as ``extract`` does, so
+that a long-lived worker's memory stays flat), so a Dask worker, a Spark Python worker or a Ray worker pays the
+start-up once and not per partition. The empty tables
 :func:`levels_meta` and :func:`evidence_meta` (for ``meta=``) and :func:`spark_schema` describe the output.
 
 Dask (one partition at a time, in the worker processes)::
@@ -27,6 +28,7 @@ by ``reportparse extract`` only, since a partition does not see the others.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Literal
 
 import pandas as pd
@@ -34,7 +36,7 @@ import pandas as pd
 from .errors import Errors, ReportParseError
 from .extract import ExtractConfig, parse_row
 from .io import ID_CANDIDATES, TEXT_CANDIDATES, InputRow, _clean_id, _clean_text, find_column
-from .pipeline import default_pipeline
+from .pipeline import RefreshingPipeline
 
 Table = Literal["levels", "evidence"]
 
@@ -92,6 +94,12 @@ def _values(column: pd.Series) -> list[Any]:
     return column.astype(object).where(column.notna(), None).tolist()
 
 
+@lru_cache(maxsize=4)
+def _process_pipeline(rules_dir: str | None, refresh_every: int) -> RefreshingPipeline:
+    """This process's parser, kept across partitions."""
+    return RefreshingPipeline(rules_dir, refresh_every)
+
+
 def _parse(frame: pd.DataFrame, config: ExtractConfig | None, row_col: str | None,
            with_evidence: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     config = config or ExtractConfig()
@@ -100,11 +108,11 @@ def _parse(frame: pd.DataFrame, config: ExtractConfig | None, row_col: str | Non
     text_col = _column(frame, config.text_col, TEXT_CANDIDATES, "text", "ExtractConfig(text_col=...)")
     rows = frame[_column(frame, row_col, (), "row number", "the row_col argument")].tolist() if row_col is not None \
         else range(1, len(frame) + 1)
-    nlp = default_pipeline(config.rules_dir)
+    pipeline = _process_pipeline(config.rules_dir, config.refresh_every)
     levels: list[dict[str, Any]] = []
     evidence: list[dict[str, Any]] = []
     for rid, text, row in zip(_values(frame[id_col]), _values(frame[text_col]), rows):
-        result = parse_row(nlp, InputRow(int(row), _clean_id(rid), _clean_text(text)), config.max_chars,
+        result = parse_row(pipeline(), InputRow(int(row), _clean_id(rid), _clean_text(text)), config.max_chars,
                            with_evidence)
         levels.extend(result.levels)
         evidence.extend(result.evidence)

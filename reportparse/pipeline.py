@@ -101,6 +101,35 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
     return nlp
 
 
+class RefreshingPipeline:
+    """The parser for report after report, built anew after every ``refresh_every`` reports (0: never).
+
+    spaCy 3.7 keeps every string it has seen in the vocabulary for the life of the pipeline (there is no memory
+    zone before 3.8), so one pipeline over millions of reports grows with their new words: dates, numbers,
+    names, typos. A fresh pipeline every ``refresh_every`` reports keeps memory flat; the parse has no state
+    between reports, so the output is the same, and a rebuild (about a second) is negligible at the default of
+    100,000 reports. ``nlp`` serves the first cycle when given (it must come from the same ``rules_dir``).
+    """
+
+    def __init__(self, rules_dir: str | Path | None = None, refresh_every: int = 100_000,
+                 nlp: Language | None = None):
+        self.rules_dir = rules_dir
+        self.refresh_every = refresh_every
+        self._nlp = nlp
+        self._used = 0
+        self.builds = 0
+
+    def __call__(self) -> Language:
+        """The pipeline for the next report."""
+        if self._nlp is None or (self.refresh_every and self._used >= self.refresh_every):
+            self._nlp = None  # let the old vocabulary go before the new one is built
+            self._nlp = build_pipeline(self.rules_dir)
+            self._used = 0
+            self.builds += 1
+        self._used += 1
+        return self._nlp
+
+
 @lru_cache(maxsize=4)
 def default_pipeline(rules_dir: str | None = None) -> Language:
     """A cached :func:`build_pipeline` per rules folder, for repeated calls of :func:`parse_text`."""

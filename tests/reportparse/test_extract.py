@@ -14,7 +14,7 @@ import pytest
 
 from reportparse import LEVELS, LOCATIONS, ReportParseError, parse_text
 from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, SeenIds, extract
-from reportparse.pipeline import default_pipeline
+from reportparse.pipeline import RefreshingPipeline, default_pipeline
 
 GOOD = "FINDINGS:\nL4-5: Moderate canal stenosis. Mild bilateral foraminal narrowing.\nL5-S1: Normal."
 
@@ -341,6 +341,8 @@ def test_config_is_validated(tmp_path):
         extract(src, tmp_path / "o.csv", config=ExtractConfig(n_process=0))
     with pytest.raises(ReportParseError, match=r"^\[E110\].*got -5"):
         extract(src, tmp_path / "o.csv", config=ExtractConfig(max_chars=-5))
+    with pytest.raises(ReportParseError, match=r"^\[E113\].*got -1"):
+        extract(src, tmp_path / "o.csv", config=ExtractConfig(refresh_every=-1))
     assert files(tmp_path) == ["in.csv"]
 
 
@@ -361,12 +363,32 @@ def test_two_processes_give_identical_output(tmp_path):
     rows[20] = ("", rows[20][1])
     src = write_csv(tmp_path / "in.csv", rows)
     one = extract(src, tmp_path / "one.csv", tmp_path / "one_ev.jsonl", ExtractConfig(n_process=1, batch_size=3))
-    two = extract(src, tmp_path / "two.csv", tmp_path / "two_ev.jsonl", ExtractConfig(n_process=2, batch_size=3))
+    # the workers also rebuild their parser along the way (every 15 reports): the output must not change
+    two = extract(src, tmp_path / "two.csv", tmp_path / "two_ev.jsonl",
+                  ExtractConfig(n_process=2, batch_size=3, refresh_every=15))
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
     assert (tmp_path / "one_ev.jsonl").read_bytes() == (tmp_path / "two_ev.jsonl").read_bytes()
     assert one.status == two.status and one.grades == two.grades and one.duplicates == two.duplicates == 3
     assert one.evidence_rows == two.evidence_rows > 40
     assert len(reports(read_csv(tmp_path / "two.csv"))) == 40
+
+
+def test_refreshing_pipeline_bounds_the_vocabulary_and_keeps_the_output(tmp_path):
+    """Every report brings new words (ids, dates, measurements) that spaCy's vocabulary keeps for good; a parser
+    rebuilt every ``refresh_every`` reports holds only the words of its own cycle, and parses the same."""
+    texts = [f"Exam {9000 + i} dated 2021-{1 + i % 12:02d}-{1 + i % 28:02d}, accession XK{i * 7919:07d}. "
+             f"L{1 + i % 4}-{2 + i % 4}: disc bulge of {2 + i % 5}.{i % 10} mm with {('mild', 'moderate')[i % 2]} "
+             f"canal stenosis; foramen dimension {i % 9}.{i % 7} mm." for i in range(60)]
+    kept, fresh = RefreshingPipeline(refresh_every=0), RefreshingPipeline(refresh_every=20)
+    for text in texts:
+        assert kept()(text)._.rp_result.rows() == fresh()(text)._.rp_result.rows()
+    assert (kept.builds, fresh.builds) == (1, 3)
+    grown, bounded = len(kept().vocab.strings), len(fresh().vocab.strings)
+    assert grown - bounded > 2 * 40, (grown, bounded)  # the first 40 reports' words are gone
+    src = write_csv(tmp_path / "in.csv", [(f"R{i}", t) for i, t in enumerate(texts)])
+    extract(src, tmp_path / "a.csv", config=ExtractConfig(refresh_every=0))
+    extract(src, tmp_path / "b.csv", config=ExtractConfig(refresh_every=7))
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
 
 
 # ------------------------------------------------------------------------------------------- atomic output

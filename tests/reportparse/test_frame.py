@@ -12,7 +12,7 @@ import pytest
 from reportparse.errors import ReportParseError
 from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, extract
 from reportparse.frame import evidence_meta, levels_meta, parse_frame, parse_tables, spark_schema
-from reportparse.pipeline import default_pipeline
+from reportparse.frame import _process_pipeline
 from spinecore.synth import generate
 from spinecore.schema import LEVEL_COLUMNS
 
@@ -82,14 +82,19 @@ def test_row_numbers_come_from_row_col_and_columns_from_the_config():
     assert levels["report_id"].tolist()[::6] == ["7", "9"]
 
 
-def test_pipeline_is_built_once_per_process():
+def test_pipeline_is_built_once_per_process_and_refreshed_by_count():
     frame = reports_frame(3)
     parse_frame(frame)
-    before = default_pipeline.cache_info()
+    pipeline = _process_pipeline(None, ExtractConfig().refresh_every)
+    builds = pipeline.builds
     parse_frame(frame)
     parse_frame(frame, table="evidence")
-    after = default_pipeline.cache_info()
-    assert after.misses == before.misses and after.hits == before.hits + 2
+    assert pipeline.builds == builds == 1 and _process_pipeline(None, 100_000) is pipeline
+    three = pd.DataFrame({"report_id": ["A", "B", "C"], "text": [r.text for r in generate(3, seed=5)]})
+    every_four = ExtractConfig(refresh_every=4)
+    parse_frame(three, every_four)
+    parse_frame(three, every_four)  # six reports: built for the 1st, built anew for the 5th
+    assert _process_pipeline(None, 4).builds == 2
 
 
 def test_bad_columns_and_table_name_are_coded_errors():
