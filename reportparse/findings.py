@@ -442,10 +442,15 @@ class FindingAssembler:
         if not groups:
             return info.inherited
         if info.heading:
-            before = [grp for grp in groups if grp.start <= position]
+            before = [grp for grp in groups if grp.start <= position and not grp.exception]
             return before[-1] if before else groups[0]
         after = [grp for grp in groups if grp.start >= position]
-        return after[0] if after else groups[-1]
+        if after:
+            return after[0]
+        # nothing named after it: the level named before, but never an "except (for)" marker, which scopes the
+        # statement before it ("L2-3 is normal except for mild left foraminal narrowing" is about L2-3)
+        before = [grp for grp in groups if not grp.exception]
+        return before[-1] if before else info.inherited
 
     @staticmethod
     def _rank(group: LevelGroup | None, located: bool, grade: int | None) -> str:

@@ -81,6 +81,7 @@ class LevelGroup:
     restricted: bool = False  # a marker limited to some levels ("upper lumbar levels")
     region: bool = False  # a region word ("in the lumbar spine"): carries whole-study negatives only
     weak: bool = False  # a weak marker ("otherwise", "other"): carries negatives only
+    exception: bool = False  # "except (for)", "other than": scopes what comes before it, not the exception after it
 
 
 @dataclass
@@ -256,6 +257,19 @@ class LevelScoper:
             return LEVELS
         return LEVELS[1:]
 
+    def quantifiers_to_words(self, items: list[Item]) -> None:
+        """A side word that counts levels is no side: "both" in "at both L3-4 and L4-5", "at both the L3-4 and
+        L4-5 levels" or "both levels" (``levels.level_quantifiers``) becomes a plain word, in place."""
+        quantifiers = self.grammar.level_quantifiers
+        for k, item in enumerate(items):
+            if item.kind != "SIDE" or item.text not in quantifiers:
+                continue
+            nxt = k + 1
+            while nxt < len(items) and items[nxt].kind == WORD and items[nxt].text == "the":
+                nxt += 1
+            if nxt < len(items) and (items[nxt].kind == "LEVEL" or items[nxt].text in ("level", "levels")):
+                items[k] = Item(WORD, item.start, item.end, item.text, NO_META)
+
     def groups(self, items: list[Item], heading_scope: bool) -> list[LevelGroup]:
         """Level groups and scope markers of one sentence, in text order."""
         g = self.grammar
@@ -304,7 +318,8 @@ class LevelScoper:
             # "at several levels" names no level: what it holds stays unplaced
             levels = () if item.meta["scope"] == "unspecified" else tuple(item.meta.get("levels", LEVELS))
             groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted,
-                                     bool(item.meta.get("region")), bool(item.meta.get("weak"))))
+                                     bool(item.meta.get("region")), bool(item.meta.get("weak")),
+                                     bool(item.meta.get("exception"))))
         groups.sort(key=lambda grp: grp.start)
         return groups
 
@@ -378,6 +393,7 @@ class LevelScoper:
                 items, next_span = [], bisect_left(concepts.starts, end, next_span)
             else:
                 items, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
+                self.quantifiers_to_words(items)
             info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
                                 section in excluded, items)
             out.append(info)

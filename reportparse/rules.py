@@ -55,7 +55,8 @@ CONCEPT_METADATA: dict[str, dict[str, tuple[str, Any, bool]]] = {
     "DISTRACTOR": {"coordinates": (*_BOOL, False)},
     "SCOPE": {"scope": ("'remaining', 'all' or 'unspecified'", lambda v: v in ("remaining", "all", "unspecified"),
                         True),
-              "levels": (*_LEVEL_LIST, False), "weak": (*_BOOL, False), "region": (*_BOOL, False)},
+              "levels": (*_LEVEL_LIST, False), "weak": (*_BOOL, False), "region": (*_BOOL, False),
+              "exception": (*_BOOL, False)},
     "STUDY_NORMAL": {"grade": ("0", lambda v: v == 0, True)},
     "MULTILEVEL": {},
 }
@@ -76,7 +77,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "sections": {"excluded": _STR_LIST},
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
                "list_connectors": _STR_LIST, "heading_lead": _STR_LIST, "above_words": _STR_LIST,
-               "below_words": _STR_LIST},
+               "below_words": _STR_LIST, "level_quantifiers": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
                  "change_from": _STR_LIST, "change_to": _STR_LIST, "past_markers": _STR_LIST,
@@ -112,6 +113,7 @@ class Grammar:
     heading_lead: frozenset[str]
     above_words: frozenset[str]
     below_words: frozenset[str]
+    level_quantifiers: frozenset[str]
     conjunctions: frozenset[str]
     left_fillers: frozenset[str]
     link_words: frozenset[str]
@@ -155,6 +157,7 @@ class Grammar:
             heading_lead=words("levels", "heading_lead"),
             above_words=words("levels", "above_words"),
             below_words=words("levels", "below_words"),
+            level_quantifiers=words("levels", "level_quantifiers"),
             conjunctions=words("assembly", "conjunctions"),
             left_fillers=words("assembly", "left_fillers"),
             link_words=words("assembly", "link_words"),

@@ -320,3 +320,43 @@ def test_except_clause():
           {"L5-S1": (N, 1, 1)}, others=(N, 0, 0))
     check("There is moderate narrowing of the right L5-S1 neural foramen.", {"L5-S1": (N, 2, N)})
     check("Severe multifactorial spinal stenosis at L4-5.", {"L4-L5": (3, N, N)})
+
+
+@pytest.mark.parametrize("text", [
+    "L2-3 is unremarkable on the sagittal images.",
+    "L2-3 appears normal on the axial sequences and is unchanged from the previous exam.",
+    "L2-3 is normal, stable since the prior MRI.",
+    "L2-3 is within normal limits for age.",
+])
+def test_a_whole_level_normal_statement_may_carry_imaging_and_comparison_qualifiers(text):
+    check(text, {"L2-L3": ALL0})
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("L2-3 is normal on the sagittal images except for mild left foraminal narrowing.", {"L2-L3": (N, N, 1)}),
+    ("L2-3 is unchanged from the prior exam.", {}),
+    ("L2-3 is stable with moderate canal stenosis.", {"L2-L3": (2, N, N)}),
+])
+def test_qualifiers_do_not_turn_a_finding_into_a_normal_level(text, expected):
+    check(text, expected)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Moderate stenosis is seen at both L3-4 and L4-5.", {"L3-L4": (2, N, N), "L4-L5": (2, N, N)}),
+    ("There is mild stenosis at both the L4-5 and L5-S1 levels.", {"L4-L5": (1, N, N), "L5-S1": (1, N, N)}),
+    ("Severe stenosis at both levels, L2-3 and L3-4.", {"L2-L3": (3, N, N), "L3-L4": (3, N, N)}),
+    ("Moderate foraminal narrowing at both L4-5 and L5-S1.", {"L4-L5": (N, 2, 2), "L5-S1": (N, 2, 2)}),
+    ("L4-5: both foramina are mildly narrowed.", {"L4-L5": (N, 1, 1)}),
+    ("L4-5: mild foraminal narrowing on both sides.", {"L4-L5": (N, 1, 1)}),
+])
+def test_both_counting_levels_is_no_side(text, expected):
+    check(text, expected)
+
+
+@pytest.mark.parametrize("text,expected,others", [
+    ("L3-4 is normal except for mild right foraminal narrowing.", {"L3-L4": (N, 1, N)}, (N, N, N)),
+    ("L3-4: unremarkable apart from moderate canal stenosis.", {"L3-L4": (2, N, N)}, (N, N, N)),
+    ("No canal stenosis other than a mild narrowing at L2-3.", {"L2-L3": (1, N, N)}, (0, N, N)),
+])
+def test_the_exception_after_except_belongs_to_the_level_before_it_not_to_the_rest(text, expected, others):
+    check(text, expected, others)
