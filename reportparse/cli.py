@@ -17,6 +17,7 @@ from spinecore.cli import CodedErrorApp, Verbose, console, progress, renamed, se
 from spinecore.schema import LOCATIONS, REPORT_STATUSES
 
 from .extract import ExtractConfig, ExtractSummary, extract
+from .pipeline import REFRESH_EVERY
 from .review.tasks import MIN_PROBABILITY
 
 app = CodedErrorApp(help="Per-level lumbar stenosis grades (0-3) from free-text MRI reports.",
@@ -59,7 +60,7 @@ def extract_cmd(
     n_process: Optional[int] = typer.Option(None, "--n-process", hidden=True, help="Deprecated: -j/--workers."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rules folder replacing the shipped rules."),
     max_chars: int = typer.Option(200_000, "--max-chars", help="Longer reports get status error."),
-    refresh_every: int = typer.Option(100_000, "--refresh-every", help="Build a fresh parser after this many "
+    refresh_every: int = typer.Option(REFRESH_EVERY, "--refresh-every", help="Build a fresh parser after this many "
                                       "reports per process, keeping memory flat (0: never)."),
     verbose: Verbose = False,
 ) -> None:

@@ -28,7 +28,7 @@ from spinecore.schema import LEVEL_COLUMNS, LEVELS, LOCATIONS
 from .errors import Errors, ReportParseError, Warnings
 from .grades import Evidence
 from .io import InputRow, ReportReader
-from .pipeline import RefreshingPipeline, build_pipeline
+from .pipeline import REFRESH_EVERY, RefreshingPipeline, build_pipeline
 from .rules import cached_rules
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class ExtractConfig(Config):
     n_process: int = 1
     batch_size: int = 64
     max_chars: int = 200_000
-    refresh_every: int = 100_000  # rebuild the parser after this many reports per process (0: never)
+    refresh_every: int = REFRESH_EVERY  # rebuild the parser after this many reports per process (0: never)
 
     def validate(self) -> None:
         if self.n_process < 1:

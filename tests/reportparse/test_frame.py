@@ -89,7 +89,7 @@ def test_pipeline_is_built_once_per_process_and_refreshed_by_count():
     builds = pipeline.builds
     parse_frame(frame)
     parse_frame(frame, table="evidence")
-    assert pipeline.builds == builds == 1 and _process_pipeline(None, 100_000) is pipeline
+    assert pipeline.builds == builds == 1 and _process_pipeline(None, ExtractConfig().refresh_every) is pipeline
     three = pd.DataFrame({"report_id": ["A", "B", "C"], "text": [r.text for r in generate(3, seed=5)]})
     every_four = ExtractConfig(refresh_every=4)
     parse_frame(three, every_four)
