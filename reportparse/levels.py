@@ -31,7 +31,7 @@ already grouped into :class:`Item` objects (a concept span or a single word) for
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from spacy.language import Language
@@ -82,6 +82,7 @@ class LevelGroup:
     region: bool = False  # a region word ("in the lumbar spine"): carries whole-study negatives only
     weak: bool = False  # a weak marker ("otherwise", "other"): carries negatives only
     exception: bool = False  # "except (for)", "other than": scopes what comes before it, not the exception after it
+    surgical: bool = False  # levels naming an operation ("the prior L5-S1 fusion"), not where a finding is
 
 
 @dataclass
@@ -307,7 +308,7 @@ class LevelScoper:
                 gap_ok = False
         if current:
             groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
-        groups = [self._directed(grp, items) for grp in groups]
+        groups = [self._surgical(self._directed(grp, items), items) for grp in groups]
         has_levels = bool(groups)
         for item in items:
             if item.kind != "SCOPE":
@@ -322,6 +323,14 @@ class LevelScoper:
                                      bool(item.meta.get("exception"))))
         groups.sort(key=lambda grp: grp.start)
         return groups
+
+    def _surgical(self, group: LevelGroup, items: list[Item]) -> LevelGroup:
+        """Mark levels followed by an operation (``levels.surgery_words``: "following her prior L5-S1 fusion",
+        "above the L4-5 laminectomy"): a finding goes to another level of its sentence when there is one."""
+        nxt = next((i for i in items if i.start >= group.end), None)
+        if group.levels and nxt is not None and nxt.kind == WORD and nxt.text in self.grammar.surgery_words:
+            return replace(group, surgical=True)
+        return group
 
     def _directed(self, group: LevelGroup, items: list[Item]) -> LevelGroup:
         """The levels above or below a named group: "levels above L3-4" (exclusive), "L4-5 and below"

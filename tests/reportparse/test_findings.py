@@ -360,3 +360,17 @@ def test_both_counting_levels_is_no_side(text, expected):
 ])
 def test_the_exception_after_except_belongs_to_the_level_before_it_not_to_the_rest(text, expected, others):
     check(text, expected, others)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Adjacent segment degeneration at L2-3 with severe canal stenosis above his earlier L3-4 fusion.",
+     {"L2-L3": (3, N, N)}),
+    ("Mild canal narrowing at L3-4 and moderate left foraminal narrowing, below the previous L2-3 laminectomy.",
+     {"L3-L4": (1, N, 2)}),
+    # the operated level is the only level named: the finding stays there
+    ("Status post L4-5 laminectomy with mild residual canal stenosis.", {"L4-L5": (1, N, N)}),
+    ("Moderate canal stenosis at L4-5 and L5-S1, with fusion hardware at L5-S1.", {"L4-L5": (2, N, N),
+                                                                                   "L5-S1": (2, N, N)}),
+])
+def test_a_level_naming_an_operation_yields_to_the_level_of_the_finding(text, expected):
+    check(text, expected)
