@@ -443,6 +443,9 @@ class FindingAssembler:
             return info.inherited
         if any(grp.surgical for grp in groups) and any(grp.kind == "explicit" and not grp.surgical for grp in groups):
             groups = [grp for grp in groups if not grp.surgical]  # "at L4-5 ... following the prior L5-S1 fusion"
+        before = [grp for grp in groups if grp.end <= position]
+        if before and before[-1].kind == "explicit" and self._opens_relative(info.items, before[-1], position):
+            return before[-1]  # "largest at L4-5, where there is moderate stenosis, and smaller at L5-S1"
         if info.heading:
             before = [grp for grp in groups if grp.start <= position and not grp.exception]
             return before[-1] if before else groups[0]
@@ -453,6 +456,11 @@ class FindingAssembler:
         # statement before it ("L2-3 is normal except for mild left foraminal narrowing" is about L2-3)
         before = [grp for grp in groups if not grp.exception]
         return before[-1] if before else info.inherited
+
+    def _opens_relative(self, items: list[Item], group: LevelGroup, position: int) -> bool:
+        """Whether a relative word (``levels.relative_words``: "where") follows the group, before ``position``."""
+        nxt = next((i for i in items if i.start >= group.end and i.text != ","), None)
+        return nxt is not None and nxt.start < position and nxt.kind == WORD and nxt.text in self.g.relative_words
 
     @staticmethod
     def _rank(group: LevelGroup | None, located: bool, grade: int | None) -> str:

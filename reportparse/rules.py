@@ -78,7 +78,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
                "list_connectors": _STR_LIST, "heading_lead": _STR_LIST, "above_words": _STR_LIST,
                "below_words": _STR_LIST, "level_quantifiers": _STR_LIST,
-               "surgery_words": _STR_LIST},
+               "surgery_words": _STR_LIST, "relative_words": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
                  "change_from": _STR_LIST, "change_to": _STR_LIST, "past_markers": _STR_LIST,
@@ -116,6 +116,7 @@ class Grammar:
     below_words: frozenset[str]
     level_quantifiers: frozenset[str]
     surgery_words: frozenset[str]
+    relative_words: frozenset[str]
     conjunctions: frozenset[str]
     left_fillers: frozenset[str]
     link_words: frozenset[str]
@@ -161,6 +162,7 @@ class Grammar:
             below_words=words("levels", "below_words"),
             level_quantifiers=words("levels", "level_quantifiers"),
             surgery_words=words("levels", "surgery_words"),
+            relative_words=words("levels", "relative_words"),
             conjunctions=words("assembly", "conjunctions"),
             left_fillers=words("assembly", "left_fillers"),
             link_words=words("assembly", "link_words"),

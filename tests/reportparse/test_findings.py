@@ -374,3 +374,14 @@ def test_the_exception_after_except_belongs_to_the_level_before_it_not_to_the_re
 ])
 def test_a_level_naming_an_operation_yields_to_the_level_of_the_finding(text, expected):
     check(text, expected)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("The disc bulge is most prominent at L3-4, where there is moderate canal stenosis, and smaller at L4-5.",
+     {"L3-L4": (2, N, N)}),
+    ("Surgery targets L2-3 where the canal is severely narrowed, not all lumbar levels.", {"L2-L3": (3, N, N)}),
+    ("Facet arthropathy is worst at L5-S1, where mild bilateral foraminal narrowing results.",
+     {"L5-S1": (N, 1, 1)}),
+])
+def test_a_where_clause_belongs_to_the_level_it_follows(text, expected):
+    check(text, expected)
