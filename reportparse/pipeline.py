@@ -26,7 +26,7 @@ from spacy.util import registry
 
 from . import concepts, context, findings, grades, levels, lexicon, sections, sentences  # noqa: F401  (factories)
 from .grades import ReportGrades
-from .rules import cached_rules
+from .rules import cached_rules, rules_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,9 @@ class RefreshingPipeline:
     names, typos: about 3 MiB per 1,000 reports that each carry five words of their own (an accession number,
     a date, a name), which would be gigabytes over an archive. A fresh pipeline every ``refresh_every`` reports
     keeps memory flat; the parse has no state between reports, so the output is the same, and a rebuild (about
-    a second) costs about 1% at the default of 20,000 reports. ``nlp`` serves the first cycle when given (it must come from the same ``rules_dir``).
+    a second) costs about 1% at the default of 20,000 reports. ``nlp`` serves the first cycle when given (it
+    must come from the same ``rules_dir``). When the rule files change on disk during the run, the pipeline is
+    kept (with a warning) rather than rebuilt from other rules: one run, one set of rules.
     """
 
     def __init__(self, rules_dir: str | Path | None = None, refresh_every: int = REFRESH_EVERY,
@@ -121,13 +123,20 @@ class RefreshingPipeline:
         self.rules_dir = rules_dir
         self.refresh_every = refresh_every
         self._nlp = nlp
+        self._stamp = rules_stamp(rules_dir)
         self._used = 0
         self.builds = 0
 
     def __call__(self) -> Language:
         """The pipeline for the next report."""
-        if self._nlp is None or (self.refresh_every and self._used >= self.refresh_every):
+        due = self._nlp is None or (self.refresh_every and self._used >= self.refresh_every)
+        if due and self._nlp is not None and rules_stamp(self.rules_dir) != self._stamp:
+            logger.warning("the rule files of %s changed during the run: the parser keeps the rules it started "
+                           "with (and is no longer rebuilt, so memory may grow)", self.rules_dir or "the package")
+            self.refresh_every, due = 0, False
+        if due:
             self._nlp = None  # let the old vocabulary go before the new one is built
+            self._stamp = rules_stamp(self.rules_dir)
             self._nlp = build_pipeline(self.rules_dir)
             self._used = 0
             self.builds += 1

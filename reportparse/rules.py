@@ -402,11 +402,16 @@ def _cached(folder: str, stamp: tuple[float, ...]) -> RuleSet:
     return load_rules(folder)
 
 
+def rules_stamp(path: str | Path | None = None) -> tuple[float, ...]:
+    """The modification times of a rules folder's files (-1 for a missing one): a change means other rules."""
+    folder = Path(path) if path is not None else default_rules_dir()
+    return tuple((folder / name).stat().st_mtime if (folder / name).exists() else -1.0 for name in RULE_FILES)
+
+
 def cached_rules(path: str | Path | None = None) -> RuleSet:
     """:func:`load_rules`, memoised per folder and file modification times (each component reads the same set)."""
     folder = Path(path) if path is not None else default_rules_dir()
-    stamp = tuple((folder / name).stat().st_mtime if (folder / name).exists() else -1.0 for name in RULE_FILES)
-    return _cached(str(folder), stamp)
+    return _cached(str(folder), rules_stamp(folder))
 
 
 class GrammarStage:

@@ -4,6 +4,7 @@ bounded memory. Every input row must reach the levels table as six rows with a s
 import csv
 import gc
 import json
+import os
 import time
 import tracemalloc
 from collections import Counter
@@ -15,6 +16,7 @@ import pytest
 from reportparse import LEVELS, LOCATIONS, ReportParseError, parse_text
 from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, SeenIds, extract
 from reportparse.pipeline import RefreshingPipeline, default_pipeline
+from reportparse.rules import load_rules
 
 GOOD = "FINDINGS:\nL4-5: Moderate canal stenosis. Mild bilateral foraminal narrowing.\nL5-S1: Normal."
 
@@ -389,6 +391,23 @@ def test_refreshing_pipeline_bounds_the_vocabulary_and_keeps_the_output(tmp_path
     extract(src, tmp_path / "a.csv", config=ExtractConfig(refresh_every=0))
     extract(src, tmp_path / "b.csv", config=ExtractConfig(refresh_every=7))
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_rules_edited_during_a_run_are_not_picked_up_by_a_refresh(tmp_path, caplog):
+    """A long run keeps the rules it started with: a rebuild after the rule files changed would mix two rule sets
+    in one table (or stop the run on a half-edited file)."""
+    rules = tmp_path / "rules"
+    load_rules(None).to_disk(rules)
+    pipeline = RefreshingPipeline(rules, refresh_every=2)
+    first = pipeline()
+    assert pipeline() is first
+    grammar = rules / "grammar.json"
+    grammar.write_text(grammar.read_text(encoding="utf-8").replace('"levels": {', '"levels": {"bogus": 1,', 1),
+                       encoding="utf-8")
+    os.utime(grammar, (time.time() + 5, time.time() + 5))
+    with caplog.at_level("WARNING"):
+        assert pipeline() is first and pipeline() is first
+    assert pipeline.builds == 1 and "changed during the run" in caplog.text
 
 
 # ------------------------------------------------------------------------------------------- atomic output
