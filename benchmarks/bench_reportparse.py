@@ -9,16 +9,21 @@ Prints, for one corpus of ``--n`` reports from ``spinecore.synth`` (seven report
   same per CPU second (of the process and its workers), which other work on a busy machine does not distort;
 * the CPU milliseconds per report of every pipeline stage (in this process, after a warm-up);
 * with ``--rss N [N ...]``: the peak memory of ``reportparse extract`` on N reports, streamed to a CSV file
-  first (1,000,000 reports take about an hour per core; the input file needs about 1 kB per report).
+  first (1,000,000 reports take about an hour per core; the input file needs about 1 kB per report). Each of
+  these reports opens with a header line of five words of its own (accession and record numbers, a date, a
+  referring doctor), as archived reports do: spaCy's vocabulary keeps every new word, so this is what makes memory
+  grow without ``--refresh-every``, which is passed on to ``extract`` (0: one parser for the whole run).
 
 Run:
 
-    python benchmarks/bench_reportparse.py [--n 2000] [--seed 0] [--rss 10000 1000000]
+    python benchmarks/bench_reportparse.py [--n 2000] [--seed 0] [--rss 10000 1000000] [--refresh-every N]
+                                           [--no-speed]
 """
 
 import argparse
 import csv
 import os
+import random
 import resource
 import statistics
 import subprocess
@@ -32,21 +37,31 @@ from spinecore.synth import generate
 CHUNK = 1000  # reports generated at once when streaming a large input
 
 
-def write_reports(path: Path, n: int, seed: int) -> list[str]:
-    """Write ``n`` synthetic reports to a CSV file, generated in chunks (bounded memory); returns the texts of
-    the first chunk."""
+def header(rng: random.Random) -> str:
+    """A report header line of five words of its own: accession and record numbers, a date, a doctor's name."""
+    name = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7)).title()
+    return (f"Accession XR{rng.randrange(10**9):09d} MRN {rng.randrange(10**8):08d} Exam date "
+            f"{rng.randrange(1, 29):02d}/{rng.randrange(1, 13):02d}/{rng.randrange(1990, 2030)} Ref Dr {name}\n")
+
+
+def write_reports(path: Path, n: int, seed: int, headers: bool = False) -> list[str]:
+    """Write ``n`` synthetic reports to a CSV file, generated in chunks (bounded memory), each opened by a
+    :func:`header` line when ``headers``; returns the texts of the first chunk."""
     first: list[str] = []
+    rng = random.Random(seed)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["report_id", "text"])
         for k, start in enumerate(range(0, n, CHUNK)):
-            texts = [r.text for r in generate(min(CHUNK, n - start), seed=seed + k)]
+            texts = [(header(rng) if headers else "") + r.text
+                     for r in generate(min(CHUNK, n - start), seed=seed + k)]
             writer.writerows((f"S{start + i:08d}", text) for i, text in enumerate(texts))
             first = first or texts
     return first
 
 
-def run_extract(input_csv: Path, output: Path, n_process: int) -> tuple[float, float, float]:
+def run_extract(input_csv: Path, output: Path, n_process: int, refresh_every: int | None = None
+                ) -> tuple[float, float, float]:
     """``reportparse extract`` in a fresh process; returns (wall seconds from start to exit, CPU seconds of the
     process and its workers, peak RSS in MiB over the process and its workers)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
@@ -59,7 +74,9 @@ def run_extract(input_csv: Path, output: Path, n_process: int) -> tuple[float, f
             "peaks = [resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]\n"
             "print('PEAK', max(peaks))\n")
     res = subprocess.run([sys.executable, "-c", code, "extract", str(input_csv), "-o", str(output),
-                          "-j", str(n_process)], capture_output=True, text=True, env=env, check=True)
+                          "-j", str(n_process),
+                          *(["--refresh-every", str(refresh_every)] if refresh_every is not None else [])],
+                         capture_output=True, text=True, env=env, check=True)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -100,50 +117,60 @@ def stage_ms(texts: list[str]) -> dict[str, float]:
     return {name: 1000 * total / len(texts) for name, total in totals.items()}
 
 
+def speed(tmp: Path, n: int, seed: int) -> None:
+    """The speed runs on ``n`` reports: bare tokenizer, ``extract -j 1`` and ``-j 2``, per-stage costs."""
+    input_csv = tmp / "reports.csv"
+    texts = [r.text for r in generate(n, seed=seed)]
+    with open(input_csv, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("report_id", "text"), *((f"S{i:08d}", t) for i, t in enumerate(texts))])
+    print(f"{len(texts)} synthetic reports, mean {statistics.mean(map(len, texts)):.0f} characters, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work on the machine slows "
+          "every figure, the CPU-second ones least)")
+    bare, bare_cpu = bare_tokenizer(texts)
+    print(f"bare spacy.blank('en') tokenizer: {bare:,.0f} reports/s ({bare_cpu:,.0f} per CPU second)")
+    rates = {}
+    for n_process in (1, 2):
+        seconds, cpu, peak = run_extract(input_csv, tmp / f"levels{n_process}.csv", n_process)
+        rates[n_process] = len(texts) / seconds
+        print(f"reportparse extract -j {n_process}: {rates[n_process]:,.0f} reports/s "
+              f"({seconds:.1f} s from process start to exit), {rates[n_process] / bare:.2f} x the bare "
+              f"tokenizer; {len(texts) / cpu:,.0f} reports per CPU second ({len(texts) / cpu / bare_cpu:.2f} x); "
+              f"peak RSS {peak:,.0f} MiB")
+    print(f"-j 2 / -j 1: {rates[2] / rates[1]:.2f} x (wall clock)")
+    print("per stage, ms per report (one process, after start-up):")
+    stages = stage_ms(texts)
+    for name, ms in stages.items():
+        print(f"  {name:26s} {ms:6.3f}")
+    total = sum(stages.values())
+    print(f"  {'total':26s} {total:6.3f}  ({1000 / total:,.0f} reports per CPU second, "
+          f"{1000 / total / bare_cpu:.2f} x the bare tokenizer)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="reports in the speed runs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rss", type=int, nargs="*", default=[], metavar="N",
                         help="also measure peak memory of extract on N streamed reports (e.g. 10000 1000000)")
+    parser.add_argument("--refresh-every", type=int, default=None, metavar="N",
+                        help="passed to extract in the --rss runs (default: extract's own; 0: never rebuild)")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed runs (only the --rss runs)")
     parser.add_argument("--tmp", help="folder for the generated inputs (default: the system's temporary folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
-        input_csv = Path(tmp) / "reports.csv"
-        texts = [r.text for r in generate(args.n, seed=args.seed)]
-        with open(input_csv, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows([("report_id", "text"), *((f"S{i:08d}", t) for i, t in enumerate(texts))])
-        print(f"{len(texts)} synthetic reports, mean {statistics.mean(map(len, texts)):.0f} characters, "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work on the machine slows "
-              "every figure, the CPU-second ones least)")
-        bare, bare_cpu = bare_tokenizer(texts)
-        print(f"bare spacy.blank('en') tokenizer: {bare:,.0f} reports/s ({bare_cpu:,.0f} per CPU second)")
-        rates = {}
-        for n_process in (1, 2):
-            seconds, cpu, peak = run_extract(input_csv, Path(tmp) / f"levels{n_process}.csv", n_process)
-            rates[n_process] = len(texts) / seconds
-            print(f"reportparse extract -j {n_process}: {rates[n_process]:,.0f} reports/s "
-                  f"({seconds:.1f} s from process start to exit), {rates[n_process] / bare:.2f} x the bare "
-                  f"tokenizer; {len(texts) / cpu:,.0f} reports per CPU second ({len(texts) / cpu / bare_cpu:.2f} x); "
-                  f"peak RSS {peak:,.0f} MiB")
-        print(f"-j 2 / -j 1: {rates[2] / rates[1]:.2f} x (wall clock)")
-        print("per stage, ms per report (one process, after start-up):")
-        stages = stage_ms(texts)
-        for name, ms in stages.items():
-            print(f"  {name:26s} {ms:6.3f}")
-        total = sum(stages.values())
-        print(f"  {'total':26s} {total:6.3f}  ({1000 / total:,.0f} reports per CPU second, "
-              f"{1000 / total / bare_cpu:.2f} x the bare tokenizer)")
-        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+        if not args.no_speed:
+            speed(Path(tmp), args.n, args.seed)
         for n in args.rss:
             big = Path(tmp) / f"reports{n}.csv"
             start = time.perf_counter()
-            write_reports(big, n, args.seed + 1_000_000)
+            write_reports(big, n, args.seed + 1_000_000, headers=True)
             print(f"{n:,} reports: input written in {time.perf_counter() - start:,.0f} s "
                   f"({big.stat().st_size / 2**20:,.0f} MiB)")
-            seconds, cpu, peak = run_extract(big, Path(tmp) / f"levels{n}.csv", 1)
+            seconds, cpu, peak = run_extract(big, Path(tmp) / f"levels{n}.csv", 1, args.refresh_every)
             print(f"{n:,} reports: reportparse extract {n / seconds:,.0f} reports/s ({seconds:,.0f} s, "
-                  f"{cpu:,.0f} CPU s), peak RSS {peak:,.0f} MiB")
+                  f"{cpu:,.0f} CPU s), peak RSS {peak:,.0f} MiB (--refresh-every "
+                  f"{'default' if args.refresh_every is None else args.refresh_every})")
             big.unlink()
 
 
