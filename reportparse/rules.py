@@ -87,7 +87,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                 "spoken_numbers": ("the number words of one to twelve, in order",
                                    lambda v: isinstance(v, list) and len(v) == 12
                                    and all(isinstance(x, str) for x in v)),
-                "spoken_level_nouns": _STR_LIST,
+                "spoken_level_nouns": _STR_LIST, "measurement_units": _STR_LIST,
                 "typo_min_length": ("an integer of at least 4", lambda v: isinstance(v, int)
                                     and not isinstance(v, bool) and v >= 4)},
     "study": {"study_words": _STR_LIST, "normal_words": _STR_LIST, "qualifiers": _STR_LIST,
@@ -131,6 +131,7 @@ class Grammar:
     typo_min_length: int
     spoken_numbers: tuple[str, ...]
     spoken_level_nouns: frozenset[str]
+    measurement_units: tuple[str, ...]
     study_words: frozenset[str]
     normal_words: tuple[str, ...]
     qualifiers: frozenset[str]
@@ -174,6 +175,7 @@ class Grammar:
             typo_min_length=data["lexicon"]["typo_min_length"],
             spoken_numbers=tuple(w.lower() for w in data["lexicon"]["spoken_numbers"]),
             spoken_level_nouns=words("lexicon", "spoken_level_nouns"),
+            measurement_units=tuple(w.lower() for w in data["lexicon"]["measurement_units"]),
             study_words=words("study", "study_words"),
             normal_words=tuple(w.lower() for w in data["study"]["normal_words"]),
             qualifiers=words("study", "qualifiers"),

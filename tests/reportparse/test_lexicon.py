@@ -25,9 +25,24 @@ def graded(text: str) -> dict[str, dict[str, int | None]]:
     ("L1/2: moderate central canal stenosis.", "L1-L2"),
     ("L5-S 1 level: moderate central canal stenosis.", "L5-S1"),
     ("At L2 through L3, moderate spinal canal narrowing.", "L2-L3"),
+    ("There is moderate central canal stenosis at L2 3.", "L2-L3"),
+    ("Moderate canal stenosis l4 5, per the outside read.", "L4-L5"),
+    ("L5 1: moderate central canal stenosis.", "L5-S1"),
+    ("T-12toL1: moderate spinal canal narrowing.", "T12-L1"),
+    ("L3thruL4 moderate central canal stenosis.", "L3-L4"),
 ])
 def test_level_spellings(text: str, level: str) -> None:
     assert graded(text) == {level: {"scs": 2, "rfs": None, "lfs": None}}
+
+
+@pytest.mark.parametrize("text", [
+    "At L4 5 mm of disc material with moderate central canal stenosis.",
+    "A cyst beside L2 3.5 cm across; moderate central canal stenosis.",
+    "Marrow edema in L3 4 x 6 mm; moderate central canal stenosis.",
+    "Hemangiomas in L2 4 and L5; moderate central canal stenosis.",
+])
+def test_a_vertebra_and_a_bare_number_is_no_level_unless_it_is_the_next_one(text: str) -> None:
+    assert graded(text) == {}
 
 
 def test_listhesis_of_one_vertebra_on_the_next_names_the_disc_between() -> None:
