@@ -5,7 +5,8 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
 1. **Cores.** A core is a stenosis noun phrase: location and stenosis concepts with the words that link them
    ("foraminal narrowing", "narrowing of the right neural foramen", "canal").
 2. **Predicates.** A location without a stenosis word takes a following predicate: "the canal *is moderately
-   narrowed*", "the foramina *are patent*", "neural foramina: *mild bilateral narrowing*".
+   narrowed*", "the foramina *are patent*", "the foramina *show mild narrowing*", "neural foramina: *mild bilateral
+   narrowing*".
 3. **Modifiers.** Severity, side and comparator concepts directly before a core ("mild right and moderate left
    foraminal narrowing") or in its predicate ("... which is severe", "moderate on the right and mild on the
    left") are paired: each side takes the severity before it; a lone severity takes the core's own sides.

@@ -515,3 +515,23 @@ def test_a_pronoun_carries_the_one_side_of_the_sentence_before(text, expected):
 ])
 def test_no_side_is_carried_without_a_pronoun_and_one_side(text, expected):
     assert graded(text) == expected
+
+
+# -- a location subject with a verb of showing ("the foramina show mild narrowing") --------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: the lower foramina show slight narrowing.", {"L3-L4": (N, 1, 1)}),
+    ("At L2-3 both neural foramina demonstrate moderate narrowing; the canal is patent.", {"L2-L3": (0, 2, 2)}),
+    ("L5-S1: the right exit foramen has marked narrowing.", {"L5-S1": (N, 3, N)}),
+    ("At L4-5 the central canal exhibits mild to moderate narrowing.", {"L4-L5": (2, N, N)}),
+    ("L1-2: the foramina display no narrowing.", {"L1-L2": (N, 0, 0)}),
+])
+def test_a_verb_of_showing_joins_the_location_to_its_narrowing(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "L4-5: the canal shows a broad disc bulge. Moderate facet arthropathy.",
+    "At L3-4 the foramina have moderate facet overgrowth next to them.",
+])
+def test_a_verb_of_showing_does_not_lend_another_noun_s_severity(text):
+    assert graded(text) == {}
