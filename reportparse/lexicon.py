@@ -22,6 +22,9 @@ more than a list can hold; this stage covers two open classes with rules from ``
   longer ones; the first letter must agree, words shorter than ``typo_min_length`` are left alone and the
   ``typo_protected`` words are real words that are never corrected ("lateral" is no "bilateral", "neutral" no
   "neural").
+* **Misheard words.** Speech recognition writes a real word for a key word in a position only the key word can
+  take: ``misheard_words`` gives each such word the word meant when it follows one of its ``after`` words ("the
+  foramina are patient" is "patent"; "the patient has ..." stays the patient).
 """
 
 
@@ -253,8 +256,13 @@ class Lexicon:
         # len of the text); corrections memoised per word
         texts, lowers, _, _ = token_columns(doc)
         min_length = self.grammar.typo_min_length
+        misheard = self.grammar.misheard_words
         for i, text in enumerate(texts):
             if len(text) >= min_length and text.isalpha():
+                meant = misheard.get(lowers[i])
+                if meant is not None and i > 0 and lowers[i - 1] in meant[1]:
+                    doc[i].norm_ = meant[0]  # "the foramina are patient": dictation's "patent"
+                    continue
                 fixed = self.correction(lowers[i])
                 if fixed is not None:
                     doc[i].norm_ = fixed

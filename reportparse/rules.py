@@ -70,6 +70,11 @@ _REGIONS = (f"an object mapping each of {list(REGIONS)} to a list of words",
             lambda v: isinstance(v, dict) and set(v) == set(REGIONS)
             and all(isinstance(x, list) and all(isinstance(w, str) for w in x) for x in v.values()))
 
+_MISHEARD = ("an object mapping each word to {'means': a word, 'after': a list of words}",
+             lambda v: isinstance(v, dict) and all(
+                 isinstance(x, dict) and set(x) == {"means", "after"} and isinstance(x["means"], str)
+                 and _STR_LIST[1](x["after"]) for x in v.values()))
+
 #: The schema of grammar.json: section -> key -> (description, check).
 GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "sentences": {"terminal_punct": _STR_LIST, "abbreviations": _STR_LIST, "clause_punct": _STR_LIST},
@@ -88,6 +93,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                                    lambda v: isinstance(v, list) and len(v) == 12
                                    and all(isinstance(x, str) for x in v)),
                 "spoken_level_nouns": _STR_LIST, "measurement_units": _STR_LIST,
+                "misheard_words": _MISHEARD,
                 "typo_min_length": ("an integer of at least 4", lambda v: isinstance(v, int)
                                     and not isinstance(v, bool) and v >= 4)},
     "study": {"study_words": _STR_LIST, "normal_words": _STR_LIST, "qualifiers": _STR_LIST,
@@ -132,6 +138,7 @@ class Grammar:
     spoken_numbers: tuple[str, ...]
     spoken_level_nouns: frozenset[str]
     measurement_units: tuple[str, ...]
+    misheard_words: dict[str, tuple[str, frozenset[str]]]  # word -> (the word meant, the words it must follow)
     study_words: frozenset[str]
     normal_words: tuple[str, ...]
     qualifiers: frozenset[str]
@@ -176,6 +183,8 @@ class Grammar:
             spoken_numbers=tuple(w.lower() for w in data["lexicon"]["spoken_numbers"]),
             spoken_level_nouns=words("lexicon", "spoken_level_nouns"),
             measurement_units=tuple(w.lower() for w in data["lexicon"]["measurement_units"]),
+            misheard_words={w.lower(): (x["means"].lower(), frozenset(a.lower() for a in x["after"]))
+                            for w, x in data["lexicon"]["misheard_words"].items()},
             study_words=words("study", "study_words"),
             normal_words=tuple(w.lower() for w in data["study"]["normal_words"]),
             qualifiers=words("study", "qualifiers"),

@@ -145,3 +145,17 @@ def test_ordinal_lumbar_vertebrae_name_the_disc_between(text, level):
 def test_biforaminal_means_both_foramina():
     assert graded("L3/4: facet overgrowth resulting in mild biforaminal stenosis.") == {
         "L3-L4": {"scs": None, "rfs": 1, "lfs": 1}}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L2-3: no canal stenosis. The foramina are patient.", {"scs": 0, "rfs": 0, "lfs": 0}),
+    ("L2-3: the canal is patient and the left foramen is mildly narrowed.", {"scs": 0, "rfs": None, "lfs": 1}),
+    ("L2-3: the neural foramina remain widely patient.", {"scs": None, "rfs": 0, "lfs": 0}),
+])
+def test_a_misheard_patient_after_a_verb_is_patent(text, expected) -> None:
+    assert graded(text) == {"L2-L3": expected}
+
+
+def test_the_patient_as_a_person_is_no_grade() -> None:
+    text = "The patient is seen for leg pain; the patient reports numbness. L2-3: moderate canal stenosis."
+    assert graded(text) == {"L2-L3": {"scs": 2, "rfs": None, "lfs": None}}
