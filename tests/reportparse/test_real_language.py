@@ -535,3 +535,33 @@ def test_a_verb_of_showing_joins_the_location_to_its_narrowing(text, expected):
 ])
 def test_a_verb_of_showing_does_not_lend_another_noun_s_severity(text):
     assert graded(text) == {}
+
+
+# -- "midline" inside a canal phrase keeps the phrase whole ----------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: mild narrowing of the midline thecal sac, and severe bilateral foraminal narrowing.",
+     {"L3-L4": (1, 3, 3)}),
+    ("At L2-3 moderate narrowing of the midline spinal canal; the foramina are mildly narrowed.",
+     {"L2-L3": (2, 1, 1)}),
+])
+def test_midline_between_a_narrowing_and_its_canal_keeps_the_canal_severity(text, expected):
+    assert graded(text) == expected
+
+
+# -- a reduced dimension of the canal is a narrowing of it -------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("At L2-3 there is a slightly diminished sagittal diameter of the canal.", {"L2-L3": (1, N, N)}),
+    ("L4-5: moderately reduced anteroposterior diameter of the thecal sac.", {"L4-L5": (2, N, N)}),
+    ("L3-4: markedly decreased caliber of the central canal, both foramina patent.", {"L3-L4": (3, 0, 0)}),
+    ("L1-2: the canal is of normal AP diameter.", {"L1-L2": (0, N, N)}),
+])
+def test_a_reduced_canal_dimension_grades_the_canal(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "L3-4: reduced disc height with mild endplate change.",
+    "L3-4: a sagittal dimension narrowing of the thecal sac is noted.",
+])
+def test_a_reduced_dimension_without_a_severity_or_of_a_disc_grades_nothing(text):
+    assert graded(text) == {}
