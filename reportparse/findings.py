@@ -17,7 +17,8 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
    a severity of its own ("severe lateral recess and mild canal stenosis"); a location that completes another
    noun ("no lesions of the central canal") says nothing of stenosis.
 5. **Context.** medspaCy ConText marks negation (grade 0 unless the core has its own severity), uncertainty
-   (flag), hypothetical and other-modality statements (dropped).
+   (flag), hypothetical, other-modality and definition statements (dropped: "foraminal stenosis is a common
+   condition", "canal stenosis means that ...").
 6. **Slots.** Canal cores give ``scs``; foramen cores give ``rfs``/``lfs`` by side (both when no side is
    stated, except in a sentence that opens with one of ``anaphora_words`` after a sentence naming one side:
    "a small left disc bulge. It narrows the foramen mildly." is the left foramen); a bare stenosis word gives
@@ -67,7 +68,7 @@ ALL_SLOTS = ("scs", "rfs", "lfs")
 ARTICLES = frozenset({"the", "a", "both"})
 COMPLEMENT_PREPOSITIONS = frozenset({"of", "within", "into", "in"})
 #: ConText categories that drop a finding, and those that only flag it.
-DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality"}
+DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality", "DEFINITION": "definition"}
 FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
 
 

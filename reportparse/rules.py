@@ -61,7 +61,7 @@ CONCEPT_METADATA: dict[str, dict[str, tuple[str, Any, bool]]] = {
 }
 
 CONTEXT_CATEGORIES = ("NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "OTHER_MODALITY",
-                      "PSEUDO", "TERMINATE")
+                      "DEFINITION", "PSEUDO", "TERMINATE")
 
 _STR_LIST = ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
 #: The spine regions a study statement can name (grammar.json ``study.regions``).
