@@ -150,6 +150,9 @@ class FindingAssembler:
                     self._absorb(core, nxt)
                 elif nxt.kind == "LOCATION" and core.location is None:
                     self._absorb(core, nxt)
+                elif nxt.kind == "LOCATION" and nxt.meta.get("requires_stenosis") and not core.has_stenosis \
+                        and j + 1 < n and items[j + 1].kind == "STENOSIS":
+                    pass  # "foraminal spinal stenosis": "spinal stenosis" names the disease, the foramen is the place
                 elif nxt.kind == "SIDE" and core.location is not None:
                     core.sides.append(nxt.meta["side"])
                 elif core.location is None and (nxt.kind == "SIDE" or (nxt.kind == WORD and nxt.text in g.link_words)):
@@ -206,7 +209,8 @@ class FindingAssembler:
             item = items[k]
             if item.kind in MODIFIERS:
                 if item.kind == "SEVERITY" and k > 0 and items[k - 1].kind == WORD \
-                        and items[k - 1].text in g.elliptical_verbs and core.left_first - k > 1:
+                        and items[k - 1].text in g.elliptical_verbs and not all(
+                            x.kind == WORD and x.text in g.left_fillers for x in items[k + 1:core.left_first]):
                     break  # "the right foramen is patent and the canal ...": the predicate of the phrase before
                 if not self._superseded(items, k):
                     core.left.insert(0, item)
@@ -228,16 +232,16 @@ class FindingAssembler:
                 taken.add(k)
 
     def _superseded(self, items: list[Item], k: int) -> bool:
-        """True for a severity that no longer holds: the first of a change ("from severe to mild") or a past
-        one ("moderate stenosis, previously mild")."""
+        """True for a severity that grades nothing itself: the first of a change ("from severe to mild") or of a
+        range the matcher did not join ("mild  to moderate": the upper end grades), or a past one ("moderate
+        stenosis, previously mild")."""
         g = self.g
-        if items[k].kind != "SEVERITY" or k == 0 or items[k - 1].kind != WORD:
+        if items[k].kind != "SEVERITY":
             return False
-        if items[k - 1].text in g.past_markers:
+        if k + 2 < len(items) and items[k + 1].kind == WORD and items[k + 1].text in g.change_to \
+                and items[k + 2].kind == "SEVERITY":
             return True
-        return (items[k - 1].text in g.change_from and k + 2 < len(items)
-                and items[k + 1].kind == WORD and items[k + 1].text in g.change_to
-                and items[k + 2].kind == "SEVERITY")
+        return k > 0 and items[k - 1].kind == WORD and items[k - 1].text in g.past_markers
 
     def _predicate_ok(self, items: list[Item], k: int, core_starts: set[int]) -> bool:
         """A predicate severity must not modify a following noun ("moderate facet arthropathy")."""

@@ -84,7 +84,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                "below_words": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
-                 "change_from": _STR_LIST, "change_to": _STR_LIST, "past_markers": _STR_LIST,
+                 "change_to": _STR_LIST, "past_markers": _STR_LIST,
                  "anaphora_words": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
     "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
@@ -124,7 +124,6 @@ class Grammar:
     predicate_fillers: frozenset[str]
     level_normal_fillers: frozenset[str]
     elliptical_verbs: frozenset[str]
-    change_from: frozenset[str]
     change_to: frozenset[str]
     past_markers: frozenset[str]
     anaphora_words: frozenset[str]
@@ -169,7 +168,6 @@ class Grammar:
             predicate_fillers=words("assembly", "predicate_fillers"),
             level_normal_fillers=words("assembly", "level_normal_fillers"),
             elliptical_verbs=words("assembly", "elliptical_verbs"),
-            change_from=words("assembly", "change_from"),
             change_to=words("assembly", "change_to"),
             past_markers=words("assembly", "past_markers"),
             anaphora_words=words("assembly", "anaphora_words"),

@@ -590,3 +590,17 @@ def test_a_definition_or_general_truth_about_stenosis_grades_nothing(text):
 ])
 def test_findings_next_to_definition_like_words_still_grade(text, expected):
     assert graded(text) == expected
+
+
+# -- "spinal stenosis" after a location; "lumbar" before it; recesses; a range split by spacing ---------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: marked central and foraminal spinal stenosis.", {"L3-L4": (3, 3, 3)}),
+    ("L5-S1: moderate foraminal spinal stenosis on the right.", {"L5-S1": (N, 2, N)}),
+    ("L4-5: moderate lumbar spinal stenosis.", {"L4-L5": (2, N, N)}),
+    ("L2-3: mild bilateral recess narrowing and moderate bilateral foraminal narrowing.", {"L2-L3": (N, 2, 2)}),
+    ("L2-3: moderate narrowing of both recesses; the canal is patent.", {"L2-L3": (0, N, N)}),
+    ("L3-4: there is mild  to moderate narrowing of the spinal canal.", {"L3-L4": (2, N, N)}),
+    ("L3-4: narrowing of the spinal canal, moderate  to  severe.", {"L3-L4": (3, N, N)}),
+])
+def test_disease_names_recesses_and_split_ranges(text, expected):
+    assert graded(text) == expected
