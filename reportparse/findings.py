@@ -657,6 +657,8 @@ class FindingAssembler:
             gap = items[max(a.last, a.pred_last) + 1:b.left_first]
             if not gap or not all(i.kind == WORD and i.text in g.conjunctions for i in gap):
                 continue
+            if a.predicate and not a.has_stenosis and b.has_stenosis:
+                continue  # "the canal is patent, bilateral foraminal narrowing": a finished clause, then a new phrase
             if a.has_stenosis != b.has_stenosis:
                 # a shared head ("moderate central and bilateral foraminal stenosis") also satisfies the weak
                 # location words that need a stenosis word of their own

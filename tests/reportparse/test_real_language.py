@@ -604,3 +604,13 @@ def test_findings_next_to_definition_like_words_still_grade(text, expected):
 ])
 def test_disease_names_recesses_and_split_ranges(text, expected):
     assert graded(text) == expected
+
+
+# -- a finished clause does not lend its predicate to the next phrase ----------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L4-5: canal is patent, bilateral foraminal narrowing.", {"L4-L5": (0, N, N)}),
+    ("At L3-4 the central canal is capacious, left foraminal stenosis.", {"L3-L4": (0, N, N)}),
+    ("L2-3: the canal is mildly narrowed, right foraminal narrowing as well.", {"L2-L3": (1, N, N)}),
+])
+def test_a_predicate_severity_stays_with_its_own_clause(text, expected):
+    assert graded(text) == expected
