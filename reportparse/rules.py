@@ -78,7 +78,7 @@ _MISHEARD = ("an object mapping each word to {'means': a word, 'after': a list o
 #: The schema of grammar.json: section -> key -> (description, check).
 GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "sentences": {"terminal_punct": _STR_LIST, "abbreviations": _STR_LIST, "clause_punct": _STR_LIST},
-    "sections": {"excluded": _STR_LIST},
+    "sections": {"excluded": _STR_LIST, "title_sections": _STR_LIST},
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
                "list_connectors": _STR_LIST, "heading_lead": _STR_LIST, "above_words": _STR_LIST,
                "below_words": _STR_LIST},
@@ -113,6 +113,7 @@ class Grammar:
     abbreviations: frozenset[str]
     clause_punct: frozenset[str]
     excluded_sections: frozenset[str]
+    title_sections: frozenset[str]  # excluded sections whose sentences stating a finding are read
     range_connectors: frozenset[str]
     list_connectors: frozenset[str]
     heading_lead: frozenset[str]
@@ -157,6 +158,7 @@ class Grammar:
             abbreviations=words("sentences", "abbreviations"),
             clause_punct=words("sentences", "clause_punct"),
             excluded_sections=words("sections", "excluded"),
+            title_sections=words("sections", "title_sections"),
             range_connectors=words("levels", "range_connectors"),
             list_connectors=words("levels", "list_connectors"),
             heading_lead=words("levels", "heading_lead"),

@@ -614,3 +614,17 @@ def test_disease_names_recesses_and_split_ranges(text, expected):
 ])
 def test_a_predicate_severity_stays_with_its_own_clause(text, expected):
     assert graded(text) == expected
+
+
+# -- a title line of a note that states a finding ------------------------------------------------------------------
+def test_a_title_line_stating_graded_findings_is_read():
+    text = "Seen today for back pain.\nMRI: L2-L3 mild canal narrowing; L3-L4 severe canal narrowing.\nPlan: PT."
+    assert graded(text) == {"L2-L3": (1, N, N), "L3-L4": (3, N, N)}
+
+
+@pytest.mark.parametrize("text", [
+    "EXAM: MRI of the lumbar spine to look at L4-5 stenosis.\nFINDINGS: Alignment is normal.",
+    "MR: lumbar spine without contrast, L1 to S1.\nFINDINGS: The conus ends at L1.",
+])
+def test_a_title_line_without_a_graded_finding_stays_excluded(text):
+    assert graded(text) == {}
