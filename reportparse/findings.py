@@ -12,8 +12,9 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
    left") are paired: each side takes the severity before it; a lone severity takes the core's own sides.
 4. **Coordination.** Cores joined by a conjunction share a head and a severity when one of them lacks its own
    ("mild canal and bilateral foraminal stenosis", "no canal or foraminal stenosis", "the canal and foramina
-   are patent"); a severity before a level repeats the phrase around it at that level ("mild canal stenosis at
-   L3-4, moderate at L4-5"; "mild L4-5 and moderate L5-S1 foraminal stenosis"). A coordinated distractor keeps
+   are patent"); a severity before a level repeats the phrase around it at that level, with its sides ("mild canal stenosis
+   at L3-4, moderate at L4-5"; "mild right foraminal narrowing at L3-4 and moderate at L4-5" is right at both;
+   "mild L4-5 and moderate L5-S1 foraminal stenosis"; "moderate stenosis at L4-5 and mild at L5-S1"). A coordinated distractor keeps
    a severity of its own ("severe lateral recess and mild canal stenosis"); a location that completes another
    noun ("no lesions of the central canal") says nothing of stenosis.
 5. **Context.** medspaCy ConText marks negation (grade 0 unless the core has its own severity), uncertainty
@@ -619,17 +620,19 @@ class FindingAssembler:
             sides, at_level = self._level_after(items, k + 1)
             if not at_level:
                 continue
-            before = [c for c in cores if c.location is not None and max(c.last, c.pred_last) < k]
-            after = [c for c in cores if c.location is not None and c.left_first > k]
+            phrases = [c for c in cores if c.location is not None or c.has_stenosis]  # "moderate stenosis at L4-5"
+            before = [c for c in phrases if max(c.last, c.pred_last) < k]
+            after = [c for c in phrases if c.left_first > k]
             if before and k > 0 and items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions:
                 model = before[-1]
             elif after and self._joined(items[k + 1:after[0].left_first]):
                 model = after[0]
             else:
                 continue
+            # the copy repeats the phrase's sides too ("mild right foraminal narrowing at L3-4, moderate at L4-5")
+            model_sides = model.sides + [i.meta["side"] for i in model.left + model.predicate if i.kind == "SIDE"]
             out.append(Core(first=k, last=k, location=model.location, has_stenosis=True,
-                            sides=[] if sides else list(model.sides), left=[item] + sides, left_first=k,
-                            pred_last=k))
+                            sides=[] if sides else model_sides, left=[item] + sides, left_first=k, pred_last=k))
         return out
 
     def _joined(self, gap: list[Item]) -> bool:

@@ -628,3 +628,13 @@ def test_a_title_line_stating_graded_findings_is_read():
 ])
 def test_a_title_line_without_a_graded_finding_stays_excluded(text):
     assert graded(text) == {}
+
+
+# -- a severity repeating the phrase before at another level: its sides, and phrases without a location ------------
+@pytest.mark.parametrize("text, expected", [
+    ("Slight right foraminal narrowing at L2-3 and marked at L3-4.", {"L2-L3": (N, 1, N), "L3-L4": (N, 3, N)}),
+    ("Moderate narrowing of the left foramen at L4-5, severe at L5-S1.", {"L4-L5": (N, N, 2), "L5-S1": (N, N, 3)}),
+    ("The MRI showed moderate stenosis at L3 4 and mild at L4 5.", {"L3-L4": (2, N, N), "L4-L5": (1, N, N)}),
+])
+def test_a_repeated_phrase_keeps_its_sides_and_works_without_a_location(text, expected):
+    assert graded(text) == expected
