@@ -11,12 +11,12 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
    foraminal narrowing") or in its predicate ("... which is severe", "moderate on the right and mild on the
    left") are paired: each side takes the severity before it; a lone severity takes the core's own sides.
 4. **Coordination.** Cores joined by a conjunction share a head and a severity when one of them lacks its own
-   ("mild canal and bilateral foraminal stenosis", "no canal or foraminal stenosis", "the canal and foramina
-   are patent"); a severity before a level repeats the phrase around it at that level, with its sides ("mild canal stenosis
-   at L3-4, moderate at L4-5"; "mild right foraminal narrowing at L3-4 and moderate at L4-5" is right at both;
-   "mild L4-5 and moderate L5-S1 foraminal stenosis"; "moderate stenosis at L4-5 and mild at L5-S1"). A coordinated distractor keeps
-   a severity of its own ("severe lateral recess and mild canal stenosis"); a location that completes another
-   noun ("no lesions of the central canal") says nothing of stenosis.
+   ("mild canal and bilateral foraminal stenosis", "no canal or foraminal stenosis", "the canal and foramina are
+   patent"); a severity before a level repeats the phrase around it at that level, with its sides ("mild canal
+   stenosis at L3-4, moderate at L4-5"; "mild right foraminal narrowing at L3-4 and moderate at L4-5" is right at
+   both; "mild L4-5 and moderate L5-S1 foraminal stenosis"; "moderate stenosis at L4-5 and mild at L5-S1"). A
+   coordinated distractor keeps a severity of its own ("severe lateral recess and mild canal stenosis"); a location
+   that completes another noun ("no lesions of the central canal") says nothing of stenosis.
 5. **Context.** medspaCy ConText marks negation (grade 0 unless the core has its own severity), uncertainty
    (flag), hypothetical, other-modality and definition statements (dropped: "foraminal stenosis is a common
    condition", "canal stenosis means that ...").

@@ -6,15 +6,15 @@ more than a list can hold; this stage covers two open classes with rules from ``
 * **Level spellings.** Two vertebrae joined by a separator name the disc levels between them, in any spelling:
   ``L4-5``, ``L4L5``, ``L4 L5``, ``L-1 to L-2``, ``L-1-L-2``, ``T-12 to L1``, ``T-12toL1``, ``L5-SI``, ``L5 on S1``
   ("spondylolisthesis of L4 on L5"), and ``L3 4`` when the bare number is the next vertebra and no unit of
-  ``measurement_units`` follows ("L4 5 mm" is a measurement, "L2 4" no level). Adjacent vertebrae name one disc; a vertebral range ("disc disease from
-  L3-L5") names every disc in it (L3-L4 and L4-L5). A lone vertebra next to a listhesis word ("grade 1 L4
-  anterolisthesis", "retrolisthesis of L3") names the disc below it. Cervical, thoracic above T12 and sacral
-  levels (C5-6, T8-T9, L5-L6, S1-S2) are levels outside the table (``other``): their statements grade nothing.
-  Spoken dictation spells the numbers out: after a vertebral letter in any of these forms ("L four-five",
-  "L four on L five", "L five S one", "L three to L five"), and bare only for two neighbouring numbers that a
-  level noun follows ("at the four five level", "the five-one disc") or that "at" precedes with a hyphen ("at
-  four-five"); "two to three levels" and "four five times" are counts, not levels.
-  Each mention becomes a ``LEVEL`` concept span (``metadata.levels`` when it names several levels).
+  ``measurement_units`` follows ("L4 5 mm" is a measurement, "L2 4" no level). Adjacent vertebrae name one disc; a
+  vertebral range ("disc disease from L3-L5") names every disc in it (L3-L4 and L4-L5). A lone vertebra next to a
+  listhesis word ("grade 1 L4 anterolisthesis", "retrolisthesis of L3") names the disc below it. Cervical, thoracic
+  above T12 and sacral levels (C5-6, T8-T9, L5-L6, S1-S2) are levels outside the table (``other``): their
+  statements grade nothing. Spoken dictation spells the numbers out: after a vertebral letter in any of these forms
+  ("L four-five", "L four on L five", "L five S one", "L three to L five"), and bare only for two neighbouring
+  numbers that a level noun follows ("at the four five level", "the five-one disc") or that "at" precedes with a
+  hyphen ("at four-five"); "two to three levels" and "four five times" are counts, not levels. Each mention becomes
+  a ``LEVEL`` concept span (``metadata.levels`` when it names several levels).
 * **Typos of key words.** A word that no concept or known word spells and that lies within a small
   Damerau-Levenshtein distance of a key word ("foraminl", "nueral", "stenossis", "bilaterral", "sever") gets the
   key word as its ``NORM``; the TargetMatcher matches on ``NORM``, so the corrected word joins every literal,
