@@ -444,15 +444,32 @@ class FindingAssembler:
                 out.append((slot, sev, minor))
         return out
 
-    def _place(self, info: SentenceInfo, position: int) -> LevelGroup | None:
+    def _place(self, info: SentenceInfo, position: int, left: int) -> LevelGroup | None:
+        """The level group of a phrase whose core starts at token ``position`` and its modifiers at ``left``."""
         groups = info.groups
         if not groups:
             return info.inherited
         if info.heading:
             before = [grp for grp in groups if grp.start <= position]
             return before[-1] if before else groups[0]
+        # a list item that opens with its level: "MRI 2021: L4-5 moderate stenosis, L5-S1 mild foraminal narrowing"
+        opener = next((grp for grp in groups if grp.kind == "explicit" and grp.end == left
+                       and self._item_opener(info.items, grp)), None)
+        if opener is not None:
+            return opener
         after = [grp for grp in groups if grp.start >= position]
         return after[0] if after else groups[-1]
+
+    def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:
+        """True for a level group at the start of a list item or a clause: first in the sentence, or after a
+        colon, a semicolon, a conjunction or a verb ("shows L4-5 severe stenosis"), not after a preposition
+        ("at L4-5") or a concept."""
+        k = next(i for i, item in enumerate(items) if item.start == group.start)
+        if k == 0:
+            return True
+        prev = items[k - 1]
+        return prev.kind == WORD and (prev.text in (":", ";") or prev.text in self.g.conjunctions or (
+            prev.text.isalpha() and prev.text not in self.g.heading_lead))
 
     @staticmethod
     def _rank(group: LevelGroup | None, located: bool, grade: int | None) -> str:
@@ -692,7 +709,7 @@ class FindingAssembler:
         start_char = doc[info.items[first].start].idx
         end_tok = doc[info.items[last].end - 1]
         end_char = end_tok.idx + len(end_tok.text)
-        group = self._place(info, info.items[core.first].start)
+        group = self._place(info, info.items[core.first].start, info.items[first].start)
         located = core.location is not None or bool(core.sides)
         out = []
         for slot, sev, minor in self._slots(core, negated):

@@ -638,3 +638,29 @@ def test_a_title_line_without_a_graded_finding_stays_excluded(text):
 ])
 def test_a_repeated_phrase_keeps_its_sides_and_works_without_a_location(text, expected):
     assert graded(text) == expected
+
+
+# -- list items that open with their level inside one sentence ------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Lumbar MRI in May 2020: L3-4 mild canal stenosis, L4-5 severe bilateral foraminal narrowing.",
+     {"L3-L4": (1, N, N), "L4-L5": (N, 3, 3)}),
+    ("Outside films reviewed today, L2-3 moderate central stenosis; L5-S1 mild left foraminal stenosis.",
+     {"L2-L3": (2, N, N), "L5-S1": (N, N, 1)}),
+    ("Her scan shows L4-5 marked stenosis and L5-S1 slight narrowing of the right foramen.",
+     {"L4-L5": (3, N, N), "L5-S1": (N, 1, N)}),
+])
+def test_a_level_opening_a_list_item_holds_the_phrase_after_it(text, expected):
+    assert graded(text) == expected
+
+
+def test_an_exception_marker_before_a_phrase_is_no_level_of_its_own():
+    text = ("The foramina are not narrowed at any level, except for moderate left L4-5 foraminal narrowing. "
+            "No canal stenosis at any level.")
+    out = grades(text)
+    assert out["L4-L5"] == (0, 0, 2)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+
+
+def test_a_level_after_a_preposition_stays_with_the_phrase_before_it():
+    text = "Severe canal stenosis at L3-4 mild bilateral foraminal narrowing at L4-5."
+    assert graded(text) == {"L3-L4": (3, N, N), "L4-L5": (N, 1, 1)}
