@@ -297,6 +297,10 @@ class FindingAssembler:
                 found.append(item)
                 core.pred_last = k
             elif item.kind in ("LEVEL", "SCOPE"):
+                if found and item.kind == "LEVEL" and items[k - 1].kind == WORD \
+                        and items[k - 1].text in g.conjunctions and k + 1 < len(items) \
+                        and items[k + 1].kind == "SEVERITY":
+                    break  # "canal stenosis: L2-3 mild, L3-4 moderate": the next list item begins
                 placed = True
             elif item.kind == WORD and item.text in PUNCT_STOPS:
                 break
@@ -625,8 +629,9 @@ class FindingAssembler:
 
     def _elliptical_severities(self, cores: list[Core], items: list[Item]) -> list[Core]:
         """Severities that repeat a phrase at another level: "mild canal stenosis at L3-4, moderate at L4-5 and
-        severe at L5-S1" (the preceding located phrase) and "mild L4-5 and moderate L5-S1 foraminal stenosis"
-        (the following one, reached through a conjunction). Each becomes a copy of that phrase."""
+        severe at L5-S1" and "canal stenosis: L2-3 mild, L3-4 moderate" (the preceding phrase) and "mild L4-5 and
+        moderate L5-S1 foraminal stenosis" (the following one, reached through a conjunction). Each becomes a copy
+        of that phrase."""
         g = self.g
         used = {id(i) for c in cores for i in c.left + c.predicate}
         used.update(id(items[k]) for c in cores for k in range(c.first, max(c.last, c.pred_last) + 1))
@@ -635,12 +640,17 @@ class FindingAssembler:
             if item.kind != "SEVERITY" or id(item) in used:
                 continue
             sides, at_level = self._level_after(items, k + 1)
-            if not at_level:
+            # "foraminal narrowing: L3-4 mild, L4-5 moderate right"; not "L3-4 mild facet hypertrophy"
+            after_sides = k + 1 + len(sides)
+            led = k > 0 and items[k - 1].kind == "LEVEL" and (after_sides == len(items) or (
+                items[after_sides].kind == WORD and (items[after_sides].text in PUNCT_STOPS
+                                                     or items[after_sides].text in g.conjunctions)))
+            if not (at_level or led):
                 continue
             phrases = [c for c in cores if c.location is not None or c.has_stenosis]  # "moderate stenosis at L4-5"
             before = [c for c in phrases if max(c.last, c.pred_last) < k]
             after = [c for c in phrases if c.left_first > k]
-            if before and k > 0 and items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions:
+            if before and (led or (items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions)):
                 model = before[-1]
             elif after and self._joined(items[k + 1:after[0].left_first]):
                 model = after[0]

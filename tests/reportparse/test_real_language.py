@@ -664,3 +664,19 @@ def test_an_exception_marker_before_a_phrase_is_no_level_of_its_own():
 def test_a_level_after_a_preposition_stays_with_the_phrase_before_it():
     text = "Severe canal stenosis at L3-4 mild bilateral foraminal narrowing at L4-5."
     assert graded(text) == {"L3-L4": (3, N, N), "L4-L5": (N, 1, 1)}
+
+
+# -- a location heading followed by per-level severities in one sentence --------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Central stenosis: L2-3 slight, L3-4 moderate, L4-5 marked.", {"L2-L3": (1, N, N), "L3-L4": (2, N, N),
+                                                                     "L4-L5": (3, N, N)}),
+    ("Neural foraminal narrowing: L4-5 mild bilateral, L5-S1 severe on the right.",
+     {"L4-L5": (N, 1, 1), "L5-S1": (N, 3, N)}),
+])
+def test_per_level_severities_after_a_location_heading(text, expected):
+    assert graded(text) == expected
+
+
+def test_a_level_and_severity_of_another_noun_copy_nothing():
+    text = "At L4-5 narrowing of both foramina, and in comparison L3-4 mild facet hypertrophy is seen."
+    assert graded(text) == {}
