@@ -680,3 +680,13 @@ def test_per_level_severities_after_a_location_heading(text, expected):
 def test_a_level_and_severity_of_another_noun_copy_nothing():
     text = "At L4-5 narrowing of both foramina, and in comparison L3-4 mild facet hypertrophy is seen."
     assert graded(text) == {}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("At L4/5 a broad disc protrusion narrows the lateral recesses. Foraminal patency is preserved.",
+     {"L4-L5": (N, 0, 0)}),
+    ("L2/3: normal patency of the canal and both foramina.", {"L2-L3": (0, 0, 0)}),
+    ("L3/4: canal patency maintained; moderate left foraminal narrowing.", {"L3-L4": (0, N, 2)}),
+])
+def test_preserved_patency_is_grade_0(text, expected):
+    assert graded(text) == expected
