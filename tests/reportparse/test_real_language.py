@@ -690,3 +690,11 @@ def test_a_level_and_severity_of_another_noun_copy_nothing():
 ])
 def test_preserved_patency_is_grade_0(text, expected):
     assert graded(text) == expected
+
+
+def test_at_the_remaining_levels_is_a_left_over_statement_not_a_whole_study_one():
+    text = ("IMPRESSION:\n1. L3-4: Severe central canal stenosis.\n2. L4-5: Moderate left foraminal stenosis.\n"
+            "3. No significant stenosis at the remaining levels.")
+    out = grades(text)
+    assert out["L3-L4"] == (3, N, N) and out["L4-L5"] == (N, N, 2)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ("T12-L1", "L1-L2", "L2-L3", "L5-S1"))
