@@ -67,6 +67,8 @@ SIDE_SLOTS = {"right": ("rfs",), "left": ("lfs",), "both": ("rfs", "lfs")}
 ALL_SLOTS = ("scs", "rfs", "lfs")
 #: Words between a noun and the location that completes it: "lesions *of the* canal", "material *within* the canal".
 ARTICLES = frozenset({"the", "a", "both"})
+#: Words that attach a level to the phrase before it ("moderate *at* L4-5").
+LEVEL_PREPOSITIONS = frozenset({"at", "of", "in", "on", "from", "to", "through", "the"})
 COMPLEMENT_PREPOSITIONS = frozenset({"of", "within", "into", "in"})
 #: ConText categories that drop a finding, and those that only flag it.
 DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality", "DEFINITION": "definition"}
@@ -217,7 +219,9 @@ class FindingAssembler:
                     core.left.insert(0, item)
                 core.left_first = k
             elif item.kind == "LEVEL" and not any(i.kind == "SEVERITY" for i in core.left):
-                pass  # "mild right L5-S1 foraminal narrowing", "moderate L5-S1 bilateral foraminal stenosis"
+                if k > 0 and items[k - 1].kind == WORD and items[k - 1].text in LEVEL_PREPOSITIONS:
+                    break  # "moderate at L4-5, with foraminal narrowing": the level ends the phrase before
+                # "mild right L5-S1 foraminal narrowing", "moderate L5-S1 bilateral foraminal stenosis"
             elif item.kind == "DISTRACTOR" and item.meta.get("coordinates"):
                 if any(i.kind == "SEVERITY" for i in core.left):
                     break  # "severe lateral recess and mild canal stenosis": the severity before is the recess's

@@ -698,3 +698,12 @@ def test_at_the_remaining_levels_is_a_left_over_statement_not_a_whole_study_one(
     out = grades(text)
     assert out["L3-L4"] == (3, N, N) and out["L4-L5"] == (N, N, 2)
     assert all(out[lvl] == (0, 0, 0) for lvl in ("T12-L1", "L1-L2", "L2-L3", "L5-S1"))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Her MRI showed marked canal stenosis at L2-3 and mild at L3-4, with bilateral foraminal narrowing at L3-4.",
+     {"L2-L3": (3, N, N), "L3-L4": (1, N, N)}),
+    ("The study showed severe stenosis at L4-5 with left foraminal narrowing at L5-S1.", {"L4-L5": (3, N, N)}),
+])
+def test_a_severity_before_at_level_does_not_reach_over_the_level_to_the_next_phrase(text, expected):
+    assert graded(text) == expected
