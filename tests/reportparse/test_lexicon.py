@@ -159,3 +159,12 @@ def test_a_misheard_patient_after_a_verb_is_patent(text, expected) -> None:
 def test_the_patient_as_a_person_is_no_grade() -> None:
     text = "The patient is seen for leg pain; the patient reports numbness. L2-3: moderate canal stenosis."
     assert graded(text) == {"L2-L3": {"scs": 2, "rfs": None, "lfs": None}}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L4-5: B/L moderate NF stenosis, R>L.", {"scs": None, "rfs": 2, "lfs": 2}),
+    ("L4-5: mild-mod b/l foraminal stenosis.", {"scs": None, "rfs": 2, "lfs": 2}),
+    ("L4-5: min L NF narrowing.", {"scs": None, "rfs": None, "lfs": 1}),
+])
+def test_clinic_shorthand_for_both_sides_and_minimal(text, expected) -> None:
+    assert graded(text) == {"L4-L5": expected}
