@@ -15,8 +15,10 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
    patent"); a severity before a level repeats the phrase around it at that level, with its sides ("mild canal
    stenosis at L3-4, moderate at L4-5"; "mild right foraminal narrowing at L3-4 and moderate at L4-5" is right at
    both; "mild L4-5 and moderate L5-S1 foraminal stenosis"; "moderate stenosis at L4-5 and mild at L5-S1"). A
-   coordinated distractor keeps a severity of its own ("severe lateral recess and mild canal stenosis"); a location
-   that completes another noun ("no lesions of the central canal") says nothing of stenosis.
+   clause after a semicolon that only gives a severity repeats the last phrase of the clause before ("no foraminal
+   stenosis on the right; moderate on the left"). A coordinated distractor keeps a severity of its own ("severe
+   lateral recess and mild canal stenosis"); a location that completes another noun ("no lesions of the central
+   canal") says nothing of stenosis.
 5. **Context.** medspaCy ConText marks negation (grade 0 unless the core has its own severity), uncertainty
    (flag), hypothetical, other-modality and definition statements (dropped: "foraminal stenosis is a common
    condition", "canal stenosis means that ...").
@@ -524,10 +526,12 @@ class FindingAssembler:
         return True
 
     def sentence(self, info: SentenceInfo, index: int, doc: Doc, prev_location: str | None = None,
-                 prev_side: str | None = None) -> tuple[list[Finding], str | None]:
-        """The findings of one sentence, and the location of its last stenosis phrase (for the next clause).
-        ``prev_side`` is the one side of the sentence before, for a foramen this sentence names without a side
-        when it opens with a pronoun ("a small left disc bulge. It narrows the foramen mildly.")."""
+                 prev_side: str | None = None, clause_model: Core | None = None
+                 ) -> tuple[list[Finding], Core | None]:
+        """The findings of one sentence, and its last stenosis phrase (for the next clause). ``prev_side`` is the
+        one side of the sentence before, for a foramen this sentence names without a side when it opens with a
+        pronoun ("a small left disc bulge. It narrows the foramen mildly."); ``clause_model`` the last phrase of
+        the clause before when that one ended with a semicolon ("... on the right; moderate on the left")."""
         out: list[Finding] = []
         if info.excluded:
             return out, None
@@ -540,8 +544,9 @@ class FindingAssembler:
         # "this level shows ..." is about the level, not the finding before
         opens_anaphoric = first is not None and first.kind == WORD and first.text in self.g.anaphora_words and not (
             second is not None and second.text in self.g.spoken_level_nouns)
-        out, location = self._located(info, index, doc, prev_location, prev_side if opens_anaphoric else None)
-        return self._in_region(info, out), location
+        out, last = self._located(info, index, doc, prev_location, prev_side if opens_anaphoric else None,
+                                  clause_model)
+        return self._in_region(info, out), last
 
     def _about_prior_study(self, words: list[str]) -> bool:
         """True for a sentence that reports a prior study ("prior MRI (2019) showed ...") and says nothing of
@@ -598,11 +603,18 @@ class FindingAssembler:
         return not qualified and not (before and before[0] in ("not", "no"))
 
     def _located(self, info: SentenceInfo, index: int, doc: Doc, prev_location: str | None,
-                 carried_side: str | None = None) -> tuple[list[Finding], str | None]:
-        """The stenosis phrases of one sentence as findings (steps 1-7 of the module docstring)."""
+                 carried_side: str | None = None, clause_model: Core | None = None
+                 ) -> tuple[list[Finding], Core | None]:
+        """The stenosis phrases of one sentence as findings (steps 1-7 of the module docstring), and its last
+        phrase. ``clause_model`` is the last phrase of the clause before when that clause ended with a semicolon."""
         out: list[Finding] = []
         items = info.items
         cores = self._cores(items, prev_location)
+        if not cores and clause_model is not None:
+            cores = self._continued(clause_model, items)
+            for core in cores:
+                out.extend(self._findings(core, info, index, doc))
+            return out, cores[-1] if cores else None
         if not cores:
             return out, None
         taken: set[int] = set()
@@ -629,7 +641,7 @@ class FindingAssembler:
                     not any(i.kind == "SIDE" for i in core.left + core.predicate):
                 core.sides = [carried_side]
             out.extend(self._findings(core, info, index, doc))
-        return out, cores[-1].location
+        return out, cores[-1]
 
     def _elliptical_severities(self, cores: list[Core], items: list[Item]) -> list[Core]:
         """Severities that repeat a phrase at another level: "mild canal stenosis at L3-4, moderate at L4-5 and
@@ -645,10 +657,7 @@ class FindingAssembler:
                 continue
             sides, at_level = self._level_after(items, k + 1)
             # "foraminal narrowing: L3-4 mild, L4-5 moderate right"; not "L3-4 mild facet hypertrophy"
-            after_sides = k + 1 + len(sides)
-            led = k > 0 and items[k - 1].kind == "LEVEL" and (after_sides == len(items) or (
-                items[after_sides].kind == WORD and (items[after_sides].text in PUNCT_STOPS
-                                                     or items[after_sides].text in g.conjunctions)))
+            led = k > 0 and items[k - 1].kind == "LEVEL" and self._lone_severity(items, k)[1]
             if not (at_level or led):
                 continue
             phrases = [c for c in cores if c.location is not None or c.has_stenosis]  # "moderate stenosis at L4-5"
@@ -660,10 +669,7 @@ class FindingAssembler:
                 model = after[0]
             else:
                 continue
-            # the copy repeats the phrase's sides too ("mild right foraminal narrowing at L3-4, moderate at L4-5")
-            model_sides = model.sides + [i.meta["side"] for i in model.left + model.predicate if i.kind == "SIDE"]
-            out.append(Core(first=k, last=k, location=model.location, has_stenosis=True,
-                            sides=[] if sides else model_sides, left=[item] + sides, left_first=k, pred_last=k))
+            out.append(self._copy(model, item, sides, k))
         return out
 
     def _joined(self, gap: list[Item]) -> bool:
@@ -677,13 +683,48 @@ class FindingAssembler:
 
     def _level_after(self, items: list[Item], j: int) -> tuple[list[Item], bool]:
         """The side words from ``j`` on, and whether a level follows them ("moderate (on the left) at L4-5")."""
+        sides, j = self._sides_after(items, j)
+        return sides, j < len(items) and items[j].kind == "LEVEL"
+
+    def _sides_after(self, items: list[Item], j: int) -> tuple[list[Item], int]:
+        """The side words from ``j`` on (with the link words between them) and the index of the item after them."""
         sides = []
         link = self.g.link_words
         while j < len(items) and (items[j].kind == "SIDE" or (items[j].kind == WORD and items[j].text in link)):
             if items[j].kind == "SIDE":
                 sides.append(items[j])
             j += 1
-        return sides, j < len(items) and items[j].kind == "LEVEL"
+        return sides, j
+
+    def _lone_severity(self, items: list[Item], k: int) -> tuple[list[Item], bool]:
+        """The sides of the severity at ``k`` and whether the severity stands alone: its sides are followed by
+        the end of the clause, a conjunction or a level ("L4-5 moderate right,", "moderate on the left."), not by a
+        noun it modifies ("mild facet hypertrophy")."""
+        sides, j = self._sides_after(items, k + 1)
+        g = self.g
+        return sides, j == len(items) or items[j].kind == "LEVEL" or (
+            items[j].kind == WORD and (items[j].text in PUNCT_STOPS or items[j].text in g.conjunctions))
+
+    def _copy(self, model: Core, item: Item, sides: list[Item], k: int) -> Core:
+        """A severity at ``k`` repeating the phrase ``model`` with its sides unless it names its own ("mild right
+        foraminal narrowing at L3-4, moderate at L4-5" is right at both); a side repeating a canal phrase is a
+        foramen ("the canal is patent; severe on the left")."""
+        model_sides = model.sides + [i.meta["side"] for i in model.left + model.predicate if i.kind == "SIDE"]
+        location = None if sides and model.location == "canal" else model.location
+        return Core(first=k, last=k, location=location, has_stenosis=True,
+                    sides=[] if sides else model_sides, left=[item] + sides, left_first=k, pred_last=k)
+
+    def _continued(self, model: Core, items: list[Item]) -> list[Core]:
+        """The lone severities of a clause after a semicolon that has no stenosis phrase of its own, as copies of
+        the last phrase of the clause before ("no foraminal stenosis on the right; moderate on the left",
+        "foraminal narrowing: L3-4 mild; L4-5 moderate right")."""
+        out = []
+        for k, item in enumerate(items):
+            if item.kind == "SEVERITY":
+                sides, alone = self._lone_severity(items, k)
+                if alone:
+                    out.append(self._copy(model, item, sides, k))
+        return out
 
     def _coordinate(self, cores: list[Core], items: list[Item]) -> None:
         g = self.g
@@ -759,10 +800,12 @@ class FindingAssembler:
 
     def __call__(self, doc: Doc) -> Doc:
         findings: list[Finding] = []
-        location: str | None = None
+        last: Core | None = None
+        clause_model: Core | None = None
         side: str | None = None
         for index, info in enumerate(doc._.rp_sentences or ()):
-            found, location = self.sentence(info, index, doc, location, side)
+            found, last = self.sentence(info, index, doc, last.location if last else None, side, clause_model)
+            clause_model = last if info.items and info.items[-1].text in self.g.clause_punct else None
             findings.extend(found)
             sides = {i.meta["side"] for i in info.items if i.kind == "SIDE"}
             side = sides.pop() if len(sides) == 1 and sides <= {"left", "right"} else None

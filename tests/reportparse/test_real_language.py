@@ -707,3 +707,22 @@ def test_at_the_remaining_levels_is_a_left_over_statement_not_a_whole_study_one(
 ])
 def test_a_severity_before_at_level_does_not_reach_over_the_level_to_the_next_phrase(text, expected):
     assert graded(text) == expected
+
+
+# -- a clause after a semicolon that only gives a severity repeats the phrase before ---------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L5-S1: no foraminal narrowing on the right; moderate on the left.", {"L5-S1": (N, 0, 2)}),
+    ("Neural foraminal stenosis: L3-4 slight bilateral; L4-5 marked on the right.",
+     {"L3-L4": (N, 1, 1), "L4-L5": (N, 3, N)}),
+    ("L2-3: the central canal is patent; severe on the right.", {"L2-L3": (0, 3, N)}),
+])
+def test_a_severity_clause_after_a_semicolon_repeats_the_phrase_before(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L4-5: moderate canal stenosis; mild facet arthropathy.", {"L4-L5": (2, N, N)}),
+    ("L4-5: moderate canal stenosis. Mild on imaging a year ago.", {"L4-L5": (2, N, N)}),
+])
+def test_a_severity_of_another_noun_or_after_a_full_stop_repeats_nothing(text, expected):
+    assert graded(text) == expected
