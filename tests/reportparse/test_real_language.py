@@ -726,3 +726,11 @@ def test_a_severity_clause_after_a_semicolon_repeats_the_phrase_before(text, exp
 ])
 def test_a_severity_of_another_noun_or_after_a_full_stop_repeats_nothing(text, expected):
     assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Normal appearances at the thoracolumbar junction and L1/2.", {"T12-L1": (0, 0, 0), "L1-L2": (0, 0, 0)}),
+    ("L2/3: normal appearances.\nL3/4: Moderate canal stenosis.", {"L2-L3": (0, 0, 0), "L3-L4": (2, N, N)}),
+])
+def test_normal_appearances_at_a_level_is_a_whole_level_normal(text, expected):
+    assert graded(text) == expected
