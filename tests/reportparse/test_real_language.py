@@ -575,7 +575,7 @@ def test_a_reduced_dimension_without_a_severity_or_of_a_disc_grades_nothing(text
     "At L5-S1 foraminal stenosis refers to a normal opening becoming smaller.",
     "At L4-5, moderate foraminal narrowing occurs when the disc and the facets enlarge.",
     "Mild canal stenosis at L2-3 is defined as a canal slightly smaller than normal.",
-    "L4-5: mild bilateral foraminal narrowing is a normal finding of age.",
+    "L4-5: mild bilateral foraminal narrowing is a normal feature of ageing.",
 ])
 def test_a_definition_or_general_truth_about_stenosis_grades_nothing(text):
     assert graded(text) == {}
@@ -585,6 +585,7 @@ def test_a_definition_or_general_truth_about_stenosis_grades_nothing(text):
     ("L4-5: the canal is a normal size; mild left foraminal narrowing.", {"L4-L5": (0, N, 1)}),
     ("L2-3: severe canal stenosis, which is a new finding since the prior study.", {"L2-L3": (3, N, N)}),
     ("L3-4: moderate canal stenosis. This is a common degenerative process.", {"L3-L4": (2, N, N)}),
+    ("L2-3: mild canal stenosis is a common finding at this age.", {"L2-L3": (1, N, N)}),
     # a patient's question names the patient's own finding
     ("What can be done about severe canal stenosis at L4-5?", {"L4-L5": (3, N, N)}),
 ])
