@@ -5,18 +5,23 @@ Works on the items of each sentence (concept spans and words, see :mod:`reportpa
 1. **Cores.** A core is a stenosis noun phrase: location and stenosis concepts with the words that link them
    ("foraminal narrowing", "narrowing of the right neural foramen", "canal").
 2. **Predicates.** A location without a stenosis word takes a following predicate: "the canal *is moderately
-   narrowed*", "the foramina *are patent*", "neural foramina: *mild bilateral narrowing*".
+   narrowed*", "the foramina *are patent*", "the foramina *show mild narrowing*", "neural foramina: *mild bilateral
+   narrowing*".
 3. **Modifiers.** Severity, side and comparator concepts directly before a core ("mild right and moderate left
    foraminal narrowing") or in its predicate ("... which is severe", "moderate on the right and mild on the
    left") are paired: each side takes the severity before it; a lone severity takes the core's own sides.
 4. **Coordination.** Cores joined by a conjunction share a head and a severity when one of them lacks its own
-   ("mild canal and bilateral foraminal stenosis", "no canal or foraminal stenosis", "the canal and foramina
-   are patent"); a severity before a level repeats the phrase around it at that level ("mild canal stenosis at
-   L3-4, moderate at L4-5"; "mild L4-5 and moderate L5-S1 foraminal stenosis"). A coordinated distractor keeps
-   a severity of its own ("severe lateral recess and mild canal stenosis"); a location that completes another
-   noun ("no lesions of the central canal") says nothing of stenosis.
+   ("mild canal and bilateral foraminal stenosis", "no canal or foraminal stenosis", "the canal and foramina are
+   patent"); a severity before a level repeats the phrase around it at that level, with its sides ("mild canal
+   stenosis at L3-4, moderate at L4-5"; "mild right foraminal narrowing at L3-4 and moderate at L4-5" is right at
+   both; "mild L4-5 and moderate L5-S1 foraminal stenosis"; "moderate stenosis at L4-5 and mild at L5-S1"). A
+   clause after a semicolon that only gives a severity repeats the last phrase of the clause before ("no foraminal
+   stenosis on the right; moderate on the left"). A coordinated distractor keeps a severity of its own ("severe
+   lateral recess and mild canal stenosis"); a location that completes another noun ("no lesions of the central
+   canal") says nothing of stenosis.
 5. **Context.** medspaCy ConText marks negation (grade 0 unless the core has its own severity), uncertainty
-   (flag), hypothetical and other-modality statements (dropped).
+   (flag), hypothetical, other-modality and definition statements (dropped: "foraminal stenosis is a common
+   condition", "canal stenosis means that ...").
 6. **Slots.** Canal cores give ``scs``; foramen cores give ``rfs``/``lfs`` by side (both when no side is
    stated, except in a sentence that opens with one of ``anaphora_words`` after a sentence naming one side:
    "a small left disc bulge. It narrows the foramen mildly." is the left foramen); a bare stenosis word gives
@@ -64,9 +69,11 @@ SIDE_SLOTS = {"right": ("rfs",), "left": ("lfs",), "both": ("rfs", "lfs")}
 ALL_SLOTS = ("scs", "rfs", "lfs")
 #: Words between a noun and the location that completes it: "lesions *of the* canal", "material *within* the canal".
 ARTICLES = frozenset({"the", "a", "both"})
+#: Words that attach a level to the phrase before it ("moderate *at* L4-5").
+LEVEL_PREPOSITIONS = frozenset({"at", "of", "in", "on", "from", "to", "through", "the"})
 COMPLEMENT_PREPOSITIONS = frozenset({"of", "within", "into", "in"})
 #: ConText categories that drop a finding, and those that only flag it.
-DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality"}
+DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality", "DEFINITION": "definition"}
 FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
 
 
@@ -148,6 +155,9 @@ class FindingAssembler:
                     self._absorb(core, nxt)
                 elif nxt.kind == "LOCATION" and core.location is None:
                     self._absorb(core, nxt)
+                elif nxt.kind == "LOCATION" and nxt.meta.get("requires_stenosis") and not core.has_stenosis \
+                        and j + 1 < n and items[j + 1].kind == "STENOSIS":
+                    pass  # "foraminal spinal stenosis": "spinal stenosis" names the disease, the foramen is the place
                 elif nxt.kind == "SIDE" and core.location is not None:
                     core.sides.append(nxt.meta["side"])
                 elif core.location is None and (nxt.kind == "SIDE" or (nxt.kind == WORD and nxt.text in g.link_words)):
@@ -204,13 +214,16 @@ class FindingAssembler:
             item = items[k]
             if item.kind in MODIFIERS:
                 if item.kind == "SEVERITY" and k > 0 and items[k - 1].kind == WORD \
-                        and items[k - 1].text in g.elliptical_verbs and core.left_first - k > 1:
+                        and items[k - 1].text in g.elliptical_verbs and not all(
+                            x.kind == WORD and x.text in g.left_fillers for x in items[k + 1:core.left_first]):
                     break  # "the right foramen is patent and the canal ...": the predicate of the phrase before
                 if not self._superseded(items, k):
                     core.left.insert(0, item)
                 core.left_first = k
             elif item.kind == "LEVEL" and not any(i.kind == "SEVERITY" for i in core.left):
-                pass  # "mild right L5-S1 foraminal narrowing", "moderate L5-S1 bilateral foraminal stenosis"
+                if k > 0 and items[k - 1].kind == WORD and items[k - 1].text in LEVEL_PREPOSITIONS:
+                    break  # "moderate at L4-5, with foraminal narrowing": the level ends the phrase before
+                # "mild right L5-S1 foraminal narrowing", "moderate L5-S1 bilateral foraminal stenosis"
             elif item.kind == "DISTRACTOR" and item.meta.get("coordinates"):
                 if any(i.kind == "SEVERITY" for i in core.left):
                     break  # "severe lateral recess and mild canal stenosis": the severity before is the recess's
@@ -226,16 +239,16 @@ class FindingAssembler:
                 taken.add(k)
 
     def _superseded(self, items: list[Item], k: int) -> bool:
-        """True for a severity that no longer holds: the first of a change ("from severe to mild") or a past
-        one ("moderate stenosis, previously mild")."""
+        """True for a severity that grades nothing itself: the first of a change ("from severe to mild") or of a
+        range the matcher did not join ("mild  to moderate": the upper end grades), or a past one ("moderate
+        stenosis, previously mild")."""
         g = self.g
-        if items[k].kind != "SEVERITY" or k == 0 or items[k - 1].kind != WORD:
+        if items[k].kind != "SEVERITY":
             return False
-        if items[k - 1].text in g.past_markers:
+        if k + 2 < len(items) and items[k + 1].kind == WORD and items[k + 1].text in g.change_to \
+                and items[k + 2].kind == "SEVERITY":
             return True
-        return (items[k - 1].text in g.change_from and k + 2 < len(items)
-                and items[k + 1].kind == WORD and items[k + 1].text in g.change_to
-                and items[k + 2].kind == "SEVERITY")
+        return k > 0 and items[k - 1].kind == WORD and items[k - 1].text in g.past_markers
 
     def _predicate_ok(self, items: list[Item], k: int, core_starts: set[int]) -> bool:
         """A predicate severity must not modify a following noun ("moderate facet arthropathy")."""
@@ -290,6 +303,10 @@ class FindingAssembler:
                 found.append(item)
                 core.pred_last = k
             elif item.kind in ("LEVEL", "SCOPE"):
+                if found and item.kind == "LEVEL" and items[k - 1].kind == WORD \
+                        and items[k - 1].text in g.conjunctions and k + 1 < len(items) \
+                        and items[k + 1].kind == "SEVERITY":
+                    break  # "canal stenosis: L2-3 mild, L3-4 moderate": the next list item begins
                 placed = True
             elif item.kind == WORD and item.text in PUNCT_STOPS:
                 break
@@ -437,7 +454,8 @@ class FindingAssembler:
                 out.append((slot, sev, minor))
         return out
 
-    def _place(self, info: SentenceInfo, position: int) -> LevelGroup | None:
+    def _place(self, info: SentenceInfo, position: int, left: int) -> LevelGroup | None:
+        """The level group of a phrase whose core starts at token ``position`` and its modifiers at ``left``."""
         groups = info.groups
         if not groups:
             return info.inherited
@@ -449,6 +467,11 @@ class FindingAssembler:
         if info.heading:
             before = [grp for grp in groups if grp.start <= position and not grp.exception]
             return before[-1] if before else groups[0]
+        # a list item that opens with its level: "MRI 2021: L4-5 moderate stenosis, L5-S1 mild foraminal narrowing"
+        opener = next((grp for grp in groups if grp.kind == "explicit" and grp.end == left
+                       and self._item_opener(info.items, grp)), None)
+        if opener is not None:
+            return opener
         after = [grp for grp in groups if grp.start >= position]
         if after:
             return after[0]
@@ -461,6 +484,17 @@ class FindingAssembler:
         """Whether a relative word (``levels.relative_words``: "where") follows the group, before ``position``."""
         nxt = next((i for i in items if i.start >= group.end and i.text != ","), None)
         return nxt is not None and nxt.start < position and nxt.kind == WORD and nxt.text in self.g.relative_words
+
+    def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:
+        """True for a level group at the start of a list item or a clause: first in the sentence, or after a
+        colon, a semicolon, a conjunction or a verb ("shows L4-5 severe stenosis"), not after a preposition
+        ("at L4-5") or a concept."""
+        k = next(i for i, item in enumerate(items) if item.start == group.start)
+        if k == 0:
+            return True
+        prev = items[k - 1]
+        return prev.kind == WORD and (prev.text in (":", ";") or prev.text in self.g.conjunctions or (
+            prev.text.isalpha() and prev.text not in self.g.heading_lead))
 
     @staticmethod
     def _rank(group: LevelGroup | None, located: bool, grade: int | None) -> str:
@@ -507,10 +541,12 @@ class FindingAssembler:
         return True
 
     def sentence(self, info: SentenceInfo, index: int, doc: Doc, prev_location: str | None = None,
-                 prev_side: str | None = None) -> tuple[list[Finding], str | None]:
-        """The findings of one sentence, and the location of its last stenosis phrase (for the next clause).
-        ``prev_side`` is the one side of the sentence before, for a foramen this sentence names without a side
-        when it opens with a pronoun ("a small left disc bulge. It narrows the foramen mildly.")."""
+                 prev_side: str | None = None, clause_model: Core | None = None
+                 ) -> tuple[list[Finding], Core | None]:
+        """The findings of one sentence, and its last stenosis phrase (for the next clause). ``prev_side`` is the
+        one side of the sentence before, for a foramen this sentence names without a side when it opens with a
+        pronoun ("a small left disc bulge. It narrows the foramen mildly."); ``clause_model`` the last phrase of
+        the clause before when that one ended with a semicolon ("... on the right; moderate on the left")."""
         out: list[Finding] = []
         if info.excluded:
             return out, None
@@ -523,8 +559,9 @@ class FindingAssembler:
         # "this level shows ..." is about the level, not the finding before
         opens_anaphoric = first is not None and first.kind == WORD and first.text in self.g.anaphora_words and not (
             second is not None and second.text in self.g.spoken_level_nouns)
-        out, location = self._located(info, index, doc, prev_location, prev_side if opens_anaphoric else None)
-        return self._in_region(info, out), location
+        out, last = self._located(info, index, doc, prev_location, prev_side if opens_anaphoric else None,
+                                  clause_model)
+        return self._in_region(info, out), last
 
     def _about_prior_study(self, words: list[str]) -> bool:
         """True for a sentence that reports a prior study ("prior MRI (2019) showed ...") and says nothing of
@@ -581,11 +618,18 @@ class FindingAssembler:
         return not qualified and not (before and before[0] in ("not", "no"))
 
     def _located(self, info: SentenceInfo, index: int, doc: Doc, prev_location: str | None,
-                 carried_side: str | None = None) -> tuple[list[Finding], str | None]:
-        """The stenosis phrases of one sentence as findings (steps 1-7 of the module docstring)."""
+                 carried_side: str | None = None, clause_model: Core | None = None
+                 ) -> tuple[list[Finding], Core | None]:
+        """The stenosis phrases of one sentence as findings (steps 1-7 of the module docstring), and its last
+        phrase. ``clause_model`` is the last phrase of the clause before when that clause ended with a semicolon."""
         out: list[Finding] = []
         items = info.items
         cores = self._cores(items, prev_location)
+        if not cores and clause_model is not None:
+            cores = self._continued(clause_model, items)
+            for core in cores:
+                out.extend(self._findings(core, info, index, doc))
+            return out, cores[-1] if cores else None
         if not cores:
             return out, None
         taken: set[int] = set()
@@ -612,12 +656,13 @@ class FindingAssembler:
                     not any(i.kind == "SIDE" for i in core.left + core.predicate):
                 core.sides = [carried_side]
             out.extend(self._findings(core, info, index, doc))
-        return out, cores[-1].location
+        return out, cores[-1]
 
     def _elliptical_severities(self, cores: list[Core], items: list[Item]) -> list[Core]:
         """Severities that repeat a phrase at another level: "mild canal stenosis at L3-4, moderate at L4-5 and
-        severe at L5-S1" (the preceding located phrase) and "mild L4-5 and moderate L5-S1 foraminal stenosis"
-        (the following one, reached through a conjunction). Each becomes a copy of that phrase."""
+        severe at L5-S1" and "canal stenosis: L2-3 mild, L3-4 moderate" (the preceding phrase) and "mild L4-5 and
+        moderate L5-S1 foraminal stenosis" (the following one, reached through a conjunction). Each becomes a copy
+        of that phrase."""
         g = self.g
         used = {id(i) for c in cores for i in c.left + c.predicate}
         used.update(id(items[k]) for c in cores for k in range(c.first, max(c.last, c.pred_last) + 1))
@@ -626,19 +671,20 @@ class FindingAssembler:
             if item.kind != "SEVERITY" or id(item) in used:
                 continue
             sides, at_level = self._level_after(items, k + 1)
-            if not at_level:
+            # "foraminal narrowing: L3-4 mild, L4-5 moderate right"; not "L3-4 mild facet hypertrophy"
+            led = k > 0 and items[k - 1].kind == "LEVEL" and self._lone_severity(items, k)[1]
+            if not (at_level or led):
                 continue
-            before = [c for c in cores if c.location is not None and max(c.last, c.pred_last) < k]
-            after = [c for c in cores if c.location is not None and c.left_first > k]
-            if before and k > 0 and items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions:
+            phrases = [c for c in cores if c.location is not None or c.has_stenosis]  # "moderate stenosis at L4-5"
+            before = [c for c in phrases if max(c.last, c.pred_last) < k]
+            after = [c for c in phrases if c.left_first > k]
+            if before and (led or (items[k - 1].kind == WORD and items[k - 1].text in g.conjunctions)):
                 model = before[-1]
             elif after and self._joined(items[k + 1:after[0].left_first]):
                 model = after[0]
             else:
                 continue
-            out.append(Core(first=k, last=k, location=model.location, has_stenosis=True,
-                            sides=[] if sides else list(model.sides), left=[item] + sides, left_first=k,
-                            pred_last=k))
+            out.append(self._copy(model, item, sides, k))
         return out
 
     def _joined(self, gap: list[Item]) -> bool:
@@ -652,13 +698,48 @@ class FindingAssembler:
 
     def _level_after(self, items: list[Item], j: int) -> tuple[list[Item], bool]:
         """The side words from ``j`` on, and whether a level follows them ("moderate (on the left) at L4-5")."""
+        sides, j = self._sides_after(items, j)
+        return sides, j < len(items) and items[j].kind == "LEVEL"
+
+    def _sides_after(self, items: list[Item], j: int) -> tuple[list[Item], int]:
+        """The side words from ``j`` on (with the link words between them) and the index of the item after them."""
         sides = []
         link = self.g.link_words
         while j < len(items) and (items[j].kind == "SIDE" or (items[j].kind == WORD and items[j].text in link)):
             if items[j].kind == "SIDE":
                 sides.append(items[j])
             j += 1
-        return sides, j < len(items) and items[j].kind == "LEVEL"
+        return sides, j
+
+    def _lone_severity(self, items: list[Item], k: int) -> tuple[list[Item], bool]:
+        """The sides of the severity at ``k`` and whether the severity stands alone: its sides are followed by
+        the end of the clause, a conjunction or a level ("L4-5 moderate right,", "moderate on the left."), not by a
+        noun it modifies ("mild facet hypertrophy")."""
+        sides, j = self._sides_after(items, k + 1)
+        g = self.g
+        return sides, j == len(items) or items[j].kind == "LEVEL" or (
+            items[j].kind == WORD and (items[j].text in PUNCT_STOPS or items[j].text in g.conjunctions))
+
+    def _copy(self, model: Core, item: Item, sides: list[Item], k: int) -> Core:
+        """A severity at ``k`` repeating the phrase ``model`` with its sides unless it names its own ("mild right
+        foraminal narrowing at L3-4, moderate at L4-5" is right at both); a side repeating a canal phrase is a
+        foramen ("the canal is patent; severe on the left")."""
+        model_sides = model.sides + [i.meta["side"] for i in model.left + model.predicate if i.kind == "SIDE"]
+        location = None if sides and model.location == "canal" else model.location
+        return Core(first=k, last=k, location=location, has_stenosis=True,
+                    sides=[] if sides else model_sides, left=[item] + sides, left_first=k, pred_last=k)
+
+    def _continued(self, model: Core, items: list[Item]) -> list[Core]:
+        """The lone severities of a clause after a semicolon that has no stenosis phrase of its own, as copies of
+        the last phrase of the clause before ("no foraminal stenosis on the right; moderate on the left",
+        "foraminal narrowing: L3-4 mild; L4-5 moderate right")."""
+        out = []
+        for k, item in enumerate(items):
+            if item.kind == "SEVERITY":
+                sides, alone = self._lone_severity(items, k)
+                if alone:
+                    out.append(self._copy(model, item, sides, k))
+        return out
 
     def _coordinate(self, cores: list[Core], items: list[Item]) -> None:
         g = self.g
@@ -666,6 +747,8 @@ class FindingAssembler:
             gap = items[max(a.last, a.pred_last) + 1:b.left_first]
             if not gap or not all(i.kind == WORD and i.text in g.conjunctions for i in gap):
                 continue
+            if a.predicate and not a.has_stenosis and b.has_stenosis:
+                continue  # "the canal is patent, bilateral foraminal narrowing": a finished clause, then a new phrase
             if a.has_stenosis != b.has_stenosis:
                 # a shared head ("moderate central and bilateral foraminal stenosis") also satisfies the weak
                 # location words that need a stenosis word of their own
@@ -696,7 +779,7 @@ class FindingAssembler:
         start_char = doc[info.items[first].start].idx
         end_tok = doc[info.items[last].end - 1]
         end_char = end_tok.idx + len(end_tok.text)
-        group = self._place(info, info.items[core.first].start)
+        group = self._place(info, info.items[core.first].start, info.items[first].start)
         located = core.location is not None or bool(core.sides)
         out = []
         for slot, sev, minor in self._slots(core, negated):
@@ -732,10 +815,12 @@ class FindingAssembler:
 
     def __call__(self, doc: Doc) -> Doc:
         findings: list[Finding] = []
-        location: str | None = None
+        last: Core | None = None
+        clause_model: Core | None = None
         side: str | None = None
         for index, info in enumerate(doc._.rp_sentences or ()):
-            found, location = self.sentence(info, index, doc, location, side)
+            found, last = self.sentence(info, index, doc, last.location if last else None, side, clause_model)
+            clause_model = last if info.items and info.items[-1].text in self.g.clause_punct else None
             findings.extend(found)
             sides = {i.meta["side"] for i in info.items if i.kind == "SIDE"}
             side = sides.pop() if len(sides) == 1 and sides <= {"left", "right"} else None

@@ -14,7 +14,9 @@ For every sentence this stage decides which disc levels its statements are about
   that names a level and ends with a colon ("Near the 4th and 5th lumbar vertebrae the report said:"), whose
   scope also crosses the blank line right after it;
 * a sentence that names a level later on ("... at L4-5.") keeps it in scope until the end of its line;
-* sentences in excluded sections (history, indication, technique, comparison, exam title) are marked excluded;
+* sentences in excluded sections (history, indication, technique, comparison, exam title) are marked excluded,
+  except a sentence of a title section (``title_sections``) that states a graded finding at a level ("MRI: L4-5
+  moderate stenosis" in a clinical note);
 * the spine regions a sentence names ("MRI of the cervical spine", "thoracic and lumbar") are kept with it, and
   a region heading ("THORACIC SPINE:") lends its region to the sentences after it until the next region
   heading or section, so a thoracic paragraph's "no canal narrowing" is not read as lumbar;
@@ -354,6 +356,12 @@ class LevelScoper:
             return group
         return LevelGroup(tuple(levels), group.kind, group.start, group.end)
 
+    @staticmethod
+    def states_finding(items: list[Item]) -> bool:
+        """True when the items name a table level and a graded stenosis (a stenosis word and a severity)."""
+        kinds = {i.kind for i in items if i.kind != "LEVEL" or i.meta["level"] != "other"}
+        return {"LEVEL", "STENOSIS", "SEVERITY"} <= kinds
+
     def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
         """True when the first content item of the sentence starts a group of named levels (a heading).
 
@@ -398,13 +406,17 @@ class LevelScoper:
                 heading = None
             if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
                 narrative = None
-            if section in excluded:  # nothing reads the items of an excluded sentence
+            skipped = section in excluded
+            if skipped and section not in self.grammar.title_sections:  # nothing reads an excluded sentence
                 items, next_span = [], bisect_left(concepts.starts, end, next_span)
             else:
                 items, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
                 self.quantifiers_to_words(items)
+                # "MRI: L4-5 moderate stenosis" in a note: a title line that states a finding is read
+                skipped = skipped and not self.states_finding(items)
+                items = [] if skipped else items
             info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
-                                section in excluded, items)
+                                skipped, items)
             out.append(info)
             named = frozenset(name for _, name in regions[bisect_left(region_starts, info.start_char):
                                                          bisect_left(region_starts, info.end_char)])

@@ -4,16 +4,17 @@ The literal lexicon (``concepts.json``) lists the common spellings of every conc
 more than a list can hold; this stage covers two open classes with rules from ``grammar.json`` (``lexicon``):
 
 * **Level spellings.** Two vertebrae joined by a separator name the disc levels between them, in any spelling:
-  ``L4-5``, ``L4L5``, ``L4 L5``, ``L-1 to L-2``, ``L-1-L-2``, ``T-12 to L1``, ``L5-SI``, ``L5 on S1``
-  ("spondylolisthesis of L4 on L5"). Adjacent vertebrae name one disc; a vertebral range ("disc disease from
-  L3-L5") names every disc in it (L3-L4 and L4-L5). A lone vertebra next to a listhesis word ("grade 1 L4
-  anterolisthesis", "retrolisthesis of L3") names the disc below it. Cervical, thoracic above T12 and sacral
-  levels (C5-6, T8-T9, L5-L6, S1-S2) are levels outside the table (``other``): their statements grade nothing.
-  Spoken dictation spells the numbers out: after a vertebral letter in any of these forms ("L four-five",
-  "L four on L five", "L five S one", "L three to L five"), and bare only for two neighbouring numbers that a
-  level noun follows ("at the four five level", "the five-one disc") or that "at" precedes with a hyphen ("at
-  four-five"); "two to three levels" and "four five times" are counts, not levels.
-  Each mention becomes a ``LEVEL`` concept span (``metadata.levels`` when it names several levels).
+  ``L4-5``, ``L4L5``, ``L4 L5``, ``L-1 to L-2``, ``L-1-L-2``, ``T-12 to L1``, ``T-12toL1``, ``L5-SI``, ``L5 on S1``
+  ("spondylolisthesis of L4 on L5"), and ``L3 4`` when the bare number is the next vertebra and no unit of
+  ``measurement_units`` follows ("L4 5 mm" is a measurement, "L2 4" no level). Adjacent vertebrae name one disc; a
+  vertebral range ("disc disease from L3-L5") names every disc in it (L3-L4 and L4-L5). A lone vertebra next to a
+  listhesis word ("grade 1 L4 anterolisthesis", "retrolisthesis of L3") names the disc below it. Cervical, thoracic
+  above T12 and sacral levels (C5-6, T8-T9, L5-L6, S1-S2) are levels outside the table (``other``): their
+  statements grade nothing. Spoken dictation spells the numbers out: after a vertebral letter in any of these forms
+  ("L four-five", "L four on L five", "L five S one", "L three to L five"), and bare only for two neighbouring
+  numbers that a level noun follows ("at the four five level", "the five-one disc") or that "at" precedes with a
+  hyphen ("at four-five"); "two to three levels" and "four five times" are counts, not levels. Each mention becomes
+  a ``LEVEL`` concept span (``metadata.levels`` when it names several levels).
 * **Typos of key words.** A word that no concept or known word spells and that lies within a small
   Damerau-Levenshtein distance of a key word ("foraminl", "nueral", "stenossis", "bilaterral", "sever") gets the
   key word as its ``NORM``; the TargetMatcher matches on ``NORM``, so the corrected word joins every literal,
@@ -21,6 +22,9 @@ more than a list can hold; this stage covers two open classes with rules from ``
   longer ones; the first letter must agree, words shorter than ``typo_min_length`` are left alone and the
   ``typo_protected`` words are real words that are never corrected ("lateral" is no "bilateral", "neutral" no
   "neural").
+* **Misheard words.** Speech recognition writes a real word for a key word in a position only the key word can
+  take: ``misheard_words`` gives each such word the word meant when it follows one of its ``after`` words ("the
+  foramina are patient" is "patent"; "the patient has ..." stays the patient).
 """
 
 
@@ -93,8 +97,13 @@ class Lexicon:
         full = r"(?P<r2>[CTLS])(?:-|\s)?(?P<n2>\d{1,2})"
         glued = r"(?P<r3>[CTLS])-?(?P<n3>\d{1,2})"  # "L3L4", "L4 L5": the second vertebra in full
         second = rf"(?:{full}|(?P<s1>{sacral})(?![a-z])|(?P<b2>\d{{1,2}}))"
+        # "L3 4", "l5 1": a bare number after a space is a level only for the next vertebra and not before a unit
+        # ("L4 5 mm" is a measurement); a word separator glued to both vertebrae ("T-12toL1") needs the letters
+        units = "|".join(re.escape(u) for u in g.measurement_units)
+        spaced = rf"\s+(?P<b3>\d{{1,2}})(?![0-9]|[.,]\d|\s*(?:{units})(?![a-z]))"
         self.pair = re.compile(
             rf"(?<![A-Za-z0-9]){vertebra}(?:(?:\s*(?:{symbols})\s*|\s+(?:{words})\s+){second}"
+            rf"|(?:{words})(?P<r4>[CTLS])-?(?P<n4>\d{{1,2}})|{spaced}"
             rf"|\s?(?:{glued}|(?P<s1b>{sacral})(?![a-z])))(?![0-9])(?![a-z]{{2}})", re.IGNORECASE)
         # "the 4th and 5th lumbar vertebrae", "between the fourth and fifth lumbar": a pair of ordinals
         ordinal = r"(?:1st|2nd|3rd|[45]th|first|second|third|fourth|fifth)"
@@ -134,11 +143,13 @@ class Lexicon:
         first = f"{r1}{n1}"
         if m.group("s1") or m.group("s1b"):
             last = "S1"
-        elif m.group("r2") or m.group("r3"):
-            r2, n2 = (m.group("r2"), m.group("n2")) if m.group("r2") else (m.group("r3"), m.group("n3"))
+        elif m.group("r2") or m.group("r3") or m.group("r4"):
+            r2, n2 = next((m.group(f"r{k}"), m.group(f"n{k}")) for k in (2, 3, 4) if m.group(f"r{k}"))
             last = f"{r2.upper()}{int(n2)}"
         else:
-            n2 = int(m.group("b2"))
+            n2 = int(m.group("b2") or m.group("b3"))
+            if m.group("b3") and not (n2 == n1 + 1 or (r1, n1, n2) in (("L", 5, 1), ("T", 12, 1))):
+                return None  # "L3 5": not the next vertebra, so no level
             if r1 == "L" and n1 == 5 and n2 == 1:
                 last = "S1"  # L5-1 is read as L5-S1
             elif r1 == "T" and n1 == 12 and n2 == 1:
@@ -245,8 +256,13 @@ class Lexicon:
         # len of the text); corrections memoised per word
         texts, lowers, _, _ = token_columns(doc)
         min_length = self.grammar.typo_min_length
+        misheard = self.grammar.misheard_words
         for i, text in enumerate(texts):
             if len(text) >= min_length and text.isalpha():
+                meant = misheard.get(lowers[i])
+                if meant is not None and i > 0 and lowers[i - 1] in meant[1]:
+                    doc[i].norm_ = meant[0]  # "the foramina are patient": dictation's "patent"
+                    continue
                 fixed = self.correction(lowers[i])
                 if fixed is not None:
                     doc[i].norm_ = fixed

@@ -62,7 +62,7 @@ CONCEPT_METADATA: dict[str, dict[str, tuple[str, Any, bool]]] = {
 }
 
 CONTEXT_CATEGORIES = ("NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "OTHER_MODALITY",
-                      "PSEUDO", "TERMINATE")
+                      "DEFINITION", "PSEUDO", "TERMINATE")
 
 _STR_LIST = ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
 #: The spine regions a study statement can name (grammar.json ``study.regions``).
@@ -71,17 +71,22 @@ _REGIONS = (f"an object mapping each of {list(REGIONS)} to a list of words",
             lambda v: isinstance(v, dict) and set(v) == set(REGIONS)
             and all(isinstance(x, list) and all(isinstance(w, str) for w in x) for x in v.values()))
 
+_MISHEARD = ("an object mapping each word to {'means': a word, 'after': a list of words}",
+             lambda v: isinstance(v, dict) and all(
+                 isinstance(x, dict) and set(x) == {"means", "after"} and isinstance(x["means"], str)
+                 and _STR_LIST[1](x["after"]) for x in v.values()))
+
 #: The schema of grammar.json: section -> key -> (description, check).
 GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "sentences": {"terminal_punct": _STR_LIST, "abbreviations": _STR_LIST, "clause_punct": _STR_LIST},
-    "sections": {"excluded": _STR_LIST},
+    "sections": {"excluded": _STR_LIST, "title_sections": _STR_LIST},
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
                "list_connectors": _STR_LIST, "heading_lead": _STR_LIST, "above_words": _STR_LIST,
                "below_words": _STR_LIST, "level_quantifiers": _STR_LIST,
                "surgery_words": _STR_LIST, "relative_words": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
-                 "change_from": _STR_LIST, "change_to": _STR_LIST, "past_markers": _STR_LIST,
+                 "change_to": _STR_LIST, "past_markers": _STR_LIST,
                  "anaphora_words": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
     "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
@@ -89,7 +94,8 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                 "spoken_numbers": ("the number words of one to twelve, in order",
                                    lambda v: isinstance(v, list) and len(v) == 12
                                    and all(isinstance(x, str) for x in v)),
-                "spoken_level_nouns": _STR_LIST,
+                "spoken_level_nouns": _STR_LIST, "measurement_units": _STR_LIST,
+                "misheard_words": _MISHEARD,
                 "typo_min_length": ("an integer of at least 4", lambda v: isinstance(v, int)
                                     and not isinstance(v, bool) and v >= 4)},
     "study": {"study_words": _STR_LIST, "normal_words": _STR_LIST, "qualifiers": _STR_LIST,
@@ -109,6 +115,7 @@ class Grammar:
     abbreviations: frozenset[str]
     clause_punct: frozenset[str]
     excluded_sections: frozenset[str]
+    title_sections: frozenset[str]  # excluded sections whose sentences stating a finding are read
     range_connectors: frozenset[str]
     list_connectors: frozenset[str]
     heading_lead: frozenset[str]
@@ -123,7 +130,6 @@ class Grammar:
     predicate_fillers: frozenset[str]
     level_normal_fillers: frozenset[str]
     elliptical_verbs: frozenset[str]
-    change_from: frozenset[str]
     change_to: frozenset[str]
     past_markers: frozenset[str]
     anaphora_words: frozenset[str]
@@ -136,6 +142,8 @@ class Grammar:
     typo_min_length: int
     spoken_numbers: tuple[str, ...]
     spoken_level_nouns: frozenset[str]
+    measurement_units: tuple[str, ...]
+    misheard_words: dict[str, tuple[str, frozenset[str]]]  # word -> (the word meant, the words it must follow)
     study_words: frozenset[str]
     normal_words: tuple[str, ...]
     qualifiers: frozenset[str]
@@ -155,6 +163,7 @@ class Grammar:
             abbreviations=words("sentences", "abbreviations"),
             clause_punct=words("sentences", "clause_punct"),
             excluded_sections=words("sections", "excluded"),
+            title_sections=words("sections", "title_sections"),
             range_connectors=words("levels", "range_connectors"),
             list_connectors=words("levels", "list_connectors"),
             heading_lead=words("levels", "heading_lead"),
@@ -169,7 +178,6 @@ class Grammar:
             predicate_fillers=words("assembly", "predicate_fillers"),
             level_normal_fillers=words("assembly", "level_normal_fillers"),
             elliptical_verbs=words("assembly", "elliptical_verbs"),
-            change_from=words("assembly", "change_from"),
             change_to=words("assembly", "change_to"),
             past_markers=words("assembly", "past_markers"),
             anaphora_words=words("assembly", "anaphora_words"),
@@ -182,6 +190,9 @@ class Grammar:
             typo_min_length=data["lexicon"]["typo_min_length"],
             spoken_numbers=tuple(w.lower() for w in data["lexicon"]["spoken_numbers"]),
             spoken_level_nouns=words("lexicon", "spoken_level_nouns"),
+            measurement_units=tuple(w.lower() for w in data["lexicon"]["measurement_units"]),
+            misheard_words={w.lower(): (x["means"].lower(), frozenset(a.lower() for a in x["after"]))
+                            for w, x in data["lexicon"]["misheard_words"].items()},
             study_words=words("study", "study_words"),
             normal_words=tuple(w.lower() for w in data["study"]["normal_words"]),
             qualifiers=words("study", "qualifiers"),

@@ -25,9 +25,24 @@ def graded(text: str) -> dict[str, dict[str, int | None]]:
     ("L1/2: moderate central canal stenosis.", "L1-L2"),
     ("L5-S 1 level: moderate central canal stenosis.", "L5-S1"),
     ("At L2 through L3, moderate spinal canal narrowing.", "L2-L3"),
+    ("There is moderate central canal stenosis at L2 3.", "L2-L3"),
+    ("Moderate canal stenosis l4 5, per the outside read.", "L4-L5"),
+    ("L5 1: moderate central canal stenosis.", "L5-S1"),
+    ("T-12toL1: moderate spinal canal narrowing.", "T12-L1"),
+    ("L3thruL4 moderate central canal stenosis.", "L3-L4"),
 ])
 def test_level_spellings(text: str, level: str) -> None:
     assert graded(text) == {level: {"scs": 2, "rfs": None, "lfs": None}}
+
+
+@pytest.mark.parametrize("text", [
+    "At L4 5 mm of disc material with moderate central canal stenosis.",
+    "A cyst beside L2 3.5 cm across; moderate central canal stenosis.",
+    "Marrow edema in L3 4 x 6 mm; moderate central canal stenosis.",
+    "Hemangiomas in L2 4 and L5; moderate central canal stenosis.",
+])
+def test_a_vertebra_and_a_bare_number_is_no_level_unless_it_is_the_next_one(text: str) -> None:
+    assert graded(text) == {}
 
 
 def test_listhesis_of_one_vertebra_on_the_next_names_the_disc_between() -> None:
@@ -130,3 +145,26 @@ def test_ordinal_lumbar_vertebrae_name_the_disc_between(text, level):
 def test_biforaminal_means_both_foramina():
     assert graded("L3/4: facet overgrowth resulting in mild biforaminal stenosis.") == {
         "L3-L4": {"scs": None, "rfs": 1, "lfs": 1}}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L2-3: no canal stenosis. The foramina are patient.", {"scs": 0, "rfs": 0, "lfs": 0}),
+    ("L2-3: the canal is patient and the left foramen is mildly narrowed.", {"scs": 0, "rfs": None, "lfs": 1}),
+    ("L2-3: the neural foramina remain widely patient.", {"scs": None, "rfs": 0, "lfs": 0}),
+])
+def test_a_misheard_patient_after_a_verb_is_patent(text, expected) -> None:
+    assert graded(text) == {"L2-L3": expected}
+
+
+def test_the_patient_as_a_person_is_no_grade() -> None:
+    text = "The patient is seen for leg pain; the patient reports numbness. L2-3: moderate canal stenosis."
+    assert graded(text) == {"L2-L3": {"scs": 2, "rfs": None, "lfs": None}}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L4-5: B/L moderate NF stenosis, R>L.", {"scs": None, "rfs": 2, "lfs": 2}),
+    ("L4-5: mild-mod b/l foraminal stenosis.", {"scs": None, "rfs": 2, "lfs": 2}),
+    ("L4-5: min L NF narrowing.", {"scs": None, "rfs": None, "lfs": 1}),
+])
+def test_clinic_shorthand_for_both_sides_and_minimal(text, expected) -> None:
+    assert graded(text) == {"L4-L5": expected}

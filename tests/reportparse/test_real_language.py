@@ -515,3 +515,223 @@ def test_a_pronoun_carries_the_one_side_of_the_sentence_before(text, expected):
 ])
 def test_no_side_is_carried_without_a_pronoun_and_one_side(text, expected):
     assert graded(text) == expected
+
+
+# -- a location subject with a verb of showing ("the foramina show mild narrowing") --------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: the lower foramina show slight narrowing.", {"L3-L4": (N, 1, 1)}),
+    ("At L2-3 both neural foramina demonstrate moderate narrowing; the canal is patent.", {"L2-L3": (0, 2, 2)}),
+    ("L5-S1: the right exit foramen has marked narrowing.", {"L5-S1": (N, 3, N)}),
+    ("At L4-5 the central canal exhibits mild to moderate narrowing.", {"L4-L5": (2, N, N)}),
+    ("L1-2: the foramina display no narrowing.", {"L1-L2": (N, 0, 0)}),
+])
+def test_a_verb_of_showing_joins_the_location_to_its_narrowing(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "L4-5: the canal shows a broad disc bulge. Moderate facet arthropathy.",
+    "At L3-4 the foramina have moderate facet overgrowth next to them.",
+])
+def test_a_verb_of_showing_does_not_lend_another_noun_s_severity(text):
+    assert graded(text) == {}
+
+
+# -- "midline" inside a canal phrase keeps the phrase whole ----------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: mild narrowing of the midline thecal sac, and severe bilateral foraminal narrowing.",
+     {"L3-L4": (1, 3, 3)}),
+    ("At L2-3 moderate narrowing of the midline spinal canal; the foramina are mildly narrowed.",
+     {"L2-L3": (2, 1, 1)}),
+])
+def test_midline_between_a_narrowing_and_its_canal_keeps_the_canal_severity(text, expected):
+    assert graded(text) == expected
+
+
+# -- a reduced dimension of the canal is a narrowing of it -------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("At L2-3 there is a slightly diminished sagittal diameter of the canal.", {"L2-L3": (1, N, N)}),
+    ("L4-5: moderately reduced anteroposterior diameter of the thecal sac.", {"L4-L5": (2, N, N)}),
+    ("L3-4: markedly decreased caliber of the central canal, both foramina patent.", {"L3-L4": (3, 0, 0)}),
+    ("L1-2: the canal is of normal AP diameter.", {"L1-L2": (0, N, N)}),
+])
+def test_a_reduced_canal_dimension_grades_the_canal(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "L3-4: reduced disc height with mild endplate change.",
+    "L3-4: a sagittal dimension narrowing of the thecal sac is noted.",
+])
+def test_a_reduced_dimension_without_a_severity_or_of_a_disc_grades_nothing(text):
+    assert graded(text) == {}
+
+
+# -- explanations of what a stenosis is (patient education) grade nothing ------------------------------------------
+@pytest.mark.parametrize("text", [
+    "At L4-5, foraminal stenosis is a normal part of ageing.",
+    "Canal narrowing at L2-3 is a common and mostly harmless condition in adults.",
+    "L3-4: spinal stenosis is a type of narrowing that is normal with age.",
+    "At L5-S1 foraminal stenosis refers to a normal opening becoming smaller.",
+    "At L4-5, moderate foraminal narrowing occurs when the disc and the facets enlarge.",
+    "Mild canal stenosis at L2-3 is defined as a canal slightly smaller than normal.",
+    "L4-5: mild bilateral foraminal narrowing is a normal feature of ageing.",
+])
+def test_a_definition_or_general_truth_about_stenosis_grades_nothing(text):
+    assert graded(text) == {}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L4-5: the canal is a normal size; mild left foraminal narrowing.", {"L4-L5": (0, N, 1)}),
+    ("L2-3: severe canal stenosis, which is a new finding since the prior study.", {"L2-L3": (3, N, N)}),
+    ("L3-4: moderate canal stenosis. This is a common degenerative process.", {"L3-L4": (2, N, N)}),
+    ("L2-3: mild canal stenosis is a common finding at this age.", {"L2-L3": (1, N, N)}),
+    # a patient's question names the patient's own finding
+    ("What can be done about severe canal stenosis at L4-5?", {"L4-L5": (3, N, N)}),
+])
+def test_findings_next_to_definition_like_words_still_grade(text, expected):
+    assert graded(text) == expected
+
+
+# -- "spinal stenosis" after a location; "lumbar" before it; recesses; a range split by spacing ---------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: marked central and foraminal spinal stenosis.", {"L3-L4": (3, 3, 3)}),
+    ("L5-S1: moderate foraminal spinal stenosis on the right.", {"L5-S1": (N, 2, N)}),
+    ("L4-5: moderate lumbar spinal stenosis.", {"L4-L5": (2, N, N)}),
+    ("L2-3: mild bilateral recess narrowing and moderate bilateral foraminal narrowing.", {"L2-L3": (N, 2, 2)}),
+    ("L2-3: moderate narrowing of both recesses; the canal is patent.", {"L2-L3": (0, N, N)}),
+    ("L3-4: there is mild  to moderate narrowing of the spinal canal.", {"L3-L4": (2, N, N)}),
+    ("L3-4: narrowing of the spinal canal, moderate  to  severe.", {"L3-L4": (3, N, N)}),
+])
+def test_disease_names_recesses_and_split_ranges(text, expected):
+    assert graded(text) == expected
+
+
+# -- a finished clause does not lend its predicate to the next phrase ----------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L4-5: canal is patent, bilateral foraminal narrowing.", {"L4-L5": (0, N, N)}),
+    ("At L3-4 the central canal is capacious, left foraminal stenosis.", {"L3-L4": (0, N, N)}),
+    ("L2-3: the canal is mildly narrowed, right foraminal narrowing as well.", {"L2-L3": (1, N, N)}),
+])
+def test_a_predicate_severity_stays_with_its_own_clause(text, expected):
+    assert graded(text) == expected
+
+
+# -- a title line of a note that states a finding ------------------------------------------------------------------
+def test_a_title_line_stating_graded_findings_is_read():
+    text = "Seen today for back pain.\nMRI: L2-L3 mild canal narrowing; L3-L4 severe canal narrowing.\nPlan: PT."
+    assert graded(text) == {"L2-L3": (1, N, N), "L3-L4": (3, N, N)}
+
+
+@pytest.mark.parametrize("text", [
+    "EXAM: MRI of the lumbar spine to look at L4-5 stenosis.\nFINDINGS: Alignment is normal.",
+    "MR: lumbar spine without contrast, L1 to S1.\nFINDINGS: The conus ends at L1.",
+])
+def test_a_title_line_without_a_graded_finding_stays_excluded(text):
+    assert graded(text) == {}
+
+
+# -- a severity repeating the phrase before at another level: its sides, and phrases without a location ------------
+@pytest.mark.parametrize("text, expected", [
+    ("Slight right foraminal narrowing at L2-3 and marked at L3-4.", {"L2-L3": (N, 1, N), "L3-L4": (N, 3, N)}),
+    ("Moderate narrowing of the left foramen at L4-5, severe at L5-S1.", {"L4-L5": (N, N, 2), "L5-S1": (N, N, 3)}),
+    ("The MRI showed moderate stenosis at L3 4 and mild at L4 5.", {"L3-L4": (2, N, N), "L4-L5": (1, N, N)}),
+])
+def test_a_repeated_phrase_keeps_its_sides_and_works_without_a_location(text, expected):
+    assert graded(text) == expected
+
+
+# -- list items that open with their level inside one sentence ------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Lumbar MRI in May 2020: L3-4 mild canal stenosis, L4-5 severe bilateral foraminal narrowing.",
+     {"L3-L4": (1, N, N), "L4-L5": (N, 3, 3)}),
+    ("Outside films reviewed today, L2-3 moderate central stenosis; L5-S1 mild left foraminal stenosis.",
+     {"L2-L3": (2, N, N), "L5-S1": (N, N, 1)}),
+    ("Her scan shows L4-5 marked stenosis and L5-S1 slight narrowing of the right foramen.",
+     {"L4-L5": (3, N, N), "L5-S1": (N, 1, N)}),
+])
+def test_a_level_opening_a_list_item_holds_the_phrase_after_it(text, expected):
+    assert graded(text) == expected
+
+
+def test_an_exception_marker_before_a_phrase_is_no_level_of_its_own():
+    text = ("The foramina are not narrowed at any level, except for moderate left L4-5 foraminal narrowing. "
+            "No canal stenosis at any level.")
+    out = grades(text)
+    assert out["L4-L5"] == (0, 0, 2)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+
+
+def test_a_level_after_a_preposition_stays_with_the_phrase_before_it():
+    text = "Severe canal stenosis at L3-4 mild bilateral foraminal narrowing at L4-5."
+    assert graded(text) == {"L3-L4": (3, N, N), "L4-L5": (N, 1, 1)}
+
+
+# -- a location heading followed by per-level severities in one sentence --------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Central stenosis: L2-3 slight, L3-4 moderate, L4-5 marked.", {"L2-L3": (1, N, N), "L3-L4": (2, N, N),
+                                                                     "L4-L5": (3, N, N)}),
+    ("Neural foraminal narrowing: L4-5 mild bilateral, L5-S1 severe on the right.",
+     {"L4-L5": (N, 1, 1), "L5-S1": (N, 3, N)}),
+])
+def test_per_level_severities_after_a_location_heading(text, expected):
+    assert graded(text) == expected
+
+
+def test_a_level_and_severity_of_another_noun_copy_nothing():
+    text = "At L4-5 narrowing of both foramina, and in comparison L3-4 mild facet hypertrophy is seen."
+    assert graded(text) == {}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("At L4/5 a broad disc protrusion narrows the lateral recesses. Foraminal patency is preserved.",
+     {"L4-L5": (N, 0, 0)}),
+    ("L2/3: normal patency of the canal and both foramina.", {"L2-L3": (0, 0, 0)}),
+    ("L3/4: canal patency maintained; moderate left foraminal narrowing.", {"L3-L4": (0, N, 2)}),
+])
+def test_preserved_patency_is_grade_0(text, expected):
+    assert graded(text) == expected
+
+
+def test_at_the_remaining_levels_is_a_left_over_statement_not_a_whole_study_one():
+    text = ("IMPRESSION:\n1. L3-4: Severe central canal stenosis.\n2. L4-5: Moderate left foraminal stenosis.\n"
+            "3. No significant stenosis at the remaining levels.")
+    out = grades(text)
+    assert out["L3-L4"] == (3, N, N) and out["L4-L5"] == (N, N, 2)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ("T12-L1", "L1-L2", "L2-L3", "L5-S1"))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Her MRI showed marked canal stenosis at L2-3 and mild at L3-4, with bilateral foraminal narrowing at L3-4.",
+     {"L2-L3": (3, N, N), "L3-L4": (1, N, N)}),
+    ("The study showed severe stenosis at L4-5 with left foraminal narrowing at L5-S1.", {"L4-L5": (3, N, N)}),
+])
+def test_a_severity_before_at_level_does_not_reach_over_the_level_to_the_next_phrase(text, expected):
+    assert graded(text) == expected
+
+
+# -- a clause after a semicolon that only gives a severity repeats the phrase before ---------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("L5-S1: no foraminal narrowing on the right; moderate on the left.", {"L5-S1": (N, 0, 2)}),
+    ("Neural foraminal stenosis: L3-4 slight bilateral; L4-5 marked on the right.",
+     {"L3-L4": (N, 1, 1), "L4-L5": (N, 3, N)}),
+    ("L2-3: the central canal is patent; severe on the right.", {"L2-L3": (0, 3, N)}),
+])
+def test_a_severity_clause_after_a_semicolon_repeats_the_phrase_before(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L4-5: moderate canal stenosis; mild facet arthropathy.", {"L4-L5": (2, N, N)}),
+    ("L4-5: moderate canal stenosis. Mild on imaging a year ago.", {"L4-L5": (2, N, N)}),
+])
+def test_a_severity_of_another_noun_or_after_a_full_stop_repeats_nothing(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Normal appearances at the thoracolumbar junction and L1/2.", {"T12-L1": (0, 0, 0), "L1-L2": (0, 0, 0)}),
+    ("L2/3: normal appearances.\nL3/4: Moderate canal stenosis.", {"L2-L3": (0, 0, 0), "L3-L4": (2, N, N)}),
+])
+def test_normal_appearances_at_a_level_is_a_whole_level_normal(text, expected):
+    assert graded(text) == expected
