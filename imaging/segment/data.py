@@ -17,6 +17,7 @@ from ..datasets import spider
 from ..errors import Errors
 from .augment import AugmentConfig, choose_slice, random_crop
 from .config import SegConfig, SegmentationError
+from .postprocess import LUMBAR_NAMES, THORACIC_ABOVE
 
 
 @dataclass
@@ -139,7 +140,7 @@ class Pair:
     corners: Path | None = None    # corners JSON: voxel (row, col), or a synthetic truth file (patient mm)
     s1_label: int | None = None    # the positional mask label of S1 (from a level annotation file)
     s1_known: bool = False         # whether S1 is labelled or annotated as out of view (else its target is unknown)
-    bodies_not_s1: bool = False    # S1 unlabelled, but every labelled body is known to lie above it (S1 target 0 there)
+    lowest_labelled: str | None = None  # S1 unlabelled; the name of the lowest labelled body (all lie above S1)
     convention: str = ""           # "" positional mask; "spider": SPIDER's label values (imaging.datasets.spider)
 
 
@@ -148,7 +149,7 @@ LEVELS_FILE = Path(__file__).resolve().parent.parent / "models" / "vertebrae-mri
 
 
 #: The vertebra names a level annotation may give as ``lowest_labelled`` (a body above S1).
-ABOVE_S1 = tuple(f"T{i}" for i in range(1, 13)) + tuple(f"L{i}" for i in range(1, 7))
+ABOVE_S1 = THORACIC_ABOVE[::-1] + LUMBAR_NAMES
 LEVEL_KEYS = ("s1_label", "s1_in_view", "lowest_labelled")
 
 
@@ -162,8 +163,8 @@ class CaseLevels(NamedTuple):
 
 def read_levels(path: Path) -> dict[str, CaseLevels]:
     """A level annotation file: ``{case name: CaseLevels}``. Each case has ``s1_label`` and ``s1_in_view``, and
-    optionally ``lowest_labelled``: the name of the lowest labelled body when S1 is unlabelled (T1..L6), which
-    makes every labelled body a known non-S1 body. Unknown keys are refused (a misspelt key would silently change
+    optionally ``lowest_labelled``: the name of the lowest labelled body when S1 is unlabelled (T6..L5), which
+    names every labelled body (counted upward) and makes each a known non-S1 body. Unknown keys are refused (a misspelt key would silently change
     the training targets)."""
     try:
         cases = json.loads(Path(path).read_text())["cases"]
@@ -178,8 +179,8 @@ def read_levels(path: Path) -> dict[str, CaseLevels]:
             if not isinstance(in_view, bool) or (label is not None and not in_view):
                 raise ValueError(f"case {name!r}: s1_in_view {in_view!r} must be true or false (true when labelled)")
             if lowest is not None and (lowest not in ABOVE_S1 or label is not None):
-                raise ValueError(f"case {name!r}: lowest_labelled {lowest!r} must be a thoracic or lumbar name "
-                                 "(T1..L6), given only when s1_label is null")
+                raise ValueError(f"case {name!r}: lowest_labelled {lowest!r} must be one of {', '.join(ABOVE_S1)}, "
+                                 "given only when s1_label is null")
             out[str(name)] = CaseLevels(label, in_view, lowest)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise SegmentationError(Errors.S010.format(path=path, problem=err)) from None
@@ -194,7 +195,7 @@ def annotate_pairs(pairs: Sequence[Pair], levels: dict[str, CaseLevels]) -> list
         if p.name in levels:
             lv = levels[p.name]
             p = replace(p, s1_label=lv.s1_label, s1_known=lv.s1_label is not None or not lv.s1_in_view,
-                        bodies_not_s1=lv.lowest_labelled is not None)
+                        lowest_labelled=lv.lowest_labelled)
         out.append(p)
     return out
 
@@ -295,6 +296,8 @@ def read_pair(pair: Pair) -> PairData:
                                                        image=pair.image, image_shape=vol.shape))
         if pair.convention == "spider":
             data.lab3, data.names = spider.body_labels(data.lab3)
+        elif pair.lowest_labelled is not None:
+            data.names = [""] * (int(data.lab3.max()) - 1) + [pair.lowest_labelled]
     else:
         k, data.lab2, data.names = read_corners(pair.corners, vol.shape[:2])
         data.k_mid = k if k is not None else data.k_mid
@@ -324,11 +327,11 @@ def case_from_pair(pair: Pair, aug: AugmentConfig) -> TrainCase:
     if data.lab3 is None:  # ground truth on one slice only
         k = data.k_mid
         return TrainCase(pair.name, data.vol[:, :, k:k + 1], data.lab2[:, :, None], 0, 1.0, data.spacing,
-                         data.names, data.s1_known, pair.bodies_not_s1)
+                         data.names, data.s1_known, pair.lowest_labelled is not None)
     reach = int(np.ceil((aug.slice_mm + aug.thick_mm / 2) / max(data.slice_mm, 1e-6)))
     lo, hi = max(data.k_mid - reach, 0), min(data.k_mid + reach + 1, data.vol.shape[2])
     return TrainCase(pair.name, data.vol[:, :, lo:hi], data.lab3[:, :, lo:hi].astype(np.int32), data.k_mid - lo,
-                     data.slice_mm, data.spacing, data.names, data.s1_known, pair.bodies_not_s1)
+                     data.slice_mm, data.spacing, data.names, data.s1_known, pair.lowest_labelled is not None)
 
 
 def case_from_synthetic(ts: Any, name: str) -> TrainCase:

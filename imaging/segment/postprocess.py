@@ -114,6 +114,9 @@ class BodyRules:
     # level naming (assign_levels): S1 is the body whose S1 score (mean S1 probability) singles it out
     s1_min_score: float = 0.3      # a lower best score is no anchor: S1 not detected
     s1_dominance: float = 3.0      # the best score must be this many times every other body's, else S1 is ambiguous
+    s1_within: float = 0.6         # an S1 detection on a lumbar detection must lie this much within it (one body)
+    min_step: float = 0.5          # S1 to the lowest body above it, fraction of the median spacing of those bodies
+    max_step: float = 1.7          # a longer step between named bodies: a body may be missed there
 
 
 def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
@@ -251,41 +254,45 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
 
     Returns the components ordered cranial -> caudal with their names and the warnings. S1 is the detection (of
     either detector) whose S1 score singles it out: at least ``rules.s1_min_score`` and ``rules.s1_dominance``
-    times the score of every other body. The levels are named only when that S1 is unambiguous: it is not also
-    found as another body by the other detector, no body-sized lumbar detection lies below it, and it lies at about
-    the lumbar spacing below the lowest lumbar body. Otherwise every body stays unnamed (``None``) and a warning
+    times the score of every other body (an S1 detection on a body the lumbar detector found is that body, once,
+    unless it reaches beyond it: ``rules.s1_within``). The levels are named only when that S1 is unambiguous: no
+    body-sized detection lies below it, and it lies at about the lumbar spacing below the lowest body above it
+    (``rules.min_step``, ``rules.max_step``). Names are counted upward only as far as the spacing stays regular:
+    above a step longer than ``rules.max_step`` times the median (a missed body) the bodies stay unnamed. Otherwise every body stays unnamed (``None``) and a warning
     says why: counting from another body would be a guess, and one missed or doubled body would shift every name.
     """
     warnings: list[str] = []
     s1s = [c for c in comps if c.channel == "s1"]
     lumbar = sorted((c for c in comps if c.channel == "lumbar"), key=lambda c: c.centroid[0])
     twice = [s for s in s1s if any(_same_body(s, c) for c in lumbar)]  # reported once, as the lumbar body
+    bodies = lumbar + [s for s in s1s if not any(s is t for t in twice)]
 
     def unnamed(reason: str) -> tuple[list[tuple[Component, str | None]], list[str]]:
         warnings.append(f"{reason}, so the {LEVELS_UNNAMED}")
         if twice:
             warnings.append(f"{len(twice)} S1 detection(s) on bodies the lumbar detector also found are reported "
                             "once")
-        bodies = lumbar + [s for s in s1s if not any(s is t for t in twice)]
         return [(c, None) for c in sorted(bodies, key=lambda c: c.centroid[0])], warnings
 
-    ranked = sorted(comps, key=lambda c: -c.s1_score)
+    for s in twice:  # an S1 detection reaching well beyond the lumbar body it lies on covers another body as well
+        inside = max((s.mask & c.mask).sum() for c in lumbar) / s.area
+        if inside < rules.s1_within:
+            return unnamed(f"the S1 detection at row {s.centroid[0]:.0f} covers a lumbar body and more (only "
+                           f"{inside:.0%} of it lies on that body): which body is S1 is ambiguous")
+    ranked = sorted(bodies, key=lambda c: -c.s1_score)
     if not ranked or ranked[0].s1_score < rules.s1_min_score:
         best = f"; the best S1 score is {ranked[0].s1_score:.2f}" if ranked else ""
         warnings.append(f"S1 not detected (out of view, or not found{best}, below {rules.s1_min_score}): the lumbar "
                         f"{LEVELS_UNNAMED} (counting from the lowest body would be a guess); {len(lumbar)} lumbar "
                         "bodies found")
-        return [(c, None) for c in sorted(comps, key=lambda c: c.centroid[0])], warnings
+        return [(c, None) for c in sorted(bodies, key=lambda c: c.centroid[0])], warnings
     s1 = ranked[0]
-    rival = next((c for c in ranked[1:] if not _same_body(c, s1)), None)
-    if rival is not None and s1.s1_score < rules.s1_dominance * rival.s1_score:
+    if len(ranked) > 1 and s1.s1_score < rules.s1_dominance * ranked[1].s1_score:
+        rival = ranked[1]
         return unnamed(f"no single S1: the best S1 scores are {s1.s1_score:.2f} (row {s1.centroid[0]:.0f}) and "
                        f"{rival.s1_score:.2f} (row {rival.centroid[0]:.0f}), less than {rules.s1_dominance:g} "
                        "times apart: which body is S1 is ambiguous")
-    if any(_same_body(s1, c) for c in comps if c.channel != s1.channel):
-        return unnamed("the S1 body is found by both the S1 and the lumbar detector (success criterion 3 fails): "
-                       "which body is S1 is ambiguous")
-    others = [c for c in comps if c is not s1 and not _same_body(c, s1)]
+    others = [c for c in bodies if c is not s1]
     if any((c.mask & s1.mask).any() for c in others):
         warnings.append("the S1 detection touches a lumbar detection (success criterion 3 fails)")
     above = sorted((c for c in others if c.centroid[0] <= s1.centroid[0]), key=lambda c: c.centroid[0])
@@ -295,16 +302,23 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
         return unnamed("a body-sized lumbar detection lies below the S1 detection: which body is S1 is ambiguous")
     if below:
         warnings.append(f"{len(below)} small detection(s) below S1 (sacral segments) were dropped")
+    upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
+    names = [upward[i] if i < len(upward) else None for i in range(len(above))][::-1]
     if len(above) >= 2:
         cen = np.array([c.centroid for c in above] + [s1.centroid])
         steps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
-        spacing, gap = float(np.median(steps[:-1])), float(steps[-1])
-        if not 0.5 * spacing <= gap <= 1.7 * spacing:
-            return unnamed(f"the S1 detection lies {gap:.0f} pixels from the lowest lumbar body, expected about "
-                           f"{spacing:.0f} (the spacing of the lumbar bodies): a body between them may be missed or "
-                           "the S1 detection is wrong")
-    upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
-    names = [upward[i] if i < len(upward) else None for i in range(len(above))][::-1]
+        spacing = float(np.median(steps[:-1]))
+        if not rules.min_step * spacing <= steps[-1] <= rules.max_step * spacing:
+            return unnamed(f"the S1 detection lies {steps[-1]:.0f} pixels from the lowest lumbar body, expected "
+                           f"about {spacing:.0f} (the spacing of the lumbar bodies): a body between them may be "
+                           "missed or the S1 detection is wrong")
+        gaps = [i for i in range(len(above) - 1) if steps[i] > rules.max_step * spacing]
+        if gaps:  # counting upward across a missed body would shift every name above it
+            top = gaps[-1]
+            names[:top + 1] = [None] * (top + 1)
+            warnings.append(f"{steps[top]:.0f} pixels between the bodies at rows {cen[top][0]:.0f} and "
+                            f"{cen[top + 1][0]:.0f}, expected about {spacing:.0f}: a body between them may be missed, "
+                            f"so the {top + 1} bodies above are left unnamed")
     if len(above) != expected_lumbar:
         warnings.append(f"found {len(above)} lumbar bodies, expected {expected_lumbar} (T12-L5); "
                         + ("field of view may miss T12 or a body was not detected" if len(above) < expected_lumbar

@@ -255,7 +255,7 @@ def test_an_s1_far_below_the_lowest_lumbar_body_leaves_levels_unnamed_with_the_r
 
 def scored_spine(scores: list[float]) -> list[Component]:
     """Lumbar-detector components of :func:`spine` with the given S1 scores, cranial -> caudal."""
-    comps = components_from_labels(spine(len(scores)))
+    comps = components_from_labels(spine(len(scores), size=40 + 28 * len(scores)))
     for c, s in zip(comps, scores):
         c.s1_score = s
     return comps
@@ -281,10 +281,21 @@ def test_s1_is_the_body_whose_s1_score_singles_it_out_from_either_detector():
     assert [n for _, n in ordered] == [None] * 7 and any("below the S1" in w for w in warnings)
 
 
+def test_names_stop_at_a_missed_body_instead_of_shifting():
+    comps = scored_spine([0.0] * 7 + [0.6])
+    missed = comps[:2] + comps[3:]  # the third body is not detected
+    ordered, warnings = assign_levels(missed)
+    assert [n for _, n in ordered] == [None, None, "L2", "L3", "L4", "L5", "S1"]
+    assert any("may be missed" in w and "2 bodies above are left unnamed" in w for w in warnings)
+    ordered, warnings = assign_levels(comps)
+    assert [n for _, n in ordered] == ["T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+
+
 def test_true_names_count_upward_from_s1():
     assert true_names(["", "", "S1"], 3) == ["L4", "L5", "S1"]
     assert true_names(None, 2) == [None, None]
     assert true_names([""] * 8 + ["S1"], 9)[:2] == ["T10", "T11"]
+    assert true_names([""] * 6 + ["L5"], 7) == ["T11", "T12", "L1", "L2", "L3", "L4", "L5"]  # lowest_labelled
 
 
 # -------------------------------------------------------------------------------------------- training with S1 known
@@ -345,7 +356,7 @@ def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
     assert synthetic == [] and val == [] and excluded == []
     by_name = {c.name: c for c in train}
     assert by_name["A"].s1_known and by_name["A"].names[-1] == "S1"
-    assert not by_name["B"].s1_known and by_name["B"].names is None and by_name["B"].bodies_not_s1
+    assert not by_name["B"].s1_known and by_name["B"].bodies_not_s1 and by_name["B"].names == [""] * 6 + ["L5"]
     assert not by_name["A"].bodies_not_s1
     train, _, _, excluded = training_cases(data, cfg, levels=levels, exclude=["B"])
     assert [c.name for c in train] == ["A"] and excluded == ["B"]
@@ -354,7 +365,7 @@ def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
     for case, problem in (({"s1_label": 0, "s1_in_view": True}, "not a label"),
                           ({"s1_label": None, "s1_in_view": True, "lowest": "L5"}, "unknown key.*'lowest'"),
                           ({"s1_label": 7, "s1_in_view": True, "lowest_labelled": "L5"}, "only when s1_label"),
-                          ({"s1_label": None, "s1_in_view": True, "lowest_labelled": "S1"}, "'S1' must be")):
+                          ({"s1_label": None, "s1_in_view": True, "lowest_labelled": "S1"}, "'S1' must be one of")):
         levels.write_text(json.dumps({"cases": {"A": case}}))
         with pytest.raises(SegmentationError, match=rf"\[S010\].*{problem}"):
             read_levels(levels)
