@@ -113,7 +113,7 @@ class BodyRules:
     min_spacing: float = 0.45      # centroid distance to a neighbour, fraction of the median spacing: a duplicate
     # level naming (assign_levels): S1 is the body whose S1 score (mean S1 probability) singles it out
     s1_min_score: float = 0.3      # a lower best score is no anchor: S1 not detected
-    s1_dominance: float = 3.0      # the best score must be this many times every other body's, else S1 is ambiguous
+    s1_dominance: float = 3.0      # the best score must be this many times that of every body above it
     s1_within: float = 0.6         # an S1 detection on a lumbar detection must lie this much within it (one body)
     min_step: float = 0.5          # S1 to the lowest body above it, fraction of the median spacing of those bodies
     max_step: float = 1.7          # a longer step between named bodies: a body may be missed there
@@ -253,9 +253,10 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
     """Name bodies upward from S1: the S1 body, then L5, L4, ... L1, T12 (and T11... above, with a warning).
 
     Returns the components ordered cranial -> caudal with their names and the warnings. S1 is the detection (of
-    either detector) whose S1 score singles it out: at least ``rules.s1_min_score`` and ``rules.s1_dominance``
-    times the score of every other body (an S1 detection on a body the lumbar detector found is that body, once,
-    unless it reaches beyond it: ``rules.s1_within``). The levels are named only when that S1 is unambiguous: no
+    either detector) with the best S1 score, at least ``rules.s1_min_score`` and ``rules.s1_dominance`` times the
+    score of every body above it (an S1 detection on a body the lumbar detector found is that body, once, unless it
+    reaches beyond it: ``rules.s1_within``). Bodies below it may score high: the S1 output also fires on the sacral
+    segments below S1 (S2, S3), which it has seen as negatives on few scans, but not on L5, a negative on every one. The levels are named only when that S1 is unambiguous: no
     body-sized detection lies below it, and it lies at about the lumbar spacing below the lowest body above it
     (``rules.min_step``, ``rules.max_step``). Names are counted upward only as far as the spacing stays regular:
     above a step longer than ``rules.max_step`` times the median (a missed body) the bodies stay unnamed. Otherwise every body stays unnamed (``None``) and a warning
@@ -287,8 +288,8 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
                         "bodies found")
         return [(c, None) for c in sorted(bodies, key=lambda c: c.centroid[0])], warnings
     s1 = ranked[0]
-    if len(ranked) > 1 and s1.s1_score < rules.s1_dominance * ranked[1].s1_score:
-        rival = ranked[1]
+    rival = next((c for c in ranked[1:] if c.centroid[0] < s1.centroid[0]), None)  # the best-scoring body above
+    if rival is not None and s1.s1_score < rules.s1_dominance * rival.s1_score:
         return unnamed(f"no single S1: the best S1 scores are {s1.s1_score:.2f} (row {s1.centroid[0]:.0f}) and "
                        f"{rival.s1_score:.2f} (row {rival.centroid[0]:.0f}), less than {rules.s1_dominance:g} "
                        "times apart: which body is S1 is ambiguous")
@@ -298,10 +299,11 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
     above = sorted((c for c in others if c.centroid[0] <= s1.centroid[0]), key=lambda c: c.centroid[0])
     below = [c for c in others if c.centroid[0] > s1.centroid[0]]
     ref = float(np.median([c.area for c in above])) if above else float(s1.area)
-    if any(c.area >= 0.5 * ref for c in below):
+    if any(c.area >= 0.5 * ref and c.channel == "lumbar" for c in below):
         return unnamed("a body-sized lumbar detection lies below the S1 detection: which body is S1 is ambiguous")
     if below:
-        warnings.append(f"{len(below)} small detection(s) below S1 (sacral segments) were dropped")
+        warnings.append(f"{len(below)} detection(s) below S1 (sacral segments: small, or found by the S1 detector) "
+                        "were dropped")
     upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
     names = [upward[i] if i < len(upward) else None for i in range(len(above))][::-1]
     if len(above) >= 2:

@@ -276,6 +276,15 @@ def test_s1_is_the_body_whose_s1_score_singles_it_out_from_either_detector():
     # a weak best score is no anchor at all
     ordered, warnings = assign_levels(scored_spine([0.01] * 6 + [0.25]))
     assert [n for _, n in ordered] == [None] * 7 and any("S1 not detected" in w and "0.25" in w for w in warnings)
+    # the S1 output firing on a sacral segment below S1 (S2) leaves S1 the anchor; the segment is dropped
+    comps = scored_spine([0.0] * 6 + [0.9, 0.7])
+    comps[-1].channel = "s1"
+    ordered, warnings = assign_levels(comps)
+    assert [n for _, n in ordered] == ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+    assert any("below S1 (sacral segments" in w for w in warnings)
+    # ...but a body above the best one scoring more than a third of it (unsure between L5 and S1) is refused
+    ordered, warnings = assign_levels(scored_spine([0.0] * 5 + [0.7, 0.9]))
+    assert [n for _, n in ordered] == [None] * 7 and any("no single S1" in w for w in warnings)
     # the highest score on a body with a whole body below it (S1 output on L5, S1 missed by it) is refused
     ordered, warnings = assign_levels(scored_spine([0.01] * 5 + [0.5, 0.02]))
     assert [n for _, n in ordered] == [None] * 7 and any("below the S1" in w for w in warnings)
