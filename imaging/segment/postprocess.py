@@ -106,7 +106,8 @@ class BodyRules:
 
     min_area: float = 0.3          # smaller: a fragment
     max_area: float = 2.5          # larger: merged bodies or another structure
-    border_partial: float = 0.6    # touching the image border and smaller than this: a body cut by the field of view
+    border_partial: float = 0.75   # touching the image border and smaller than this: a body cut by the field of view
+                                   # (on the 17 shared scans such detections are 0.30-0.50, none a labelled body)
     max_elongation: float = 3.0    # long / short side of the minimum-area rectangle
     min_solidity: float = 0.7      # area / convex-hull area: ragged shapes are not bodies
     max_offset: float = 1.2        # distance from the spine line (a quadratic through the centroids), body widths
@@ -117,6 +118,7 @@ class BodyRules:
     s1_within: float = 0.6         # an S1 detection on a lumbar detection must lie this much within it (one body)
     min_step: float = 0.5          # S1 to the lowest body above it, fraction of the median spacing of those bodies
     max_step: float = 1.7          # a longer step between named bodies: a body may be missed there
+    max_named_area: float = 1.6    # a body larger than this x the median of those above S1 may be two merged bodies
 
 
 def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
@@ -258,8 +260,9 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
     reaches beyond it: ``rules.s1_within``). Bodies below it may score high: the S1 output also fires on the sacral
     segments below S1 (S2, S3), which it has seen as negatives on few scans, but not on L5, a negative on every one. The levels are named only when that S1 is unambiguous: no
     body-sized detection lies below it, and it lies at about the lumbar spacing below the lowest body above it
-    (``rules.min_step``, ``rules.max_step``). Names are counted upward only as far as the spacing stays regular:
-    above a step longer than ``rules.max_step`` times the median (a missed body) the bodies stay unnamed. Otherwise every body stays unnamed (``None``) and a warning
+    (``rules.min_step``, ``rules.max_step``). Names are counted upward only as far as that is sure: from a step
+    longer than ``rules.max_step`` times the median (a missed body), or a body larger than ``rules.max_named_area``
+    times the median area (two merged bodies), up, the bodies stay unnamed. Otherwise every body stays unnamed (``None``) and a warning
     says why: counting from another body would be a guess, and one missed or doubled body would shift every name.
     """
     warnings: list[str] = []
@@ -314,13 +317,18 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
             return unnamed(f"the S1 detection lies {steps[-1]:.0f} pixels from the lowest lumbar body, expected "
                            f"about {spacing:.0f} (the spacing of the lumbar bodies): a body between them may be "
                            "missed or the S1 detection is wrong")
-        gaps = [i for i in range(len(above) - 1) if steps[i] > rules.max_step * spacing]
-        if gaps:  # counting upward across a missed body would shift every name above it
-            top = gaps[-1]
+        # counting upward across a missed body, or over two merged bodies, would shift every name above it
+        area = float(np.median([c.area for c in above]))
+        doubts = [(i, f"{steps[i]:.0f} pixels between the bodies at rows {cen[i][0]:.0f} and {cen[i + 1][0]:.0f}, "
+                      f"expected about {spacing:.0f}: a body between them may be missed")
+                  for i in range(len(above) - 1) if steps[i] > rules.max_step * spacing]
+        doubts += [(i, f"the body at row {cen[i][0]:.0f} is {above[i].area / area:.1f} x the median body area: it may "
+                       "be two merged bodies")
+                   for i in range(len(above)) if above[i].area > rules.max_named_area * area]
+        if doubts:
+            top, why = max(doubts)
             names[:top + 1] = [None] * (top + 1)
-            warnings.append(f"{steps[top]:.0f} pixels between the bodies at rows {cen[top][0]:.0f} and "
-                            f"{cen[top + 1][0]:.0f}, expected about {spacing:.0f}: a body between them may be missed, "
-                            f"so the {top + 1} bodies above are left unnamed")
+            warnings.append(f"{why}, so the {top + 1} bodies from there up are left unnamed")
     if len(above) != expected_lumbar:
         warnings.append(f"found {len(above)} lumbar bodies, expected {expected_lumbar} (T12-L5); "
                         + ("field of view may miss T12 or a body was not detected" if len(above) < expected_lumbar

@@ -295,7 +295,11 @@ def test_names_stop_at_a_missed_body_instead_of_shifting():
     missed = comps[:2] + comps[3:]  # the third body is not detected
     ordered, warnings = assign_levels(missed)
     assert [n for _, n in ordered] == [None, None, "L2", "L3", "L4", "L5", "S1"]
-    assert any("may be missed" in w and "2 bodies above are left unnamed" in w for w in warnings)
+    assert any("may be missed" in w and "2 bodies from there up are left unnamed" in w for w in warnings)
+    merged = comps[:2] + [Component(comps[2].mask | comps[3].mask, s1_score=0.0)] + comps[4:]
+    ordered, warnings = assign_levels(merged)  # two bodies detected as one: its name and those above are unsure
+    assert [n for _, n in ordered] == [None, None, None, "L3", "L4", "L5", "S1"]
+    assert any("two merged bodies" in w and "3 bodies from there up" in w for w in warnings)
     ordered, warnings = assign_levels(comps)
     assert [n for _, n in ordered] == ["T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"]
 
