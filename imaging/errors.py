@@ -90,7 +90,7 @@ class Errors(metaclass=ErrorsWithCodes):
     S010 = ("Level annotation file '{path}' is unusable: {problem}. Expected a JSON object {{\"cases\": {{NAME: "
             "{{\"s1_label\": LABEL or null, \"s1_in_view\": true or false, \"lowest_labelled\": NAME (optional)}}}}}} "
             "(LABEL: the positional mask label of S1, 1..N cranial to caudal; NAME: the lowest labelled body when S1 "
-            "is not labelled, T1..L6).")
+            "is not labelled, T6..L5).")
     S011 = ("--exclude names {names} match no training pair in '{path}' (pairs: {pairs}). Pass names of "
             "NAME_image files in that folder.")
     S012 = ("The default segmentation model '{path}' is missing from this installation. Reinstall the package, or "

@@ -164,8 +164,8 @@ class CaseLevels(NamedTuple):
 def read_levels(path: Path) -> dict[str, CaseLevels]:
     """A level annotation file: ``{case name: CaseLevels}``. Each case has ``s1_label`` and ``s1_in_view``, and
     optionally ``lowest_labelled``: the name of the lowest labelled body when S1 is unlabelled (T6..L5), which
-    names every labelled body (counted upward) and makes each a known non-S1 body. Unknown keys are refused (a misspelt key would silently change
-    the training targets)."""
+    names every labelled body (counted upward) and makes each a known non-S1 body. Unknown keys are refused (a
+    misspelt key would silently change the training targets)."""
     try:
         cases = json.loads(Path(path).read_text())["cases"]
         out = {}
