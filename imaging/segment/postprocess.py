@@ -258,7 +258,7 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
     either detector) with the best S1 score, at least ``rules.s1_min_score`` and ``rules.s1_dominance`` times the
     score of every body above it (an S1 detection on a body the lumbar detector found is that body, once, unless it
     reaches beyond it: ``rules.s1_within``). Bodies below it may score high: the S1 output also fires on the sacral
-    segments below S1 (S2, S3), which it has seen as negatives on few scans, but not on L5, a negative on every one.
+    segments below S1 (S2, S3), which it has seen as negatives on few scans, and seldom on L5, a negative on all.
     The levels are named only when that S1 is unambiguous: no body-sized lumbar detection lies below it, and it lies
     at about the spacing of the bodies above it below the lowest one (``rules.min_step``, ``rules.max_step``).
     Names are counted upward only as far as that is sure: from a step longer than ``rules.max_step`` times the
