@@ -88,6 +88,8 @@ def train_seg_cmd(
     allow_low_dice: bool = typer.Option(False, "--allow-low-dice", help="Exit 0 even when the Dice stays near "
                                         "zero (the model did not learn)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (split, augmentation, weights)."),
+    init: Path | None = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tuning; same "
+                                     "network settings; recorded in the training record)."),
     verbose: Verbose = False,
 ) -> None:
     """Train the vertebral-body U-Net on the mid-sagittal slices of a folder of image/label pairs."""
@@ -100,7 +102,7 @@ def train_seg_cmd(
                         seed=seed)
     with progress("epoch[/bold] {task.fields[info]}", time_left=True) as bar:
         task = bar.add_task("train", total=cfg.epochs, info="preparing data")
-        summary = train(data, output, cfg, levels=levels or LEVELS_FILE, exclude=exclude,
+        summary = train(data, output, cfg, levels=levels or LEVELS_FILE, exclude=exclude, init=init,
                         progress=lambda e, n, m: bar.update(
                             task, completed=e, info=f"loss {m['loss']:.3f}  Dice {m['val_dice']:.3f}"))
     table = Table(title=f"train-seg ({summary.seconds:.1f} s)")

@@ -88,12 +88,15 @@ class Errors(metaclass=ErrorsWithCodes):
             "--val-fraction 0 (then the last epoch is kept).")
     S009 = "Study '{path}' could not be read: {error}."
     S010 = ("Level annotation file '{path}' is unusable: {problem}. Expected a JSON object {{\"cases\": {{NAME: "
-            "{{\"s1_label\": LABEL or null, \"s1_in_view\": true or false}}}}}} (LABEL: the positional mask label of "
-            "S1, 1..N cranial to caudal).")
+            "{{\"s1_label\": LABEL or null, \"s1_in_view\": true or false, \"lowest_labelled\": NAME (optional)}}}}}} "
+            "(LABEL: the positional mask label of S1, 1..N cranial to caudal; NAME: the lowest labelled body when S1 "
+            "is not labelled, T6..L5).")
     S011 = ("--exclude names {names} match no training pair in '{path}' (pairs: {pairs}). Pass names of "
             "NAME_image files in that folder.")
     S012 = ("The default segmentation model '{path}' is missing from this installation. Reinstall the package, or "
             "pass --seg-model with a checkpoint written by 'imaging train-seg'.")
+    S013 = ("Cannot start training from '{path}': its network differs from the one to train ({differ}). Pass the "
+            "same --preset/--input-size/--features/--depth/--s1 settings as that checkpoint, or leave out --init.")
 
 
 class ImagingError(CodedError):

@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from ..datasets import spider
 from ..errors import Errors
 from .augment import AugmentConfig, choose_slice, random_crop
 from .config import SegConfig, SegmentationError
+from .postprocess import LUMBAR_NAMES, THORACIC_ABOVE
 
 
 @dataclass
@@ -139,6 +140,7 @@ class Pair:
     corners: Path | None = None    # corners JSON: voxel (row, col), or a synthetic truth file (patient mm)
     s1_label: int | None = None    # the positional mask label of S1 (from a level annotation file)
     s1_known: bool = False         # whether S1 is labelled or annotated as out of view (else its target is unknown)
+    lowest_labelled: str | None = None  # S1 unlabelled; the name of the lowest labelled body (all lie above S1)
     convention: str = ""           # "" positional mask; "spider": SPIDER's label values (imaging.datasets.spider)
 
 
@@ -146,30 +148,54 @@ class Pair:
 LEVELS_FILE = Path(__file__).resolve().parent.parent / "models" / "vertebrae-mri-levels.json"
 
 
-def read_levels(path: Path) -> dict[str, tuple[int | None, bool]]:
-    """A level annotation file: ``{case name: (S1 label or None, S1 in view)}``."""
+#: The vertebra names a level annotation may give as ``lowest_labelled`` (a body above S1).
+ABOVE_S1 = THORACIC_ABOVE[::-1] + LUMBAR_NAMES
+LEVEL_KEYS = ("s1_label", "s1_in_view", "lowest_labelled")
+
+
+class CaseLevels(NamedTuple):
+    """What a level annotation file says about one case (:func:`read_levels`)."""
+
+    s1_label: int | None           # the positional mask label of S1; None: S1 not labelled
+    s1_in_view: bool
+    lowest_labelled: str | None = None  # the name of the lowest labelled body when it is not S1 (e.g. "L5")
+
+
+def read_levels(path: Path) -> dict[str, CaseLevels]:
+    """A level annotation file: ``{case name: CaseLevels}``. Each case has ``s1_label`` and ``s1_in_view``, and
+    optionally ``lowest_labelled``: the name of the lowest labelled body when S1 is unlabelled (T6..L5), which
+    names every labelled body (counted upward) and makes each a known non-S1 body. Unknown keys are refused (a
+    misspelt key would silently change the training targets)."""
     try:
         cases = json.loads(Path(path).read_text())["cases"]
         out = {}
         for name, c in cases.items():
-            label, in_view = c["s1_label"], c["s1_in_view"]
+            extra = sorted(set(c) - set(LEVEL_KEYS))
+            if extra:
+                raise ValueError(f"case {name!r}: unknown key(s) {extra}, expected {list(LEVEL_KEYS)}")
+            label, in_view, lowest = c["s1_label"], c["s1_in_view"], c.get("lowest_labelled")
             if label is not None and (not isinstance(label, int) or label < 1):
                 raise ValueError(f"case {name!r}: s1_label {label!r} is not a label >= 1")
             if not isinstance(in_view, bool) or (label is not None and not in_view):
                 raise ValueError(f"case {name!r}: s1_in_view {in_view!r} must be true or false (true when labelled)")
-            out[str(name)] = (label, in_view)
+            if lowest is not None and (lowest not in ABOVE_S1 or label is not None):
+                raise ValueError(f"case {name!r}: lowest_labelled {lowest!r} must be one of {', '.join(ABOVE_S1)}, "
+                                 "given only when s1_label is null")
+            out[str(name)] = CaseLevels(label, in_view, lowest)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise SegmentationError(Errors.S010.format(path=path, problem=err)) from None
     return out
 
 
-def annotate_pairs(pairs: Sequence[Pair], levels: dict[str, tuple[int | None, bool]]) -> list[Pair]:
-    """``pairs`` with their S1 label and whether S1 is known, from :func:`read_levels` (unlisted pairs unchanged)."""
+def annotate_pairs(pairs: Sequence[Pair], levels: dict[str, CaseLevels]) -> list[Pair]:
+    """``pairs`` with their S1 label, whether S1 is known and whether their labelled bodies are known not to be S1,
+    from :func:`read_levels` (unlisted pairs unchanged)."""
     out = []
     for p in pairs:
         if p.name in levels:
-            label, in_view = levels[p.name]
-            p = replace(p, s1_label=label, s1_known=label is not None or not in_view)
+            lv = levels[p.name]
+            p = replace(p, s1_label=lv.s1_label, s1_known=lv.s1_label is not None or not lv.s1_in_view,
+                        lowest_labelled=lv.lowest_labelled)
         out.append(p)
     return out
 
@@ -217,7 +243,7 @@ class SliceSample:
     target: torch.Tensor
     labels: np.ndarray
     spacing: tuple[float, float]
-    weight: torch.Tensor  # (C,) 1 where the channel's target is known, 0 where it is not (S1 not annotated)
+    weight: torch.Tensor  # (C, S, S) 1 where the target is known, 0 where it is not (S1 not annotated)
 
 
 @dataclass
@@ -270,6 +296,8 @@ def read_pair(pair: Pair) -> PairData:
                                                        image=pair.image, image_shape=vol.shape))
         if pair.convention == "spider":
             data.lab3, data.names = spider.body_labels(data.lab3)
+        elif pair.lowest_labelled is not None:
+            data.names = [""] * (int(data.lab3.max()) - 1) + [pair.lowest_labelled]
     else:
         k, data.lab2, data.names = read_corners(pair.corners, vol.shape[:2])
         data.k_mid = k if k is not None else data.k_mid
@@ -290,6 +318,7 @@ class TrainCase:
     spacing: tuple[float, float]
     names: list[str] | None
     s1_known: bool
+    bodies_not_s1: bool = False  # S1 unknown, but known to be none of the labelled bodies
 
 
 def case_from_pair(pair: Pair, aug: AugmentConfig) -> TrainCase:
@@ -298,11 +327,11 @@ def case_from_pair(pair: Pair, aug: AugmentConfig) -> TrainCase:
     if data.lab3 is None:  # ground truth on one slice only
         k = data.k_mid
         return TrainCase(pair.name, data.vol[:, :, k:k + 1], data.lab2[:, :, None], 0, 1.0, data.spacing,
-                         data.names, data.s1_known)
+                         data.names, data.s1_known, pair.lowest_labelled is not None)
     reach = int(np.ceil((aug.slice_mm + aug.thick_mm / 2) / max(data.slice_mm, 1e-6)))
     lo, hi = max(data.k_mid - reach, 0), min(data.k_mid + reach + 1, data.vol.shape[2])
     return TrainCase(pair.name, data.vol[:, :, lo:hi], data.lab3[:, :, lo:hi].astype(np.int32), data.k_mid - lo,
-                     data.slice_mm, data.spacing, data.names, data.s1_known)
+                     data.slice_mm, data.spacing, data.names, data.s1_known, pair.lowest_labelled is not None)
 
 
 def case_from_synthetic(ts: Any, name: str) -> TrainCase:
@@ -319,5 +348,16 @@ def draw_sample(case: TrainCase, cfg: SegConfig, aug: AugmentConfig, rng: np.ran
     box = Letterbox(lab.shape[0], lab.shape[1], cfg.input_size)
     x = box.forward(normalise(image)[None])
     target = (box.forward(targets_from_labels(lab, case.names, cfg.with_s1)) > 0.5).float()
-    weight = torch.tensor([1.0, 1.0 if case.s1_known else 0.0][:len(cfg.channels)])
-    return SliceSample(case.name, x, target, lab, case.spacing, weight)
+    return SliceSample(case.name, x, target, lab, case.spacing, target_weights(case, lab, box, cfg))
+
+
+def target_weights(case: TrainCase, lab: np.ndarray, box: Letterbox, cfg: SegConfig) -> torch.Tensor:
+    """Where each target of ``case`` is known, ``(C, S, S)`` in {0, 1}: the lumbar target everywhere; the S1 target
+    everywhere when S1 is labelled or out of view, on the labelled bodies only when they are known to lie above an
+    unlabelled S1 (:attr:`TrainCase.bodies_not_s1`: S1 is 0 there), else nowhere. The letterbox padding is known
+    (empty) in every channel."""
+    s1_unknown = np.full(lab.shape, not case.s1_known, np.float32)
+    if not case.s1_known and case.bodies_not_s1:
+        s1_unknown = (lab == 0).astype(np.float32)
+    unknown = np.stack([np.zeros(lab.shape, np.float32), s1_unknown])[:len(cfg.channels)]
+    return 1.0 - (box.forward(unknown) > 0.5).float()

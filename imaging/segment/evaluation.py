@@ -45,12 +45,15 @@ class CaseEval:
 
 
 def true_names(names: Sequence[str] | None, n: int) -> list[str | None]:
-    """The anatomical names of positional labels 1..n counted upward from the one named S1 (None without S1)."""
-    if not names or "S1" not in [x.upper() for x in names]:
-        return [None] * n
-    s1 = [x.upper() for x in names].index("S1")
+    """The anatomical names of positional labels 1..n counted upward from the lowest one named (S1, or the lowest
+    labelled body of a level annotation: ``lowest_labelled``); None without a name."""
     upward = ("S1",) + tuple(reversed(LUMBAR_NAMES)) + THORACIC_ABOVE
-    return [upward[s1 - j] if 0 <= s1 - j < len(upward) else None for j in range(n)]
+    named = [(j, x.upper()) for j, x in enumerate(names or []) if x.upper() in upward]
+    if not named:
+        return [None] * n
+    j0, anchor = named[-1]
+    k0 = upward.index(anchor)
+    return [upward[k0 + j0 - j] if 0 <= k0 + j0 - j < len(upward) else None for j in range(n)]
 
 
 def evaluate_case(name: str, pred: Sequence[Component], gt: Sequence[Component],

@@ -18,10 +18,16 @@ LEVELS_UNNAMED = "levels are left unnamed"
 
 @dataclass
 class Component:
-    """One detected (or ground-truth) body on a slice: its mask and its detector channel."""
+    """One detected (or ground-truth) body on a slice: its mask, its detector channel and its S1 score (the mean
+    S1 probability over the mask; without probabilities 1 for an S1 detection, 0 for a lumbar one)."""
 
     mask: np.ndarray
     channel: str = "lumbar"
+    s1_score: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.s1_score is None:
+            self.s1_score = 1.0 if self.channel == "s1" else 0.0
 
     @property
     def area(self) -> int:
@@ -100,11 +106,19 @@ class BodyRules:
 
     min_area: float = 0.3          # smaller: a fragment
     max_area: float = 2.5          # larger: merged bodies or another structure
-    border_partial: float = 0.6    # touching the image border and smaller than this: a body cut by the field of view
+    border_partial: float = 0.75   # touching the image border and smaller than this: a body cut by the field of view
+                                   # (on the 17 shared scans such detections are 0.30-0.50, none a labelled body)
     max_elongation: float = 3.0    # long / short side of the minimum-area rectangle
     min_solidity: float = 0.7      # area / convex-hull area: ragged shapes are not bodies
     max_offset: float = 1.2        # distance from the spine line (a quadratic through the centroids), body widths
     min_spacing: float = 0.45      # centroid distance to a neighbour, fraction of the median spacing: a duplicate
+    # level naming (assign_levels): S1 is the body whose S1 score (mean S1 probability) singles it out
+    s1_min_score: float = 0.3      # a lower best score is no anchor: S1 not detected
+    s1_dominance: float = 3.0      # the best score must be this many times that of every body above it
+    s1_within: float = 0.6         # an S1 detection on a lumbar detection must lie this much within it (one body)
+    min_step: float = 0.5          # S1 to the lowest body above it, fraction of the median spacing of those bodies
+    max_step: float = 1.7          # a longer step between named bodies: a body may be missed there
+    max_named_area: float = 1.6    # a body larger than this x the median of those above S1 may be two merged bodies
 
 
 def _touches_border(c: Component, shape: tuple[int, int]) -> bool:
@@ -236,76 +250,103 @@ def _same_body(a: Component, b: Component) -> bool:
     return bool((a.mask & b.mask).sum() > 0.5 * min(a.area, b.area))
 
 
-def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6) -> tuple[list[tuple[Component, str | None]],
-                                                                                  list[str]]:
-    """Name bodies upward from S1: the S1 detection, then L5, L4, ... L1, T12 (and T11... above, with a warning).
+def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: BodyRules = BodyRules()
+                  ) -> tuple[list[tuple[Component, str | None]], list[str]]:
+    """Name bodies upward from S1: the S1 body, then L5, L4, ... L1, T12 (and T11... above, with a warning).
 
-    Returns the components ordered cranial -> caudal with their names and the warnings. The levels are named only
-    when S1 is unambiguous: exactly one S1 detection, not the same body as a lumbar detection, no body-sized
-    lumbar detection below it, and at about the lumbar spacing below the lowest lumbar body. Otherwise every body
-    stays unnamed (``None``) and a warning says why: counting from another body would be a guess, and one missed or
-    doubled body would shift every name.
+    Returns the components ordered cranial -> caudal with their names and the warnings. S1 is the detection (of
+    either detector) with the best S1 score, at least ``rules.s1_min_score`` and ``rules.s1_dominance`` times the
+    score of every body above it (an S1 detection on a body the lumbar detector found is that body, once, unless it
+    reaches beyond it: ``rules.s1_within``). Bodies below it may score high: the S1 output also fires on the sacral
+    segments below S1 (S2, S3), which it has seen as negatives on few scans, and seldom on L5, a negative on all.
+    The levels are named only when that S1 is unambiguous: no body-sized lumbar detection lies below it, and it lies
+    at about the spacing of the bodies above it below the lowest one (``rules.min_step``, ``rules.max_step``).
+    Names are counted upward only as far as that is sure: from a step longer than ``rules.max_step`` times the
+    median (a missed body), or a body larger than ``rules.max_named_area`` times the median area (two merged
+    bodies), up, the bodies stay unnamed. Otherwise every body stays unnamed (``None``) and a warning says why:
+    counting from another body would be a guess, and one missed or doubled body would shift every name.
     """
     warnings: list[str] = []
-    s1s = sorted((c for c in comps if c.channel == "s1"), key=lambda c: -c.area)
+    s1s = [c for c in comps if c.channel == "s1"]
     lumbar = sorted((c for c in comps if c.channel == "lumbar"), key=lambda c: c.centroid[0])
+    twice = [s for s in s1s if any(_same_body(s, c) for c in lumbar)]  # reported once, as the lumbar body
+    bodies = lumbar + [s for s in s1s if not any(s is t for t in twice)]
 
     def unnamed(reason: str) -> tuple[list[tuple[Component, str | None]], list[str]]:
         warnings.append(f"{reason}, so the {LEVELS_UNNAMED}")
-        twice = [s for s in s1s if any(_same_body(s, c) for c in lumbar)]  # reported once, as the lumbar body
         if twice:
             warnings.append(f"{len(twice)} S1 detection(s) on bodies the lumbar detector also found are reported "
                             "once")
-        bodies = lumbar + [s for s in s1s if not any(s is t for t in twice)]
         return [(c, None) for c in sorted(bodies, key=lambda c: c.centroid[0])], warnings
 
-    if not s1s:
-        warnings.append(f"S1 not detected (out of view, or not found): the lumbar {LEVELS_UNNAMED} (counting from "
-                        f"the lowest body would be a guess); {len(lumbar)} lumbar bodies found")
-        return [(c, None) for c in lumbar], warnings
-    if len(s1s) > 1:
-        rows = ", ".join(f"{c.centroid[0]:.0f}" for c in sorted(s1s, key=lambda c: c.centroid[0]))
-        return unnamed(f"{len(s1s)} S1 detections (rows {rows}): which body is S1 is ambiguous")
-    s1 = s1s[0]
-    if any(_same_body(s1, c) for c in lumbar):
-        return unnamed("the S1 detection and a lumbar detection cover the same body (success criterion 3 fails): "
-                       "which body is S1 is ambiguous")
-    if any((c.mask & s1.mask).any() for c in lumbar):
+    for s in twice:  # an S1 detection reaching well beyond the lumbar body it lies on covers another body as well
+        inside = max((s.mask & c.mask).sum() for c in lumbar) / s.area
+        if inside < rules.s1_within:
+            return unnamed(f"the S1 detection at row {s.centroid[0]:.0f} covers a lumbar body and more (only "
+                           f"{inside:.0%} of it lies on that body): which body is S1 is ambiguous")
+    ranked = sorted(bodies, key=lambda c: -c.s1_score)
+    if not ranked or ranked[0].s1_score < rules.s1_min_score:
+        best = f"; the best S1 score is {ranked[0].s1_score:.2f}" if ranked else ""
+        warnings.append(f"S1 not detected (out of view, or not found{best}, below {rules.s1_min_score}): the lumbar "
+                        f"{LEVELS_UNNAMED} (counting from the lowest body would be a guess); {len(lumbar)} lumbar "
+                        "bodies found")
+        return [(c, None) for c in sorted(bodies, key=lambda c: c.centroid[0])], warnings
+    s1 = ranked[0]
+    rival = next((c for c in ranked[1:] if c.centroid[0] < s1.centroid[0]), None)  # the best-scoring body above
+    if rival is not None and s1.s1_score < rules.s1_dominance * rival.s1_score:
+        return unnamed(f"no single S1: the best S1 scores are {s1.s1_score:.2f} (row {s1.centroid[0]:.0f}) and "
+                       f"{rival.s1_score:.2f} (row {rival.centroid[0]:.0f}), less than {rules.s1_dominance:g} "
+                       "times apart: which body is S1 is ambiguous")
+    others = [c for c in bodies if c is not s1]
+    if any((c.mask & s1.mask).any() for c in others):
         warnings.append("the S1 detection touches a lumbar detection (success criterion 3 fails)")
-    above = [c for c in lumbar if c.centroid[0] <= s1.centroid[0]]
-    below = [c for c in lumbar if c.centroid[0] > s1.centroid[0]]
+    above = sorted((c for c in others if c.centroid[0] <= s1.centroid[0]), key=lambda c: c.centroid[0])
+    below = [c for c in others if c.centroid[0] > s1.centroid[0]]
     ref = float(np.median([c.area for c in above])) if above else float(s1.area)
-    if any(c.area >= 0.5 * ref for c in below):
+    if any(c.area >= 0.5 * ref and c.channel == "lumbar" for c in below):
         return unnamed("a body-sized lumbar detection lies below the S1 detection: which body is S1 is ambiguous")
     if below:
-        warnings.append(f"{len(below)} small detection(s) below S1 (sacral segments) were dropped")
-    lumbar = above
-    if len(lumbar) >= 2:
-        cen = np.array([c.centroid for c in lumbar] + [s1.centroid])
-        steps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
-        spacing, gap = float(np.median(steps[:-1])), float(steps[-1])
-        if not 0.5 * spacing <= gap <= 1.7 * spacing:
-            return unnamed(f"the S1 detection lies {gap:.0f} pixels from the lowest lumbar body, expected about "
-                           f"{spacing:.0f} (the spacing of the lumbar bodies): a body between them may be missed or "
-                           "the S1 detection is wrong")
+        warnings.append(f"{len(below)} detection(s) below S1 (sacral segments: small, or found by the S1 detector) "
+                        "were dropped")
     upward = list(reversed(LUMBAR_NAMES)) + list(THORACIC_ABOVE)
-    names = [upward[i] if i < len(upward) else None for i in range(len(lumbar))][::-1]
-    if len(lumbar) != expected_lumbar:
-        warnings.append(f"found {len(lumbar)} lumbar bodies, expected {expected_lumbar} (T12-L5); "
-                        + ("field of view may miss T12 or a body was not detected" if len(lumbar) < expected_lumbar
+    names = [upward[i] if i < len(upward) else None for i in range(len(above))][::-1]
+    if len(above) >= 2:
+        cen = np.array([c.centroid for c in above] + [s1.centroid])
+        steps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
+        spacing = float(np.median(steps[:-1]))
+        if not rules.min_step * spacing <= steps[-1] <= rules.max_step * spacing:
+            return unnamed(f"the S1 detection lies {steps[-1]:.0f} pixels from the lowest lumbar body, expected "
+                           f"about {spacing:.0f} (the spacing of the lumbar bodies): a body between them may be "
+                           "missed or the S1 detection is wrong")
+        # counting upward across a missed body, or over two merged bodies, would shift every name above it
+        area = float(np.median([c.area for c in above]))
+        doubts = [(i, f"{steps[i]:.0f} pixels between the bodies at rows {cen[i][0]:.0f} and {cen[i + 1][0]:.0f}, "
+                      f"expected about {spacing:.0f}: a body between them may be missed")
+                  for i in range(len(above) - 1) if steps[i] > rules.max_step * spacing]
+        doubts += [(i, f"the body at row {cen[i][0]:.0f} is {above[i].area / area:.1f} x the median body area: it may "
+                       "be two merged bodies")
+                   for i in range(len(above)) if above[i].area > rules.max_named_area * area]
+        if doubts:
+            top, why = max(doubts)
+            names[:top + 1] = [None] * (top + 1)
+            warnings.append(f"{why}, so the {top + 1} bodies from there up are left unnamed")
+    if len(above) != expected_lumbar:
+        warnings.append(f"found {len(above)} lumbar bodies, expected {expected_lumbar} (T12-L5); "
+                        + ("field of view may miss T12 or a body was not detected" if len(above) < expected_lumbar
                            else "extra bodies above T12 or a body was split (check qc.png)"))
-    return list(zip(lumbar, names)) + [(s1, "S1")], warnings
+    return list(zip(above, names)) + [(s1, "S1")], warnings
 
 
 def detect(probs: np.ndarray, cfg: SegConfig) -> list[Component]:
-    """Components of every detector channel of ``probs (C, h, w)``."""
+    """Components of every detector channel of ``probs (C, h, w)``, each with its S1 score (the mean S1
+    probability over its mask; 0 without an S1 channel)."""
     out = []
+    s1_probs = probs[cfg.channels.index("s1")] if "s1" in cfg.channels else None
     for c, ch in enumerate(cfg.channels):
         binary = probs[c] > cfg.threshold
-        if ch == "s1":
-            out.extend(components(binary, "s1", cfg.min_area_fraction, split=False))
-        else:
-            out.extend(components(binary, "lumbar", cfg.min_area_fraction))
+        for comp in components(binary, ch, cfg.min_area_fraction, split=ch != "s1"):
+            comp.s1_score = float(s1_probs[comp.mask].mean()) if s1_probs is not None else 0.0
+            out.append(comp)
     return out
 
 

@@ -50,6 +50,7 @@ class TrainSummary:
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     model_path: str = ""
+    init: str = ""                 # the checkpoint whose weights training started from (fine-tuning), or ""
 
 
 def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, samples: Sequence[SliceSample],
@@ -67,8 +68,9 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sa
         x = torch.stack([samples[j].image for j in idx])
         y = torch.stack([samples[j].target for j in idx])
         w = torch.stack([samples[j].weight for j in idx])
-        if cfg.augment:
-            x, y = augment_batch(x, y, cfg.augmentation, gen)
+        if cfg.augment:  # the unknown-target masks move with the targets; pixels warped in from outside are empty
+            x, yu = augment_batch(x, torch.cat([y, 1.0 - w], 1), cfg.augmentation, gen)
+            y, w = yu[:, :y.shape[1]], 1.0 - yu[:, y.shape[1]:]
         pred = model(x)
         loss = dice_loss(pred, y, cfg.dice_eps, w)
         if cfg.loss == "dice+bce":
@@ -83,13 +85,13 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sa
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, samples: Sequence[SliceSample], cfg: SegConfig) -> float:
     """Mean foreground Dice (thresholded, network grid) over ``samples``, per sample and channel whose target is
-    known and present (the lumbar channel always)."""
+    known everywhere and present (the lumbar channel always)."""
     model.eval()
     scores = []
     for s in samples:
         p = model(s.image[None])[0] > cfg.threshold
         for c in range(p.shape[0]):
-            if s.weight[c] > 0 and (s.target[c].any() or c == 0):
+            if bool(s.weight[c].all()) and (s.target[c].any() or c == 0):
                 scores.append(dice_score(p[c].numpy(), s.target[c].numpy()))
     return float(np.mean(scores)) if scores else 0.0
 
@@ -124,8 +126,22 @@ def training_cases(data_dir: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | No
     return train_cases, synthetic, val_cases, sorted(exclude)
 
 
+def initial_weights(model: torch.nn.Module, cfg: SegConfig, init: Path) -> None:
+    """Load the weights of checkpoint ``init`` into ``model`` (fine-tuning); its network must be the one ``cfg``
+    describes (S013 names the settings that differ)."""
+    from .checkpoint import load_checkpoint
+
+    ck = load_checkpoint(init)
+    keys = ("input_size", "features", "depth", "with_s1")
+    differ = [f"{k} {getattr(ck.config, k)!r} (training: {getattr(cfg, k)!r})" for k in keys
+              if getattr(ck.config, k) != getattr(cfg, k)]
+    if differ:
+        raise SegmentationError(Errors.S013.format(path=init, differ="; ".join(differ)))
+    model.load_state_dict(ck.model.state_dict())
+
+
 def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | None = None,
-          levels: Path | None = LEVELS_FILE, exclude: Sequence[str] = (),
+          levels: Path | None = LEVELS_FILE, exclude: Sequence[str] = (), init: Path | None = None,
           progress: Callable[[int, int, dict[str, float]], None] | None = None) -> TrainSummary:
     """Train a segmentation model on the pairs in ``data_dir`` and write it to ``model_path``.
 
@@ -135,7 +151,8 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
     With a validation split (``cfg.val_fraction``, whole volumes scored on the mid-sagittal slice) the best epoch
     is kept; without one the model is the last epoch and the Dice is that of the training mid-slices. The last
     epoch with its optimizer state is also written beside it (``*.last.pt``), and the training record (settings,
-    Dice per epoch, time) as ``*.json``. A run whose Dice never reaches
+    Dice per epoch, time, the ``init`` checkpoint) as ``*.json``. ``init`` starts from that checkpoint's weights
+    (fine-tuning; a fresh optimizer and schedule). A run whose Dice never reaches
     ``cfg.min_dice`` is marked ``low_dice`` and logged as a warning. ``progress(epoch, epochs, metrics)`` is
     called after each epoch.
     """
@@ -152,10 +169,13 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
     logger.info("training on %d real cases and %d synthetic slices, validating on %d", len(real), len(synthetic),
                 len(val_cases))
     model = build_model(cfg)
+    if init is not None:
+        initial_weights(model, cfg, Path(init))
     optimizer = build_optimizer(model, cfg)
     summary = TrainSummary(pairs=len(real) + len(val_cases), train_slices=len(real) * cfg.repeats + cfg.synthetic,
                            synthetic=cfg.synthetic, excluded=excluded, val_pairs=[c.name for c in val_cases],
-                           monitor="validation" if val_cases else "training", model_path=str(model_path))
+                           monitor="validation" if val_cases else "training", model_path=str(model_path),
+                           init=str(init) if init is not None else "")
     summary.first_metric = evaluate(model, monitor, cfg)
     best = -1.0
     last_path = Path(model_path).with_name(Path(model_path).stem + ".last.pt")

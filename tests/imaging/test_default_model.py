@@ -50,12 +50,16 @@ def test_segment_without_a_model_finds_the_bodies_of_unseen_synthetic_studies_an
         for name in NAMES[1:-1]:  # L1-L5 within 6 mm (the slice is 0-2 mm off the mid-line; T12 may be cut by the
             # top edge of the 307 mm field of view, then it is dropped as a partial body)
             assert np.linalg.norm(found - truth[name]["centroid"], axis=1).min() < 6.0, (sid, name)
+        above = []
         for v in doc["vertebrae"]:  # nothing that is no body; a name, when given, is the true one
             dist = {n: np.linalg.norm(np.subtract(v["centroid_mm"], t["centroid"])) for n, t in truth.items()}
             nearest = min(dist, key=dist.get)
+            if nearest == "T12" and v["centroid_mm"][2] > truth["T12"]["centroid"][2] + 12.0:
+                above.append(v["name"])  # the spine continued above T12, where the generator draws no vertebra
+                continue
             assert dist[nearest] < 12.0 and v["name"] in (None, nearest), (sid, v["name"], nearest, doc["warnings"])
-        if any(v["name"] is None for v in doc["vertebrae"]):
-            assert any(LEVELS_UNNAMED in w for w in doc["warnings"]), doc["warnings"]
+        assert above in ([], [None], ["T11"]), (sid, above)  # at most one such body, never a lumbar name
+        assert {v["name"] for v in doc["vertebrae"]} >= set(NAMES[1:]), (sid, doc["warnings"])  # L1-S1 named
 
 
 def test_extract_without_a_model_writes_every_level_with_a_status_and_reason(cohort, tmp_path):
@@ -72,7 +76,7 @@ def test_extract_without_a_model_writes_every_level_with_a_status_and_reason(coh
 
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"the shared real scans ({REAL}) are not available")
 def test_default_model_on_real_anatomy_finds_bodies_and_never_names_wrongly():
-    annotated = [n for n, (s1, _) in read_levels(LEVELS_FILE).items() if s1 is not None]
-    ev = evaluate_folder(None, REAL, names=annotated)
-    assert ev.identification > 0.85 and ev.mean_dice_identified > 0.85
+    ev = evaluate_folder(None, REAL)  # every labelled body has a known name: S1 labelled, or lowest_labelled L5
+    assert ev.identification > 0.95 and ev.mean_dice_identified > 0.85
     assert ev.wrong_names == 0, [(c.name, c.warnings) for c in ev.cases]
+    assert ev.naming > 0.85, [(c.name, c.warnings) for c in ev.cases]  # named, not only never wrong (0.905)

@@ -253,10 +253,62 @@ def test_an_s1_far_below_the_lowest_lumbar_body_leaves_levels_unnamed_with_the_r
     assert [n for _, n in ordered] == ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
 
 
+def scored_spine(scores: list[float]) -> list[Component]:
+    """Lumbar-detector components of :func:`spine` with the given S1 scores, cranial -> caudal."""
+    comps = components_from_labels(spine(len(scores), size=40 + 28 * len(scores)))
+    for c, s in zip(comps, scores):
+        c.s1_score = s
+    return comps
+
+
+def test_s1_is_the_body_whose_s1_score_singles_it_out_from_either_detector():
+    # S1 found by the lumbar detector only, but the S1 output singles it out: it anchors the names
+    ordered, warnings = assign_levels(scored_spine([0.01, 0.0, 0.02, 0.01, 0.03, 0.08, 0.42]))
+    assert [n for _, n in ordered] == ["T12", "L1", "L2", "L3", "L4", "L5", "S1"] and warnings == []
+    # the S1 output fires on L5 nearly as much: no guess, the scores are in the reason
+    ordered, warnings = assign_levels(scored_spine([0.01, 0.0, 0.02, 0.01, 0.03, 0.2, 0.42]))
+    assert [n for _, n in ordered] == [None] * 7
+    assert any("no single S1" in w and "0.42" in w and "0.20" in w and "left unnamed" in w for w in warnings)
+    # the margin is a rule (BodyRules), not a constant
+    ordered, _ = assign_levels(scored_spine([0.01, 0.0, 0.02, 0.01, 0.03, 0.2, 0.42]),
+                               rules=BodyRules(s1_dominance=2.0))
+    assert [n for _, n in ordered][-1] == "S1"
+    # a weak best score is no anchor at all
+    ordered, warnings = assign_levels(scored_spine([0.01] * 6 + [0.25]))
+    assert [n for _, n in ordered] == [None] * 7 and any("S1 not detected" in w and "0.25" in w for w in warnings)
+    # the S1 output firing on a sacral segment below S1 (S2) leaves S1 the anchor; the segment is dropped
+    comps = scored_spine([0.0] * 6 + [0.9, 0.7])
+    comps[-1].channel = "s1"
+    ordered, warnings = assign_levels(comps)
+    assert [n for _, n in ordered] == ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+    assert any("below S1 (sacral segments" in w for w in warnings)
+    # ...but a body above the best one scoring more than a third of it (unsure between L5 and S1) is refused
+    ordered, warnings = assign_levels(scored_spine([0.0] * 5 + [0.7, 0.9]))
+    assert [n for _, n in ordered] == [None] * 7 and any("no single S1" in w for w in warnings)
+    # the highest score on a body with a whole body below it (S1 output on L5, S1 missed by it) is refused
+    ordered, warnings = assign_levels(scored_spine([0.01] * 5 + [0.5, 0.02]))
+    assert [n for _, n in ordered] == [None] * 7 and any("below the S1" in w for w in warnings)
+
+
+def test_names_stop_at_a_missed_body_instead_of_shifting():
+    comps = scored_spine([0.0] * 7 + [0.6])
+    missed = comps[:2] + comps[3:]  # the third body is not detected
+    ordered, warnings = assign_levels(missed)
+    assert [n for _, n in ordered] == [None, None, "L2", "L3", "L4", "L5", "S1"]
+    assert any("may be missed" in w and "2 bodies from there up are left unnamed" in w for w in warnings)
+    merged = comps[:2] + [Component(comps[2].mask | comps[3].mask, s1_score=0.0)] + comps[4:]
+    ordered, warnings = assign_levels(merged)  # two bodies detected as one: its name and those above are unsure
+    assert [n for _, n in ordered] == [None, None, None, "L3", "L4", "L5", "S1"]
+    assert any("two merged bodies" in w and "3 bodies from there up" in w for w in warnings)
+    ordered, warnings = assign_levels(comps)
+    assert [n for _, n in ordered] == ["T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+
+
 def test_true_names_count_upward_from_s1():
     assert true_names(["", "", "S1"], 3) == ["L4", "L5", "S1"]
     assert true_names(None, 2) == [None, None]
     assert true_names([""] * 8 + ["S1"], 9)[:2] == ["T10", "T11"]
+    assert true_names([""] * 6 + ["L5"], 7) == ["T11", "T12", "L1", "L2", "L3", "L4", "L5"]  # lowest_labelled
 
 
 # -------------------------------------------------------------------------------------------- training with S1 known
@@ -267,13 +319,33 @@ def test_unknown_s1_targets_are_left_out_of_the_loss():
     unknown = TrainCase("b", lab.astype(np.float32), lab, 0, 1.0, (1.0, 1.0), None, False)
     rng = np.random.default_rng(8)
     a, b = draw_sample(known, cfg, OFF, rng), draw_sample(unknown, cfg, OFF, rng)
-    assert a.weight.tolist() == [1.0, 1.0] and b.weight.tolist() == [1.0, 0.0]
+    assert a.weight.amin((1, 2)).tolist() == [1.0, 1.0] and b.weight.amax((1, 2)).tolist() == [1.0, 0.0]
     assert a.target[1].any() and not b.target[1].any()  # b: S1 counted as background would be wrong...
     pred = torch.full((1, 2, 32, 32), 0.5, requires_grad=True)
     loss = dice_loss(pred, b.target[None], 1.0, b.weight[None])
     loss.backward()
     assert pred.grad[0, 1].abs().max() == 0  # ...so its S1 channel teaches nothing
     assert pred.grad[0, 0].abs().max() > 0
+
+
+def test_bodies_known_to_lie_above_an_unlabelled_s1_teach_the_s1_output_where_it_is_not():
+    cfg = SegConfig(input_size=40, features=2, depth=1)
+    lab = spine(7, size=200)[::5, ::5]
+    lab[lab == 7] = 0  # S1 in view but unlabelled: labels 1..6 are known to be above it
+    case = TrainCase("vb2", lab[:, :, None].astype(np.float32), lab[:, :, None], 0, 1.0, (1.0, 1.0), None, False,
+                     bodies_not_s1=True)
+    s = draw_sample(case, cfg, OFF, np.random.default_rng(0))
+    assert not s.target[1].any()
+    assert s.weight[0].all() and torch.equal(s.weight[1].bool(), torch.as_tensor(lab > 0))
+    pred = torch.full((1, 2, 40, 40), 0.5, requires_grad=True)
+    for loss in (dice_loss(pred, s.target[None], 1.0, s.weight[None]), bce_loss(pred, s.target[None], s.weight[None])):
+        pred.grad = None
+        loss.backward()
+        grad = pred.grad[0, 1].abs()
+        assert (grad[torch.as_tensor(lab > 0)] > 0).all()  # S1 pushed down on the labelled bodies...
+        assert grad[torch.as_tensor(lab == 0)].max() == 0  # ...and untaught where S1 may be
+    unknown = replace(case, bodies_not_s1=False)
+    assert not draw_sample(unknown, cfg, OFF, np.random.default_rng(0)).weight[1].any()
 
 
 def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
@@ -288,20 +360,28 @@ def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
     levels = tmp_path / "levels.json"
     levels.write_text(json.dumps({"cases": {"A": {"s1_label": 7, "s1_in_view": True},
                                             "B": {"s1_label": None, "s1_in_view": True}}}))
-    assert read_levels(levels) == {"A": (7, True), "B": (None, True)}
+    assert read_levels(levels) == {"A": (7, True, None), "B": (None, True, None)}  # a file without lowest_labelled
+    levels.write_text(json.dumps({"cases": {"A": {"s1_label": 7, "s1_in_view": True},
+                                            "B": {"s1_label": None, "s1_in_view": True, "lowest_labelled": "L5"}}}))
+    assert read_levels(levels)["B"].lowest_labelled == "L5"
     cfg = SegConfig(input_size=32, features=2, depth=1, val_fraction=0.0)
     train, synthetic, val, excluded = training_cases(data, cfg, levels=levels)
     assert synthetic == [] and val == [] and excluded == []
     by_name = {c.name: c for c in train}
     assert by_name["A"].s1_known and by_name["A"].names[-1] == "S1"
-    assert not by_name["B"].s1_known and by_name["B"].names is None
+    assert not by_name["B"].s1_known and by_name["B"].bodies_not_s1 and by_name["B"].names == [""] * 6 + ["L5"]
+    assert not by_name["A"].bodies_not_s1
     train, _, _, excluded = training_cases(data, cfg, levels=levels, exclude=["B"])
     assert [c.name for c in train] == ["A"] and excluded == ["B"]
     with pytest.raises(SegmentationError, match=r"\[S011\].*'C'"):
         training_cases(data, cfg, levels=levels, exclude=["C"])
-    levels.write_text(json.dumps({"cases": {"A": {"s1_label": 0, "s1_in_view": True}}}))
-    with pytest.raises(SegmentationError, match=r"\[S010\]"):
-        read_levels(levels)
+    for case, problem in (({"s1_label": 0, "s1_in_view": True}, "not a label"),
+                          ({"s1_label": None, "s1_in_view": True, "lowest": "L5"}, "unknown key.*'lowest'"),
+                          ({"s1_label": 7, "s1_in_view": True, "lowest_labelled": "L5"}, "only when s1_label"),
+                          ({"s1_label": None, "s1_in_view": True, "lowest_labelled": "S1"}, "'S1' must be one of")):
+        levels.write_text(json.dumps({"cases": {"A": case}}))
+        with pytest.raises(SegmentationError, match=rf"\[S010\].*{problem}"):
+            read_levels(levels)
 
 
 def test_cross_entropy_term_ignores_unknown_targets_and_is_validated():
