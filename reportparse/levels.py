@@ -312,11 +312,13 @@ class LevelScoper:
             groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
         groups = [self._surgical(self._directed(grp, items), items) for grp in groups]
         has_levels = bool(groups)
-        for item in items:
+        for k, item in enumerate(items):
             if item.kind != "SCOPE":
                 continue
             if item.meta.get("weak") and (has_levels or heading_scope):
                 continue
+            if item.meta["scope"] == "unspecified" and self._named_next(items, k):
+                continue  # "at multiple levels from L3-4 to L5-S1": the levels it names come right after it
             restricted = "levels" in item.meta
             # "at several levels" names no level: what it holds stays unplaced
             levels = () if item.meta["scope"] == "unspecified" else tuple(item.meta.get("levels", LEVELS))
@@ -325,6 +327,15 @@ class LevelScoper:
                                      bool(item.meta.get("exception"))))
         groups.sort(key=lambda grp: grp.start)
         return groups
+
+    def _named_next(self, items: list[Item], k: int) -> bool:
+        """Whether a level follows item ``k`` with only list words (``levels.list_connectors``) or a colon between."""
+        for item in items[k + 1:]:
+            if item.kind == "LEVEL":
+                return True
+            if item.kind != WORD or (item.text not in self.grammar.list_connectors and item.text != ":"):
+                return False
+        return False
 
     def _surgical(self, group: LevelGroup, items: list[Item]) -> LevelGroup:
         """Mark levels followed by an operation (``levels.surgery_words``: "following her prior L5-S1 fusion",

@@ -385,3 +385,21 @@ def test_a_level_naming_an_operation_yields_to_the_level_of_the_finding(text, ex
 ])
 def test_a_where_clause_belongs_to_the_level_it_follows(text, expected):
     check(text, expected)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Moderate bilateral foraminal narrowing at multiple levels from L2-3 to L4-5.",
+     {"L2-L3": (N, 2, 2), "L3-L4": (N, 2, 2), "L4-L5": (N, 2, 2)}),
+    ("Mild canal stenosis at several levels: L1-2 and L3-4.", {"L1-L2": (1, N, N), "L3-L4": (1, N, N)}),
+    # no level named right after it: the finding stays unplaced
+    ("Mild canal stenosis at several levels, most marked where the disc bulges at L3-4.", {}),
+])
+def test_an_unspecified_level_count_followed_by_its_levels_names_them(text, expected):
+    check(text, expected)
+
+
+def test_the_remainder_of_the_canal_is_a_left_over_statement_of_the_canal():
+    check("L2-3: moderate canal stenosis. The remainder of the spinal canal is capacious.",
+          {"L2-L3": (2, N, N)}, others=(0, N, N))
+    check("L5-S1: severe right foraminal stenosis. The rest of the foramina are patent.",
+          {"L5-S1": (N, 3, 0)}, others=(N, 0, 0))
