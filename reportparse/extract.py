@@ -28,7 +28,7 @@ from spinecore.schema import LEVEL_COLUMNS, LEVELS, LOCATIONS
 from .errors import Errors, ReportParseError, Warnings
 from .grades import Evidence
 from .io import InputRow, ReportReader
-from .pipeline import REFRESH_EVERY, RefreshingPipeline, build_pipeline
+from .pipeline import REFRESH_EVERY, RefreshingPipeline
 from .rules import cached_rules
 
 logger = logging.getLogger(__name__)
@@ -181,7 +181,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(rules_dir: str | None, refresh_every: int) -> None:
-    _WORKER["nlp"] = RefreshingPipeline(rules_dir, refresh_every, build_pipeline(rules_dir))
+    _WORKER["nlp"] = RefreshingPipeline(rules_dir, refresh_every)
+    _WORKER["nlp"].build()
 
 
 def _parse_batch(batch: list[InputRow], max_chars: int, with_evidence: bool) -> list[ReportResult]:
@@ -200,13 +201,14 @@ def _batches(rows: Iterable[InputRow], size: int) -> Iterator[list[InputRow]]:
         yield batch
 
 
-def iter_results(rows: Iterable[InputRow], config: ExtractConfig, nlp: Language | None = None,
+def iter_results(rows: Iterable[InputRow], config: ExtractConfig, pipeline: RefreshingPipeline | None = None,
                  with_evidence: bool = True) -> Iterator[ReportResult]:
-    """Parse rows in input order, in this process (with ``nlp``, built from the config when None) or in
+    """Parse rows in input order, in this process (with ``pipeline``, made from the config when None) or in
     ``config.n_process`` workers (bounded queue); ``with_evidence=False`` leaves the evidence rows out. Each
-    process builds a fresh parser every ``config.refresh_every`` reports (:class:`RefreshingPipeline`)."""
+    process builds a fresh parser every ``config.refresh_every`` reports (:class:`RefreshingPipeline`; nothing
+    else may hold on to an old one, or its vocabulary stays in memory)."""
     if config.n_process == 1:
-        pipeline = RefreshingPipeline(config.rules_dir, config.refresh_every, nlp)
+        pipeline = pipeline or RefreshingPipeline(config.rules_dir, config.refresh_every)
         for item in rows:
             yield parse_row(pipeline(), item, config.max_chars, with_evidence)
         return
@@ -240,8 +242,11 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     config = config or ExtractConfig()
     config.validate()
     # fail fast on bad rules, before any output is opened; with workers, only they need a pipeline
-    nlp = build_pipeline(config.rules_dir) if config.n_process == 1 else None
-    if nlp is None:
+    pipeline = None
+    if config.n_process == 1:
+        pipeline = RefreshingPipeline(config.rules_dir, config.refresh_every)
+        pipeline.build()
+    else:
         cached_rules(config.rules_dir)
     reader = ReportReader(input_path, config.id_col, config.text_col)
     logger.info("reading %s (id column %r, text column %r)", input_path, reader.id_col, reader.text_col)
@@ -255,7 +260,7 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     with out, (ev_out or nullcontext()):
         buffer: list[dict[str, Any]] = []
         ev_buffer: list[dict[str, Any]] = []
-        for result in iter_results(reader, config, nlp, with_evidence=ev_out is not None):
+        for result in iter_results(reader, config, pipeline, with_evidence=ev_out is not None):
             rid, row = result.levels[0]["report_id"], result.levels[0]["row"]
             first = seen.first_row(rid, row) if rid else None
             if first is not None:

@@ -113,19 +113,26 @@ class RefreshingPipeline:
     names, typos: about 3 MiB per 1,000 reports that each carry five words of their own (an accession number,
     a date, a name), which would be gigabytes over an archive. A fresh pipeline every ``refresh_every`` reports
     keeps memory flat; the parse has no state between reports, so the output is the same, and a rebuild (about
-    a second) costs about 1% at the default of 20,000 reports. ``nlp`` serves the first cycle when given (it
-    must come from the same ``rules_dir``). When the rule files change on disk during the run, the pipeline is
-    kept (with a warning) rather than rebuilt from other rules: one run, one set of rules.
+    a second) costs about 1% at the default of 20,000 reports. Callers must not keep the pipeline a call
+    returned beyond its report, or its vocabulary stays in memory. When the rule files change on disk during the
+    run, the pipeline is kept (with a warning) rather than rebuilt from other rules: one run, one set of rules.
     """
 
-    def __init__(self, rules_dir: str | Path | None = None, refresh_every: int = REFRESH_EVERY,
-                 nlp: Language | None = None):
+    def __init__(self, rules_dir: str | Path | None = None, refresh_every: int = REFRESH_EVERY):
         self.rules_dir = rules_dir
         self.refresh_every = refresh_every
-        self._nlp = nlp
+        self._nlp: Language | None = None
         self._stamp = rules_stamp(rules_dir)
         self._used = 0
         self.builds = 0
+
+    def build(self) -> None:
+        """Build a fresh pipeline now (also to fail fast on bad rules, before any work)."""
+        self._nlp = None  # let the old vocabulary go before the new one is built
+        self._stamp = rules_stamp(self.rules_dir)
+        self._nlp = build_pipeline(self.rules_dir)
+        self._used = 0
+        self.builds += 1
 
     def __call__(self) -> Language:
         """The pipeline for the next report."""
@@ -135,12 +142,9 @@ class RefreshingPipeline:
                            "with (and is no longer rebuilt, so memory may grow)", self.rules_dir or "the package")
             self.refresh_every, due = 0, False
         if due:
-            self._nlp = None  # let the old vocabulary go before the new one is built
-            self._stamp = rules_stamp(self.rules_dir)
-            self._nlp = build_pipeline(self.rules_dir)
-            self._used = 0
-            self.builds += 1
+            self.build()
         self._used += 1
+        assert self._nlp is not None
         return self._nlp
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import time
 import tracemalloc
+import weakref
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pandas as pd
 import pytest
 
 from reportparse import LEVELS, LOCATIONS, ReportParseError, parse_text
-from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, SeenIds, extract
+from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, SeenIds, extract, iter_results
+from reportparse.io import InputRow
 from reportparse.pipeline import RefreshingPipeline, default_pipeline
 from reportparse.rules import load_rules
 
@@ -408,6 +410,20 @@ def test_rules_edited_during_a_run_are_not_picked_up_by_a_refresh(tmp_path, capl
     with caplog.at_level("WARNING"):
         assert pipeline() is first and pipeline() is first
     assert pipeline.builds == 1 and "changed during the run" in caplog.text
+
+
+def test_a_refreshed_parser_is_released_during_a_run():
+    """Nothing in the run may keep the previous parser alive: its vocabulary is what the refresh frees."""
+    rows = [InputRow(i + 1, f"R{i}", f"L4-5: mild canal stenosis, accession {i:06d}.") for i in range(5)]
+    pipeline = RefreshingPipeline(refresh_every=2)
+    pipeline.build()
+    first = weakref.ref(pipeline())
+    results = iter_results(iter(rows), ExtractConfig(refresh_every=2), pipeline)
+    next(results), next(results)
+    assert first() is not None
+    next(results)  # the third report runs on a new parser
+    gc.collect()
+    assert first() is None and pipeline.builds == 2
 
 
 # ------------------------------------------------------------------------------------------- atomic output
