@@ -181,13 +181,13 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(rules_dir: str | None, refresh_every: int) -> None:
-    _WORKER["nlp"] = RefreshingPipeline(rules_dir, refresh_every)
-    _WORKER["nlp"].build()
+    _WORKER["pipeline"] = RefreshingPipeline(rules_dir, refresh_every)
+    _WORKER["pipeline"].build()
 
 
 def _parse_batch(batch: list[InputRow], max_chars: int, with_evidence: bool) -> list[ReportResult]:
-    nlp = _WORKER["nlp"]
-    return [parse_row(nlp(), item, max_chars, with_evidence) for item in batch]
+    pipeline = _WORKER["pipeline"]
+    return [parse_row(pipeline(), item, max_chars, with_evidence) for item in batch]
 
 
 def _batches(rows: Iterable[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -214,7 +214,8 @@ def iter_results(rows: Iterable[InputRow], config: ExtractConfig, pipeline: Refr
         return
     batches = _batches(rows, config.batch_size)
     ctx = mp.get_context("spawn" if mp.get_start_method(allow_none=True) == "spawn" else "fork")
-    with ctx.Pool(config.n_process, initializer=_init_worker, initargs=(config.rules_dir, config.refresh_every)) as pool:
+    with ctx.Pool(config.n_process, initializer=_init_worker,
+                  initargs=(config.rules_dir, config.refresh_every)) as pool:
         pending: deque = deque()
         for batch in batches:
             pending.append(pool.apply_async(_parse_batch, (batch, config.max_chars, with_evidence)))
