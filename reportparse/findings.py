@@ -57,7 +57,7 @@ from spacy.tokens import Doc
 from spinecore.schema import LEVELS
 
 from .concepts import span_attr
-from .levels import T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text
+from .levels import T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after
 from .rules import Grammar, cached_rules
 
 if not Doc.has_extension("rp_findings"):
@@ -461,9 +461,9 @@ class FindingAssembler:
             return info.inherited
         if any(grp.surgical for grp in groups) and any(grp.kind == "explicit" and not grp.surgical for grp in groups):
             groups = [grp for grp in groups if not grp.surgical]  # "at L4-5 ... following the prior L5-S1 fusion"
-        before = [grp for grp in groups if grp.end <= position]
-        if before and before[-1].kind == "explicit" and self._opens_relative(info.items, before[-1], position):
-            return before[-1]  # "largest at L4-5, where there is moderate stenosis, and smaller at L5-S1"
+        ended = [grp for grp in groups if grp.end <= position]
+        if ended and ended[-1].kind == "explicit" and self._opens_relative(info.items, ended[-1], position):
+            return ended[-1]  # "largest at L4-5, where there is moderate stenosis, and smaller at L5-S1"
         if info.heading:
             before = [grp for grp in groups if grp.start <= position and not grp.exception]
             return before[-1] if before else groups[0]
@@ -482,7 +482,7 @@ class FindingAssembler:
 
     def _opens_relative(self, items: list[Item], group: LevelGroup, position: int) -> bool:
         """Whether a relative word (``levels.relative_words``: "where") follows the group, before ``position``."""
-        nxt = next((i for i in items if i.start >= group.end and i.text != ","), None)
+        nxt = item_after(items, group.end, {","})
         return nxt is not None and nxt.start < position and nxt.kind == WORD and nxt.text in self.g.relative_words
 
     def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:

@@ -131,6 +131,11 @@ class ConceptSpans:
 NO_META: dict[str, Any] = {}
 
 
+def item_after(items: list[Item], token: int, skip: frozenset[str] | set[str] = frozenset()) -> Item | None:
+    """The first item starting at doc token ``token`` or later that is not a word in ``skip`` (None: none left)."""
+    return next((i for i in items if i.start >= token and not (i.kind == WORD and i.text in skip)), None)
+
+
 def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[str], spaces: list[bool],
                    first_span: int = 0) -> tuple[list[Item], int]:
     """The sentence's tokens as items: each concept span is one item, every other non-space token a ``WORD``.
@@ -267,10 +272,8 @@ class LevelScoper:
         for k, item in enumerate(items):
             if item.kind != "SIDE" or item.text not in quantifiers:
                 continue
-            nxt = k + 1
-            while nxt < len(items) and items[nxt].kind == WORD and items[nxt].text == "the":
-                nxt += 1
-            if nxt < len(items) and (items[nxt].kind == "LEVEL" or items[nxt].text in ("level", "levels")):
+            nxt = item_after(items, item.end, {"the"})
+            if nxt is not None and (nxt.kind == "LEVEL" or nxt.text in ("level", "levels")):
                 items[k] = Item(WORD, item.start, item.end, item.text, NO_META)
 
     def groups(self, items: list[Item], heading_scope: bool) -> list[LevelGroup]:
@@ -312,12 +315,12 @@ class LevelScoper:
             groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
         groups = [self._surgical(self._directed(grp, items), items) for grp in groups]
         has_levels = bool(groups)
-        for k, item in enumerate(items):
+        for item in items:
             if item.kind != "SCOPE":
                 continue
             if item.meta.get("weak") and (has_levels or heading_scope):
                 continue
-            if item.meta["scope"] == "unspecified" and self._named_next(items, k):
+            if item.meta["scope"] == "unspecified" and self._named_next(items, item):
                 continue  # "at multiple levels from L3-4 to L5-S1": the levels it names come right after it
             restricted = "levels" in item.meta
             # "at several levels" names no level: what it holds stays unplaced
@@ -328,19 +331,15 @@ class LevelScoper:
         groups.sort(key=lambda grp: grp.start)
         return groups
 
-    def _named_next(self, items: list[Item], k: int) -> bool:
-        """Whether a level follows item ``k`` with only list words (``levels.list_connectors``) or a colon between."""
-        for item in items[k + 1:]:
-            if item.kind == "LEVEL":
-                return True
-            if item.kind != WORD or (item.text not in self.grammar.list_connectors and item.text != ":"):
-                return False
-        return False
+    def _named_next(self, items: list[Item], marker: Item) -> bool:
+        """Whether a level follows ``marker`` with only list words (``levels.list_connectors``) or a colon between."""
+        nxt = item_after(items, marker.end, self.grammar.list_connectors | {":"})
+        return nxt is not None and nxt.kind == "LEVEL"
 
     def _surgical(self, group: LevelGroup, items: list[Item]) -> LevelGroup:
         """Mark levels followed by an operation (``levels.surgery_words``: "following her prior L5-S1 fusion",
         "above the L4-5 laminectomy"): a finding goes to another level of its sentence when there is one."""
-        nxt = next((i for i in items if i.start >= group.end), None)
+        nxt = item_after(items, group.end)
         if group.levels and nxt is not None and nxt.kind == WORD and nxt.text in self.grammar.surgery_words:
             return replace(group, surgical=True)
         return group
