@@ -319,13 +319,12 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
                            f"about {spacing:.0f} (the spacing of the lumbar bodies): a body between them may be "
                            "missed or the S1 detection is wrong")
         # counting upward across a missed body, or over two merged bodies, would shift every name above it
-        area = float(np.median([c.area for c in above]))
         doubts = [(i, f"{steps[i]:.0f} pixels between the bodies at rows {cen[i][0]:.0f} and {cen[i + 1][0]:.0f}, "
                       f"expected about {spacing:.0f}: a body between them may be missed")
                   for i in range(len(above) - 1) if steps[i] > rules.max_step * spacing]
-        doubts += [(i, f"the body at row {cen[i][0]:.0f} is {above[i].area / area:.1f} x the median body area: it may "
+        doubts += [(i, f"the body at row {cen[i][0]:.0f} is {above[i].area / ref:.1f} x the median body area: it may "
                        "be two merged bodies")
-                   for i in range(len(above)) if above[i].area > rules.max_named_area * area]
+                   for i in range(len(above)) if above[i].area > rules.max_named_area * ref]
         if doubts:
             top, why = max(doubts)
             names[:top + 1] = [None] * (top + 1)
