@@ -50,6 +50,7 @@ resolves them into one grade per slot.
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -407,24 +408,26 @@ class FindingAssembler:
                     flags.add(FLAG_CONTEXT[mod.category])
         return negated, flags, dropped
 
-    @staticmethod
-    def _negates_severity(core: Core, sev: Item) -> bool:
-        """True for "no severe stenosis": a negation cue touching the severity word itself."""
-        for item in core.spans:
-            if item.span is None:
-                continue
-            for mod in span_attr(item.span, "modifiers", ()):
-                if mod.category == "NEGATED_EXISTENCE":
-                    start, end = mod.modifier_span
-                    if start <= sev.start <= end:
-                        return True
+    def _negates_severity(self, core: Core, sev: Item) -> bool:
+        """True for "no severe stenosis": a negation cue touching the severity word itself, or an exclusion after
+        it (``assembly.exclusion_words``: "severe narrowing was ruled out" denies that grade, not every grade)."""
+        for mod in self._negations(core):
+            start, end = mod.modifier_span
+            if start <= sev.start <= end or (start > sev.start and self._excludes(mod)):
+                return True
         return False
 
-    @staticmethod
-    def _negation_follows(core: Core, sev: Item) -> bool:
+    def _negation_follows(self, core: Core, sev: Item) -> bool:
         """True for "the mild narrowing is no longer seen": a negation cue after the severity word."""
-        return any(mod.category == "NEGATED_EXISTENCE" and mod.modifier_span[0] > sev.start
-                   for item in core.spans if item.span is not None for mod in span_attr(item.span, "modifiers", ()))
+        return any(mod.modifier_span[0] > sev.start and not self._excludes(mod) for mod in self._negations(core))
+
+    @staticmethod
+    def _negations(core: Core) -> list[Any]:
+        return [mod for item in core.spans if item.span is not None for mod in span_attr(item.span, "modifiers", ())
+                if mod.category == "NEGATED_EXISTENCE"]
+
+    def _excludes(self, mod: Any) -> bool:
+        return any(w in self.g.exclusion_words for w in mod.rule.literal.lower().split())
 
     def _slots(self, core: Core, negated: bool) -> list[tuple[str, Item | None, bool]]:
         """(slot, severity item, comparator-minor) triples for a core."""
@@ -464,6 +467,11 @@ class FindingAssembler:
         ended = [grp for grp in groups if grp.end <= position]
         if ended and ended[-1].kind == "explicit" and self._opens_relative(info.items, ended[-1], position):
             return ended[-1]  # "largest at L4-5, where there is moderate stenosis, and smaller at L5-S1"
+        # a level inside the phrase, between its modifiers and its noun: "severe L4-5 stenosis and a listhesis at
+        # L3-4" is about L4-5 whatever the sentence names after it
+        inside = [grp for grp in groups if grp.kind == "explicit" and left <= grp.start and grp.end <= position]
+        if inside:
+            return inside[-1]
         if info.heading:
             before = [grp for grp in groups if grp.start <= position and not grp.exception]
             return before[-1] if before else groups[0]
@@ -473,6 +481,9 @@ class FindingAssembler:
         if opener is not None:
             return opener
         after = [grp for grp in groups if grp.start >= position]
+        before = [grp for grp in ended if grp.end <= left and grp.kind == "explicit"]
+        if after and before and self._attached(info.items, before[-1], left, after[0]):
+            return before[-1]
         if after:
             return after[0]
         # nothing named after it: the level named before, but never an "except (for)" marker, which scopes the
@@ -484,6 +495,15 @@ class FindingAssembler:
         """Whether a relative word (``levels.relative_words``: "where") follows the group, before ``position``."""
         nxt = item_after(items, group.end, {","})
         return nxt is not None and nxt.start < position and nxt.kind == WORD and nxt.text in self.g.relative_words
+
+    def _attached(self, items: list[Item], group: LevelGroup, left: int, later: LevelGroup) -> bool:
+        """Whether the phrase starting at token ``left`` hangs on ``group`` by attaching words only
+        (``levels.attaching_words``: "at L1-2 and L2-3 with mild canal narrowing", "at L4-5 causing ...") and a
+        clause break (a comma or semicolon) parts it from the ``later`` level ("..., an L4-5 disc bulge")."""
+        between = [item for item in items if group.end <= item.start < left]
+        if not between or not all(item.kind == WORD and item.text in self.g.attaching_words for item in between):
+            return False
+        return any(item.kind == WORD and item.text in (",", ";") for item in items if left <= item.start < later.start)
 
     def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:
         """True for a level group at the start of a list item or a clause: first in the sentence, or after a
@@ -514,7 +534,7 @@ class FindingAssembler:
         """Whole-level and whole-study normal statements. Returns True when the sentence was one."""
         g = self.g
         study = [i for i in info.items if i.kind == "STUDY_NORMAL"]
-        if study:
+        if study and not self._clinical(info):
             for slot in ALL_SLOTS:
                 out.append(Finding(slot, 0, "study", None, index, info.start_char, info.end_char, ("study_normal",)))
             return True
@@ -588,7 +608,7 @@ class FindingAssembler:
             or (i.kind == WORD and not i.text.isalnum()) for i in info.items)
         if not (bare or any(w in g.study_words for w in words)):
             return False
-        if any(w in g.blocking_words for w in words) or any(w in g.prior_words for w in words):
+        if any(w in g.blocking_words for w in words) or any(w in g.prior_words for w in words) or self._clinical(info):
             return False
         for item in info.items:
             if item.kind in ("LOCATION", "STENOSIS", "LEVEL", "DISTRACTOR", "MULTILEVEL", "COMPARATOR"):
@@ -609,6 +629,11 @@ class FindingAssembler:
             out.append(Finding(slot, 0, rank, group, index, info.start_char, info.end_char,
                                ("study_normal", f"inferred_{rank}")))
         return True
+
+    def _clinical(self, info: SentenceInfo) -> bool:
+        """Whether the sentence is about a clinical examination or test (``study.clinical_words``: "normal sensory
+        examination", "her neurological exam was normal"), not the MRI."""
+        return any(w in self.g.clinical_words for item in info.items for w in item.text.split())
 
     def _unqualified(self, text: str, match: re.Match) -> bool:
         """A normal word neither negated ("not normal") nor qualified ("negative for radiculopathy")."""
@@ -673,7 +698,7 @@ class FindingAssembler:
             sides, at_level = self._level_after(items, k + 1)
             # "foraminal narrowing: L3-4 mild, L4-5 moderate right"; not "L3-4 mild facet hypertrophy"
             led = k > 0 and items[k - 1].kind == "LEVEL" and self._lone_severity(items, k)[1]
-            if not (at_level or led):
+            if not (at_level and not self._names_noun(items, k + 1 + len(sides)) or led):
                 continue
             phrases = [c for c in cores if c.location is not None or c.has_stenosis]  # "moderate stenosis at L4-5"
             before = [c for c in phrases if max(c.last, c.pred_last) < k]
@@ -686,6 +711,15 @@ class FindingAssembler:
                 continue
             out.append(self._copy(model, item, sides, k))
         return out
+
+    def _names_noun(self, items: list[Item], j: int) -> bool:
+        """Whether the level from ``j`` on (after a severity and its sides) modifies a noun of its own: "mild left
+        L4-5 disc herniation" grades the herniation, not a stenosis."""
+        j = next((i for i in range(j, len(items)) if items[i].kind == "LEVEL"), len(items)) + 1
+        nxt = items[j] if j < len(items) else None
+        g = self.g
+        return nxt is not None and nxt.kind == WORD and nxt.text.isalpha() and not (
+            nxt.text in g.conjunctions or nxt.text in g.link_words or nxt.text in g.attaching_words)
 
     def _joined(self, gap: list[Item]) -> bool:
         """True for the words between "mild L4-5" and "moderate L5-S1 foraminal stenosis": levels, severities,

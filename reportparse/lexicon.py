@@ -126,6 +126,10 @@ class Lexicon:
         self.spoken_bare = re.compile(
             rf"(?<![a-z])(?:(?P<w1>{number})[ -](?P<w2>{number})(?=\s+(?:{nouns})(?![a-z]))"
             rf"|(?<=at )(?:the )?(?P<w3>{number})-(?P<w4>{number})(?![a-z]))", re.IGNORECASE)
+        # "LS-S1", "LS/SI": a fifth lumbar vertebra misread as letters, a level only before S1
+        fifth = "|".join(re.escape(s) for s in g.fifth_lumbar_spellings)
+        self.fifth_lumbar = re.compile(
+            rf"(?=[Ll])(?<![A-Za-z0-9])(?:{fifth})\s*(?:{symbols})\s*(?:S-?1|{sacral})(?![A-Za-z0-9])", re.IGNORECASE)
         self._rules: dict[tuple[str, ...], TargetRule] = {}
         self._fixes: dict[str, str | None] = {}
 
@@ -174,6 +178,11 @@ class Lexicon:
                 continue  # inside a token ("5,L5"): leave it to the literal lexicon
             taken.append((m.start(), m.end()))
             spans.append(self._span(span, levels))
+        for m in self.fifth_lumbar.finditer(text):
+            span = doc.char_span(m.start(), m.end())
+            if span is not None:
+                taken.append((m.start(), m.end()))
+                spans.append(self._span(span, disc_levels("L5", "S1")))
         lower = text.lower()
         if any(w in lower for w in self.grammar.spoken_numbers[:5]):
             self._add_spoken(doc, text, taken, spans)

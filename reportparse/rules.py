@@ -83,13 +83,14 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
                "list_connectors": _STR_LIST, "heading_lead": _STR_LIST, "above_words": _STR_LIST,
                "below_words": _STR_LIST, "level_quantifiers": _STR_LIST,
-               "surgery_words": _STR_LIST, "relative_words": _STR_LIST},
+               "surgery_words": _STR_LIST, "relative_words": _STR_LIST, "attaching_words": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
-                 "change_to": _STR_LIST, "past_markers": _STR_LIST,
+                 "change_to": _STR_LIST, "past_markers": _STR_LIST, "exclusion_words": _STR_LIST,
                  "anaphora_words": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
-    "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
+    "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST,
+                "fifth_lumbar_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
                 "typo_targets": _STR_LIST, "typo_protected": _STR_LIST,
                 "spoken_numbers": ("the number words of one to twelve, in order",
                                    lambda v: isinstance(v, list) and len(v) == 12
@@ -99,11 +100,13 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                 "typo_min_length": ("an integer of at least 4", lambda v: isinstance(v, int)
                                     and not isinstance(v, bool) and v >= 4)},
     "study": {"study_words": _STR_LIST, "normal_words": _STR_LIST, "qualifiers": _STR_LIST,
-              "blocking_words": _STR_LIST, "prior_words": _STR_LIST, "past_verbs": _STR_LIST,
+              "blocking_words": _STR_LIST, "clinical_words": _STR_LIST, "prior_words": _STR_LIST,
+              "past_verbs": _STR_LIST,
               "current_markers": _STR_LIST, "regions": _REGIONS},
     "resolution": {"rank_order": ("['explicit', 'generic', 'remaining', 'study']",
                                   lambda v: v == ["explicit", "generic", "remaining", "study"]),
-                   "combine": ("'max' (the higher grade wins)", lambda v: v == "max")},
+                   "combine": ("'max' (the higher grade wins)", lambda v: v == "max"),
+                   "anatomy_words": _STR_LIST},
 }
 
 
@@ -124,6 +127,7 @@ class Grammar:
     level_quantifiers: frozenset[str]
     surgery_words: frozenset[str]
     relative_words: frozenset[str]
+    attaching_words: frozenset[str]
     conjunctions: frozenset[str]
     left_fillers: frozenset[str]
     link_words: frozenset[str]
@@ -136,6 +140,9 @@ class Grammar:
     generic_graded_location: str
     level_separators: tuple[str, ...]
     sacral_one_spellings: frozenset[str]
+    fifth_lumbar_spellings: frozenset[str]
+    anatomy_words: frozenset[str]
+    exclusion_words: frozenset[str]
     listhesis_words: frozenset[str]
     typo_targets: tuple[str, ...]
     typo_protected: frozenset[str]
@@ -148,6 +155,7 @@ class Grammar:
     normal_words: tuple[str, ...]
     qualifiers: frozenset[str]
     blocking_words: frozenset[str]
+    clinical_words: frozenset[str]
     prior_words: frozenset[str]
     past_verbs: frozenset[str]
     current_markers: frozenset[str]
@@ -172,6 +180,7 @@ class Grammar:
             level_quantifiers=words("levels", "level_quantifiers"),
             surgery_words=words("levels", "surgery_words"),
             relative_words=words("levels", "relative_words"),
+            attaching_words=words("levels", "attaching_words"),
             conjunctions=words("assembly", "conjunctions"),
             left_fillers=words("assembly", "left_fillers"),
             link_words=words("assembly", "link_words"),
@@ -184,6 +193,9 @@ class Grammar:
             generic_graded_location=data["assembly"]["generic_graded_location"],
             level_separators=tuple(w.lower() for w in data["lexicon"]["level_separators"]),
             sacral_one_spellings=words("lexicon", "sacral_one_spellings"),
+            fifth_lumbar_spellings=words("lexicon", "fifth_lumbar_spellings"),
+            anatomy_words=words("resolution", "anatomy_words"),
+            exclusion_words=words("assembly", "exclusion_words"),
             listhesis_words=words("lexicon", "listhesis_words"),
             typo_targets=tuple(w.lower() for w in data["lexicon"]["typo_targets"]),
             typo_protected=words("lexicon", "typo_protected"),
@@ -197,6 +209,7 @@ class Grammar:
             normal_words=tuple(w.lower() for w in data["study"]["normal_words"]),
             qualifiers=words("study", "qualifiers"),
             blocking_words=words("study", "blocking_words"),
+            clinical_words=words("study", "clinical_words"),
             prior_words=words("study", "prior_words"),
             past_verbs=words("study", "past_verbs"),
             current_markers=words("study", "current_markers"),

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from ..datasets import spider
 from ..errors import Errors
@@ -141,6 +142,7 @@ class Pair:
     s1_label: int | None = None    # the positional mask label of S1 (from a level annotation file)
     s1_known: bool = False         # whether S1 is labelled or annotated as out of view (else its target is unknown)
     lowest_labelled: str | None = None  # S1 unlabelled; the name of the lowest labelled body (all lie above S1)
+    s1_outline: tuple[tuple[float, float], ...] | None = None  # S1 unlabelled: an outline drawn inside it (row, col)
     convention: str = ""           # "" positional mask; "spider": SPIDER's label values (imaging.datasets.spider)
 
 
@@ -150,7 +152,10 @@ LEVELS_FILE = Path(__file__).resolve().parent.parent / "models" / "vertebrae-mri
 
 #: The vertebra names a level annotation may give as ``lowest_labelled`` (a body above S1).
 ABOVE_S1 = THORACIC_ABOVE[::-1] + LUMBAR_NAMES
-LEVEL_KEYS = ("s1_label", "s1_in_view", "lowest_labelled")
+LEVEL_KEYS = ("s1_label", "s1_in_view", "lowest_labelled", "s1_outline")
+#: Around an ``s1_outline`` the S1 target is unknown for this many millimetres (the outline is drawn inside S1 by
+#: eye; S1's true edge may lie anywhere in that band).
+S1_OUTLINE_MARGIN_MM = 5.0
 
 
 class CaseLevels(NamedTuple):
@@ -159,12 +164,15 @@ class CaseLevels(NamedTuple):
     s1_label: int | None           # the positional mask label of S1; None: S1 not labelled
     s1_in_view: bool
     lowest_labelled: str | None = None  # the name of the lowest labelled body when it is not S1 (e.g. "L5")
+    s1_outline: tuple[tuple[float, float], ...] | None = None  # S1 unlabelled: (row, col) points inside it
 
 
 def read_levels(path: Path) -> dict[str, CaseLevels]:
     """A level annotation file: ``{case name: CaseLevels}``. Each case has ``s1_label`` and ``s1_in_view``, and
     optionally ``lowest_labelled``: the name of the lowest labelled body when S1 is unlabelled (T6..L5), which
-    names every labelled body (counted upward) and makes each a known non-S1 body. Unknown keys are refused (a
+    names every labelled body (counted upward) and makes each a known non-S1 body; with it, optionally
+    ``s1_outline``: a polygon of at least 3 (row, col) voxel points drawn inside the unlabelled S1 on the
+    mid-sagittal slice, which makes it a training target (:func:`case_from_pair`). Unknown keys are refused (a
     misspelt key would silently change the training targets)."""
     try:
         cases = json.loads(Path(path).read_text())["cases"]
@@ -181,7 +189,16 @@ def read_levels(path: Path) -> dict[str, CaseLevels]:
             if lowest is not None and (lowest not in ABOVE_S1 or label is not None):
                 raise ValueError(f"case {name!r}: lowest_labelled {lowest!r} must be one of {', '.join(ABOVE_S1)}, "
                                  "given only when s1_label is null")
-            out[str(name)] = CaseLevels(label, in_view, lowest)
+            outline = c.get("s1_outline")
+            if outline is not None:
+                if lowest is None or not in_view:
+                    raise ValueError(f"case {name!r}: s1_outline is given only with lowest_labelled and s1_in_view "
+                                     "true (an unlabelled S1 in view)")
+                if (not isinstance(outline, list) or len(outline) < 3
+                        or any(not isinstance(pt, list) or len(pt) != 2 for pt in outline)):
+                    raise ValueError(f"case {name!r}: s1_outline must be a list of at least 3 [row, col] points")
+                outline = tuple((float(r), float(col)) for r, col in outline)
+            out[str(name)] = CaseLevels(label, in_view, lowest, outline)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise SegmentationError(Errors.S010.format(path=path, problem=err)) from None
     return out
@@ -195,7 +212,7 @@ def annotate_pairs(pairs: Sequence[Pair], levels: dict[str, CaseLevels]) -> list
         if p.name in levels:
             lv = levels[p.name]
             p = replace(p, s1_label=lv.s1_label, s1_known=lv.s1_label is not None or not lv.s1_in_view,
-                        lowest_labelled=lv.lowest_labelled)
+                        lowest_labelled=lv.lowest_labelled, s1_outline=lv.s1_outline)
         out.append(p)
     return out
 
@@ -319,19 +336,26 @@ class TrainCase:
     names: list[str] | None
     s1_known: bool
     bodies_not_s1: bool = False  # S1 unknown, but known to be none of the labelled bodies
+    s1_outlined: bool = False  # S1 painted from an outline drawn inside it: its edge band is unknown
 
 
 def case_from_pair(pair: Pair, aug: AugmentConfig) -> TrainCase:
-    """The slices of ``pair`` that ``aug`` can draw (all labelled slices within reach of the mid-line)."""
+    """The slices of ``pair`` that ``aug`` can draw (all labelled slices within reach of the mid-line). An
+    ``s1_outline`` becomes one more positional label, S1, on every slice (S1 is wider than that slab)."""
     data = read_pair(pair)
     if data.lab3 is None:  # ground truth on one slice only
-        k = data.k_mid
-        return TrainCase(pair.name, data.vol[:, :, k:k + 1], data.lab2[:, :, None], 0, 1.0, data.spacing,
-                         data.names, data.s1_known, pair.lowest_labelled is not None)
-    reach = int(np.ceil((aug.slice_mm + aug.thick_mm / 2) / max(data.slice_mm, 1e-6)))
-    lo, hi = max(data.k_mid - reach, 0), min(data.k_mid + reach + 1, data.vol.shape[2])
-    return TrainCase(pair.name, data.vol[:, :, lo:hi], data.lab3[:, :, lo:hi].astype(np.int32), data.k_mid - lo,
-                     data.slice_mm, data.spacing, data.names, data.s1_known, pair.lowest_labelled is not None)
+        k, vol, lab, slice_mm = 0, data.vol[:, :, data.k_mid:data.k_mid + 1], data.lab2[:, :, None], 1.0
+    else:
+        reach = int(np.ceil((aug.slice_mm + aug.thick_mm / 2) / max(data.slice_mm, 1e-6)))
+        lo, hi = max(data.k_mid - reach, 0), min(data.k_mid + reach + 1, data.vol.shape[2])
+        k, vol, lab, slice_mm = data.k_mid - lo, data.vol[:, :, lo:hi], data.lab3[:, :, lo:hi], data.slice_mm
+    lab, names = lab.astype(np.int32), data.names
+    if pair.s1_outline is not None:
+        s1 = len(names) + 1  # below the lowest labelled body (names run to it: read_pair)
+        lab[polygon_mask(lab.shape[:2], pair.s1_outline)[:, :, None] & (lab == 0)] = s1
+        names = names + ["S1"]
+    return TrainCase(pair.name, vol, lab, k, slice_mm, data.spacing, names, data.s1_known or pair.s1_outline is not None,
+                     pair.lowest_labelled is not None, pair.s1_outline is not None)
 
 
 def case_from_synthetic(ts: Any, name: str) -> TrainCase:
@@ -353,11 +377,16 @@ def draw_sample(case: TrainCase, cfg: SegConfig, aug: AugmentConfig, rng: np.ran
 
 def target_weights(case: TrainCase, lab: np.ndarray, box: Letterbox, cfg: SegConfig) -> torch.Tensor:
     """Where each target of ``case`` is known, ``(C, S, S)`` in {0, 1}: the lumbar target everywhere; the S1 target
-    everywhere when S1 is labelled or out of view, on the labelled bodies only when they are known to lie above an
-    unlabelled S1 (:attr:`TrainCase.bodies_not_s1`: S1 is 0 there), else nowhere. The letterbox padding is known
-    (empty) in every channel."""
+    everywhere when S1 is labelled or out of view, except a band of :data:`S1_OUTLINE_MARGIN_MM` around an S1
+    painted from an outline (:attr:`TrainCase.s1_outlined`); on the labelled bodies only when they are known to lie
+    above an unlabelled S1 (:attr:`TrainCase.bodies_not_s1`: S1 is 0 there), else nowhere. The letterbox padding is
+    known (empty) in every channel."""
     s1_unknown = np.full(lab.shape, not case.s1_known, np.float32)
     if not case.s1_known and case.bodies_not_s1:
         s1_unknown = (lab == 0).astype(np.float32)
+    elif case.s1_outlined:
+        s1 = lab == case.names.index("S1") + 1
+        reach = max(int(round(S1_OUTLINE_MARGIN_MM / min(case.spacing))), 1)
+        s1_unknown = (ndimage.binary_dilation(s1, np.ones((3, 3), bool), reach) & (lab == 0)).astype(np.float32)
     unknown = np.stack([np.zeros(lab.shape, np.float32), s1_unknown])[:len(cfg.channels)]
     return 1.0 - (box.forward(unknown) > 0.5).float()

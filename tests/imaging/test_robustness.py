@@ -360,7 +360,7 @@ def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
     levels = tmp_path / "levels.json"
     levels.write_text(json.dumps({"cases": {"A": {"s1_label": 7, "s1_in_view": True},
                                             "B": {"s1_label": None, "s1_in_view": True}}}))
-    assert read_levels(levels) == {"A": (7, True, None), "B": (None, True, None)}  # a file without lowest_labelled
+    assert read_levels(levels) == {"A": (7, True, None, None), "B": (None, True, None, None)}  # no lowest_labelled
     levels.write_text(json.dumps({"cases": {"A": {"s1_label": 7, "s1_in_view": True},
                                             "B": {"s1_label": None, "s1_in_view": True, "lowest_labelled": "L5"}}}))
     assert read_levels(levels)["B"].lowest_labelled == "L5"
@@ -380,6 +380,42 @@ def test_level_annotations_name_s1_and_exclusions_are_checked(tmp_path):
                           ({"s1_label": 7, "s1_in_view": True, "lowest_labelled": "L5"}, "only when s1_label"),
                           ({"s1_label": None, "s1_in_view": True, "lowest_labelled": "S1"}, "'S1' must be one of")):
         levels.write_text(json.dumps({"cases": {"A": case}}))
+        with pytest.raises(SegmentationError, match=rf"\[S010\].*{problem}"):
+            read_levels(levels)
+
+
+def test_an_outline_drawn_inside_an_unlabelled_s1_makes_it_a_target_with_an_unknown_edge_band(tmp_path):
+    import SimpleITK as sitk
+
+    data = tmp_path / "data"
+    data.mkdir()
+    lab = spine(7, size=200)
+    s1_box = lab == 7  # rows 178-193, columns 92-115
+    lab[s1_box] = 0  # S1 in view but unlabelled: labels 1..6 are T12..L5
+    vol = np.repeat(lab[:, :, None], 3, axis=2).astype(np.uint8)
+    for arr, suffix in ((vol * 20 + 10 * np.repeat(s1_box[:, :, None], 3, axis=2), "image"), (vol, "vertebrae")):
+        sitk.WriteImage(sitk.GetImageFromArray(arr.astype(np.uint8)), str(data / f"B_{suffix}.nii.gz"))
+    outline = [[181, 95], [181, 112], [191, 112], [191, 95]]  # inside S1, 3 px short of its edges
+    levels = tmp_path / "levels.json"
+    levels.write_text(json.dumps({"cases": {"B": {"s1_label": None, "s1_in_view": True, "lowest_labelled": "L5",
+                                                  "s1_outline": outline}}}))
+    assert read_levels(levels)["B"].s1_outline == tuple((float(r), float(c)) for r, c in outline)
+    cfg = SegConfig(input_size=200, features=2, depth=1, val_fraction=0.0)
+    (case,), _, _, _ = training_cases(data, cfg, levels=levels)
+    assert case.s1_known and case.s1_outlined and case.names[-2:] == ["L5", "S1"]
+    painted = case.lab == 7
+    assert painted.any(axis=(0, 1)).all() and not (painted & ~s1_box[:, :, None]).any()  # every slice, inside S1
+    s = draw_sample(case, cfg, OFF, np.random.default_rng(0))
+    inside = torch.as_tensor(painted[:, :, case.k_mid])
+    assert s.target[1][inside].all() and s.target[1].sum() == inside.sum()
+    known = s.weight[1].bool()
+    assert known[inside].all() and known[torch.as_tensor(lab > 0)].all()  # S1 taught inside, 0 on the bodies
+    assert not known[184, 92] and not known[196, 104]  # S1's true edge, beyond the outline: unknown
+    assert known[120, 20] and known[199, 199]  # far from it: S1 is known to be absent
+    for case_json, problem in (({"s1_label": None, "s1_in_view": True, "s1_outline": outline}, "only with"),
+                               ({"s1_label": None, "s1_in_view": True, "lowest_labelled": "L5",
+                                 "s1_outline": outline[:2]}, "at least 3")):
+        levels.write_text(json.dumps({"cases": {"B": case_json}}))
         with pytest.raises(SegmentationError, match=rf"\[S010\].*{problem}"):
             read_levels(levels)
 

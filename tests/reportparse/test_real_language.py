@@ -735,3 +735,104 @@ def test_a_severity_of_another_noun_or_after_a_full_stop_repeats_nothing(text, e
 ])
 def test_normal_appearances_at_a_level_is_a_whole_level_normal(text, expected):
     assert graded(text) == expected
+
+
+# -- a level between a phrase's modifiers and its noun belongs to that phrase ----------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Sagittal images demonstrate marked L4-5 stenosis and a mild anterolisthesis at L3-4.", {"L4-L5": (3, N, N)}),
+    ("The scan showed moderate L1-3 stenosis as well as a small protrusion at L5-S1.",
+     {"L1-L2": (2, N, N), "L2-L3": (2, N, N)}),
+    ("Mild right L5-S1 foraminal narrowing, and a disc bulge at L4-5.", {"L5-S1": (N, 1, N)}),
+])
+def test_a_level_inside_the_phrase_is_its_level_whatever_follows(text, expected):
+    assert graded(text) == expected
+
+
+# -- a phrase hung on a level by "with", "causing" ... stays with it across a comma ----------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("MRI showed broad disc bulges at L2-3 and L3-4 with mild narrowing of the central canal, a left L4-5 "
+     "protrusion and facet arthrosis.", {"L2-L3": (1, N, N), "L3-L4": (1, N, N)}),
+    ("A bulge at L3-4 causing moderate canal stenosis; an annular fissure at L4-5.", {"L3-L4": (2, N, N)}),
+    ("There is a bulge at L4-5 that produces \"mild\" central stenosis, and a herniation at L5-S1 with slight "
+     "encroachment upon the ventral thecal sac.", {"L4-L5": (1, N, N)}),
+])
+def test_a_phrase_attached_to_a_level_is_not_moved_to_a_level_after_a_comma(text, expected):
+    assert graded(text) == expected
+
+
+def test_without_a_comma_the_level_after_the_phrase_still_holds_it():
+    assert graded("Disc bulges at L3-4 and L4-5 with moderate stenosis at L4-5.") == {"L4-L5": (2, N, N)}
+
+
+# -- quotation marks around a severity ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ('The surgeon wrote that the L3-4 canal was "moderately" narrowed.', {"L3-L4": (2, N, N)}),
+    ("At L2-3, \u201csevere\u201d bilateral foraminal stenosis per the outside read.", {"L2-L3": (N, 3, 3)}),
+])
+def test_quoted_severities_are_read(text, expected):
+    assert graded(text) == expected
+
+
+# -- "at any lumbar spine level" and its spellings ---------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "The MRI showed no canal stenosis or foraminal narrowing at any lumber spine level.",
+    "No stenosis of the canal or the foramina at any of the imaged lumbar disc levels.",
+    "There is no central or foraminal stenosis in any lumbar segment.",
+])
+def test_any_lumbar_spine_level_covers_the_whole_table(text):
+    assert grades(text) == normal_at(ALL)
+
+
+# -- "LS-S1": a fifth lumbar vertebra misread as letters ---------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Prior interbody fusion at LS-S1 with moderate bilateral foraminal narrowing.", {"L5-S1": (N, 2, 2)}),
+    ("LS/SI: severe left foraminal stenosis.", {"L5-S1": (N, N, 3)}),
+])
+def test_ls_s1_is_l5_s1(text, expected):
+    assert graded(text) == expected
+
+
+def test_the_ls_spine_is_no_level():
+    assert graded("MRI of the LS spine: mild canal stenosis at L3-4.") == {"L3-L4": (1, N, N)}
+
+
+# -- clinical examinations are not the MRI -----------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "Her neurological examination was normal. The MRI showed moderate canal stenosis at L4-5.",
+    "Normal motor examination, normal reflexes. MRI: moderate canal stenosis at L4-5.",
+    "Physical exam unremarkable apart from tenderness. MRI showed moderate canal stenosis at L4-5.",
+])
+def test_a_normal_clinical_examination_is_not_a_normal_study(text):
+    assert graded(text) == {"L4-L5": (2, N, N)}
+
+
+# -- "ruled out": an excluded grade says nothing of milder ones --------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("High-grade foraminal narrowing at L4-5 was ruled out on the supine images.", {}),
+    ("Severe canal stenosis could be excluded at L3-4.", {}),
+    ("Canal stenosis at L3-4 was ruled out.", {"L3-L4": (0, N, N)}),
+    ("Severe canal stenosis at L3-4 could not be ruled out.", {"L3-L4": (3, N, N)}),
+])
+def test_ruled_out_and_excluded(text, expected):
+    assert graded(text) == expected
+
+
+# -- a severity before a level and another noun grades that noun, not a stenosis ---------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Marked canal stenosis at L2-3, a mild right L3-4 disc protrusion and no stenosis at L4-5.",
+     {"L2-L3": (3, N, N), "L4-L5": (0, 0, 0)}),
+    ("Moderate canal stenosis at L2-3, mild at L3-4.", {"L2-L3": (2, N, N), "L3-L4": (1, N, N)}),
+])
+def test_a_severity_of_a_levelled_noun_repeats_no_stenosis(text, expected):
+    assert graded(text) == expected
+
+
+# -- a level mentioned for another finding is discussed: left-over statements leave it open ----------------------------
+def test_a_level_with_another_finding_is_not_filled_by_a_left_over_statement():
+    out = grades("A broad disc bulge is seen at L5-S1. No significant abnormality at the other levels.")
+    assert out["L5-S1"] == (N, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL[:-1])
+
+
+def test_the_conus_level_is_not_discussed():
+    out = grades("The conus ends at L1-2. Moderate canal stenosis at L4-5. Otherwise no stenosis.")
+    assert out["L1-L2"] == (0, 0, 0) and out["L4-L5"] == (2, N, N)
