@@ -836,3 +836,32 @@ def test_a_level_with_another_finding_is_not_filled_by_a_left_over_statement():
 def test_the_conus_level_is_not_discussed():
     out = grades("The conus ends at L1-2. Moderate canal stenosis at L4-5. Otherwise no stenosis.")
     assert out["L1-L2"] == (0, 0, 0) and out["L4-L5"] == (2, N, N)
+
+
+# -- more from the third round of blind real sets ----------------------------------------------------------------------
+def test_normal_or_near_normal_other_levels_is_a_left_over_normal():
+    out = grades("At L3-4 a large extrusion fills the canal. The remaining lumbar levels are normal or nearly normal.")
+    assert out["L3-L4"] == (N, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L3-L4")
+
+
+def test_a_vertebra_relative_to_the_next_names_the_disc_between():
+    assert graded("Forward slip of L3 relative to L4 with marked stenosis.") == {"L3-L4": (3, N, N)}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Mild to moderate foraminal narrowing on both sides at L5-S1, with a propensity toward the left side.",
+     {"L5-S1": (N, 1, 2)}),
+    ("Moderate to severe bilateral foraminal stenosis at L4-5 with a tendency to the right.", {"L4-L5": (N, 3, 2)}),
+])
+def test_a_propensity_toward_one_side_splits_a_range(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("complaint", ["low backache", "sciatica on the left", "lumbago"])
+def test_a_lumbar_complaint_makes_a_note_about_the_spine_mri_lumbar(complaint):
+    text = f"A 40-year-old woman with {complaint} and knee pain. Her spine MRI was normal. The knee MRI showed a tear."
+    assert grades(text) == normal_at(LUMBAR)
+
+
+def test_a_spine_mri_in_a_note_about_another_region_only_grades_nothing():
+    assert graded("A 40-year-old woman with knee pain. Her spine MRI was normal. The knee MRI showed a tear.") == {}
