@@ -715,9 +715,12 @@ class FindingAssembler:
     def _names_noun(self, items: list[Item], j: int) -> bool:
         """Whether the level from ``j`` on (after a severity and its sides) modifies a noun of its own: "mild left
         L4-5 disc herniation" grades the herniation, not a stenosis."""
-        j = next((i for i in range(j, len(items)) if items[i].kind == "LEVEL"), len(items)) + 1
-        nxt = items[j] if j < len(items) else None
         g = self.g
+        j = next((i for i in range(j, len(items)) if items[i].kind == "LEVEL"), len(items))
+        while j < len(items) and (items[j].kind == "LEVEL" or items[j].kind == WORD and (
+                items[j].text in g.range_connectors or items[j].text in g.list_connectors)):
+            j += 1  # "mild at L4-5 through L5-S1", "moderate L3-4 and L4-5"
+        nxt = items[j] if j < len(items) else None
         return nxt is not None and nxt.kind == WORD and nxt.text.isalpha() and not (
             nxt.text in g.conjunctions or nxt.text in g.link_words or nxt.text in g.attaching_words)
 

@@ -82,10 +82,9 @@ class GradeResolver(GrammarStage):
 
     def __call__(self, doc: Doc) -> Doc:
         sentences = doc._.rp_sentences or []
-        # levels the report discusses: every level a read sentence names ("a central bulge at L5-S1"), unless the
-        # sentence places anatomy there (``resolution.anatomy_words``: "the conus ends at L1-2" discusses nothing)
-        named = {lvl for info in sentences if not info.excluded and not any(
-                     w in self.grammar.anatomy_words for item in info.items for w in item.text.split())
+        # levels the report discusses: headings, and any level a statement was placed at ("the conus ends at
+        # L1-2" does not discuss L1-2)
+        named = {lvl for info in sentences if not info.excluded and info.heading
                  for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels}
         named.update(lvl for f in doc._.rp_findings or () if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)

@@ -105,8 +105,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
               "current_markers": _STR_LIST, "regions": _REGIONS},
     "resolution": {"rank_order": ("['explicit', 'generic', 'remaining', 'study']",
                                   lambda v: v == ["explicit", "generic", "remaining", "study"]),
-                   "combine": ("'max' (the higher grade wins)", lambda v: v == "max"),
-                   "anatomy_words": _STR_LIST},
+                   "combine": ("'max' (the higher grade wins)", lambda v: v == "max")},
 }
 
 
@@ -141,7 +140,6 @@ class Grammar:
     level_separators: tuple[str, ...]
     sacral_one_spellings: frozenset[str]
     fifth_lumbar_spellings: frozenset[str]
-    anatomy_words: frozenset[str]
     exclusion_words: frozenset[str]
     listhesis_words: frozenset[str]
     typo_targets: tuple[str, ...]
@@ -194,7 +192,6 @@ class Grammar:
             level_separators=tuple(w.lower() for w in data["lexicon"]["level_separators"]),
             sacral_one_spellings=words("lexicon", "sacral_one_spellings"),
             fifth_lumbar_spellings=words("lexicon", "fifth_lumbar_spellings"),
-            anatomy_words=words("resolution", "anatomy_words"),
             exclusion_words=words("assembly", "exclusion_words"),
             listhesis_words=words("lexicon", "listhesis_words"),
             typo_targets=tuple(w.lower() for w in data["lexicon"]["typo_targets"]),

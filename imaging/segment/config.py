@@ -41,6 +41,10 @@ class SegConfig(Config):
     repeats: int = 1               # random draws (slice, crop, warp) of every real case per epoch
     synthetic: int = 0             # synthetic slices (imaging.synth.training_slice) added to the training set
     threshold: float = 0.5
+    # inference only: the probabilities averaged over the network run at these multiples of input_size (each side
+    # rounded to a multiple of 2**depth) and over this many sagittal slices on each side of the segmented one
+    infer_scales: tuple[float, ...] = (1.0,)
+    infer_neighbours: int = 0
     min_area_fraction: float = 0.25  # components under this fraction of the median body area are dropped
     min_dice: float = 0.2          # a run whose best validation Dice stays below this failed (warning, exit 1)
     seed: int = 0
@@ -66,12 +70,21 @@ class SegConfig(Config):
             ("repeats", self.repeats >= 1, "an integer >= 1"),
             ("synthetic", self.synthetic >= 0, "an integer >= 0"),
             ("min_dice", 0.0 <= self.min_dice < 1.0, "a Dice in [0, 1)"),
+            ("infer_scales", len(self.infer_scales) >= 1 and all(0.5 <= x <= 2.0 for x in self.infer_scales),
+             "one or more multiples of input_size in [0.5, 2]"),
+            ("infer_neighbours", 0 <= self.infer_neighbours <= 3, "an integer in [0, 3]"),
         ]
         for name, ok, expected in checks:
             if not ok:
                 raise SegmentationError(Errors.S007.format(name=name, value=getattr(self, name), expected=expected))
         for name, value, expected in self.augmentation.problems():
             raise SegmentationError(Errors.S007.format(name=f"augmentation.{name}", value=value, expected=expected))
+
+    @property
+    def infer_sizes(self) -> tuple[int, ...]:
+        """The network input sides of :attr:`infer_scales` (multiples of ``2**depth``)."""
+        step = 2 ** self.depth
+        return tuple(max(step, int(round(self.input_size * x / step)) * step) for x in self.infer_scales)
 
     @property
     def train_augmentation(self) -> AugmentConfig:
@@ -88,7 +101,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the shipped model (imaging/models/vertebrae-default.pt): the cpu network on every real case (no validation
     # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation, a fixed number of epochs
     "default": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=80,
-                    schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0),
+                    schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0,
+                    infer_scales=(1.0, 4 / 3, 5 / 3), infer_neighbours=1),
 }
 
 

@@ -24,11 +24,23 @@ logger = logging.getLogger(__name__)
 
 @torch.no_grad()
 def predict_slice(model: torch.nn.Module, image: np.ndarray, cfg: SegConfig) -> np.ndarray:
-    """Probabilities ``(C, h, w)`` on the slice grid for a raw slice ``(h, w)``."""
-    box = Letterbox(image.shape[0], image.shape[1], cfg.input_size)
-    x = box.forward(normalise(image)[None])[None]
+    """Probabilities ``(C, h, w)`` on the slice grid for a raw slice ``(h, w)``: the mean over the network input
+    sides :attr:`SegConfig.infer_sizes` (the bodies drawn larger or smaller than in training's mean)."""
     model.eval()
-    return box.inverse(model(x)[0])
+    norm = normalise(image)[None]
+    out = []
+    for size in cfg.infer_sizes:
+        box = Letterbox(image.shape[0], image.shape[1], size)
+        out.append(box.inverse(model(box.forward(norm)[None])[0]))
+    return np.mean(out, axis=0)
+
+
+def predict_volume_slice(model: torch.nn.Module, vol: np.ndarray, k: int, cfg: SegConfig) -> np.ndarray:
+    """Probabilities ``(C, SI, AP)`` for sagittal slice ``k`` of ``vol (SI, AP, LR)``: :func:`predict_slice` averaged
+    over ``k`` and :attr:`SegConfig.infer_neighbours` slices on each side (those inside the volume)."""
+    n = cfg.infer_neighbours
+    ks = [j for j in range(k - n, k + n + 1) if 0 <= j < vol.shape[2]]
+    return np.mean([predict_slice(model, vol[:, :, j], cfg) for j in ks], axis=0)
 
 
 @dataclass
@@ -84,7 +96,7 @@ def segment_array(model: torch.nn.Module, cfg: SegConfig, vol: np.ndarray, spaci
                   ) -> SegmentResult:
     """Segment and label the mid-sagittal slice (or ``slice_index``) of ``vol (SI, AP, LR)``."""
     k = vol.shape[2] // 2 if slice_index is None else slice_index
-    probs = predict_slice(model, vol[:, :, k], cfg)
+    probs = predict_volume_slice(model, vol, k, cfg)
     comps, dropped = find_bodies(probs, cfg, spacing[:2])
     ordered, warnings = assign_levels(comps)
     warnings = dropped + warnings

@@ -429,3 +429,26 @@ def test_cross_entropy_term_ignores_unknown_targets_and_is_validated():
     assert bce_loss(pred.detach(), target, weight).item() == pytest.approx(-np.log(0.7), rel=1e-5)
     with pytest.raises(SegmentationError, match=r"\[S007\].*loss"):
         SegConfig(loss="focal").validate()
+
+
+def test_inference_averages_input_sizes_and_neighbouring_slices():
+    from imaging.segment import build_model, predict_slice, predict_volume_slice, preset_config
+
+    cfg = SegConfig(input_size=32, features=2, depth=2, infer_scales=(1.0, 1.3, 1.7), infer_neighbours=1)
+    cfg.validate()
+    assert cfg.infer_sizes == (32, 40, 56)  # multiples of 2**depth
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    rng = np.random.default_rng(0)
+    vol = rng.random((40, 30, 5)).astype(np.float32)
+    one = replace(cfg, infer_scales=(1.0,), infer_neighbours=0)
+    at = {k: predict_slice(model, vol[:, :, k], cfg) for k in range(5)}
+    assert np.allclose(at[2], np.mean([predict_slice(model, vol[:, :, 2], replace(one, input_size=s))
+                                       for s in cfg.infer_sizes], axis=0), atol=1e-6)
+    assert np.allclose(predict_volume_slice(model, vol, 2, cfg), (at[1] + at[2] + at[3]) / 3, atol=1e-6)
+    assert np.allclose(predict_volume_slice(model, vol, 0, cfg), (at[0] + at[1]) / 2, atol=1e-6)  # edge: inside only
+    assert np.allclose(predict_volume_slice(model, vol, 2, one), predict_slice(model, vol[:, :, 2], one))
+    assert preset_config("default").infer_sizes == (192, 256, 320)
+    for name, value in (("infer_scales", ()), ("infer_scales", (3.0,)), ("infer_neighbours", 4)):
+        with pytest.raises(SegmentationError, match=rf"\[S007\].*{name}"):
+            replace(cfg, **{name: value}).validate()

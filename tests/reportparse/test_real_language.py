@@ -827,12 +827,7 @@ def test_a_severity_of_a_levelled_noun_repeats_no_stenosis(text, expected):
     assert graded(text) == expected
 
 
-# -- a level mentioned for another finding is discussed: left-over statements leave it open ----------------------------
-def test_a_level_with_another_finding_is_not_filled_by_a_left_over_statement():
-    out = grades("A broad disc bulge is seen at L5-S1. No significant abnormality at the other levels.")
-    assert out["L5-S1"] == (N, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL[:-1])
-
-
+# -- the conus level is not a discussed level ---------------------------------------------------------------------------
 def test_the_conus_level_is_not_discussed():
     out = grades("The conus ends at L1-2. Moderate canal stenosis at L4-5. Otherwise no stenosis.")
     assert out["L1-L2"] == (0, 0, 0) and out["L4-L5"] == (2, N, N)
