@@ -134,12 +134,15 @@ def part_speed(cohort: Path, out: Path, threads: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------------- workers
 def part_workers(cohort: Path, out: Path, workers: int) -> dict[str, Any]:
     """Wall time of ``extract`` with 1 and with ``workers`` processes (no network: truth vertebrae), each from a
-    fresh output folder; the load average before each run says whether the machine was quiet enough to compare."""
+    fresh output folder after one warm-up study; the load average before each run says whether the machine was
+    quiet enough to compare."""
     import os
 
     studies = _studies(cohort)
     cores = os.cpu_count() or 1
     res: dict[str, Any] = {"studies": len(studies), "cores": cores}
+    # warm this process first (lazy imports, font cache), so that neither timed run pays for it
+    extract(studies[:1], out / "extract_warm", ExtractConfig(), vertebrae_dir=cohort / "truth", resume=False)
     for j in (1, workers):
         load = os.getloadavg()[0]
         t0 = time.perf_counter()

@@ -47,12 +47,13 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 import SimpleITK as sitk
+from threadpoolctl import threadpool_limits
 
 from spinecore.config import Config
 from spinecore.io import atomic_path, write_text_atomic
@@ -808,6 +809,7 @@ def _init_worker(model_path: Optional[str], vertebrae_dir: Optional[str], thread
 
     torch.set_num_threads(threads)
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+    _WORKER["blas"] = threadpool_limits(limits=1, user_api="blas")  # see extract()
     _WORKER["source"] = BodySource(Path(model_path) if model_path else None,
                                    Path(vertebrae_dir) if vertebrae_dir else None)
 
@@ -864,13 +866,19 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
         else:
             todo.append(st)
     if workers <= 1 or len(todo) <= 1:
-        for st in todo:
-            records[st.study_id] = extract_study(st, out_dir, cfg, source, naming)
-            if progress:
-                progress(records[st.study_id])
+        # numpy's BLAS on one thread: the disc geometry's products are tiny, and idle BLAS threads spin between
+        # them (a third of the CPU time of a study, and the cores another worker could use)
+        with threadpool_limits(limits=1, user_api="blas"):
+            for st in todo:
+                records[st.study_id] = extract_study(st, out_dir, cfg, source, naming)
+                if progress:
+                    progress(records[st.study_id])
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+        # forked workers start with this process's imports (a spawned one spends about 2 s of CPU on its own); torch
+        # and ITK reset their thread pools in a forked child. Where fork is missing (Windows, macOS): spawn.
+        start = "fork" if "fork" in get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=_init_worker,
                                  initargs=(str(model_path) if model_path else None,
                                            str(vertebrae_dir) if vertebrae_dir else None, threads)) as pool:
             futures = {pool.submit(_work, st, out_dir, cfg, naming): st.study_id for st in todo}

@@ -423,3 +423,22 @@ def test_levels_left_unnamed_by_segmentation_fail_with_its_reason(cohort, tmp_pa
     rows = res.records[0].rows
     assert [r["status"] for r in rows] == ["failed"] * 6
     assert all("S1 not detected" in r["reason"] and "levels are left unnamed" in r["reason"] for r in rows), rows
+
+
+def test_forked_workers_after_the_parent_ran_the_network_give_the_same_volumes(cohort, tmp_path):
+    """Workers are forked from the parent (imports and all): after the parent has run the segmentation network
+    itself, two workers still finish and write what one process writes."""
+    import faulthandler
+
+    sids = sorted(p.name for p in (cohort / "dicom").iterdir())[:2]
+    studies = [cohort / "dicom" / s for s in sids]
+    one = extract(studies, tmp_path / "one", ExtractConfig(**SMALL))  # the shipped model, in this process
+    faulthandler.dump_traceback_later(300, exit=True)  # a worker that hangs after the fork fails the run
+    try:
+        two = extract(studies, tmp_path / "two", ExtractConfig(**SMALL), workers=2)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    a, b = (pd.read_parquet(r.manifest).sort_values(["study_id", "level"]) for r in (one, two))
+    assert list(a.status) == list(b.status) and (a.status != "failed").any()
+    for rel in a.axial_path.dropna():
+        assert np.array_equal(np.load(tmp_path / "one" / rel), np.load(tmp_path / "two" / rel))
