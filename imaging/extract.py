@@ -875,8 +875,8 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
                     progress(records[st.study_id])
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        # forked workers start with this process's imports (a spawned one spends about 2 s of CPU on its own); torch
-        # and ITK reset their thread pools in a forked child. Where fork is missing (Windows, macOS): spawn.
+        # forked workers start with this process's imports (a spawned one spends seconds of CPU on its own); each
+        # sets its own torch and ITK threads (_init_worker). Where fork is missing (Windows, macOS): spawn.
         start = "fork" if "fork" in get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=_init_worker,
                                  initargs=(str(model_path) if model_path else None,
