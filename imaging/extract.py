@@ -44,10 +44,11 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_all_start_methods, get_context
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
@@ -876,8 +877,9 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
         # forked workers start with this process's imports (a spawned one spends seconds of CPU on its own); each
-        # sets its own torch and ITK threads (_init_worker). Where fork is missing (Windows, macOS): spawn.
-        start = "fork" if "fork" in get_all_start_methods() else "spawn"
+        # sets its own torch and ITK threads (_init_worker). Fork only on Linux (macOS's system libraries are not
+        # fork-safe, Windows has none): spawn elsewhere.
+        start = "fork" if sys.platform.startswith("linux") else "spawn"
         with ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=_init_worker,
                                  initargs=(str(model_path) if model_path else None,
                                            str(vertebrae_dir) if vertebrae_dir else None, threads)) as pool:
