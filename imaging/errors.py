@@ -88,10 +88,10 @@ class Errors(metaclass=ErrorsWithCodes):
             "--val-fraction 0 (then the last epoch is kept).")
     S009 = "Study '{path}' could not be read: {error}."
     S010 = ("Level annotation file '{path}' is unusable: {problem}. Expected a JSON object {{\"cases\": {{NAME: "
-            "{{\"s1_label\": LABEL or null, \"s1_in_view\": true or false, \"lowest_labelled\": NAME (optional), \"s1_outline\": "
-            "[[ROW, COL], ...] (optional)}}}}}} (LABEL: the positional mask label of S1, 1..N cranial to caudal; NAME: "
-            "the lowest labelled body when S1 is not labelled, T6..L5; s1_outline: at least 3 voxel points of a "
-            "polygon inside that unlabelled S1 on the mid-sagittal slice).")
+            "{{\"s1_label\": LABEL or null, \"s1_in_view\": true or false, \"lowest_labelled\": NAME (optional), "
+            "\"s1_outline\": [[ROW, COL], ...] (optional)}}}}}} (LABEL: the positional mask label of S1, 1..N "
+            "cranial to caudal; NAME: the lowest labelled body when S1 is not labelled, T6..L5; s1_outline: at least "
+            "3 voxel points of a polygon inside that unlabelled S1 on the mid-sagittal slice).")
     S011 = ("--exclude names {names} match no training pair in '{path}' (pairs: {pairs}). Pass names of "
             "NAME_image files in that folder.")
     S012 = ("The default segmentation model '{path}' is missing from this installation. Reinstall the package, or "

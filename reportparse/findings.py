@@ -423,10 +423,12 @@ class FindingAssembler:
 
     @staticmethod
     def _negations(core: Core) -> list[Any]:
+        """The negation cues (medspaCy ConText modifiers) of the phrase's concept spans."""
         return [mod for item in core.spans if item.span is not None for mod in span_attr(item.span, "modifiers", ())
                 if mod.category == "NEGATED_EXISTENCE"]
 
     def _excludes(self, mod: Any) -> bool:
+        """Whether a negation cue is an exclusion ("ruled out", "excluded")."""
         return any(w in self.g.exclusion_words for w in mod.rule.literal.lower().split())
 
     def _slots(self, core: Core, negated: bool) -> list[tuple[str, Item | None, bool]]:

@@ -136,11 +136,11 @@ class Grammar:
     change_to: frozenset[str]
     past_markers: frozenset[str]
     anaphora_words: frozenset[str]
+    exclusion_words: frozenset[str]
     generic_graded_location: str
     level_separators: tuple[str, ...]
     sacral_one_spellings: frozenset[str]
     fifth_lumbar_spellings: frozenset[str]
-    exclusion_words: frozenset[str]
     listhesis_words: frozenset[str]
     typo_targets: tuple[str, ...]
     typo_protected: frozenset[str]

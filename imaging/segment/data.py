@@ -354,8 +354,9 @@ def case_from_pair(pair: Pair, aug: AugmentConfig) -> TrainCase:
         s1 = len(names) + 1  # below the lowest labelled body (names run to it: read_pair)
         lab[polygon_mask(lab.shape[:2], pair.s1_outline)[:, :, None] & (lab == 0)] = s1
         names = names + ["S1"]
-    return TrainCase(pair.name, vol, lab, k, slice_mm, data.spacing, names, data.s1_known or pair.s1_outline is not None,
-                     pair.lowest_labelled is not None, pair.s1_outline is not None)
+    outlined = pair.s1_outline is not None
+    return TrainCase(pair.name, vol, lab, k, slice_mm, data.spacing, names, data.s1_known or outlined,
+                     pair.lowest_labelled is not None, outlined)
 
 
 def case_from_synthetic(ts: Any, name: str) -> TrainCase:

@@ -827,7 +827,7 @@ def test_a_severity_of_a_levelled_noun_repeats_no_stenosis(text, expected):
     assert graded(text) == expected
 
 
-# -- the conus level is not a discussed level ---------------------------------------------------------------------------
+# -- the conus level is not a discussed level ----------------------------------------------------------------------
 def test_the_conus_level_is_not_discussed():
     out = grades("The conus ends at L1-2. Moderate canal stenosis at L4-5. Otherwise no stenosis.")
     assert out["L1-L2"] == (0, 0, 0) and out["L4-L5"] == (2, N, N)
