@@ -505,7 +505,8 @@ class FindingAssembler:
         between = [item for item in items if group.end <= item.start < left]
         if not between or not all(item.kind == WORD and item.text in self.g.attaching_words for item in between):
             return False
-        return any(item.kind == WORD and item.text in (",", ";") for item in items if left <= item.start < later.start)
+        return any(item.kind == WORD and (item.text == "," or item.text in self.g.clause_punct)
+                   for item in items if left <= item.start < later.start)
 
     def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:
         """True for a level group at the start of a list item or a clause: first in the sentence, or after a
@@ -532,11 +533,11 @@ class FindingAssembler:
             return "none" if group.region and grade != 0 else "study"
         return "explicit" if located else "generic"
 
-    def _whole(self, info: SentenceInfo, index: int, out: list[Finding]) -> bool:
+    def _whole(self, info: SentenceInfo, index: int, words: list[str], out: list[Finding]) -> bool:
         """Whole-level and whole-study normal statements. Returns True when the sentence was one."""
         g = self.g
         study = [i for i in info.items if i.kind == "STUDY_NORMAL"]
-        if study and not self._clinical(info):
+        if study and not self._clinical(words):
             for slot in ALL_SLOTS:
                 out.append(Finding(slot, 0, "study", None, index, info.start_char, info.end_char, ("study_normal",)))
             return True
@@ -575,7 +576,7 @@ class FindingAssembler:
         words = [w for item in info.items for w in item.text.split()]
         if self._about_prior_study(words):
             return out, None
-        if self._whole(info, index, out) or self._study(info, index, doc, words, out):
+        if self._whole(info, index, words, out) or self._study(info, index, doc, words, out):
             return self._in_region(info, out), None
         first, second = (info.items + [None, None])[:2]
         # "this level shows ..." is about the level, not the finding before
@@ -610,7 +611,7 @@ class FindingAssembler:
             or (i.kind == WORD and not i.text.isalnum()) for i in info.items)
         if not (bare or any(w in g.study_words for w in words)):
             return False
-        if any(w in g.blocking_words for w in words) or any(w in g.prior_words for w in words) or self._clinical(info):
+        if any(w in g.blocking_words for w in words) or any(w in g.prior_words for w in words) or self._clinical(words):
             return False
         for item in info.items:
             if item.kind in ("LOCATION", "STENOSIS", "LEVEL", "DISTRACTOR", "MULTILEVEL", "COMPARATOR"):
@@ -632,10 +633,10 @@ class FindingAssembler:
                                ("study_normal", f"inferred_{rank}")))
         return True
 
-    def _clinical(self, info: SentenceInfo) -> bool:
-        """Whether the sentence is about a clinical examination or test (``study.clinical_words``: "normal sensory
-        examination", "her neurological exam was normal"), not the MRI."""
-        return any(w in self.g.clinical_words for item in info.items for w in item.text.split())
+    def _clinical(self, words: list[str]) -> bool:
+        """Whether a sentence (its ``words``) is about a clinical examination or test (``study.clinical_words``:
+        "normal sensory examination", "her neurological exam was normal"), not the MRI."""
+        return any(w in self.g.clinical_words for w in words)
 
     def _unqualified(self, text: str, match: re.Match) -> bool:
         """A normal word neither negated ("not normal") nor qualified ("negative for radiculopathy")."""

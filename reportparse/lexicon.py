@@ -90,8 +90,10 @@ class Lexicon:
         g = grammar
         self.grammar = g
         self.known = known_words | g.typo_protected | frozenset(g.typo_targets)
-        symbols = "|".join(re.escape(s) for s in g.level_separators if not s.isalpha())
-        words = "|".join(re.escape(s) for s in g.level_separators if s.isalpha())
+        # words ("to", "relative to") need spaces around them, symbols ("-", "/") do not
+        wordy = [s for s in g.level_separators if s.replace(" ", "").isalpha()]
+        symbols = "|".join(re.escape(s) for s in g.level_separators if s not in wordy)
+        words = "|".join(re.escape(s) for s in wordy)
         sacral = "|".join(re.escape(s) for s in g.sacral_one_spellings)
         vertebra = r"(?P<r1>[CTLS])-?(?P<n1>\d{1,2})"
         full = r"(?P<r2>[CTLS])(?:-|\s)?(?P<n2>\d{1,2})"
