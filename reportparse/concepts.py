@@ -12,6 +12,7 @@ object on every access, and ``span._`` look-ups are slow).
 from collections.abc import Iterable
 from typing import Any
 
+from medspacy.common.medspacy_matcher import MedspacyMatcher
 from medspacy.target_matcher import TargetMatcher, TargetRule
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -76,6 +77,43 @@ def prune_overlaps(matches: list[Match]) -> list[Match]:
     return matches
 
 
+def split_leading_predicates(pattern: list[dict[str, Any]], limit: int = 64) -> list[list[dict[str, Any]]]:
+    """Patterns that match what ``pattern`` matches and open with a plain attribute test.
+
+    spaCy's Matcher starts every pattern at every token, and a set predicate (``{"NORM": {"IN": [...]}}``) is a
+    Python call per token where an equality test runs in C: with ten such rules the predicates were a third of
+    the parse. A leading optional token (``"OP": "?"``) becomes a pattern with the token and one without it; a
+    leading ``IN`` test on one attribute becomes one pattern per value. The matcher removes duplicate matches of
+    one key, so the matches are the same (tested). ``pattern`` itself is returned when the split would exceed
+    ``limit`` patterns or the first token is anything else.
+    """
+    if not pattern:
+        return [pattern]
+    first, rest = pattern[0], pattern[1:]
+    if first.get("OP") == "?" and rest:
+        plain = {k: v for k, v in first.items() if k != "OP"}
+        out = split_leading_predicates([plain, *rest], limit) + split_leading_predicates(rest, limit)
+    elif len(first) == 1 and isinstance(value := next(iter(first.values())), dict) and list(value) == ["IN"] \
+            and all(isinstance(v, str) for v in value["IN"]):
+        attr = next(iter(first))
+        out = [[{attr: v}, *rest] for v in dict.fromkeys(value["IN"])]
+    else:
+        return [pattern]
+    return out if len(out) <= limit else [pattern]
+
+
+def split_matcher_patterns(matcher: MedspacyMatcher) -> None:
+    """Re-add the token patterns of ``matcher`` (a medspaCy matcher, rules added) as
+    :func:`split_leading_predicates` makes them, under the same rule ids."""
+    token_matcher = matcher._MedspacyMatcher__matcher  # medspaCy keeps its spaCy Matcher private
+    for rule_id, rule in matcher.rule_map.items():
+        if isinstance(rule.pattern, list):
+            patterns = split_leading_predicates(rule.pattern)
+            if patterns != [rule.pattern]:
+                token_matcher.remove(rule_id)
+                token_matcher.add(rule_id, patterns, on_match=rule.on_match)
+
+
 class ConceptMatcher(TargetMatcher):
     """medspaCy's TargetMatcher with :func:`prune_overlaps`, results in a span group. See the module docstring."""
 
@@ -84,6 +122,7 @@ class ConceptMatcher(TargetMatcher):
         super().__init__(nlp, name=name, rules=None, result_type="group", span_group_name=CONCEPT_GROUP,
                          phrase_matcher_attr="NORM", prune=False)
         self.add(list(rules))
+        split_matcher_patterns(self._TargetMatcher__matcher)
 
     def __call__(self, doc: Doc) -> Doc:
         matcher = self._TargetMatcher__matcher  # medspaCy keeps its matcher private

@@ -22,7 +22,7 @@ from medspacy.context.context_modifier import ConTextModifier
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .concepts import concept_spans, prune_overlaps, set_span_attr, span_attr
+from .concepts import concept_spans, prune_overlaps, set_span_attr, span_attr, split_matcher_patterns
 from .rules import cached_rules
 from .sentences import sentence_bounds
 
@@ -38,6 +38,7 @@ class SentenceConText:
         self.nlp = nlp
         self.matcher = MedspacyMatcher(nlp, name=name, phrase_matcher_attr="LOWER", prune=False)
         self.matcher.add(list(rules))
+        split_matcher_patterns(self.matcher)
         ConText.register_graph_attributes()
         ConText.register_default_attributes()
 

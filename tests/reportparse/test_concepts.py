@@ -1,12 +1,17 @@
-"""``reportparse.concepts``: medspaCy's overlap pruning as a loop, and the concept matcher's spans."""
+"""``reportparse.concepts``: medspaCy's overlap pruning as a loop, the concept matcher's spans, and token patterns
+split for the matcher."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+import spacy
 from medspacy.common.util import prune_overlapping_matches
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
 
 from reportparse import build_pipeline
-from reportparse.concepts import concept_spans, prune_overlaps, set_span_attr, span_attr
+from reportparse.concepts import concept_spans, prune_overlaps, set_span_attr, span_attr, split_leading_predicates
 from reportparse.levels import CONCEPT_GROUP
+from reportparse.rules import cached_rules
 
 MATCH = st.tuples(st.integers(0, 5), st.integers(0, 30), st.integers(1, 6)).map(
     lambda m: (m[0], m[1], m[1] + m[2]))
@@ -46,3 +51,83 @@ def test_span_attr_reads_and_writes_what_span_underscore_does():
     assert span._.is_uncertain is True and doc.spans[CONCEPT_GROUP][-1]._.is_uncertain is True
     span._.is_historical = True
     assert span_attr(span, "is_historical", False) is True
+
+
+# ------------------------------------------------------------------------------ token patterns split for the matcher
+def test_a_leading_set_test_becomes_one_pattern_per_value():
+    pattern = [{"NORM": {"IN": ["narrowed", "reduced", "narrowed"]}}, {"NORM": {"IN": ["canal", "foramen"]}}]
+    assert split_leading_predicates(pattern) == [
+        [{"NORM": "narrowed"}, {"NORM": {"IN": ["canal", "foramen"]}}],
+        [{"NORM": "reduced"}, {"NORM": {"IN": ["canal", "foramen"]}}]]
+
+
+def test_a_leading_optional_token_becomes_a_pattern_with_it_and_one_without():
+    pattern = [{"NORM": {"IN": ["at", "in"]}, "OP": "?"}, {"NORM": "any"}, {"NORM": "level"}]
+    assert split_leading_predicates(pattern) == [
+        [{"NORM": "at"}, {"NORM": "any"}, {"NORM": "level"}],
+        [{"NORM": "in"}, {"NORM": "any"}, {"NORM": "level"}],
+        [{"NORM": "any"}, {"NORM": "level"}]]
+
+
+def test_patterns_that_cannot_be_split_stay_whole():
+    for pattern in ([{"NORM": "canal"}], [{"NORM": {"IN": ["a", "b"]}, "OP": "*"}, {"NORM": "c"}],
+                    [{"NORM": {"IN": ["a", "b"]}, "LOWER": "a"}], [{"LENGTH": {">=": 3}}],
+                    [{"NORM": {"IN": ["a", "b"]}, "OP": "?"}]):
+        assert split_leading_predicates(pattern) == [pattern]
+    many = [{"NORM": {"IN": [f"w{i}" for i in range(70)]}}, {"NORM": "x"}]
+    assert split_leading_predicates(many) == [many]
+    assert len(split_leading_predicates(many, limit=70)) == 70
+
+
+def _token_patterns() -> list[list[dict]]:
+    rules = cached_rules()
+    return [r.pattern for r in [*rules.concepts, *rules.context] if isinstance(r.pattern, list)]
+
+
+def _token_words(token: dict) -> set[str]:
+    words: set[str] = set()
+    for key, value in token.items():
+        if key != "OP" and isinstance(value, str):
+            words.add(value)
+        elif isinstance(value, dict):
+            words.update(v for v in value.get("IN", []) if isinstance(v, str))
+    return words
+
+
+def _words(pattern: list[dict]) -> set[str]:
+    return set().union(*map(_token_words, pattern))
+
+
+_NLP = spacy.blank("en")
+_VOCAB = sorted(set().union(*map(_words, _token_patterns())) | {"the", "of", "and", "mild", "left", "."})
+_WHOLE, _SPLIT = Matcher(_NLP.vocab), Matcher(_NLP.vocab)
+for _i, _pattern in enumerate(_token_patterns()):
+    _WHOLE.add(f"r{_i}", [_pattern])
+    _SPLIT.add(f"r{_i}", split_leading_predicates(_pattern))
+
+
+@st.composite
+def _instance(draw, pattern: list[dict]) -> list[str]:
+    """Words a pattern may match: one of each token's words, optional tokens kept or left out, '*' repeated."""
+    words = []
+    for token in pattern:
+        op = token.get("OP", "")
+        for _ in range(draw(st.integers(0 if op in ("?", "*") or op.startswith("{") else 1,
+                                        1 if op in ("", "!", "?") else 2))):
+            words.append(draw(st.sampled_from(sorted(_token_words(token)) or ["L4", "x", "moderate"])))
+    return words
+
+
+_FRAGMENT = st.one_of(st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=3),
+                      st.sampled_from(_token_patterns()).flatmap(_instance))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_FRAGMENT, min_size=1, max_size=5).map(lambda parts: [w for part in parts for w in part] or ["the"]))
+def test_split_patterns_match_what_the_rules_match(words):
+    """Every shipped token pattern, whole and split, on word sequences made of the patterns' own phrases and
+    words: the same matches (the matcher removes duplicates of one key)."""
+    doc = Doc(_NLP.vocab, words=words)
+    matches = _SPLIT(doc)
+    assert sorted(matches) == sorted(_WHOLE(doc))
+    assert len(matches) == len(set(matches))
