@@ -116,6 +116,7 @@ class Core:
     spans: list[Item] = field(default_factory=list)  # concept items whose context counts
     shared: bool = False
     distracted: bool = False  # the stenosis word is about a distractor ("narrowing of the lateral recess")
+    respective: bool = False  # "respectively" ends the predicate: sides and severities pair in order
 
     def severities(self) -> list[Item]:
         return [i for i in self.left + self.predicate if i.kind == "SEVERITY"]
@@ -213,6 +214,9 @@ class FindingAssembler:
         core.left_first = core.first
         while k >= 0 and k not in taken:
             item = items[k]
+            if item.kind == "SIDE" and self._prepositional(item) and any(i.kind == "SEVERITY" for i in core.left) \
+                    and not any(i.kind == "SIDE" and self._prepositional(i) for i in core.left):
+                break  # "foraminal narrowing, moderate on the left, and mild canal stenosis": the phrase before's
             if item.kind in MODIFIERS:
                 if item.kind == "SEVERITY" and k > 0 and items[k - 1].kind == WORD \
                         and items[k - 1].text in g.elliptical_verbs and not all(
@@ -231,6 +235,8 @@ class FindingAssembler:
                 # "moderate right subarticular and foraminal stenosis"
             elif item.kind == WORD and item.text == "the" and any(i.kind == "SIDE" for i in core.left):
                 break  # "a bulge to the left, and the right foramen ...": the article opens this phrase
+            elif item.kind == WORD and item.text in ("a", "an"):
+                break  # "... mild on the left plus a mild central stenosis": so does an indefinite one
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
                 break
             k -= 1
@@ -238,6 +244,11 @@ class FindingAssembler:
         if core.left_first < core.first:
             for k in range(core.left_first, core.first):
                 taken.add(k)
+
+    @staticmethod
+    def _prepositional(side: Item) -> bool:
+        """A side phrase that follows what it qualifies ("on the left", "to the right"), unlike "left"."""
+        return side.text.split()[0] in LEVEL_PREPOSITIONS
 
     def _superseded(self, items: list[Item], k: int) -> bool:
         """True for a severity that grades nothing itself: the first of a change ("from severe to mild") or of a
@@ -260,7 +271,8 @@ class FindingAssembler:
             if item.start in core_starts:
                 return False
             if item.kind == WORD:
-                return item.text in g.predicate_fillers or item.text in g.conjunctions or not item.text.isalnum()
+                return item.text in g.predicate_fillers or item.text in g.conjunctions \
+                    or item.text in g.respective_words or not item.text.isalnum()
             return item.kind in ("LEVEL", "SCOPE")
         return True
 
@@ -309,7 +321,13 @@ class FindingAssembler:
                         and items[k + 1].kind == "SEVERITY":
                     break  # "canal stenosis: L2-3 mild, L3-4 moderate": the next list item begins
                 placed = True
+            elif item.kind == WORD and item.text in g.respective_words:
+                core.respective = True
+                core.pred_last = k
             elif item.kind == WORD and item.text in PUNCT_STOPS:
+                if k + 1 < len(items) and items[k + 1].kind == WORD and items[k + 1].text in g.respective_words:
+                    core.respective = True  # "... narrowed, respectively"
+                    core.pred_last = k + 1
                 break
             elif item.kind == WORD and item.text == "(" and (close := self._aside_end(items, k)) is not None:
                 k = close + 1  # "narrowed at L4-5 (AP diameter 8 mm), severe"
@@ -452,6 +470,12 @@ class FindingAssembler:
             return [("scs", sevs[0] if sevs else None, False)]
         default_sides = core.sides or ["both"]
         pairs, major = self._pair(seq, default_sides)
+        if core.respective:
+            # "the right and left foramina are moderately and severely narrowed, respectively"
+            named = [w for i in seq if i.kind == "SIDE" for w in i.text.split() if w in ("right", "left")]
+            sevs = core.severities()
+            if len(named) == len(sevs) >= 2:
+                pairs = list(zip(sevs, named))
         out: list[tuple[str, Item | None, bool]] = []
         for sev, side in pairs:
             for slot in SIDE_SLOTS[side]:
@@ -542,7 +566,13 @@ class FindingAssembler:
                 out.append(Finding(slot, 0, "study", None, index, info.start_char, info.end_char, ("study_normal",)))
             return True
         standalone = False
-        for item in info.items:
+        items = info.items
+        # a lead-in of plain words ended by a colon before the levels ("Short version: L3-L4 is normal")
+        first = next((k for k, i in enumerate(items) if i.kind in ("LEVEL", "SCOPE")), 0)
+        colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and items[k].text == ":"), None)
+        if colon is not None and all(i.kind == WORD for i in items[:colon]):
+            items = items[colon + 1:]
+        for item in items:
             if item.kind == "SEVERITY" and item.meta.get("standalone"):
                 standalone = True
             elif item.kind in ("LEVEL", "SCOPE"):

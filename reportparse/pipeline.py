@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import spacy
+from spacy.lang.tokenizer_exceptions import emoticons
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.util import registry
@@ -51,13 +52,14 @@ TOKENIZER = "reportparse.Tokenizer.v1"
 @registry.tokenizers(TOKENIZER)
 def create_tokenizer() -> Callable[[Language], Tokenizer]:
     """spaCy's English tokenizer, except that "L." and "R." are sides, not initials ("R>L.", "mild R."): a
-    suffix rule and two special cases; and that word processors' hyphens (non-breaking "L3\u2011L4",
+    suffix rule and two special cases; that emoticons are punctuation ("(2/5):" ends with ")" and ":"); and that word processors' hyphens (non-breaking "L3\u2011L4",
     "mild\u2011to\u2011moderate", :data:`HYPHEN_VARIANTS`) split words as "-" does. Built in one go: changing a
     tokenizer's affix rules afterwards loads its thousands of special cases a second time."""
 
     def make(nlp: Language) -> Tokenizer:
         defaults = nlp.Defaults
-        rules = dict(defaults.tokenizer_exceptions)
+        # no emoticons: in a report "):" and ";)" close a parenthesis ("MRI (2/5): L5/S1 ...")
+        rules = {k: v for k, v in defaults.tokenizer_exceptions.items() if k not in emoticons}
         for side in ("L", "R"):
             rules[f"{side}."] = [{"ORTH": side}, {"ORTH": "."}]
         return Tokenizer(nlp.vocab, rules=rules,

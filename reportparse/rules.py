@@ -87,7 +87,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
                  "change_to": _STR_LIST, "past_markers": _STR_LIST, "exclusion_words": _STR_LIST,
-                 "anaphora_words": _STR_LIST,
+                 "anaphora_words": _STR_LIST, "respective_words": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
     "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST,
                 "fifth_lumbar_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
@@ -136,6 +136,7 @@ class Grammar:
     change_to: frozenset[str]
     past_markers: frozenset[str]
     anaphora_words: frozenset[str]
+    respective_words: frozenset[str]
     exclusion_words: frozenset[str]
     generic_graded_location: str
     level_separators: tuple[str, ...]
@@ -188,6 +189,7 @@ class Grammar:
             change_to=words("assembly", "change_to"),
             past_markers=words("assembly", "past_markers"),
             anaphora_words=words("assembly", "anaphora_words"),
+            respective_words=words("assembly", "respective_words"),
             generic_graded_location=data["assembly"]["generic_graded_location"],
             level_separators=tuple(w.lower() for w in data["lexicon"]["level_separators"]),
             sacral_one_spellings=words("lexicon", "sacral_one_spellings"),

@@ -860,3 +860,69 @@ def test_a_lumbar_complaint_makes_a_note_about_the_spine_mri_lumbar(complaint):
 
 def test_a_spine_mri_in_a_note_about_another_region_only_grades_nothing():
     assert graded("A 40-year-old woman with knee pain. Her spine MRI was normal. The knee MRI showed a tear.") == {}
+
+
+# -- from two sets written blind by people who never saw the parser --------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "Severe right foraminal narrowing at L4-5. The other disc levels were unremarkable.",
+    "L2-3 looked normal; the rest of the levels were normal as well.",
+    "At L5-S1 the left foramen is moderately narrowed. The remaining levels appeared normal.",
+])
+def test_past_tense_whole_level_statements(text):
+    out = grades(text)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ("L1-L2", "L3-L4")), out
+
+
+def test_a_lead_in_ended_by_a_colon_does_not_hide_a_normal_level():
+    assert graded("Bottom line: L2-L3 is normal.") == {"L2-L3": (0, 0, 0)}
+    assert graded("Foramina: L2-3 normal.") == {"L2-L3": (N, 0, 0)}  # a location word is no lead-in
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("At L4-5 the left and right neural foramina are mildly and severely narrowed, respectively.",
+     {"L4-L5": (N, 3, 1)}),
+    ("L3-L4: the right and left foramina are narrowed moderately and mildly respectively.", {"L3-L4": (N, 2, 1)}),
+    ("L5-S1: the right and left foramina are moderately narrowed.", {"L5-S1": (N, 2, 2)}),
+])
+def test_respectively_pairs_sides_and_severities_in_order(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('At L3-4 he found "severe foraminal narrowing on the right and moderate on the left" and a mild canal stenosis.',
+     {"L3-L4": (1, 3, 2)}),
+    ("L4-5: foraminal narrowing, moderate on the left, and mild central stenosis.", {"L4-L5": (1, N, 2)}),
+])
+def test_a_side_after_its_phrase_is_not_taken_by_the_next_phrase(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "At L2-L3 the canal is of normal width.",
+    "L2-3: the central canal was described as being of normal calibre.",
+    "L2/3 canal normal in diameter.",
+])
+def test_a_canal_of_normal_width(text):
+    assert graded(text) == {"L2-L3": (0, N, N)}
+
+
+def test_a_parenthesis_before_a_colon_is_not_an_emoticon():
+    text = "Lumbar MRI (outside, 3/4): L4/5 moderate bilat foraminal narrowing, L3/4 no sig stenosis."
+    assert graded(text) == {"L3-L4": (0, 0, 0), "L4-L5": (N, 2, 2)}
+
+
+@pytest.mark.parametrize("text", [
+    "A CT of the pelvis 02/2022, which showed moderate canal stenosis at L3-4.",
+    "Outside radiographs, which reportedly demonstrated severe foraminal narrowing at L3-4, were not available.",
+    "CT myelogram last year, that found mild canal narrowing at L3-4.",
+])
+def test_another_modality_in_a_relative_clause_grades_nothing(text):
+    assert graded(text) == {}
+
+
+def test_an_mri_in_a_relative_clause_grades():
+    assert graded("A lumbar MRI, which showed moderate canal stenosis at L3-4.") == {"L3-L4": (2, N, N)}
+
+
+def test_normal_plain_films_are_no_normal_mri():
+    assert graded("Plain films were normal. The MRI shows mild canal stenosis at L2-3.") == {"L2-L3": (1, N, N)}
