@@ -257,8 +257,10 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
     Returns the components ordered cranial -> caudal with their names and the warnings. S1 is the detection (of
     either detector) with the best S1 score, at least ``rules.s1_min_score`` and ``rules.s1_dominance`` times the
     score of every body above it (an S1 detection on a body the lumbar detector found is that body, once, unless it
-    reaches beyond it: ``rules.s1_within``). Bodies below it may score high: the S1 output also fires on the sacral
-    segments below S1 (S2, S3), which it has seen as negatives on few scans, and seldom on L5, a negative on all.
+    reaches beyond it: ``rules.s1_within``; a lumbar detection under half the median body area inside a larger S1
+    detection is the top of S1 that both detectors found). Bodies below it may score high: the S1 output also fires
+    on the sacral segments below S1 (S2, S3), which it has seen as negatives on few scans, and seldom on L5, a
+    negative on all.
     The levels are named only when that S1 is unambiguous: no body-sized lumbar detection lies below it, and it lies
     at about the spacing of the bodies above it below the lowest one (``rules.min_step``, ``rules.max_step``).
     Names are counted upward only as far as that is sure: from a step longer than ``rules.max_step`` times the
@@ -270,6 +272,15 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
     s1s = [c for c in comps if c.channel == "s1"]
     lumbar = sorted((c for c in comps if c.channel == "lumbar"), key=lambda c: c.centroid[0])
     twice = [s for s in s1s if any(_same_body(s, c) for c in lumbar)]  # reported once, as the lumbar body
+    median_area = float(np.median([c.area for c in lumbar])) if lumbar else 0.0
+    for s in list(twice):
+        on = max(lumbar, key=lambda c: int((s.mask & c.mask).sum()))
+        if (s.mask & on.mask).sum() < rules.s1_within * s.area and on.area < 0.5 * median_area:
+            # a lumbar fragment inside a larger S1 detection is S1's top, found by both detectors: S1 stands
+            lumbar = [c for c in lumbar if c is not on]
+            twice = [t for t in twice if t is not s]
+            warnings.append(f"a small lumbar detection at row {on.centroid[0]:.0f} lies inside the S1 detection "
+                            "and is taken as part of S1")
     bodies = lumbar + [s for s in s1s if not any(s is t for t in twice)]
 
     def unnamed(reason: str) -> tuple[list[tuple[Component, str | None]], list[str]]:

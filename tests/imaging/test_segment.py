@@ -143,6 +143,20 @@ def test_labelling_warns_when_the_count_is_off_and_does_not_guess_without_s1():
     assert any("S1 not detected" in w for w in warnings)
 
 
+def test_a_small_lumbar_detection_inside_s1_is_part_of_s1():
+    """Both detectors fire on the top of S1: a lumbar fragment a fifth of S1's size inside the S1 detection is S1,
+    not a body between L5 and S1 (a body-sized one stays ambiguous: the test below)."""
+    _, lab, names = synthetic_slice(np.random.default_rng(4))
+    comps = components_from_labels(lab, names)
+    s1 = comps[6].mask
+    rows = np.flatnonzero(s1.any(axis=1))
+    fragment = s1.copy()
+    fragment[rows[0] + max(1, len(rows) // 5):] = False
+    ordered, warnings = assign_levels(comps[:6] + [Component(fragment, "lumbar"), comps[6]])
+    assert [n for _, n in ordered] == names and len(ordered) == 7
+    assert any("taken as part of S1" in w for w in warnings)
+
+
 def test_labelling_does_not_guess_when_s1_is_ambiguous():
     _, lab, names = synthetic_slice(np.random.default_rng(3))
     comps = components_from_labels(lab, names)
