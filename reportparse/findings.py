@@ -49,7 +49,7 @@ resolves them into one grade per slot.
 
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from spacy.language import Language
@@ -70,6 +70,8 @@ SIDE_SLOTS = {"right": ("rfs",), "left": ("lfs",), "both": ("rfs", "lfs")}
 ALL_SLOTS = ("scs", "rfs", "lfs")
 #: Words between a noun and the location that completes it: "lesions *of the* canal", "material *within* the canal".
 ARTICLES = frozenset({"the", "a", "both"})
+#: What ends a lead-in of plain words before a whole-level statement: a colon, a comma or an opening quotation mark.
+LEAD_IN_ENDS = frozenset({":", ",", '"', "\u201c"})
 #: Words that attach a level to the phrase before it ("moderate *at* L4-5").
 LEVEL_PREPOSITIONS = frozenset({"at", "of", "in", "on", "from", "to", "through", "the"})
 COMPLEMENT_PREPOSITIONS = frozenset({"of", "within", "into", "in"})
@@ -237,6 +239,9 @@ class FindingAssembler:
                 break  # "a bulge to the left, and the right foramen ...": the article opens this phrase
             elif item.kind == WORD and item.text in ("a", "an"):
                 break  # "... mild on the left plus a mild central stenosis": so does an indefinite one
+            elif item.kind == WORD and item.text == "," and k >= 2 and items[k - 1].kind == "SEVERITY" \
+                    and k - 2 in taken:
+                break  # "left foraminal narrowing moderate, right foramen normal": the severity ends the phrase before
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
                 break
             k -= 1
@@ -567,9 +572,11 @@ class FindingAssembler:
             return True
         standalone = False
         items = info.items
-        # a lead-in of plain words ended by a colon before the levels ("Short version: L3-L4 is normal")
+        # a lead-in of plain words ended by a colon, a comma or a quotation mark before the levels ("Short version:
+        # L3-L4 is normal", "Per the outside report, ...", 'the report says "L1-L2 through L3-L4 are normal"')
         first = next((k for k, i in enumerate(items) if i.kind in ("LEVEL", "SCOPE")), 0)
-        colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and items[k].text == ":"), None)
+        colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and items[k].text in LEAD_IN_ENDS),
+                     None)
         if colon is not None and all(i.kind == WORD for i in items[:colon]):
             items = items[colon + 1:]
         for item in items:
@@ -606,6 +613,11 @@ class FindingAssembler:
         words = [w for item in info.items for w in item.text.split()]
         if self._about_prior_study(words):
             return out, None
+        if self._study_except(info, index, doc, out):
+            # "the MRI was unremarkable apart from a bulge at L4-5 with mild canal stenosis": the whole study is
+            # normal, and what the exception grades is explicit (which beats it)
+            located, last = self._located(info, index, doc, prev_location, None, clause_model)
+            return self._in_region(info, out + located), last
         if self._whole(info, index, words, out) or self._study(info, index, doc, words, out):
             return self._in_region(info, out), None
         first, second = (info.items + [None, None])[:2]
@@ -662,6 +674,18 @@ class FindingAssembler:
             out.append(Finding(slot, 0, rank, group, index, info.start_char, info.end_char,
                                ("study_normal", f"inferred_{rank}")))
         return True
+
+    def _study_except(self, info: SentenceInfo, index: int, doc: Doc, out: list[Finding]) -> bool:
+        """A whole-study statement before an exception ("unremarkable apart from / except for ..."): the part
+        before the exception (a word of ``study.exception_words`` or an exception scope marker such as "except
+        for", "other than") read as :meth:`_study` reads a sentence."""
+        k = next((k for k, i in enumerate(info.items) if (i.kind == WORD and i.text in self.g.exception_words)
+                  or (i.kind == "SCOPE" and i.meta.get("exception"))), None)
+        if not k:
+            return False
+        head = replace(info, items=info.items[:k], groups=[], end_char=doc[info.items[k].start].idx)
+        words = [w for item in head.items for w in item.text.split()]
+        return self._study(head, index, doc, words, out)
 
     def _clinical(self, words: list[str]) -> bool:
         """Whether a sentence (its ``words``) is about a clinical examination or test (``study.clinical_words``:
@@ -815,7 +839,9 @@ class FindingAssembler:
         g = self.g
         for a, b in zip(cores, cores[1:]):
             gap = items[max(a.last, a.pred_last) + 1:b.left_first]
-            if not gap or not all(i.kind == WORD and i.text in g.conjunctions for i in gap):
+            # "the canal and (the) foramina": articles may follow the conjunction
+            if not gap or not all(i.kind == WORD and (i.text in g.conjunctions or i.text in ARTICLES) for i in gap) \
+                    or not any(i.text in g.conjunctions for i in gap):
                 continue
             if a.predicate and not a.has_stenosis and b.has_stenosis:
                 continue  # "the canal is patent, bilateral foraminal narrowing": a finished clause, then a new phrase

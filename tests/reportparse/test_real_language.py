@@ -58,7 +58,6 @@ def test_a_radiology_report_covers_t12_l1():
     "MRI of the cervical spine was normal.",
     "A brain MRI last year was unremarkable.",
     "MRIs of the lumbar spine and both hips were negative for infection.",
-    "The MRI was unremarkable except for a small renal cyst.",
     "Lumbar radiograph series: negative.",
     "MRI of the lumbar spine showed no disc herniation.",
     "Prior MRI was normal.",
@@ -926,3 +925,45 @@ def test_an_mri_in_a_relative_clause_grades():
 
 def test_normal_plain_films_are_no_normal_mri():
     assert graded("Plain films were normal. The MRI shows mild canal stenosis at L2-3.") == {"L2-L3": (1, N, N)}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L2-3: The canal and the neural foramina are patent.", {"L2-L3": (0, 0, 0)}),
+    ("At L2-3 the left foramen and the spinal canal are widely patent.", {"L2-L3": (0, N, 0)}),
+    ("L2-L3: the canal is patent and the foramina are mildly narrowed.", {"L2-L3": (0, 1, 1)}),
+])
+def test_coordinated_locations_with_their_articles_share_the_predicate(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: bilateral foraminal narrowing noted, mild on right and moderate on left.", {"L3-L4": (N, 1, 2)}),
+    ("L3-4: Right neural foraminal narrowing mild, left neural foramen normal.", {"L3-L4": (N, 1, 0)}),
+])
+def test_severities_after_the_noun_in_terse_dictation(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Per the outside report, L2-3 and L3-4 are described as unremarkable.",
+    'Her message quotes the report: "L2-L3 and L3-L4 are normal."',
+    'The portal shows "L2-3 through L3-4 are unremarkable".',
+])
+def test_whole_level_statements_behind_a_reporting_lead_in(text):
+    assert graded(text) == {"L2-L3": (0, 0, 0), "L3-L4": (0, 0, 0)}
+
+
+@pytest.mark.parametrize("text, expected_l45", [
+    ("Her lumbar MRI was unremarkable apart from a small annular fissure at L4-5.", (0, 0, 0)),
+    ("The MR study was normal except for a broad bulge at L4-L5 with mild canal stenosis.", (1, 0, 0)),
+    ("Normal MRI of the lumbar spine other than mild left foraminal narrowing at L4/5.", (0, 0, 1)),
+])
+def test_a_whole_study_statement_with_an_exception(text, expected_l45):
+    """Decision D13 (gold/README.md)."""
+    out = grades(text)
+    assert out["L4-L5"] == expected_l45
+    assert all(out[lvl] == (0, 0, 0) for lvl in ("L1-L2", "L2-L3", "L3-L4", "L5-S1")), out
+
+
+def test_an_exception_outside_the_spine_leaves_a_normal_study():
+    assert grades("The MRI was unremarkable except for a small renal cyst.") == normal_at(LUMBAR)
