@@ -58,7 +58,7 @@ from spacy.tokens import Doc
 from spinecore.schema import LEVELS
 
 from .concepts import span_attr
-from .levels import T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after
+from .levels import LEVEL_PREPOSITIONS, T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after
 from .rules import Grammar, cached_rules
 
 if not Doc.has_extension("rp_findings"):
@@ -73,7 +73,6 @@ ARTICLES = frozenset({"the", "a", "both"})
 #: What ends a lead-in of plain words before a whole-level statement: a colon, a comma or an opening quotation mark.
 LEAD_IN_ENDS = frozenset({":", ",", '"', "\u201c"})
 #: Words that attach a level to the phrase before it ("moderate *at* L4-5").
-LEVEL_PREPOSITIONS = frozenset({"at", "of", "in", "on", "from", "to", "through", "the"})
 COMPLEMENT_PREPOSITIONS = frozenset({"of", "within", "into", "in"})
 #: ConText categories that drop a finding, and those that only flag it.
 DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality", "DEFINITION": "definition"}
@@ -220,8 +219,10 @@ class FindingAssembler:
                     and not any(i.kind == "SIDE" and self._prepositional(i) for i in core.left):
                 break  # "foraminal narrowing, moderate on the left, and mild canal stenosis": the phrase before's
             if item.kind in MODIFIERS:
-                if item.kind == "SEVERITY" and k > 0 and items[k - 1].kind == WORD \
-                        and items[k - 1].text in g.elliptical_verbs and not all(
+                # the word before, past an "otherwise" ("the canal is otherwise of normal calibre and ...")
+                j = k - 2 if k > 1 and items[k - 1].kind == "SCOPE" and items[k - 1].meta.get("weak") else k - 1
+                if item.kind == "SEVERITY" and j >= 0 and items[j].kind == WORD \
+                        and items[j].text in g.elliptical_verbs and not all(
                             x.kind == WORD and x.text in g.left_fillers for x in items[k + 1:core.left_first]):
                     break  # "the right foramen is patent and the canal ...": the predicate of the phrase before
                 if not self._superseded(items, k):
@@ -276,7 +277,8 @@ class FindingAssembler:
             if item.start in core_starts:
                 return False
             if item.kind == WORD:
-                return item.text in g.predicate_fillers or item.text in g.conjunctions \
+                # "patent following decompression", "narrowed by a bulge": a preposition ends the predicate
+                return item.text in g.predicate_fillers or item.text in g.conjunctions or item.text in g.predicate_ends \
                     or item.text in g.respective_words or not item.text.isalnum()
             return item.kind in ("LEVEL", "SCOPE")
         return True

@@ -57,6 +57,8 @@ LUMBAR_REGIONS = frozenset({"lumbar", "thoracolumbar", "whole"})
 T12_REGIONS = frozenset({"thoracolumbar", "thoracic", "whole"})
 #: Section categories that only radiology reports have.
 REPORT_SECTIONS = frozenset({"findings", "impression", "technique"})
+#: Words before a level that make it the place of what precedes it ("moderate at L4-5"), or before "that level".
+LEVEL_PREPOSITIONS = frozenset({"at", "of", "in", "on", "from", "to", "through", "the"})
 
 
 @dataclass(slots=True)
@@ -331,6 +333,17 @@ class LevelScoper:
         groups.sort(key=lambda grp: grp.start)
         return groups
 
+    def same_level(self, items: list[Item]) -> tuple[int, int] | None:
+        """The token span of a phrase naming the level in scope again ("at that level", "at the same level", "of
+        this segment": ``levels.same_level_words`` after a preposition), or None."""
+        g = self.grammar
+        for k in range(len(items) - 2):
+            a, b, c = items[k], items[k + 1], items[k + 2]
+            if a.kind == b.kind == c.kind == WORD and a.text in LEVEL_PREPOSITIONS and b.text in g.same_level_words \
+                    and c.text in g.spoken_level_nouns:
+                return a.start, c.end
+        return None
+
     def _named_next(self, items: list[Item], marker: Item) -> bool:
         """Whether a level follows ``marker`` with only list words (``levels.list_connectors``) or a colon between."""
         nxt = item_after(items, marker.end, self.grammar.list_connectors | {":"})
@@ -437,6 +450,11 @@ class LevelScoper:
                 continue
             info.groups = self.groups(items, heading is not None)
             info.inherited = narrative or heading
+            same = self.same_level(items) if info.inherited is not None else None
+            if same is not None and not any(grp.kind == "explicit" for grp in info.groups):
+                # "... and the foramina are patent at that level": the level in scope, named again
+                info.groups = sorted([replace(info.inherited, kind="explicit", start=same[0], end=same[1]),
+                                      *(grp for grp in info.groups if not grp.weak)], key=lambda grp: grp.start)
             info.heading = self.opens_with_group(items, info.groups)
             # "At L4-5, the report said:" introduces the paragraph after it, across the blank line
             lead_in = bool(info.groups) and items[-1].text == ":" and info.groups[-1].kind == "explicit"

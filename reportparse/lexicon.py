@@ -5,7 +5,7 @@ more than a list can hold; this stage covers two open classes with rules from ``
 
 * **Level spellings.** Two vertebrae joined by a separator name the disc levels between them, in any spelling:
   ``L4-5``, ``L4L5``, ``L4 L5``, ``L-1 to L-2``, ``L-1-L-2``, ``T-12 to L1``, ``T-12toL1``, ``L5-SI``, ``L5 on S1``
-  ("spondylolisthesis of L4 on L5"), and ``L3 4`` when the bare number is the next vertebra and no unit of
+  ("spondylolisthesis of L4 on L5"), ``L45`` (two neighbouring lumbar numbers run together), and ``L3 4`` when the bare number is the next vertebra and no unit of
   ``measurement_units`` follows ("L4 5 mm" is a measurement, "L2 4" no level). Adjacent vertebrae name one disc; a
   vertebral range ("disc disease from L3-L5") names every disc in it (L3-L4 and L4-L5). A lone vertebra next to a
   listhesis word ("grade 1 L4 anterolisthesis", "retrolisthesis of L3") names the disc below it. Cervical, thoracic
@@ -132,6 +132,8 @@ class Lexicon:
         fifth = "|".join(re.escape(s) for s in g.fifth_lumbar_spellings)
         self.fifth_lumbar = re.compile(
             rf"(?=[Ll])(?<![A-Za-z0-9])(?:{fifth})\s*(?:{symbols})\s*(?:S-?1|{sacral})(?![A-Za-z0-9])", re.IGNORECASE)
+        # "L45", "L34": two lumbar numbers run together, a level only for neighbouring vertebrae
+        self.compact = re.compile(r"(?=[Ll])(?<![A-Za-z0-9])[Ll](?P<c1>[1-4])(?P<c2>[2-5])(?![A-Za-z0-9])")
         self._rules: dict[tuple[str, ...], TargetRule] = {}
         self._fixes: dict[str, str | None] = {}
 
@@ -180,6 +182,12 @@ class Lexicon:
                 continue  # inside a token ("5,L5"): leave it to the literal lexicon
             taken.append((m.start(), m.end()))
             spans.append(self._span(span, levels))
+        for m in self.compact.finditer(text):
+            first, second = int(m.group("c1")), int(m.group("c2"))
+            span = doc.char_span(m.start(), m.end())
+            if second == first + 1 and span is not None and not any(s < m.end() and m.start() < e for s, e in taken):
+                taken.append((m.start(), m.end()))
+                spans.append(self._span(span, disc_levels(f"L{first}", f"L{second}")))
         for m in self.fifth_lumbar.finditer(text):
             span = doc.char_span(m.start(), m.end())
             if span is not None:

@@ -83,11 +83,12 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
                "list_connectors": _STR_LIST, "heading_lead": _STR_LIST, "above_words": _STR_LIST,
                "below_words": _STR_LIST, "level_quantifiers": _STR_LIST,
-               "surgery_words": _STR_LIST, "relative_words": _STR_LIST, "attaching_words": _STR_LIST},
+               "surgery_words": _STR_LIST, "relative_words": _STR_LIST, "attaching_words": _STR_LIST,
+               "same_level_words": _STR_LIST},
     "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
                  "change_to": _STR_LIST, "past_markers": _STR_LIST, "exclusion_words": _STR_LIST,
-                 "anaphora_words": _STR_LIST, "respective_words": _STR_LIST,
+                 "anaphora_words": _STR_LIST, "respective_words": _STR_LIST, "predicate_ends": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
     "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST,
                 "fifth_lumbar_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
@@ -127,6 +128,7 @@ class Grammar:
     surgery_words: frozenset[str]
     relative_words: frozenset[str]
     attaching_words: frozenset[str]
+    same_level_words: frozenset[str]
     conjunctions: frozenset[str]
     left_fillers: frozenset[str]
     link_words: frozenset[str]
@@ -137,6 +139,7 @@ class Grammar:
     past_markers: frozenset[str]
     anaphora_words: frozenset[str]
     respective_words: frozenset[str]
+    predicate_ends: frozenset[str]
     exclusion_words: frozenset[str]
     generic_graded_location: str
     level_separators: tuple[str, ...]
@@ -181,6 +184,7 @@ class Grammar:
             surgery_words=words("levels", "surgery_words"),
             relative_words=words("levels", "relative_words"),
             attaching_words=words("levels", "attaching_words"),
+            same_level_words=words("levels", "same_level_words"),
             conjunctions=words("assembly", "conjunctions"),
             left_fillers=words("assembly", "left_fillers"),
             link_words=words("assembly", "link_words"),
@@ -191,6 +195,7 @@ class Grammar:
             past_markers=words("assembly", "past_markers"),
             anaphora_words=words("assembly", "anaphora_words"),
             respective_words=words("assembly", "respective_words"),
+            predicate_ends=words("assembly", "predicate_ends"),
             generic_graded_location=data["assembly"]["generic_graded_location"],
             level_separators=tuple(w.lower() for w in data["lexicon"]["level_separators"]),
             sacral_one_spellings=words("lexicon", "sacral_one_spellings"),

@@ -967,3 +967,29 @@ def test_a_whole_study_statement_with_an_exception(text, expected_l45):
 
 def test_an_exception_outside_the_spine_leaves_a_normal_study():
     assert grades("The MRI was unremarkable except for a small renal cyst.") == normal_at(LUMBAR)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The canal at L2-3 is widely patent following the laminectomy.", {"L2-L3": (0, N, N)}),
+    ("L2-3: the left foramen is severely narrowed by a facet osteophyte.", {"L2-L3": (N, N, 3)}),
+    ("L2/3: canal mildly narrowed due to ligamentum flavum thickening.", {"L2-L3": (1, N, N)}),
+])
+def test_a_prepositional_phrase_after_a_predicate_severity(text, expected):
+    assert graded(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Small left L2-3 protrusion; the canal is otherwise of normal calibre and the foramina are patent at that level.",
+    "A bulge at L2-L3. The canal and the foramina are normal at the same level.",
+])
+def test_that_level_names_the_level_in_scope_again(text):
+    assert graded(text) == {"L2-L3": (0, 0, 0)}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Moderate canal stenosis at L34.", {"L3-L4": (2, N, N)}),
+    ("L12 and L23: no stenosis.", {"L1-L2": (0, 0, 0), "L2-L3": (0, 0, 0)}),
+    ("The L35 bone graft and the L46 screw.", {}),  # no neighbouring vertebrae: no level
+])
+def test_two_lumbar_numbers_run_together(text, expected):
+    assert graded(text) == expected
