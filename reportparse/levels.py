@@ -240,6 +240,8 @@ class LevelScoper:
             for name, words in grammar.regions.items() if words) + r")(?![a-z0-9])")
         study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
         lumbar = "|".join(re.escape(w) for w in sorted(grammar.regions["lumbar"], key=len, reverse=True))
+        headings = "|".join(re.escape(w) for w in sorted(grammar.note_headings, key=len, reverse=True))
+        self.note_heading = re.compile(rf"(?:^|\n)[ \t]*(?:{headings})[ \t]*:", re.IGNORECASE)
         self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
 
     def regions(self, text: str) -> frozenset[str]:
@@ -262,8 +264,11 @@ class LevelScoper:
         named = {m["level"] for m, label in zip(concepts.metas, concepts.labels) if label == "LEVEL"}
         if not named & set(LEVELS) and ("other" in named or regions) and not regions & LUMBAR_REGIONS:
             return ()  # a cervical or thoracic report: "the rest of the study is unremarkable" is not lumbar
-        if "T12-L1" in named or REPORT_SECTIONS & set(sections) or regions & T12_REGIONS \
-                or self.title.search(first_line):
+        found = set(sections)
+        # an "Impression:" heading makes a radiology report unless the text is a clinical note ("Plan:", "HPI:")
+        report = bool(REPORT_SECTIONS & found) and (
+            bool(found & {"findings", "technique"}) or not self.note_heading.search(text))
+        if "T12-L1" in named or report or regions & T12_REGIONS or self.title.search(first_line):
             return LEVELS
         return LEVELS[1:]
 

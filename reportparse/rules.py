@@ -102,7 +102,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                                     and not isinstance(v, bool) and v >= 4)},
     "study": {"study_words": _STR_LIST, "normal_words": _STR_LIST, "qualifiers": _STR_LIST,
               "blocking_words": _STR_LIST, "clinical_words": _STR_LIST, "prior_words": _STR_LIST,
-              "past_verbs": _STR_LIST, "exception_words": _STR_LIST,
+              "past_verbs": _STR_LIST, "exception_words": _STR_LIST, "note_headings": _STR_LIST,
               "current_markers": _STR_LIST, "regions": _REGIONS},
     "resolution": {"rank_order": ("['explicit', 'generic', 'remaining', 'study']",
                                   lambda v: v == ["explicit", "generic", "remaining", "study"]),
@@ -161,6 +161,7 @@ class Grammar:
     prior_words: frozenset[str]
     past_verbs: frozenset[str]
     exception_words: frozenset[str]
+    note_headings: frozenset[str]
     current_markers: frozenset[str]
     regions: dict[str, tuple[str, ...]]
 
@@ -218,6 +219,7 @@ class Grammar:
             prior_words=words("study", "prior_words"),
             past_verbs=words("study", "past_verbs"),
             exception_words=words("study", "exception_words"),
+            note_headings=words("study", "note_headings"),
             current_markers=words("study", "current_markers"),
             regions={name: tuple(w.lower() for w in ws) for name, ws in data["study"]["regions"].items()},
         )

@@ -993,3 +993,10 @@ def test_that_level_names_the_level_in_scope_again(text):
 ])
 def test_two_lumbar_numbers_run_together(text, expected):
     assert graded(text) == expected
+
+
+def test_an_impression_heading_in_a_clinic_note_does_not_make_it_a_radiology_report():
+    note = ("HPI: two years of low back pain.\nImaging: her lumbar MRI last month was unremarkable.\n"
+            "Impression: mechanical back pain.\nPlan: physiotherapy.")
+    assert grades(note) == normal_at(LUMBAR)
+    assert grades("IMPRESSION:\nNormal MRI of the lumbar spine.") == normal_at(ALL)
