@@ -218,6 +218,9 @@ class FindingAssembler:
             if item.kind == "SIDE" and self._prepositional(item) and any(i.kind == "SEVERITY" for i in core.left) \
                     and not any(i.kind == "SIDE" and self._prepositional(i) for i in core.left):
                 break  # "foraminal narrowing, moderate on the left, and mild canal stenosis": the phrase before's
+            if item.kind == "SEVERITY" and k + 2 < len(items) and items[k + 1].text in ("degree", "extent") \
+                    and items[k + 2].kind == WORD and items[k + 2].text != "of":
+                break  # "... narrow the canal to a moderate degree, and both foramina": the phrase before's predicate
             if item.kind in MODIFIERS:
                 # the word before, past an "otherwise" ("the canal is otherwise of normal calibre and ...")
                 j = k - 2 if k > 1 and items[k - 1].kind == "SCOPE" and items[k - 1].meta.get("weak") else k - 1

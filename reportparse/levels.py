@@ -455,11 +455,17 @@ class LevelScoper:
                 continue
             info.groups = self.groups(items, heading is not None)
             info.inherited = narrative or heading
-            same = self.same_level(items) if info.inherited is not None else None
-            if same is not None and not any(grp.kind == "explicit" for grp in info.groups):
-                # "... and the foramina are patent at that level": the level in scope, named again
-                info.groups = sorted([replace(info.inherited, kind="explicit", start=same[0], end=same[1]),
-                                      *(grp for grp in info.groups if not grp.weak)], key=lambda grp: grp.start)
+            same = self.same_level(items)
+            if same is not None:
+                # "... and the foramina are patent at that level": the level named last, in this sentence or in
+                # scope from the sentences before, named again
+                named = [grp for grp in info.groups if grp.kind == "explicit" and grp.levels and grp.end <= same[0]]
+                referent = named[-1] if named else None if any(
+                    grp.kind == "explicit" for grp in info.groups) else info.inherited
+                if referent is not None:  # a place, even when the level was named with its operation
+                    again = replace(referent, kind="explicit", start=same[0], end=same[1], surgical=False)
+                    info.groups = sorted([again, *(grp for grp in info.groups if not grp.weak)],
+                                         key=lambda grp: grp.start)
             info.heading = self.opens_with_group(items, info.groups)
             # "At L4-5, the report said:" introduces the paragraph after it, across the blank line
             lead_in = bool(info.groups) and items[-1].text == ":" and info.groups[-1].kind == "explicit"

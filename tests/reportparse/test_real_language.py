@@ -1000,3 +1000,17 @@ def test_an_impression_heading_in_a_clinic_note_does_not_make_it_a_radiology_rep
             "Impression: mechanical back pain.\nPlan: physiotherapy.")
     assert grades(note) == normal_at(LUMBAR)
     assert grades("IMPRESSION:\nNormal MRI of the lumbar spine.") == normal_at(ALL)
+
+
+def test_that_level_after_a_level_of_the_same_sentence():
+    text = "Changes after an L2-3 laminectomy with a widely patent canal at that level, and severe canal stenosis at L3-4."
+    assert graded(text) == {"L2-L3": (0, N, N), "L3-L4": (3, N, N)}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("At L2-3 a broad bulge narrows the central canal to a moderate degree, and both foramina are mildly narrowed.",
+     {"L2-L3": (2, 1, 1)}),
+    ("L2-3: the right foramen is severely narrowed; the left foramen is only slightly narrowed.", {"L2-L3": (N, 3, 1)}),
+])
+def test_a_degree_phrase_and_only_stay_with_their_own_phrase(text, expected):
+    assert graded(text) == expected
