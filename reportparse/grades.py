@@ -104,8 +104,10 @@ class GradeResolver(GrammarStage):
                 levels = tuple(lvl for lvl in (f.group.levels if f.group else LEVELS) if lvl in coverage)
             elif f.rank == "none" or f.group is None:
                 levels = ("",)
-            elif f.rank == "remaining" and f.located:
-                levels = f.group.levels  # "all other foramina are patent": every slot of that location left open
+            elif f.rank == "remaining" and f.located and not f.group.of_levels:
+                # "all other foramina are patent": every slot of that location left open; "the remaining levels
+                # show no canal or foraminal stenosis" is about the levels the report does not name (below)
+                levels = f.group.levels
             elif f.rank == "remaining":
                 levels = tuple(lvl for lvl in f.group.levels if lvl not in named) or (
                     f.group.levels if f.group.restricted else ())

@@ -87,6 +87,7 @@ class LevelGroup:
     weak: bool = False  # a weak marker ("otherwise", "other"): carries negatives only
     exception: bool = False  # "except (for)", "other than": scopes what comes before it, not the exception after it
     surgical: bool = False  # levels naming an operation ("the prior L5-S1 fusion"), not where a finding is
+    of_levels: bool = False  # a left-over marker that names levels ("the remaining levels"), not locations
 
 
 @dataclass
@@ -334,7 +335,8 @@ class LevelScoper:
             levels = () if item.meta["scope"] == "unspecified" else tuple(item.meta.get("levels", LEVELS))
             groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted,
                                      bool(item.meta.get("region")), bool(item.meta.get("weak")),
-                                     bool(item.meta.get("exception"))))
+                                     bool(item.meta.get("exception")),
+                                     of_levels=any(w.rstrip("s") in g.spoken_level_nouns for w in item.text.split())))
         groups.sort(key=lambda grp: grp.start)
         return groups
 

@@ -1014,3 +1014,27 @@ def test_that_level_after_a_level_of_the_same_sentence():
 ])
 def test_a_degree_phrase_and_only_stay_with_their_own_phrase(text, expected):
     assert graded(text) == expected
+
+
+def test_left_over_levels_naming_locations_keep_to_the_levels_not_named():
+    text = ("IMPRESSION:\n1. Mild L3-4 canal stenosis.\n2. Moderate left L4-5 foraminal stenosis.\n"
+            "3. The remaining lumbar levels show no canal or foraminal stenosis.")
+    out = grades(text)
+    assert out["L3-L4"] == (1, N, N) and out["L4-L5"] == (N, N, 2)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ("T12-L1", "L1-L2", "L2-L3", "L5-S1"))
+    # a left-over marker on the location itself still fills that location everywhere (decision D2)
+    assert grades("L3-4: mild canal stenosis. All other foramina are patent.")["L3-L4"] == (1, 0, 0)
+
+
+@pytest.mark.parametrize("text", [
+    "At L2-3 a synovial cyst lies in the left lateral recess; the radiologist did not comment on stenosis there.",
+    "L2-3: no comment is made on foraminal stenosis.",
+    "The report does not mention canal stenosis at L2-3.",
+])
+def test_not_commenting_on_stenosis_is_no_negative(text):
+    assert graded(text) == {}
+
+
+def test_a_neurologically_unremarkable_examination_is_no_normal_mri():
+    text = "Her lumbar MRI was reviewed in clinic. Examination was unremarkable neurologically. Mild stenosis at L2/3."
+    assert graded(text) == {"L2-L3": (1, N, N)}
