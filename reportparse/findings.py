@@ -577,11 +577,12 @@ class FindingAssembler:
             return True
         standalone = False
         items = info.items
-        # a lead-in of plain words ended by a colon, a comma or a quotation mark before the levels ("Short version:
-        # L3-L4 is normal", "Per the outside report, ...", 'the report says "L1-L2 through L3-L4 are normal"')
+        # a lead-in of plain words ended by a colon, a comma, a quotation mark or a reporting verb before the levels
+        # ("Short version: L3-L4 is normal", "Per the outside report, ...", 'the report says "L1-L2 through L3-L4
+        # are normal"', "the report states the remainder of the lumbar spine is normal")
         first = next((k for k, i in enumerate(items) if i.kind in ("LEVEL", "SCOPE")), 0)
-        colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and items[k].text in LEAD_IN_ENDS),
-                     None)
+        colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and (
+            items[k].text in LEAD_IN_ENDS or items[k].text in g.reporting_verbs)), None)
         if colon is not None and all(i.kind == WORD for i in items[:colon]):
             items = items[colon + 1:]
         for item in items:

@@ -89,6 +89,7 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
                  "change_to": _STR_LIST, "past_markers": _STR_LIST, "exclusion_words": _STR_LIST,
                  "anaphora_words": _STR_LIST, "respective_words": _STR_LIST, "predicate_ends": _STR_LIST,
+                 "reporting_verbs": _STR_LIST,
                  "generic_graded_location": ("'canal' or 'foramen'", lambda v: v in ("canal", "foramen"))},
     "lexicon": {"level_separators": _STR_LIST, "sacral_one_spellings": _STR_LIST,
                 "fifth_lumbar_spellings": _STR_LIST, "listhesis_words": _STR_LIST,
@@ -140,6 +141,7 @@ class Grammar:
     anaphora_words: frozenset[str]
     respective_words: frozenset[str]
     predicate_ends: frozenset[str]
+    reporting_verbs: frozenset[str]
     exclusion_words: frozenset[str]
     generic_graded_location: str
     level_separators: tuple[str, ...]
@@ -197,6 +199,7 @@ class Grammar:
             anaphora_words=words("assembly", "anaphora_words"),
             respective_words=words("assembly", "respective_words"),
             predicate_ends=words("assembly", "predicate_ends"),
+            reporting_verbs=words("assembly", "reporting_verbs"),
             generic_graded_location=data["assembly"]["generic_graded_location"],
             level_separators=tuple(w.lower() for w in data["lexicon"]["level_separators"]),
             sacral_one_spellings=words("lexicon", "sacral_one_spellings"),

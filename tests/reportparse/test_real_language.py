@@ -1038,3 +1038,12 @@ def test_not_commenting_on_stenosis_is_no_negative(text):
 def test_a_neurologically_unremarkable_examination_is_no_normal_mri():
     text = "Her lumbar MRI was reviewed in clinic. Examination was unremarkable neurologically. Mild stenosis at L2/3."
     assert graded(text) == {"L2-L3": (1, N, N)}
+
+
+@pytest.mark.parametrize("text", [
+    "Mild canal stenosis at L4-5. The report states the remainder of the lumbar spine is normal.",
+    "Mild canal stenosis at L4-5. The other levels are also normal as per the report.",
+])
+def test_left_over_normals_behind_a_reporting_verb(text):
+    out = grades(text)
+    assert out["L4-L5"] == (1, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
