@@ -898,7 +898,7 @@ def test_a_side_after_its_phrase_is_not_taken_by_the_next_phrase(text, expected)
 
 @pytest.mark.parametrize("text", [
     "At L2-L3 the canal is of normal width.",
-    "L2-3: the central canal was described as being of normal calibre.",
+    "L2-3: the canal was described as of normal calibre.",
     "L2/3 canal normal in diameter.",
 ])
 def test_a_canal_of_normal_width(text):
@@ -979,7 +979,7 @@ def test_a_prepositional_phrase_after_a_predicate_severity(text, expected):
 
 
 @pytest.mark.parametrize("text", [
-    "Small left L2-3 protrusion; the canal is otherwise of normal calibre and the foramina are patent at that level.",
+    "Small left L2-3 protrusion; the spinal canal is otherwise normal in calibre, and both foramina are patent at that level.",
     "A bulge at L2-L3. The canal and the foramina are normal at the same level.",
 ])
 def test_that_level_names_the_level_in_scope_again(text):
@@ -1003,12 +1003,12 @@ def test_an_impression_heading_in_a_clinic_note_does_not_make_it_a_radiology_rep
 
 
 def test_that_level_after_a_level_of_the_same_sentence():
-    text = "Changes after an L2-3 laminectomy with a widely patent canal at that level, and severe canal stenosis at L3-4."
+    text = "Changes after an L2-3 laminectomy leave the canal widely patent at that level; severe canal stenosis at L3-4."
     assert graded(text) == {"L2-L3": (0, N, N), "L3-L4": (3, N, N)}
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("At L2-3 a broad bulge narrows the central canal to a moderate degree, and both foramina are mildly narrowed.",
+    ("At L2-3 facet overgrowth narrows the canal to a moderate extent, and the two foramina are mildly narrowed.",
      {"L2-L3": (2, 1, 1)}),
     ("L2-3: the right foramen is severely narrowed; the left foramen is only slightly narrowed.", {"L2-L3": (N, 3, 1)}),
 ])
@@ -1018,7 +1018,7 @@ def test_a_degree_phrase_and_only_stay_with_their_own_phrase(text, expected):
 
 def test_left_over_levels_naming_locations_keep_to_the_levels_not_named():
     text = ("IMPRESSION:\n1. Mild L3-4 canal stenosis.\n2. Moderate left L4-5 foraminal stenosis.\n"
-            "3. The remaining lumbar levels show no canal or foraminal stenosis.")
+            "3. The remaining lumbar segments show no central or foraminal narrowing.")
     out = grades(text)
     assert out["L3-L4"] == (1, N, N) and out["L4-L5"] == (N, N, 2)
     assert all(out[lvl] == (0, 0, 0) for lvl in ("T12-L1", "L1-L2", "L2-L3", "L5-S1"))
@@ -1027,7 +1027,7 @@ def test_left_over_levels_naming_locations_keep_to_the_levels_not_named():
 
 
 @pytest.mark.parametrize("text", [
-    "At L2-3 a synovial cyst lies in the left lateral recess; the radiologist did not comment on stenosis there.",
+    "A synovial cyst at L2-3 reaches into the right recess, and the report did not comment on stenosis there.",
     "L2-3: no comment is made on foraminal stenosis.",
     "The report does not mention canal stenosis at L2-3.",
 ])
@@ -1036,13 +1036,13 @@ def test_not_commenting_on_stenosis_is_no_negative(text):
 
 
 def test_a_neurologically_unremarkable_examination_is_no_normal_mri():
-    text = "Her lumbar MRI was reviewed in clinic. Examination was unremarkable neurologically. Mild stenosis at L2/3."
+    text = "Her lumbar MRI was reviewed in clinic. Her exam was unremarkable neurologically. Mild stenosis at L2/3."
     assert graded(text) == {"L2-L3": (1, N, N)}
 
 
 @pytest.mark.parametrize("text", [
-    "Mild canal stenosis at L4-5. The report states the remainder of the lumbar spine is normal.",
-    "Mild canal stenosis at L4-5. The other levels are also normal as per the report.",
+    "Mild canal stenosis at L4-5. The radiologist states the rest of the lumbar spine is unremarkable.",
+    "Mild canal stenosis at L4-5. Other levels: also normal as per the report.",
 ])
 def test_left_over_normals_behind_a_reporting_verb(text):
     out = grades(text)
