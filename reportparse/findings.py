@@ -222,7 +222,7 @@ class FindingAssembler:
                     and items[k + 2].kind == WORD and items[k + 2].text != "of":
                 break  # "... narrow the canal to a moderate degree, and both foramina": the phrase before's predicate
             if item.kind in MODIFIERS:
-                # the word before, past an "otherwise" ("the canal is otherwise of normal calibre and ...")
+                # the word before, past an "otherwise" ("the sac is otherwise of normal size and the foramina ...")
                 j = k - 2 if k > 1 and items[k - 1].kind == "SCOPE" and items[k - 1].meta.get("weak") else k - 1
                 if item.kind == "SEVERITY" and j >= 0 and items[j].kind == WORD \
                         and items[j].text in g.elliptical_verbs and not all(
@@ -481,7 +481,7 @@ class FindingAssembler:
         default_sides = core.sides or ["both"]
         pairs, major = self._pair(seq, default_sides)
         if core.respective:
-            # "the right and left foramina are moderately and severely narrowed, respectively"
+            # "the left and right foramina are mildly and severely narrowed, respectively"
             named = [w for i in seq if i.kind == "SIDE" for w in i.text.split() if w in ("right", "left")]
             sevs = core.severities()
             if len(named) == len(sevs) >= 2:
@@ -579,7 +579,7 @@ class FindingAssembler:
         items = info.items
         # a lead-in of plain words ended by a colon, a comma, a quotation mark or a reporting verb before the levels
         # ("Short version: L3-L4 is normal", "Per the outside report, ...", 'the report says "L1-L2 through L3-L4
-        # are normal"', "the report states the remainder of the lumbar spine is normal")
+        # are normal"', "the radiologist states the rest of the lumbar spine is unremarkable")
         first = next((k for k, i in enumerate(items) if i.kind in ("LEVEL", "SCOPE")), 0)
         colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and (
             items[k].text in LEAD_IN_ENDS or items[k].text in g.reporting_verbs)), None)

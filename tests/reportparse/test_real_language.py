@@ -865,7 +865,7 @@ def test_a_spine_mri_in_a_note_about_another_region_only_grades_nothing():
 @pytest.mark.parametrize("text", [
     "Severe right foraminal narrowing at L4-5. The other disc levels were unremarkable.",
     "L2-3 looked normal; the rest of the levels were normal as well.",
-    "At L5-S1 the left foramen is moderately narrowed. The remaining levels appeared normal.",
+    "At L5-S1 there is moderate left foraminal narrowing. The remaining levels appeared normal.",
 ])
 def test_past_tense_whole_level_statements(text):
     out = grades(text)
