@@ -865,7 +865,7 @@ def test_a_spine_mri_in_a_note_about_another_region_only_grades_nothing():
 @pytest.mark.parametrize("text", [
     "Severe right foraminal narrowing at L4-5. The other disc levels were unremarkable.",
     "L2-3 looked normal; the rest of the levels were normal as well.",
-    "At L5-S1 there is moderate left foraminal narrowing. The remaining levels appeared normal.",
+    "Moderate narrowing of the left L5-S1 foramen. The remaining levels appeared normal.",
 ])
 def test_past_tense_whole_level_statements(text):
     out = grades(text)
@@ -1010,7 +1010,7 @@ def test_that_level_after_a_level_of_the_same_sentence():
 @pytest.mark.parametrize("text, expected", [
     ("At L2-3 facet overgrowth narrows the canal to a moderate extent, and the two foramina are mildly narrowed.",
      {"L2-L3": (2, 1, 1)}),
-    ("L2-3: the right foramen is severely narrowed; the left foramen is only slightly narrowed.", {"L2-L3": (N, 3, 1)}),
+    ("L2-3: severe narrowing of the right foramen; the left foramen is just slightly narrowed.", {"L2-L3": (N, 3, 1)}),
 ])
 def test_a_degree_phrase_and_only_stay_with_their_own_phrase(text, expected):
     assert graded(text) == expected
