@@ -72,7 +72,7 @@ ALL_SLOTS = ("scs", "rfs", "lfs")
 ARTICLES = frozenset({"the", "a", "both"})
 #: What ends a lead-in of plain words before a whole-level statement: a colon, a comma or an opening quotation mark.
 LEAD_IN_ENDS = frozenset({":", ",", '"', "\u201c"})
-#: Words that attach a level to the phrase before it ("moderate *at* L4-5").
+#: Prepositions by which a location completes another noun ("lesions *of* the canal", "material *within* it").
 COMPLEMENT_PREPOSITIONS = frozenset({"of", "within", "into", "in"})
 #: ConText categories that drop a finding, and those that only flag it.
 DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality", "DEFINITION": "definition"}

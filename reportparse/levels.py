@@ -462,8 +462,12 @@ class LevelScoper:
                 # "... and the foramina are patent at that level": the level named last, in this sentence or in
                 # scope from the sentences before, named again
                 named = [grp for grp in info.groups if grp.kind == "explicit" and grp.levels and grp.end <= same[0]]
-                referent = named[-1] if named else None if any(
-                    grp.kind == "explicit" for grp in info.groups) else info.inherited
+                if named:
+                    referent = named[-1]
+                elif any(grp.kind == "explicit" for grp in info.groups):
+                    referent = None  # only levels after it: "at that level" has nothing to name again
+                else:
+                    referent = info.inherited
                 if referent is not None:  # a place, even when the level was named with its operation
                     again = replace(referent, kind="explicit", start=same[0], end=same[1], surgical=False)
                     info.groups = sorted([again, *(grp for grp in info.groups if not grp.weak)],
