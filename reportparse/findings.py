@@ -68,7 +68,8 @@ MODIFIERS = ("SEVERITY", "SIDE", "COMPARATOR")
 PUNCT_STOPS = frozenset({".", ";", "?", "!"})
 SIDE_SLOTS = {"right": ("rfs",), "left": ("lfs",), "both": ("rfs", "lfs")}
 ALL_SLOTS = ("scs", "rfs", "lfs")
-#: Words between a noun and the location that completes it: "lesions *of the* canal", "material *within* the canal".
+#: Articles: between a noun and the location that completes it ("lesions *of the* canal"), and after the
+#: conjunction of coordinated locations ("the canal and *the* foramina").
 ARTICLES = frozenset({"the", "a", "both"})
 #: What ends a lead-in of plain words before a whole-level statement: a colon, a comma or an opening quotation mark.
 LEAD_IN_ENDS = frozenset({":", ",", '"', "\u201c"})

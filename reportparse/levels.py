@@ -55,8 +55,8 @@ if not Doc.has_extension("rp_coverage"):
 #: Regions whose statements concern the lumbar table, and those that also reach T12-L1.
 LUMBAR_REGIONS = frozenset({"lumbar", "thoracolumbar", "whole"})
 T12_REGIONS = frozenset({"thoracolumbar", "thoracic", "whole"})
-#: Section categories that only radiology reports have.
-REPORT_SECTIONS = frozenset({"findings", "impression", "technique"})
+#: Section categories that only radiology reports have (an impression heading also opens clinicians' notes).
+REPORT_SECTIONS = frozenset({"findings", "technique"})
 #: Words before a level that make it the place of what precedes it ("moderate at L4-5"), or before "that level".
 LEVEL_PREPOSITIONS = frozenset({"at", "of", "in", "on", "from", "to", "through", "the"})
 
@@ -267,8 +267,7 @@ class LevelScoper:
             return ()  # a cervical or thoracic report: "the rest of the study is unremarkable" is not lumbar
         found = set(sections)
         # an "Impression:" heading makes a radiology report unless the text is a clinical note ("Plan:", "HPI:")
-        report = bool(REPORT_SECTIONS & found) and (
-            bool(found & {"findings", "technique"}) or not self.note_heading.search(text))
+        report = bool(REPORT_SECTIONS & found) or ("impression" in found and not self.note_heading.search(text))
         if "T12-L1" in named or report or regions & T12_REGIONS or self.title.search(first_line):
             return LEVELS
         return LEVELS[1:]

@@ -80,6 +80,11 @@ def disc_levels(first: str, last: str) -> tuple[str, ...] | None:
     return tuple(_DISC_LEVELS[i] for i in range(a, b) if i in _DISC_LEVELS)
 
 
+def _overlaps(taken: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether the characters ``start:end`` overlap a span already taken."""
+    return any(s < end and start < e for s, e in taken)
+
+
 class Lexicon:
     """Adds level spans and typo norms to a doc. See the module docstring."""
 
@@ -185,7 +190,7 @@ class Lexicon:
         for m in self.compact.finditer(text):
             first, second = int(m.group("c1")), int(m.group("c2"))
             span = doc.char_span(m.start(), m.end())
-            if second == first + 1 and span is not None and not any(s < m.end() and m.start() < e for s, e in taken):
+            if second == first + 1 and span is not None and not _overlaps(taken, m.start(), m.end()):
                 taken.append((m.start(), m.end()))
                 spans.append(self._span(span, disc_levels(f"L{first}", f"L{second}")))
         for m in self.fifth_lumbar.finditer(text):
@@ -206,7 +211,7 @@ class Lexicon:
         for m in (self.listhesis.finditer(text) if listhesis else ()):
             key = "a" if m.group("a") else "b"
             start, end = m.span(key)
-            if any(s < end and start < e for s, e in taken):
+            if _overlaps(taken, start, end):
                 continue
             name = m.group(key).replace("-", "").upper()
             if name not in _INDEX or _INDEX[name] + 1 >= len(VERTEBRAE):
@@ -235,7 +240,7 @@ class Lexicon:
                 start = m.start("w1") if m.group("w1") else m.start("w3")
                 found.append((start, m.end(), disc_levels(*pair)))
         for start, end, levels in found:
-            if levels is None or any(s < end and start < e for s, e in taken):
+            if levels is None or _overlaps(taken, start, end):
                 continue
             span = doc.char_span(start, end, alignment_mode="expand")
             if span is not None:
