@@ -80,6 +80,19 @@ DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modalit
 FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
 
 
+def sentence_words(items: list[Item]) -> list[str]:
+    """The words of a sentence's items; after the parts of a hyphenated word that the tokenizer split, the word
+    itself ("x", "-", "ray", "x-ray"), as the grammar's word lists spell it."""
+    words: list[str] = []
+    for item in items:
+        for w in item.text.split():
+            if len(words) >= 2 and words[-1] == "-" and words[-2].isalnum() and w.isalnum():
+                words += [w, f"{words[-2]}-{w}"]
+            else:
+                words.append(w)
+    return words
+
+
 @dataclass
 class Finding:
     """One grade decision for one slot, before levels are resolved.
@@ -519,7 +532,7 @@ class FindingAssembler:
             return opener
         after = [grp for grp in groups if grp.start >= position]
         before = [grp for grp in ended if grp.end <= left and grp.kind == "explicit"]
-        if after and before and self._attached(info.items, before[-1], left, after[0]):
+        if after and before and self._attached(info.items, before[-1], left, position, after[0]):
             return before[-1]
         if after:
             return after[0]
@@ -533,15 +546,25 @@ class FindingAssembler:
         nxt = item_after(items, group.end, {","})
         return nxt is not None and nxt.start < position and nxt.kind == WORD and nxt.text in self.g.relative_words
 
-    def _attached(self, items: list[Item], group: LevelGroup, left: int, later: LevelGroup) -> bool:
-        """Whether the phrase starting at token ``left`` hangs on ``group`` by attaching words only
-        (``levels.attaching_words``: "at L1-2 and L2-3 with mild canal narrowing", "at L4-5 causing ...") and a
-        clause break (a comma or semicolon) parts it from the ``later`` level ("..., an L4-5 disc bulge")."""
+    def _attached(self, items: list[Item], group: LevelGroup, left: int, position: int, later: LevelGroup) -> bool:
+        """Whether the phrase whose modifiers start at token ``left`` and core at ``position`` hangs on ``group``
+        and a clause break after its core (a comma or semicolon) parts it from the ``later`` level ("..., an L4-5 disc bulge", "..., the L3-4 level shows").
+        It hangs on ``group`` by attaching words only (``levels.attaching_words``: "at L1-2 and L2-3 with mild
+        canal narrowing", "at L4-5 causing ..."), or as the next member of a list that started after ``group``
+        with no clause break ("severe canal stenosis at L4-5 and moderate foraminal narrowing, ...", "at L5-S1
+        resulting in moderate left foraminal narrowing and mild canal stenosis, and ...")."""
+        g = self.g
+
+        def breaks(item: Item) -> bool:
+            return item.kind == WORD and (item.text == "," or item.text in g.clause_punct)
+
         between = [item for item in items if group.end <= item.start < left]
-        if not between or not all(item.kind == WORD and item.text in self.g.attaching_words for item in between):
+        if not between:
             return False
-        return any(item.kind == WORD and (item.text == "," or item.text in self.g.clause_punct)
-                   for item in items if left <= item.start < later.start)
+        attaching = all(item.kind == WORD and item.text in g.attaching_words for item in between)
+        listed = between[-1].kind == WORD and between[-1].text in g.conjunctions and between[-1].text != "," and \
+            not any(breaks(item) or item.kind == "LEVEL" for item in between)
+        return (attaching or listed) and any(breaks(item) for item in items if position <= item.start < later.start)
 
     def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:
         """True for a level group at the start of a list item or a clause: first in the sentence, or after a
@@ -585,6 +608,8 @@ class FindingAssembler:
         colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and (
             items[k].text in LEAD_IN_ENDS or items[k].text in g.reporting_verbs)), None)
         if colon is not None and all(i.kind == WORD for i in items[:colon]):
+            if any(w in g.blocking_words for w in sentence_words(items[:colon])):
+                return False  # about something else: "Lumbar x-ray: a transitional segment, otherwise normal"
             items = items[colon + 1:]
         for item in items:
             if item.kind == "SEVERITY" and item.meta.get("standalone"):
@@ -617,7 +642,7 @@ class FindingAssembler:
         out: list[Finding] = []
         if info.excluded:
             return out, None
-        words = [w for item in info.items for w in item.text.split()]
+        words = sentence_words(info.items)
         if self._about_prior_study(words):
             return out, None
         if self._study_except(info, index, doc, out):
@@ -691,8 +716,7 @@ class FindingAssembler:
         if not k:
             return False
         head = replace(info, items=info.items[:k], groups=[], end_char=doc[info.items[k].start].idx)
-        words = [w for item in head.items for w in item.text.split()]
-        return self._study(head, index, doc, words, out)
+        return self._study(head, index, doc, sentence_words(head.items), out)
 
     def _clinical(self, words: list[str]) -> bool:
         """Whether a sentence (its ``words``) is about a clinical examination or test (``study.clinical_words``:
@@ -833,13 +857,20 @@ class FindingAssembler:
     def _continued(self, model: Core, items: list[Item]) -> list[Core]:
         """The lone severities of a clause after a semicolon that has no stenosis phrase of its own, as copies of
         the last phrase of the clause before ("no foraminal stenosis on the right; moderate on the left",
-        "foraminal narrowing: L3-4 mild; L4-5 moderate right")."""
+        "foraminal narrowing: L3-4 mild; L4-5 moderate right"); a side may also head the severity, set off by
+        punctuation ("foramina: right - moderate; left - mild")."""
         out = []
         for k, item in enumerate(items):
             if item.kind == "SEVERITY":
                 sides, alone = self._lone_severity(items, k)
-                if alone:
-                    out.append(self._copy(model, item, sides, k))
+                if not alone:
+                    continue
+                j = k - 1
+                while j >= 0 and items[j].kind == WORD and not items[j].text.isalnum():
+                    j -= 1
+                if not sides and 0 <= j < k - 1 and items[j].kind == "SIDE":
+                    sides = [items[j]]
+                out.append(self._copy(model, item, sides, k))
         return out
 
     def _coordinate(self, cores: list[Core], items: list[Item]) -> None:

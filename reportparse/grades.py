@@ -104,13 +104,16 @@ class GradeResolver(GrammarStage):
                 levels = tuple(lvl for lvl in (f.group.levels if f.group else LEVELS) if lvl in coverage)
             elif f.rank == "none" or f.group is None:
                 levels = ("",)
-            elif f.rank == "remaining" and f.located and not f.group.of_levels:
-                # "all other foramina are patent": every slot of that location left open; "the remaining levels
-                # show no canal or foraminal stenosis" is about the levels the report does not name (below)
-                levels = f.group.levels
             elif f.rank == "remaining":
-                levels = tuple(lvl for lvl in f.group.levels if lvl not in named) or (
-                    f.group.levels if f.group.restricted else ())
+                # an exception ("no stenosis except at L3-4") makes a whole-study statement: the levels of the study
+                # (decision D13); "elsewhere", "the remaining levels" cover every level
+                pool = tuple(lvl for lvl in f.group.levels if lvl in coverage) if f.group.exception else f.group.levels
+                if f.located and not f.group.of_levels:
+                    # "all other foramina are patent": every slot of that location left open; "the remaining levels
+                    # show no canal or foraminal stenosis" is about the levels the report does not name (below)
+                    levels = pool
+                else:
+                    levels = tuple(lvl for lvl in pool if lvl not in named) or (pool if f.group.restricted else ())
             else:
                 levels = f.group.levels
             for level in levels:

@@ -195,8 +195,9 @@ def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> lis
     Section rules with ``"metadata": {"line_start": true}`` count only at the start of a line ("MRI:" inside
     a sentence is no header). An excluded section (history, indication, ...) whose text starts on the header's
     line ends with that line; one whose header stands alone ends at the next blank line. The text after it
-    belongs to no section, so a report without a FINDINGS header is not lost to its INDICATION line. In a
-    report flattened onto one line, an inline excluded section ends with its first sentence.
+    belongs to no section, so a report without a FINDINGS header is not lost to its INDICATION line. Outside a
+    radiology report (no FINDINGS or TECHNIQUE header), an inline excluded section ends with its first sentence:
+    a note's "History: back pain. MRI showed ..." or a report flattened onto one line goes on after it.
     """
     n = len(doc)
     texts = tokens.texts
@@ -209,6 +210,7 @@ def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> lis
         if meta.get("line_start") and not tokens.starts_line(section.title_start):
             continue
         kept.append(section)
+    report = any(section.category in REPORT_SECTIONS for section in kept)
     for k, section in enumerate(kept):
         end = kept[k + 1].title_start if k + 1 < len(kept) else n
         if section.category in excluded:
@@ -218,7 +220,7 @@ def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> lis
                 text = texts[i]
                 sent_start = i in tokens.sent_starts
                 if ("\n" in text and inline and i + 1 < n and not texts[i + 1][:1].islower()) or \
-                        text.count("\n") >= 2 or (inline and i > section.body_start and sent_start
+                        text.count("\n") >= 2 or (inline and not report and i > section.body_start and sent_start
                                                     and not tokens.starts_line(i)):
                     end = i + (0 if sent_start and not tokens.spaces[i] else 1)
                     break

@@ -1047,3 +1047,62 @@ def test_a_neurologically_unremarkable_examination_is_no_normal_mri():
 def test_left_over_normals_behind_a_reporting_verb(text):
     out = grades(text)
     assert out["L4-L5"] == (1, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+
+
+def test_a_history_line_of_a_report_is_history_to_its_end():
+    text = ("MR LUMBAR SPINE\nCLINICAL HISTORY: Laminectomy at L3-4 two years ago. Worse leg pain now. Marked canal "
+            "narrowing at L3-4 on the old films.\nFINDINGS: The canal at L2-3 is capacious.")
+    assert graded(text) == {"L2-L3": (0, N, N)}
+
+
+def test_a_clinic_note_history_line_still_goes_on_after_its_first_sentence():
+    text = "History: 61M, leg pain on walking. His MRI today shows moderate central stenosis at L2-3.\nPlan: review."
+    assert graded(text) == {"L2-L3": (2, N, N)}
+
+
+@pytest.mark.parametrize("text", [
+    "Indication: sciatica. Pre-operative MRI (2017) demonstrated marked L5-S1 canal narrowing.",
+    "Her preop MR scan had shown severe right L4-5 foraminal stenosis before the fusion.",
+])
+def test_a_pre_operative_study_is_a_prior_study(text):
+    assert graded(text) == {}
+
+
+@pytest.mark.parametrize("text", [
+    "Visit note. Standing x-rays in May: a lumbarised S1, otherwise normal. MRI: slight canal narrowing at L3-4.",
+    "Visit note. Flexion/extension radiographs today: an old pars defect, otherwise unremarkable. MRI: slight "
+    "canal narrowing at L3-4.",
+])
+def test_a_lead_in_naming_another_modality_makes_no_left_over_statement(text):
+    assert graded(text) == {"L3-L4": (1, N, N)}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L4/5 - exit foramina: left - marked narrowing; right - slight.", (N, 1, 3)),
+    ("L4/5. Exit foramina: right: moderate; left: normal.", (N, 2, 0)),
+])
+def test_a_side_heading_the_severity_of_a_continued_clause(text, expected):
+    assert grades(text)["L4-L5"] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Facet overgrowth at L3-L4 produces marked central stenosis and slight narrowing of both exit foramina, while the "
+     "L2-L3 level has a shallow bulge with slight canal narrowing.",
+     {"L2-L3": (1, N, N), "L3-L4": (3, 1, 1)}),
+    ("The scan showed a right-sided herniation at L4-L5 with moderate right foraminal narrowing and mild canal "
+     "stenosis, and an annular fissure at L5-S1 without foraminal narrowing.",
+     {"L4-L5": (1, 2, N), "L5-S1": (N, 0, 0)}),
+    # no clause break before the later level: the phrase is that level's
+    ("Slight canal narrowing at L2-L3 and moderate, bilateral foraminal narrowing at L3-L4.",
+     {"L2-L3": (1, N, N), "L3-L4": (N, 2, 2)}),
+])
+def test_a_listed_phrase_stays_with_its_level_across_a_clause_break(text, expected):
+    assert graded(text) == expected
+
+
+def test_an_exception_statement_in_a_clinic_note_leaves_t12_l1_open():
+    text = ("Follow-up. Reviewed her MRI: degenerative change with no central or foraminal narrowing of note "
+            "except at L2-3, where a bulge moderately narrows the right foramen.\nPlan: physio.")
+    out = grades(text)
+    assert out["T12-L1"] == (N, N, N) and out["L2-L3"] == (0, 2, 0)
+    assert all(out[lvl] == (0, 0, 0) for lvl in LUMBAR if lvl != "L2-L3")
