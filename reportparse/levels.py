@@ -195,9 +195,10 @@ def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> lis
     Section rules with ``"metadata": {"line_start": true}`` count only at the start of a line ("MRI:" inside
     a sentence is no header). An excluded section (history, indication, ...) whose text starts on the header's
     line ends with that line; one whose header stands alone ends at the next blank line. The text after it
-    belongs to no section, so a report without a FINDINGS header is not lost to its INDICATION line. Outside a
-    radiology report (no FINDINGS or TECHNIQUE header), an inline excluded section ends with its first sentence:
-    a note's "History: back pain. MRI showed ..." or a report flattened onto one line goes on after it.
+    belongs to no section, so a report without a FINDINGS header is not lost to its INDICATION line. An inline
+    excluded section ends with its first sentence: a report flattened onto one line, a note's "History: back pain.
+    MRI showed ..." or a procedure note's "Indication: sciatica. MRI demonstrates ..." goes on after it (an older
+    study quoted on a report's HISTORY line is a prior study, see the findings stage).
     """
     n = len(doc)
     texts = tokens.texts
@@ -210,7 +211,6 @@ def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> lis
         if meta.get("line_start") and not tokens.starts_line(section.title_start):
             continue
         kept.append(section)
-    report = any(section.category in REPORT_SECTIONS for section in kept)
     for k, section in enumerate(kept):
         end = kept[k + 1].title_start if k + 1 < len(kept) else n
         if section.category in excluded:
@@ -220,7 +220,7 @@ def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> lis
                 text = texts[i]
                 sent_start = i in tokens.sent_starts
                 if ("\n" in text and inline and i + 1 < n and not texts[i + 1][:1].islower()) or \
-                        text.count("\n") >= 2 or (inline and not report and i > section.body_start and sent_start
+                        text.count("\n") >= 2 or (inline and i > section.body_start and sent_start
                                                     and not tokens.starts_line(i)):
                     end = i + (0 if sent_start and not tokens.spaces[i] else 1)
                     break
@@ -393,6 +393,13 @@ class LevelScoper:
         kinds = {i.kind for i in items if i.kind != "LEVEL" or i.meta["level"] != "other"}
         return {"LEVEL", "STENOSIS", "SEVERITY"} <= kinds
 
+    def level_scoped(self, items: list[Item], line_groups: int) -> bool:
+        """Whether a left-over word with no level of its own ("otherwise", "other") under a heading is about the
+        heading's level: "L3-4: mild bulge. Otherwise normal." is; not "... at L4-5 ...; at L5-S1 ... Otherwise no
+        stenosis." (a line that has named more than one level), nor "The study is otherwise negative." (one of
+        ``study.study_words``)."""
+        return line_groups <= 1 and not any(w in self.grammar.study_words for i in items for w in i.text.split())
+
     def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
         """True when the first content item of the sentence starts a group of named levels (a heading).
 
@@ -422,6 +429,7 @@ class LevelScoper:
         last_section: str | None = None
         region_scope: frozenset[str] = frozenset()
         lead_in = False
+        line_groups = 0  # explicit level groups named on the current line so far
         next_span = 0
         text = doc_text(doc)
         regions = [(m.start(), m.lastgroup) for m in self.region_pattern.finditer(text.lower())]
@@ -437,6 +445,7 @@ class LevelScoper:
                 heading = None
             if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
                 narrative = None
+                line_groups = 0
             skipped = section in excluded
             if skipped and section not in self.grammar.title_sections:  # nothing reads an excluded sentence
                 items, next_span = [], bisect_left(concepts.starts, end, next_span)
@@ -456,8 +465,9 @@ class LevelScoper:
             info.regions = named or region_scope
             if info.excluded:
                 continue
-            info.groups = self.groups(items, heading is not None)
+            info.groups = self.groups(items, heading is not None and self.level_scoped(items, line_groups))
             info.inherited = narrative or heading
+            line_groups += sum(grp.kind == "explicit" for grp in info.groups)
             same = self.same_level(items)
             if same is not None:
                 # "... and the foramina are patent at that level": the level named last, in this sentence or in

@@ -1049,10 +1049,10 @@ def test_left_over_normals_behind_a_reporting_verb(text):
     assert out["L4-L5"] == (1, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
 
 
-def test_a_history_line_of_a_report_is_history_to_its_end():
-    text = ("MR LUMBAR SPINE\nCLINICAL HISTORY: Laminectomy at L3-4 two years ago. Worse leg pain now. Marked canal "
-            "narrowing at L3-4 on the old films.\nFINDINGS: The canal at L2-3 is capacious.")
-    assert graded(text) == {"L2-L3": (0, N, N)}
+def test_a_procedure_note_indication_line_goes_on_after_its_first_sentence():
+    text = ("OPERATIVE NOTE\nProcedure: left L3-4 hemilaminotomy.\nIndications: 58F, two years of claudication. Her "
+            "MRI demonstrates marked central stenosis at L3-4.\nDescription: prone on the frame ...")
+    assert graded(text) == {"L3-L4": (3, N, N)}
 
 
 def test_a_clinic_note_history_line_still_goes_on_after_its_first_sentence():
@@ -1106,3 +1106,36 @@ def test_an_exception_statement_in_a_clinic_note_leaves_t12_l1_open():
     out = grades(text)
     assert out["T12-L1"] == (N, N, N) and out["L2-L3"] == (0, 2, 0)
     assert all(out[lvl] == (0, 0, 0) for lvl in LUMBAR if lvl != "L2-L3")
+
+
+@pytest.mark.parametrize("text", [
+    "Consult. At L2-3 a broad bulge gives mild central stenosis. L3-4 has severe stenosis of the central canal. "
+    "Otherwise no narrowing.",
+    "REVIEW OF IMAGING: L2-3 MILD CENTRAL STENOSIS. L3-4 SEVERE CENTRAL STENOSIS. NO OTHER SIG STENOSIS.",
+])
+def test_otherwise_after_a_line_naming_several_levels_is_a_left_over_statement(text):
+    out = grades(text)
+    assert out["L2-L3"] == (1, N, N) and out["L3-L4"] == (3, N, N)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ("T12-L1", "L1-L2", "L4-L5", "L5-S1"))
+
+
+def test_otherwise_with_a_study_word_under_a_level_heading_is_about_the_study():
+    text = ("MRI L-SPINE\nFINDINGS:\nL4-5: Left foraminal narrowing, marked.\nL5-S1: Slight bulge. No stenosis.\n"
+            "Exam otherwise unremarkable.")
+    out = grades(text)
+    assert out["L4-L5"] == (N, N, 3) and out["L5-S1"] == (0, 0, 0)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ("T12-L1", "L1-L2", "L2-L3", "L3-L4"))
+
+
+def test_otherwise_normal_after_one_level_heading_is_about_that_level():
+    assert graded("FINDINGS:\nL1-2: Small Schmorl node. Otherwise normal.") == {"L1-L2": (0, 0, 0)}
+
+
+@pytest.mark.parametrize("text", [
+    "Impression: Slight canal narrowing at L2-3. Remainder unremarkable.",
+    "She read me the report: slight canal narrowing at L2-3. And everything else normal.",
+    "Slight canal narrowing at L2-3; all else within normal limits.",
+])
+def test_remainder_and_everything_else_are_left_over_markers(text):
+    out = grades(text)
+    assert out["L2-L3"] == (1, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L2-L3")
