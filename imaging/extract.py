@@ -47,7 +47,9 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -849,40 +851,45 @@ def extract(studies: Sequence[Path], out_dir: Path, cfg: Optional[ExtractConfig]
     out_dir = Path(out_dir)
     naming = Naming(out_dir, deidentify_key)
     source = BodySource(model_path, vertebrae_dir)
-    found = discover_studies(studies, study_ids)
-    if not found.studies:
-        ignored = found.describe_ignored()
-        raise ImagingError(Errors.I034.format(paths=[str(s) for s in studies], ignored=f" ({ignored})" if ignored
-                                              else ""))
-    _check_output_folder(out_dir, naming)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    records: dict[str, StudyRecord] = {}
-    todo = []
-    for st in found.studies:
-        done = _load_done(out_dir, st, cfg, naming) if resume else None
-        if done is not None:
-            records[st.study_id] = done
-            if progress:
-                progress(done)
-        else:
-            todo.append(st)
-    if workers <= 1 or len(todo) <= 1:
-        # numpy's BLAS on one thread: the disc geometry's products are tiny, and idle BLAS threads spin between
-        # them (a third of the CPU time of a study, and the cores another worker could use)
-        with threadpool_limits(limits=1, user_api="blas"):
-            for st in todo:
-                records[st.study_id] = extract_study(st, out_dir, cfg, source, naming)
+    with ExitStack() as stack:
+        pool = None
+        if workers > 1:
+            # forked workers start with this process's imports (a spawned one spends seconds of CPU on its own);
+            # each sets its own torch and ITK threads (_init_worker). Fork only on Linux (macOS's system libraries
+            # are not fork-safe, Windows has none): spawn elsewhere. The pool reads the DICOM headers of the
+            # discovery too.
+            start = "fork" if sys.platform.startswith("linux") else "spawn"
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            pool = stack.enter_context(ProcessPoolExecutor(
+                workers, mp_context=get_context(start), initializer=_init_worker,
+                initargs=(str(model_path) if model_path else None, str(vertebrae_dir) if vertebrae_dir else None,
+                          threads)))
+        found = discover_studies(studies, study_ids, probe_map=partial(pool.map, chunksize=32) if pool else map)
+        if not found.studies:
+            ignored = found.describe_ignored()
+            raise ImagingError(Errors.I034.format(paths=[str(s) for s in studies],
+                                                  ignored=f" ({ignored})" if ignored else ""))
+        _check_output_folder(out_dir, naming)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        records: dict[str, StudyRecord] = {}
+        todo = []
+        for st in found.studies:
+            done = _load_done(out_dir, st, cfg, naming) if resume else None
+            if done is not None:
+                records[st.study_id] = done
                 if progress:
-                    progress(records[st.study_id])
-    else:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        # forked workers start with this process's imports (a spawned one spends seconds of CPU on its own); each
-        # sets its own torch and ITK threads (_init_worker). Fork only on Linux (macOS's system libraries are not
-        # fork-safe, Windows has none): spawn elsewhere.
-        start = "fork" if sys.platform.startswith("linux") else "spawn"
-        with ProcessPoolExecutor(workers, mp_context=get_context(start), initializer=_init_worker,
-                                 initargs=(str(model_path) if model_path else None,
-                                           str(vertebrae_dir) if vertebrae_dir else None, threads)) as pool:
+                    progress(done)
+            else:
+                todo.append(st)
+        if pool is None or len(todo) <= 1:
+            # numpy's BLAS on one thread: the disc geometry's products are tiny, and idle BLAS threads spin between
+            # them (a third of the CPU time of a study, and the cores another worker could use)
+            with threadpool_limits(limits=1, user_api="blas"):
+                for st in todo:
+                    records[st.study_id] = extract_study(st, out_dir, cfg, source, naming)
+                    if progress:
+                        progress(records[st.study_id])
+        else:
             futures = {pool.submit(_work, st, out_dir, cfg, naming): st.study_id for st in todo}
             for fut in futures:
                 records[futures[fut]] = fut.result()

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 import pydicom
@@ -460,6 +460,8 @@ class Discovery:
 
 
 _PROBE_TAGS = ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Rows"]
+#: ``map``-like: applies :func:`_probe` to a list of files, results in order (builtin ``map``, a pool's ``map``).
+ProbeMap = Callable[[Callable[[Path], "tuple[str, str, str] | str"], list[Path]], Iterable["tuple[str, str, str] | str"]]
 _IMAGE_DATA_SUFFIXES = (".raw", ".zraw")  # the pixel files beside a MetaImage header (.mhd)
 NOT_DICOM, DICOMDIR, NO_IMAGE, NO_UID, HIDDEN, DUPLICATE = (
     "not DICOM", "DICOMDIR", "DICOM without pixel data", "DICOM image without study or series UID", "hidden",
@@ -513,7 +515,8 @@ def read_study_ids(path: str | os.PathLike) -> dict[str, str]:
     return out
 
 
-def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dict[str, str]] = None) -> Discovery:
+def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dict[str, str]] = None,
+                     probe_map: ProbeMap = map) -> Discovery:
     """Find the studies under ``paths`` (folders, DICOM files, NIfTI / MetaImage files) by their DICOM identity.
 
     Every file under a folder is looked at, however deep: DICOM images are grouped by StudyInstanceUID (one
@@ -537,6 +540,8 @@ def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dic
     its ``train_images`` or a study folder in it; :mod:`imaging.datasets.rsna`) gives its studies named by their RSNA ``study_id``, the
     series descriptions and reference points taken from the data set's CSV files.
 
+    ``probe_map`` reads the DICOM headers of the files (``map``; a process pool's ``map`` reads them in parallel).
+
     Raises:
         ImagingError: I001 when a path does not exist; I031 when two studies end with the same id.
     """
@@ -545,7 +550,7 @@ def discover_studies(paths: Iterable[str | os.PathLike], study_ids: Optional[dic
         if not p.exists():
             raise ImagingError(Errors.I001.format(path=p, cwd=Path.cwd()))
     layouts = {p: rsna.find_layout(p) for p in paths}
-    scan = _scan([p for p in paths if layouts[p] is None])
+    scan = _scan([p for p in paths if layouts[p] is None], probe_map)
     files = {uid: tuple(sorted(inst.values())) for uid, inst in scan.instances.items()}
     holders = _holders(files, scan.images)
     folders = _study_folders(files, scan.series, holders, paths)
@@ -586,20 +591,29 @@ class _Scan:
     empty: list[Path] = field(default_factory=list)
 
 
-def _scan(paths: Sequence[Path]) -> _Scan:
-    """Look at every file under ``paths`` once: group DICOM images by study, collect image files, note the rest."""
+def _scan(paths: Sequence[Path], probe_map: ProbeMap = map) -> _Scan:
+    """Look at every file under ``paths`` once: group DICOM images by study, collect image files, note the rest.
+    ``probe_map(_probe, files)`` reads the DICOM headers (a process pool's ``map`` reads them in parallel)."""
     scan, seen = _Scan(), set()
+    owners: list[tuple[Path, list[Path], bool]] = []  # each path, its files to probe, whether it holds image files
     for p in paths:
-        useful = False
+        files, images = [], False
         for f in _walk(p):
             if f in seen or (f.suffix.lower() in _IMAGE_DATA_SUFFIXES and f.with_suffix(".mhd").exists()):
                 continue
             seen.add(f)
             if f.name.lower().endswith(IMAGE_SUFFIXES):
                 scan.images.append(f)
-                useful = True
-                continue
-            found = HIDDEN if f.name.startswith(".") else _probe(f)
+                images = True
+            elif f.name.startswith("."):
+                scan.ignored[f] = HIDDEN
+            else:
+                files.append(f)
+        owners.append((p, files, images))
+    probed = iter(probe_map(_probe, [f for _, files, _ in owners for f in files]))
+    for p, files, useful in owners:
+        for f in files:
+            found = next(probed)
             if isinstance(found, str):
                 scan.ignored[f] = found
                 continue

@@ -129,6 +129,26 @@ def test_one_study_split_over_two_inputs_is_one_study_and_copies_count_once(coho
     assert found.ignored_counts() == {"duplicate SOPInstanceUID": len(_files(study))}
 
 
+def test_headers_read_by_a_process_pool_find_what_one_process_finds(cohort, sids, tmp_path):
+    """``imaging extract -j N`` reads the headers of the discovery in its worker pool: the same studies, files,
+    ignored files (clutter, second copies) and empty inputs, in the same order."""
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    root = _flat(cohort, sids, tmp_path / "flat")
+    _clutter(root)
+    (tmp_path / "empty").mkdir()
+    copy = shutil.copytree(cohort / "dicom" / sids[0], tmp_path / "copy" / sids[0])
+    paths = [root, copy, tmp_path / "empty"]
+    one = discover_studies(paths)
+    with ProcessPoolExecutor(2) as pool:
+        pooled = discover_studies(paths, probe_map=partial(pool.map, chunksize=7))
+    assert [(st.study_id, st.path, st.files) for st in pooled.studies] == \
+        [(st.study_id, st.path, st.files) for st in one.studies]
+    assert pooled.ignored == one.ignored and pooled.empty == one.empty == [tmp_path / "empty"]
+    assert one.ignored_counts()["duplicate SOPInstanceUID"] == len(_files(copy))
+
+
 def test_mapping_file_names_studies(cohort, sids, uids, tmp_path):
     mapping = tmp_path / "ids.csv"
     mapping.write_text("study_instance_uid,study_id\n" + "".join(f"{uids[s]},case-{s}\n" for s in sids))
