@@ -59,6 +59,7 @@ from spinecore.schema import LEVELS
 
 from .concepts import span_attr
 from .levels import LEVEL_PREPOSITIONS, T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after
+from .sentences import token_columns
 from .rules import Grammar, cached_rules
 
 if not Doc.has_extension("rp_findings"):
@@ -91,6 +92,69 @@ def sentence_words(items: list[Item]) -> list[str]:
             else:
                 words.append(w)
     return words
+
+
+#: How the cells of a grade table's lines are parted, tried in this order: pipes, tabs, runs of two or more spaces.
+CELL_PATTERNS = (("|", re.compile(r"[^|\n]+")), ("\t", re.compile(r"[^\t\n]+")),
+                 ("  ", re.compile(r"\S+(?: \S+)*")))
+
+
+def _cells(text: str, start: int, pattern: re.Pattern) -> list[tuple[int, int]]:
+    """The character spans (document offsets) of the non-empty cells of one table line."""
+    return [(start + m.start(), start + m.end()) for m in pattern.finditer(text) if m.group().strip()]
+
+
+@dataclass
+class GradeTable:
+    """A table of grades with one column per location, from its header line ("Level | Canal | R foramen |
+    L foramen", "LEVEL    CANAL    RIGHT NF    LEFT NF"): the pattern of its cells and the slots of each column
+    (none for a column of something else, such as the disc)."""
+
+    pattern: re.Pattern
+    columns: list[tuple[str, ...]]
+
+    @classmethod
+    def header(cls, info: SentenceInfo, text: str, idx: list[int]) -> "GradeTable | None":
+        """The table a header line opens, or None: two or more cells, at least one naming a location, and no
+        level or severity (a row, or a sentence)."""
+        if any(i.kind in ("LEVEL", "SEVERITY", "STENOSIS") for i in info.items):
+            return None
+        line = text[info.start_char:info.end_char]
+        for separator, pattern in CELL_PATTERNS:
+            if separator not in line:
+                continue
+            cells = _cells(line, info.start_char, pattern)
+            if len(cells) < 2:
+                continue
+            columns = [cls._slots([i for i in info.items if a <= idx[i.start] < b]) for a, b in cells]
+            if any(columns):
+                return cls(pattern, columns)
+        return None
+
+    @staticmethod
+    def _slots(items: list[Item]) -> tuple[str, ...]:
+        locations = {i.meta["location"] for i in items if i.kind == "LOCATION"}
+        sides = {i.meta["side"] for i in items if i.kind == "SIDE"}
+        if locations == {"canal"}:
+            return ("scs",)
+        if locations == {"foramen"}:
+            return tuple(slot for side, slot in (("right", "rfs"), ("left", "lfs")) if side in sides or not sides)
+        return ()
+
+    def row(self, info: SentenceInfo, index: int, text: str, idx: list[int]) -> "list[Finding] | None":
+        """The findings of a row of this table ("L4-5 | severe | moderate | moderate-severe"), or None when the
+        line is no row (another number of cells, or no level): the table has ended. A location cell grades its
+        slots with its highest severity; a cell without one ("n/a", "not assessed") grades nothing."""
+        cells = _cells(text[info.start_char:info.end_char], info.start_char, self.pattern)
+        group = info.groups[0] if info.groups and info.groups[0].kind == "explicit" else None
+        if len(cells) != len(self.columns) or group is None:
+            return None
+        out = []
+        for (a, b), slots in zip(cells, self.columns):
+            grades = [i.meta["grade"] for i in info.items if i.kind == "SEVERITY" and a <= idx[i.start] < b]
+            for slot in slots if grades else ():
+                out.append(Finding(slot, max(grades), "explicit", group, index, a, b, ("table",), located=True))
+        return out
 
 
 @dataclass
@@ -952,7 +1016,16 @@ class FindingAssembler:
         last: Core | None = None
         clause_model: Core | None = None
         side: str | None = None
+        table: GradeTable | None = None
+        text, idx = doc_text(doc), token_columns(doc)[3]
         for index, info in enumerate(doc._.rp_sentences or ()):
+            rows = table.row(info, index, text, idx) if table is not None and not info.excluded else None
+            if rows is not None:
+                findings.extend(rows)
+                continue
+            table = None if info.excluded else GradeTable.header(info, text, idx)
+            if table is not None:
+                continue
             found, last = self.sentence(info, index, doc, last.location if last else None, side, clause_model)
             clause_model = last if info.items and info.items[-1].text in self.g.clause_punct else None
             findings.extend(found)

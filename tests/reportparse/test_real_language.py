@@ -1139,3 +1139,22 @@ def test_otherwise_normal_after_one_level_heading_is_about_that_level():
 def test_remainder_and_everything_else_are_left_over_markers(text):
     out = grades(text)
     assert out["L2-L3"] == (1, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L2-L3")
+
+
+@pytest.mark.parametrize("text", [
+    "FINDINGS:\nSegment | Disc | Central canal | Right NF | Left NF\nL2/3 | dry | slight | n/a | normal\n"
+    "L3/4 | bulging | moderate-severe | mild-moderate | severe\nNo other abnormality of note.",
+    "FINDINGS:\nLEVEL\tCENTRAL CANAL\tRT FORAMEN\tLT FORAMEN\nL2/3\tslight\tnot assessed\tnormal\n"
+    "L3/4\tmoderate-severe\tmild-moderate\tsevere\n",
+    "FINDINGS:\nlevel      central canal     right NF        left NF\nL2/3       slight            n/a             normal\n"
+    "L3/4       moderate-severe   mild-moderate   severe\n",
+])
+def test_a_grade_table_with_one_column_per_location(text):
+    out = grades(text)
+    assert out["L2-L3"] == (1, N, 0) and out["L3-L4"] == (3, 2, 3)
+
+
+def test_a_table_of_other_things_grades_nothing():
+    text = ("Imaging reviewed:\n| Test | When | Read |\n| CT abdomen | 3/2 | severe narrowing of the aorta |\n"
+            "| MRI lumbar | 3/9 | slight canal narrowing at L2-3 |")
+    assert graded(text) == {"L2-L3": (1, N, N)}
