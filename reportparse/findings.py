@@ -612,15 +612,16 @@ class FindingAssembler:
 
     def _attached(self, items: list[Item], group: LevelGroup, left: int, position: int, later: LevelGroup) -> bool:
         """Whether the phrase whose modifiers start at token ``left`` and core at ``position`` hangs on ``group``
-        and a clause break after its core (a comma or semicolon) parts it from the ``later`` level ("..., an L4-5 disc bulge", "..., the L3-4 level shows").
+        and a clause break after its core (a comma, a semicolon, a closing quotation mark) parts it from the
+        ``later`` level ("..., an L4-5 disc bulge", "..., the L3-4 level shows").
         It hangs on ``group`` by attaching words only (``levels.attaching_words``: "at L1-2 and L2-3 with mild
         canal narrowing", "at L4-5 causing ..."), or as the next member of a list that started after ``group``
         with no clause break ("severe canal stenosis at L4-5 and moderate foraminal narrowing, ...", "at L5-S1
         resulting in moderate left foraminal narrowing and mild canal stenosis, and ...")."""
         g = self.g
 
-        def breaks(item: Item) -> bool:
-            return item.kind == WORD and (item.text == "," or item.text in g.clause_punct)
+        def breaks(item: Item) -> bool:  # a comma, a semicolon or the end of a quotation
+            return item.kind == WORD and (item.text in (",", '"', "\u201d") or item.text in g.clause_punct)
 
         between = [item for item in items if group.end <= item.start < left]
         if not between:
@@ -672,7 +673,7 @@ class FindingAssembler:
         colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and (
             items[k].text in LEAD_IN_ENDS or items[k].text in g.reporting_verbs)), None)
         if colon is not None and all(i.kind == WORD for i in items[:colon]):
-            if any(w in g.blocking_words for w in sentence_words(items[:colon])):
+            if any(w in g.blocking_words or w in g.modality_words for w in sentence_words(items[:colon])):
                 return False  # about something else: "Lumbar x-ray: a transitional segment, otherwise normal"
             items = items[colon + 1:]
         for item in items:
@@ -749,7 +750,8 @@ class FindingAssembler:
             or (i.kind == WORD and not i.text.isalnum()) for i in info.items)
         if not (bare or any(w in g.study_words for w in words)):
             return False
-        if any(w in g.blocking_words for w in words) or any(w in g.prior_words for w in words) or self._clinical(words):
+        if any(w in g.blocking_words or w in g.modality_words or w in g.prior_words for w in words) \
+                or self._clinical(words):
             return False
         for item in info.items:
             if item.kind in ("LOCATION", "STENOSIS", "LEVEL", "DISTRACTOR", "MULTILEVEL", "COMPARATOR"):

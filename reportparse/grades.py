@@ -32,8 +32,8 @@ from spacy.tokens import Doc
 
 from spinecore.schema import LEVELS, LOCATIONS
 
-from .findings import Finding
-from .levels import doc_text
+from .findings import Finding, sentence_words
+from .levels import SentenceInfo, doc_text
 from .rules import GrammarStage, cached_rules
 
 if not Doc.has_extension("rp_result"):
@@ -80,11 +80,18 @@ class ReportGrades:
 class GradeResolver(GrammarStage):
     """Resolves the findings of a doc into :class:`ReportGrades`. See the module docstring."""
 
+    def _discusses(self, info: SentenceInfo) -> bool:
+        """Whether a sentence speaks of the discs at the levels it names (a disc finding of this MRI)."""
+        g = self.grammar
+        words = sentence_words(info.items)
+        return any(w in g.discussion_words for w in words) and not any(w in g.modality_words for w in words)
+
     def __call__(self, doc: Doc) -> Doc:
         sentences = doc._.rp_sentences or []
-        # levels the report discusses: headings, and any level a statement was placed at ("the conus ends at
-        # L1-2" does not discuss L1-2)
-        named = {lvl for info in sentences if not info.excluded and info.heading
+        # levels the report discusses: headings, levels named with a disc finding (``study.discussion_words``:
+        # "small bulges at L4-5 and L5-S1", not on another modality: "X-rays: osteophytes T10 to L3"), and any
+        # level a statement was placed at ("the conus ends at L1-2" does not discuss L1-2)
+        named = {lvl for info in sentences if not info.excluded and (info.heading or self._discusses(info))
                  for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels}
         named.update(lvl for f in doc._.rp_findings or () if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)

@@ -102,9 +102,10 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                 "typo_min_length": ("an integer of at least 4", lambda v: isinstance(v, int)
                                     and not isinstance(v, bool) and v >= 4)},
     "study": {"study_words": _STR_LIST, "normal_words": _STR_LIST, "qualifiers": _STR_LIST,
-              "blocking_words": _STR_LIST, "clinical_words": _STR_LIST, "prior_words": _STR_LIST,
+              "blocking_words": _STR_LIST, "modality_words": _STR_LIST, "clinical_words": _STR_LIST,
+              "prior_words": _STR_LIST,
               "past_verbs": _STR_LIST, "exception_words": _STR_LIST, "note_headings": _STR_LIST,
-              "current_markers": _STR_LIST, "regions": _REGIONS},
+              "current_markers": _STR_LIST, "discussion_words": _STR_LIST, "regions": _REGIONS},
     "resolution": {"rank_order": ("['explicit', 'generic', 'remaining', 'study']",
                                   lambda v: v == ["explicit", "generic", "remaining", "study"]),
                    "combine": ("'max' (the higher grade wins)", lambda v: v == "max")},
@@ -159,12 +160,14 @@ class Grammar:
     normal_words: tuple[str, ...]
     qualifiers: frozenset[str]
     blocking_words: frozenset[str]
+    modality_words: frozenset[str]
     clinical_words: frozenset[str]
     prior_words: frozenset[str]
     past_verbs: frozenset[str]
     exception_words: frozenset[str]
     note_headings: frozenset[str]
     current_markers: frozenset[str]
+    discussion_words: frozenset[str]
     regions: dict[str, tuple[str, ...]]
 
     @classmethod
@@ -218,12 +221,14 @@ class Grammar:
             normal_words=tuple(w.lower() for w in data["study"]["normal_words"]),
             qualifiers=words("study", "qualifiers"),
             blocking_words=words("study", "blocking_words"),
+            modality_words=words("study", "modality_words"),
             clinical_words=words("study", "clinical_words"),
             prior_words=words("study", "prior_words"),
             past_verbs=words("study", "past_verbs"),
             exception_words=words("study", "exception_words"),
             note_headings=words("study", "note_headings"),
             current_markers=words("study", "current_markers"),
+            discussion_words=words("study", "discussion_words"),
             regions={name: tuple(w.lower() for w in ws) for name, ws in data["study"]["regions"].items()},
         )
 

@@ -1158,3 +1158,26 @@ def test_a_table_of_other_things_grades_nothing():
     text = ("Imaging reviewed:\n| Test | When | Read |\n| CT abdomen | 3/2 | severe narrowing of the aorta |\n"
             "| MRI lumbar | 3/9 | slight canal narrowing at L2-3 |")
     assert graded(text) == {"L2-L3": (1, N, N)}
+
+
+@pytest.mark.parametrize("text, discussed", [
+    ("Outside MRI reviewed: dehydrated discs at L2-3 and L3-4, slight left foraminal narrowing at L3-4; otherwise "
+     "no stenosis.", "L2-L3"),
+    ("Her scan shows facet arthropathy at L4/5. Moderate canal narrowing at L3/4. No stenosis at the other levels.",
+     "L4-L5"),
+])
+def test_a_level_named_with_a_disc_finding_is_discussed_and_keeps_its_open_slots(text, discussed):
+    out = grades(text)
+    assert out[discussed] == (N, N, N) and out["L1-L2"] == (0, 0, 0)
+
+
+def test_a_level_named_by_another_modality_is_not_discussed():
+    text = ("Plain films last year: osteophytes from T11 to L3. MRI this month: moderate canal narrowing at L4/5. No "
+            "stenosis at the other levels.")
+    assert grades(text)["L2-L3"] == (0, 0, 0)
+
+
+def test_a_closing_quotation_mark_parts_a_phrase_from_the_next_level():
+    text = 'The report says "marked canal stenosis at L2/L3 with moderate narrowing of both foramina" and "L3/L4 ' \
+           'slight canal stenosis".'
+    assert graded(text) == {"L2-L3": (3, 2, 2), "L3-L4": (1, N, N)}
