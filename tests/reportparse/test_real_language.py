@@ -1181,3 +1181,12 @@ def test_a_closing_quotation_mark_parts_a_phrase_from_the_next_level():
     text = 'The report says "marked canal stenosis at L2/L3 with moderate narrowing of both foramina" and "L3/L4 ' \
            'slight canal stenosis".'
     assert graded(text) == {"L2-L3": (3, 2, 2), "L3-L4": (1, N, N)}
+
+
+@pytest.mark.parametrize("text", [
+    "Comment: L3/4 canal moderately narrowed. L1/2 and L2/3: nil significant.",
+    "L3/4: moderate canal narrowing.\nL1/2, L2/3: nil of note.",
+])
+def test_nil_significant_calls_a_level_normal(text):
+    out = grades(text)
+    assert out["L3-L4"] == (2, N, N) and out["L1-L2"] == out["L2-L3"] == (0, 0, 0)
