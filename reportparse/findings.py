@@ -79,6 +79,8 @@ COMPLEMENT_PREPOSITIONS = frozenset({"of", "within", "into", "in"})
 #: ConText categories that drop a finding, and those that only flag it.
 DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modality", "DEFINITION": "definition"}
 FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
+#: Words that end a clause inside a sentence besides ``sentences.clause_punct``: a comma, a closing quotation mark.
+CLAUSE_BREAKS = frozenset({",", '"', "\u201d"})
 
 
 def sentence_words(items: list[Item]) -> list[str]:
@@ -596,7 +598,10 @@ class FindingAssembler:
             return opener
         after = [grp for grp in groups if grp.start >= position]
         before = [grp for grp in ended if grp.end <= left and grp.kind == "explicit"]
-        if after and before and self._attached(info.items, before[-1], left, position, after[0]):
+        if after and before and (self._attached(info.items, before[-1], left, position, after[0])
+                                 or (after[0].kind != "explicit" and self._break_before(info.items, position, after[0]))):
+            # "... at L4-5, with mild foraminal narrowing, but no canal stenosis at any level": a scope marker
+            # after a clause break belongs to its own clause
             return before[-1]
         if after:
             return after[0]
@@ -610,6 +615,12 @@ class FindingAssembler:
         nxt = item_after(items, group.end, {","})
         return nxt is not None and nxt.start < position and nxt.kind == WORD and nxt.text in self.g.relative_words
 
+    def _break_before(self, items: list[Item], position: int, later: LevelGroup) -> bool:
+        """Whether a clause break (a comma, a semicolon, a closing quotation mark) lies between the core at
+        ``position`` and the ``later`` group."""
+        return any(item.kind == WORD and (item.text in CLAUSE_BREAKS or item.text in self.g.clause_punct)
+                   for item in items if position <= item.start < later.start)
+
     def _attached(self, items: list[Item], group: LevelGroup, left: int, position: int, later: LevelGroup) -> bool:
         """Whether the phrase whose modifiers start at token ``left`` and core at ``position`` hangs on ``group``
         and a clause break after its core (a comma, a semicolon, a closing quotation mark) parts it from the
@@ -619,17 +630,14 @@ class FindingAssembler:
         with no clause break ("severe canal stenosis at L4-5 and moderate foraminal narrowing, ...", "at L5-S1
         resulting in moderate left foraminal narrowing and mild canal stenosis, and ...")."""
         g = self.g
-
-        def breaks(item: Item) -> bool:  # a comma, a semicolon or the end of a quotation
-            return item.kind == WORD and (item.text in (",", '"', "\u201d") or item.text in g.clause_punct)
-
         between = [item for item in items if group.end <= item.start < left]
         if not between:
             return False
         attaching = all(item.kind == WORD and item.text in g.attaching_words for item in between)
         listed = between[-1].kind == WORD and between[-1].text in g.conjunctions and between[-1].text != "," and \
-            not any(breaks(item) or item.kind == "LEVEL" for item in between)
-        return (attaching or listed) and any(breaks(item) for item in items if position <= item.start < later.start)
+            not any(item.kind == "LEVEL" or (item.kind == WORD and (item.text in CLAUSE_BREAKS or
+                                                                    item.text in g.clause_punct)) for item in between)
+        return (attaching or listed) and self._break_before(items, position, later)
 
     def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:
         """True for a level group at the start of a list item or a clause: first in the sentence, or after a

@@ -115,9 +115,10 @@ class GradeResolver(GrammarStage):
                 # an exception ("no stenosis except at L3-4") makes a whole-study statement: the levels of the study
                 # (decision D13); "elsewhere", "the remaining levels" cover every level
                 pool = tuple(lvl for lvl in f.group.levels if lvl in coverage) if f.group.exception else f.group.levels
-                if f.located and not f.group.of_levels:
+                if f.located and not f.group.of_levels and not f.group.clause:
                     # "all other foramina are patent": every slot of that location left open; "the remaining levels
-                    # show no canal or foraminal stenosis" is about the levels the report does not name (below)
+                    # show no canal or foraminal stenosis" and "otherwise no canal or foraminal stenosis" are about
+                    # the levels the report does not discuss (below, decision D1)
                     levels = pool
                 else:
                     levels = tuple(lvl for lvl in pool if lvl not in named) or (pool if f.group.restricted else ())

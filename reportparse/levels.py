@@ -88,6 +88,7 @@ class LevelGroup:
     exception: bool = False  # "except (for)", "other than": scopes what comes before it, not the exception after it
     surgical: bool = False  # levels naming an operation ("the prior L5-S1 fusion"), not where a finding is
     of_levels: bool = False  # a left-over marker that names levels ("the remaining levels"), not locations
+    clause: bool = False  # a marker of the whole clause ("otherwise no canal or foraminal stenosis"), not of a noun
 
 
 @dataclass
@@ -337,7 +338,11 @@ class LevelScoper:
             groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted,
                                      bool(item.meta.get("region")), bool(item.meta.get("weak")),
                                      bool(item.meta.get("exception")),
-                                     of_levels=any(w.rstrip("s") in g.spoken_level_nouns for w in item.text.split())))
+                                     of_levels=any(w.rstrip("s") in g.spoken_level_nouns for w in item.text.split()),
+                                     clause=bool(item.meta.get("clause"))))
+        if any(grp.kind == "all" for grp in groups):
+            # "the foramina are otherwise patent at all levels": a location at every level (D2), not a clause
+            groups = [replace(grp, clause=False) for grp in groups]
         groups.sort(key=lambda grp: grp.start)
         return groups
 

@@ -1190,3 +1190,27 @@ def test_a_closing_quotation_mark_parts_a_phrase_from_the_next_level():
 def test_nil_significant_calls_a_level_normal(text):
     out = grades(text)
     assert out["L3-L4"] == (2, N, N) and out["L1-L2"] == out["L2-L3"] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("text", [
+    "FINDINGS: At L2-3 the canal is capacious. At L3-4 a broad bulge and slight canal narrowing. Otherwise, no "
+    "central or foraminal narrowing.",
+    "Letter. At L2-3 the canal is capacious. At L3-4 a broad bulge gives slight canal narrowing. Otherwise no "
+    "central or foraminal narrowing.",
+])
+def test_otherwise_naming_locations_leaves_the_discussed_levels_alone(text):
+    out = grades(text)
+    assert out["L2-L3"] == (0, N, N) and out["L3-L4"] == (1, N, N) and out["L1-L2"] == out["L4-L5"] == (0, 0, 0)
+
+
+def test_a_location_otherwise_normal_at_all_levels_fills_that_location_everywhere():
+    text = "FINDINGS:\nL3-4: slight left foraminal narrowing.\nThe foramina are otherwise patent at all levels."
+    out = grades(text)
+    assert out["L3-L4"] == (N, 0, 1) and out["L1-L2"] == (N, 0, 0)
+
+
+def test_a_scope_marker_after_a_clause_break_does_not_take_the_phrase_before_it():
+    text = ("Her scan showed a bulge at L3-4 touching the thecal sac, with slight narrowing of both foramina, and no "
+            "canal narrowing at any level.")
+    out = grades(text)
+    assert out["L3-L4"] == (0, 1, 1) and out["L2-L3"] == (0, N, N)
