@@ -615,11 +615,13 @@ class FindingAssembler:
         nxt = item_after(items, group.end, {","})
         return nxt is not None and nxt.start < position and nxt.kind == WORD and nxt.text in self.g.relative_words
 
+    def _breaks(self, item: Item) -> bool:
+        """Whether an item ends a clause inside its sentence: a comma, a semicolon, a closing quotation mark."""
+        return item.kind == WORD and (item.text in CLAUSE_BREAKS or item.text in self.g.clause_punct)
+
     def _break_before(self, items: list[Item], position: int, later: LevelGroup) -> bool:
-        """Whether a clause break (a comma, a semicolon, a closing quotation mark) lies between the core at
-        ``position`` and the ``later`` group."""
-        return any(item.kind == WORD and (item.text in CLAUSE_BREAKS or item.text in self.g.clause_punct)
-                   for item in items if position <= item.start < later.start)
+        """Whether a clause break lies between the core at ``position`` and the ``later`` group."""
+        return any(self._breaks(item) for item in items if position <= item.start < later.start)
 
     def _attached(self, items: list[Item], group: LevelGroup, left: int, position: int, later: LevelGroup) -> bool:
         """Whether the phrase whose modifiers start at token ``left`` and core at ``position`` hangs on ``group``
@@ -635,8 +637,7 @@ class FindingAssembler:
             return False
         attaching = all(item.kind == WORD and item.text in g.attaching_words for item in between)
         listed = between[-1].kind == WORD and between[-1].text in g.conjunctions and between[-1].text != "," and \
-            not any(item.kind == "LEVEL" or (item.kind == WORD and (item.text in CLAUSE_BREAKS or
-                                                                    item.text in g.clause_punct)) for item in between)
+            not any(item.kind == "LEVEL" or self._breaks(item) for item in between)
         return (attaching or listed) and self._break_before(items, position, later)
 
     def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:
