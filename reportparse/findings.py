@@ -58,7 +58,8 @@ from spacy.tokens import Doc
 from spinecore.schema import LEVELS
 
 from .concepts import span_attr
-from .levels import LEVEL_PREPOSITIONS, T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after
+from .levels import (LEVEL_PREPOSITIONS, T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after,
+                     sentence_words)
 from .sentences import token_columns
 from .rules import Grammar, cached_rules
 
@@ -81,19 +82,6 @@ DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modalit
 FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
 #: Words that end a clause inside a sentence besides ``sentences.clause_punct``: a comma, a closing quotation mark.
 CLAUSE_BREAKS = frozenset({",", '"', "\u201d"})
-
-
-def sentence_words(items: list[Item]) -> list[str]:
-    """The words of a sentence's items; after the parts of a hyphenated word that the tokenizer split, the word
-    itself ("x", "-", "ray", "x-ray"), as the grammar's word lists spell it."""
-    words: list[str] = []
-    for item in items:
-        for w in item.text.split():
-            if len(words) >= 2 and words[-1] == "-" and words[-2].isalnum() and w.isalnum():
-                words += [w, f"{words[-2]}-{w}"]
-            else:
-                words.append(w)
-    return words
 
 
 #: How the cells of a grade table's lines are parted, tried in this order: pipes, tabs, runs of two or more spaces.
@@ -940,11 +928,12 @@ class FindingAssembler:
                 sides, alone = self._lone_severity(items, k)
                 if not alone:
                     continue
-                j = k - 1
-                while j >= 0 and items[j].kind == WORD and not items[j].text.isalnum():
-                    j -= 1
-                if not sides and 0 <= j < k - 1 and items[j].kind == "SIDE":
-                    sides = [items[j]]
+                if not sides:  # a side before it, past punctuation only: "left - mild"
+                    j = k - 1
+                    while j >= 0 and items[j].kind == WORD and not items[j].text.isalnum():
+                        j -= 1
+                    if 0 <= j < k - 1 and items[j].kind == "SIDE":
+                        sides = [items[j]]
                 out.append(self._copy(model, item, sides, k))
         return out
 

@@ -32,8 +32,8 @@ from spacy.tokens import Doc
 
 from spinecore.schema import LEVELS, LOCATIONS
 
-from .findings import Finding, sentence_words
-from .levels import SentenceInfo, doc_text
+from .findings import Finding
+from .levels import SentenceInfo, doc_text, sentence_words
 from .rules import GrammarStage, cached_rules
 
 if not Doc.has_extension("rp_result"):
@@ -91,8 +91,11 @@ class GradeResolver(GrammarStage):
         # levels the report discusses: headings, levels named with a disc finding (``study.discussion_words``:
         # "small bulges at L4-5 and L5-S1", not on another modality: "X-rays: osteophytes T10 to L3"), and any
         # level a statement was placed at ("the conus ends at L1-2" does not discuss L1-2)
-        named = {lvl for info in sentences if not info.excluded and (info.heading or self._discusses(info))
-                 for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels}
+        named: set[str] = set()
+        for info in sentences:
+            mentioned = [lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels]
+            if mentioned and not info.excluded and (info.heading or self._discusses(info)):
+                named.update(mentioned)
         named.update(lvl for f in doc._.rp_findings or () if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)
         coverage = doc._.rp_coverage

@@ -91,6 +91,19 @@ class LevelGroup:
     clause: bool = False  # a marker of the whole clause ("otherwise no canal or foraminal stenosis"), not of a noun
 
 
+def sentence_words(items: list[Item]) -> list[str]:
+    """The words of a sentence's items; after the parts of a hyphenated word that the tokenizer split, the word
+    itself ("x", "-", "ray", "x-ray"), as the grammar's word lists spell it."""
+    words: list[str] = []
+    for item in items:
+        for w in item.text.split():
+            if len(words) >= 2 and words[-1] == "-" and words[-2].isalnum() and w.isalnum():
+                words += [w, f"{words[-2]}-{w}"]
+            else:
+                words.append(w)
+    return words
+
+
 @dataclass
 class SentenceInfo:
     """One sentence with its level scope. Token indices are into the doc; an excluded sentence has no items."""
@@ -403,7 +416,7 @@ class LevelScoper:
         heading's level: "L3-4: mild bulge. Otherwise normal." is; not "... at L4-5 ...; at L5-S1 ... Otherwise no
         stenosis." (a line that has named more than one level), nor "The study is otherwise negative." (one of
         ``study.study_words``)."""
-        return line_groups <= 1 and not any(w in self.grammar.study_words for i in items for w in i.text.split())
+        return line_groups <= 1 and not any(w in self.grammar.study_words for w in sentence_words(items))
 
     def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
         """True when the first content item of the sentence starts a group of named levels (a heading).
