@@ -222,6 +222,10 @@ class FindingAssembler:
             j = i + 1
             while j < n:
                 nxt = items[j]
+                if nxt.kind == WORD and nxt.text == "(" and j + 2 < n and items[j + 2].text == ")" \
+                        and items[j + 1].kind == "LOCATION" and items[j + 1].meta["location"] == core.location:
+                    j += 3  # "neural foraminal (NF) narrowing": the abbreviation names the location again
+                    continue
                 if nxt.kind == "STENOSIS" and not core.has_stenosis:
                     self._absorb(core, nxt)
                 elif nxt.kind == "LOCATION" and core.location is None:
@@ -429,17 +433,18 @@ class FindingAssembler:
                 and items[k - 1].kind == WORD and items[k - 1].text.isalpha())
 
     @staticmethod
-    def _aside_end(items: list[Item], k: int) -> int | None:
+    def _aside_end(items: list[Item], k: int, to_end: bool = False) -> int | None:
         """The index of the ")" closing a parenthesis opened at ``k`` that holds no concept of its own (a
-        measurement, an image number), or None."""
+        measurement, an image number), or None. With ``to_end``, a parenthesis the sentence ends inside (the
+        sentence splitter cut "(Ex. 7F/22)" after "Ex.") is an aside to the sentence's last item."""
         for j in range(k + 1, len(items)):
             if items[j].kind != WORD:
                 return None
             if items[j].text == ")":
                 return j
-            if items[j].text in PUNCT_STOPS:
+            if items[j].text in PUNCT_STOPS and not to_end:
                 return None
-        return None
+        return len(items) - 1 if to_end else None
 
     # -- pairing of severities with sides ----------------------------------------------------------------
     @staticmethod
@@ -669,13 +674,21 @@ class FindingAssembler:
         first = next((k for k, i in enumerate(items) if i.kind in ("LEVEL", "SCOPE")), 0)
         colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and (
             items[k].text in LEAD_IN_ENDS or items[k].text in g.reporting_verbs)), None)
-        if colon is not None and all(i.kind == WORD for i in items[:colon]):
+        # (a normal word may lead in too: 'everything above is fine ("L1/2 to L3/4 appear normal")')
+        if colon is not None and all(i.kind == WORD or (i.kind == "SEVERITY" and i.meta["grade"] == 0)
+                                     for i in items[:colon]):
             if any(w in g.blocking_words or w in g.modality_words for w in sentence_words(items[:colon])):
                 return False  # about something else: "Lumbar x-ray: a transitional segment, otherwise normal"
             items = items[colon + 1:]
-        for item in items:
-            if item.kind == "SEVERITY" and item.meta.get("standalone"):
-                standalone = True
+        k = 0
+        while k < len(items):
+            item = items[k]
+            k += 1
+            if item.kind == WORD and item.text == "(" and (close := self._aside_end(items, k - 1, True)) is not None:
+                k = close + 1  # "The remaining levels are unremarkable (image 12)", "(Ex. 7F/22)"
+            elif (item.kind == "SEVERITY" and item.meta.get("standalone")) or (
+                    item.kind == "SCOPE" and item.meta.get("normal")):
+                standalone = True  # "L1-2: unremarkable", "No other significant abnormality."
             elif item.kind in ("LEVEL", "SCOPE"):
                 continue
             elif item.kind == WORD and (item.text in g.level_normal_fillers or item.text in g.list_connectors
@@ -714,6 +727,11 @@ class FindingAssembler:
             return self._in_region(info, out + located), last
         if self._whole(info, index, words, out) or self._study(info, index, doc, words, out):
             return self._in_region(info, out), None
+        head = self._leftover_clause(info, index, words, out)
+        if head is not None:
+            # "... at L3/4 and L5/S1 without stenosis, and the rest of the lumbar spine is unremarkable"
+            located, last = self._located(head, index, doc, prev_location, None, clause_model)
+            return self._in_region(info, out + located), last
         first, second = (info.items + [None, None])[:2]
         # "this level shows ..." is about the level, not the finding before
         opens_anaphoric = first is not None and first.kind == WORD and first.text in self.g.anaphora_words and not (
@@ -721,6 +739,31 @@ class FindingAssembler:
         out, last = self._located(info, index, doc, prev_location, prev_side if opens_anaphoric else None,
                                   clause_model)
         return self._in_region(info, out), last
+
+    def _leftover_clause(self, info: SentenceInfo, index: int, words: list[str], out: list[Finding]
+                         ) -> SentenceInfo | None:
+        """A left-over statement in the last clause of a sentence, after a clause break: "..., and the rest of the
+        lumbar spine is unremarkable", "an MRI showed a bulge at L4-5 ..., and was otherwise normal" (a weak marker
+        such as "otherwise" only where the sentence names a study, see :meth:`LevelScoper.level_scoped`). Its
+        findings go to ``out``, as a whole-level statement about the levels left over (decision D1); returns the
+        sentence before the clause, or None when the last clause is no such statement."""
+        items = info.items
+        k = next((k for k in range(len(items) - 1, 0, -1) if self._breaks(items[k])), None)
+        if k is None:
+            return None
+        tail = items[k + 1:]
+        if tail and tail[0].kind == WORD and tail[0].text in self.g.conjunctions:
+            tail = tail[1:]
+        marker = next((i for i in tail if i.kind == "SCOPE" and i.meta["scope"] == "remaining"
+                       and not i.meta.get("exception")), None)
+        if marker is None or (marker.meta.get("weak") and not any(w in self.g.study_words for w in words)):
+            return None
+        group = LevelGroup(tuple(marker.meta.get("levels", LEVELS)), "remaining", marker.start, marker.end,
+                           "levels" in marker.meta, weak=bool(marker.meta.get("weak")), clause=True)
+        clause = replace(info, items=tail, groups=[group], inherited=None)
+        if not self._whole(clause, index, sentence_words(tail), out):
+            return None
+        return replace(info, items=items[:k], groups=[grp for grp in info.groups if grp.end <= items[k].start])
 
     def _about_prior_study(self, words: list[str]) -> bool:
         """True for a sentence that reports a prior study ("prior MRI (2019) showed ...") and says nothing of

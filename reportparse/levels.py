@@ -163,6 +163,16 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
     """
     items: list[Item] = []
     starts, ends = concepts.starts, concepts.ends
+    last = end - 1
+    while last > start and spaces[last]:
+        last -= 1
+
+    def words(a: int, b: int) -> None:
+        for k in range(a, b):
+            # the period of an abbreviation inside the sentence ("mild Rt. foraminal narrowing") is no word
+            if not spaces[k] and not (lowers[k] == "." and start < k < last and lowers[k - 1].isalpha()):
+                items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
+
     j = first_span
     i = start
     while j < len(starts) and starts[j] < end:
@@ -170,15 +180,11 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
         if s0 < i or s1 > end:  # overlaps an earlier span, or runs past the sentence
             j += 1
             continue
-        for k in range(i, s0):
-            if not spaces[k]:
-                items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
+        words(i, s0)
         items.append(Item(concepts.labels[j], s0, s1, " ".join(lowers[s0:s1]), concepts.metas[j], concepts.spans[j]))
         i = s1
         j += 1
-    for k in range(i, end):
-        if not spaces[k]:
-            items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
+    words(i, end)
     return items, j
 
 
@@ -464,6 +470,8 @@ class LevelScoper:
             if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
                 narrative = None
                 line_groups = 0
+                if texts[start].isdigit() and start + 1 < end and texts[start + 1] in (".", ")"):
+                    heading = None  # a numbered item ("3. Otherwise no significant stenosis.") stands on its own
             skipped = section in excluded
             if skipped and section not in self.grammar.title_sections:  # nothing reads an excluded sentence
                 items, next_span = [], bisect_left(concepts.starts, end, next_span)

@@ -56,7 +56,8 @@ CONCEPT_METADATA: dict[str, dict[str, tuple[str, Any, bool]]] = {
     "SCOPE": {"scope": ("'remaining', 'all' or 'unspecified'", lambda v: v in ("remaining", "all", "unspecified"),
                         True),
               "levels": (*_LEVEL_LIST, False), "weak": (*_BOOL, False), "region": (*_BOOL, False),
-              "exception": (*_BOOL, False), "clause": (*_BOOL, False)},
+              "exception": (*_BOOL, False), "clause": (*_BOOL, False),
+              "normal": (*_BOOL, False)},
     "STUDY_NORMAL": {"grade": ("0", lambda v: v == 0, True)},
     "MULTILEVEL": {},
 }

@@ -124,7 +124,7 @@ def test_a_thoracic_sentence_naming_t12_l1_grades_it():
 
 # -- history and prior studies --------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", [
-    "An outside MRI from 2018 reportedly showed severe stenosis at L4-5.",
+    "An older MRI from 2018 reportedly showed severe stenosis at L4-5.",
     "Previous lumbar MRI in 2019 demonstrated moderate right foraminal stenosis at L5-S1.",
     "HISTORY: known moderate canal stenosis at L3-4.",
 ])
@@ -1214,3 +1214,78 @@ def test_a_scope_marker_after_a_clause_break_does_not_take_the_phrase_before_it(
             "canal narrowing at any level.")
     out = grades(text)
     assert out["L3-L4"] == (0, 1, 1) and out["L2-L3"] == (0, N, N)
+
+
+# -- seventh round: left-over statements in more wordings, asides, clause-final left-overs, numbered items ---------
+@pytest.mark.parametrize("text", [
+    "L4-5: broad bulge with moderate canal stenosis.\n\nNo other significant findings were noted.",
+    "L4-5: broad bulge with moderate canal stenosis.\nNo further abnormality.",
+    "Findings at L4-5: broad bulge with moderate canal stenosis. Nothing else of note.",
+    "L4-5 - broad bulge, moderate canal stenosis.\n- Other levels NAD.",
+    "L4-5: broad bulge with moderate canal stenosis. Rest unremarkable.",
+    "L4-5: broad bulge with moderate canal stenosis. The rest of the levels are normal apparently.",
+    "L4-5: broad bulge with moderate canal stenosis. Other segments without pathological findings.",
+])
+def test_left_over_normal_statements_in_several_wordings(text):
+    out = grades(text)
+    assert out["L4-L5"] == (2, N, N)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+
+
+@pytest.mark.parametrize("text", [
+    "The other disc levels were unremarkable (Ex. 4F/12).",
+    "The other disc levels were unremarkable (series 3, image 9).",
+])
+def test_an_aside_in_parentheses_does_not_stop_a_left_over_statement(text):
+    out = grades("At L5-S1 there is mild canal stenosis. " + text)
+    assert out["L5-S1"] == (1, N, N) and out["L2-L3"] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("text, t12", [
+    ("At L2/3 and L3/4 there is some disc wear without significant stenosis, and the rest of the lumbar spine "
+     "looks healthy.", (0, 0, 0)),
+    ("Her lumbar MRI showed an L5-S1 bulge with mild right foraminal narrowing, and was otherwise normal.",
+     (0, 0, 0)),
+])
+def test_a_left_over_statement_closing_a_sentence_fills_the_levels_not_discussed(text, t12):
+    out = grades(text)
+    assert out["T12-L1"] == t12 and out["L1-L2"] == (0, 0, 0)
+    assert out["L5-S1"][1] in (0, 1) and out["L4-L5"] == (0, 0, 0)
+
+
+def test_otherwise_closing_a_sentence_without_a_study_word_stays_with_its_level():
+    out = grades("L3-4: small bulge with mild left foraminal narrowing, otherwise normal.")
+    assert out["L1-L2"] == (N, N, N)
+
+
+def test_an_outside_study_is_where_it_was_read_not_an_earlier_one():
+    text = ("HPI: burning feet for a year, no back pain.\nData reviewed: MRI L-spine 4/2025 (outside, report only): unremarkable apart from moderate right "
+            "foraminal stenosis at L4-5.")
+    out = grades(text)
+    assert out["L4-L5"] == (0, 2, 0) and out["L2-L3"] == (0, 0, 0) and out["T12-L1"] == (N, N, N)
+
+
+def test_a_numbered_item_does_not_inherit_the_level_of_the_item_before():
+    text = ("IMPRESSION:\n1. At L3-L4, small bulge with mild left foraminal narrowing.\n"
+            "2. Otherwise no significant canal or foraminal stenosis.")
+    out = grades(text)
+    assert out["L3-L4"] == (N, N, 1) and out["L1-L2"] == (0, 0, 0) and out["L5-S1"] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L4-5: mild Rt. neural foraminal narrowing.", (N, 1, N)),
+    ("L4-5: moderate Lt. foraminal (NF) stenosis.", (N, N, 2)),
+    ("L4-5: mild left neural foraminal (NF) narrowing.", (N, N, 1)),
+])
+def test_abbreviated_sides_and_an_abbreviation_in_parentheses(text, expected):
+    assert grades(text)["L4-L5"] == expected
+
+
+def test_thoracic_vertebrae_spelt_th():
+    out = grades("Segments Th12/L1 to L2/3 unremarkable.\nSegment L4/5: moderate spinal canal stenosis.")
+    assert out["T12-L1"] == out["L1-L2"] == out["L2-L3"] == (0, 0, 0) and out["L4-L5"] == (2, N, N)
+
+
+@pytest.mark.parametrize("text", ["L1-2 and L2-3 ok.", "L1-2 and L2-3 look fine."])
+def test_lay_normal_words_make_a_whole_level_statement(text):
+    assert graded(text) == {"L1-L2": (0, 0, 0), "L2-L3": (0, 0, 0)}
