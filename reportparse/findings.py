@@ -318,6 +318,8 @@ class FindingAssembler:
             elif item.kind == WORD and item.text == "," and k >= 2 and items[k - 1].kind == "SEVERITY" \
                     and k - 2 in taken:
                 break  # "left foraminal narrowing moderate, right foramen normal": the severity ends the phrase before
+            elif item.kind == WORD and item.text == "," and k >= 1 and items[k - 1].kind == "COMPARATOR":
+                break  # "... at L4-5, right greater than left, mild canal stenosis": the comparator ends the one before
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
                 break
             k -= 1
@@ -371,7 +373,8 @@ class FindingAssembler:
             item = items[k]
             if k in cores_by_first:
                 other = cores_by_first[k]
-                if core.location is not None and not core.has_stenosis and other.location is None:
+                if core.location is not None and not core.has_stenosis and other.location is None \
+                        and not other.distracted:
                     head = other  # "the canal is moderately narrowed"
                     found.extend(other.left)
                     core.has_stenosis = True
@@ -384,7 +387,8 @@ class FindingAssembler:
                 break
             if k in owned and owned[k].first in cores_by_first:
                 owner = owned[k]
-                if core.location is not None and not core.has_stenosis and owner.location is None:
+                if core.location is not None and not core.has_stenosis and owner.location is None \
+                        and not owner.distracted:
                     k = owner.first  # its modifiers join the head: "is moderately narrowed"
                     continue
                 break
@@ -742,11 +746,12 @@ class FindingAssembler:
 
     def _leftover_clause(self, info: SentenceInfo, index: int, words: list[str], out: list[Finding]
                          ) -> SentenceInfo | None:
-        """A left-over statement in the last clause of a sentence, after a clause break: "..., and the rest of the
-        lumbar spine is unremarkable", "an MRI showed a bulge at L4-5 ..., and was otherwise normal" (a weak marker
-        such as "otherwise" only where the sentence names a study, see :meth:`LevelScoper.level_scoped`). Its
-        findings go to ``out``, as a whole-level statement about the levels left over (decision D1); returns the
-        sentence before the clause, or None when the last clause is no such statement."""
+        """A whole-level statement in the last clause of a sentence, after a clause break: about named levels ("...,
+        and the levels above L3/4 are unremarkable") or about the levels left over ("..., and the rest of the lumbar
+        spine is unremarkable", decision D1; "an MRI showed a bulge at L4-5 ..., and was otherwise normal": a weak
+        marker such as "otherwise" only where the sentence names a study, see :meth:`LevelScoper.level_scoped`).
+        Its findings go to ``out``; returns the sentence before the clause, or None when the last clause is no such
+        statement."""
         items = info.items
         k = next((k for k in range(len(items) - 1, 0, -1) if self._breaks(items[k])), None)
         if k is None:
@@ -754,14 +759,16 @@ class FindingAssembler:
         tail = items[k + 1:]
         if tail and tail[0].kind == WORD and tail[0].text in self.g.conjunctions:
             tail = tail[1:]
+        groups = [grp for grp in info.groups if grp.kind == "explicit" and grp.levels and tail
+                  and grp.start >= tail[0].start]
         marker = next((i for i in tail if i.kind == "SCOPE" and i.meta["scope"] == "remaining"
                        and not i.meta.get("exception")), None)
-        if marker is None or (marker.meta.get("weak") and not any(w in self.g.study_words for w in words)):
-            return None
-        group = LevelGroup(tuple(marker.meta.get("levels", LEVELS)), "remaining", marker.start, marker.end,
-                           "levels" in marker.meta, weak=bool(marker.meta.get("weak")), clause=True)
-        clause = replace(info, items=tail, groups=[group], inherited=None)
-        if not self._whole(clause, index, sentence_words(tail), out):
+        if not groups and marker is not None and not (
+                marker.meta.get("weak") and not any(w in self.g.study_words for w in words)):
+            groups = [LevelGroup(tuple(marker.meta.get("levels", LEVELS)), "remaining", marker.start, marker.end,
+                                 "levels" in marker.meta, weak=bool(marker.meta.get("weak")), clause=True)]
+        clause = replace(info, items=tail, groups=groups, inherited=None)
+        if not groups or not self._whole(clause, index, sentence_words(tail), out):
             return None
         return replace(info, items=items[:k], groups=[grp for grp in info.groups if grp.end <= items[k].start])
 
@@ -990,6 +997,8 @@ class FindingAssembler:
                 continue
             if a.predicate and not a.has_stenosis and b.has_stenosis:
                 continue  # "the canal is patent, bilateral foraminal narrowing": a finished clause, then a new phrase
+            if a.distracted or b.distracted:
+                continue  # "compression of the thecal sac and severe narrowing of the lateral recess": nothing shared
             if a.has_stenosis != b.has_stenosis:
                 # a shared head ("moderate central and bilateral foraminal stenosis") also satisfies the weak
                 # location words that need a stenosis word of their own

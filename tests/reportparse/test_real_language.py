@@ -1289,3 +1289,25 @@ def test_thoracic_vertebrae_spelt_th():
 @pytest.mark.parametrize("text", ["L1-2 and L2-3 ok.", "L1-2 and L2-3 look fine."])
 def test_lay_normal_words_make_a_whole_level_statement(text):
     assert graded(text) == {"L1-L2": (0, 0, 0), "L2-L3": (0, 0, 0)}
+
+
+def test_a_whole_level_statement_closing_a_sentence_about_named_levels():
+    text = "L4/5 has a mild bulge with mild canal stenosis, and the levels above L3/4 look unremarkable."
+    out = grades(text)
+    assert out["L4-L5"] == (1, N, N) and out["T12-L1"] == out["L2-L3"] == (0, 0, 0) and out["L3-L4"] == (N, N, N)
+
+
+@pytest.mark.parametrize("text", [
+    "Her scan showed mild to moderate bilateral foraminal stenosis at L4-L5, left worse than right, and mild "
+    "central stenosis at L4-L5.",
+    "L4-L5: bulge producing mild canal narrowing and mild to moderate bilateral foraminal stenosis at both levels, "
+    "left greater than right.",
+])
+def test_a_comparator_after_a_comma_splits_the_range_before_it(text):
+    assert grades(text)["L4-L5"] == (1, 1, 2)
+
+
+def test_narrowing_of_a_lateral_recess_is_no_predicate_of_the_thecal_sac():
+    text = ("L3-L4: central protrusion causing mild indentation of the thecal sac and severe narrowing of the right "
+            "lateral recess. Canal is mildly narrowed.")
+    assert grades(text)["L3-L4"] == (1, N, N)
