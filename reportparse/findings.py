@@ -1053,14 +1053,16 @@ class FindingAssembler:
                 f.add("ungraded")
             if core.shared:
                 f.add("coordinated")
-            rank = self._rank(group, located, grade)
+            # a negative statement with no level of its own after a line naming several levels covers the study
+            place = None if grade == 0 and info.loose and group is info.inherited else group
+            rank = self._rank(place, located, grade)
             if rank == "remaining":
                 f.add("inferred_remaining")
             elif rank == "study":
                 f.add("inferred_study")
             elif rank == "none":
                 f.add("no_level")
-            out.append(Finding(slot, grade, rank, group, index, start_char, end_char, tuple(sorted(f)), located))
+            out.append(Finding(slot, grade, rank, place, index, start_char, end_char, tuple(sorted(f)), located))
         return out
 
     def __call__(self, doc: Doc) -> Doc:

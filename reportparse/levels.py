@@ -119,6 +119,7 @@ class SentenceInfo:
     inherited: LevelGroup | None = None
     heading: bool = False
     regions: frozenset[str] = frozenset()  # spine regions named here or by the region heading in force
+    loose: bool = False  # the level in scope is the last of several a line named in prose (see LevelScoper)
 
     @property
     def other_region(self) -> bool:
@@ -454,6 +455,8 @@ class LevelScoper:
         region_scope: frozenset[str] = frozenset()
         lead_in = False
         line_groups = 0  # explicit level groups named on the current line so far
+        line_levels: set[str] = set()  # and the levels they name
+        clause_continues = False  # the sentence before ended with clause punctuation (";")
         next_span = 0
         text = doc_text(doc)
         regions = [(m.start(), m.lastgroup) for m in self.region_pattern.finditer(text.lower())]
@@ -470,6 +473,7 @@ class LevelScoper:
             if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
                 narrative = None
                 line_groups = 0
+                line_levels.clear()
                 if texts[start].isdigit() and start + 1 < end and texts[start + 1] in (".", ")"):
                     heading = None  # a numbered item ("3. Otherwise no significant stenosis.") stands on its own
             skipped = section in excluded
@@ -493,7 +497,17 @@ class LevelScoper:
                 continue
             info.groups = self.groups(items, heading is not None and self.level_scoped(items, line_groups))
             info.inherited = narrative or heading
+            # the last of several levels a line has named in prose ("... at L4/5 ... L5/S1 shows ... No central
+            # stenosis is reported."): a negative statement after them that names no level ("at both levels") and
+            # does not continue a clause (after a semicolon) is about the study, not that level
+            info.loose = narrative is not None and len(line_levels) > 1 and not clause_continues and not any(
+                w.rstrip("s") in self.grammar.spoken_level_nouns for w in sentence_words(items))
             line_groups += sum(grp.kind == "explicit" for grp in info.groups)
+            if any(i.kind in ("STENOSIS", "LOCATION") for i in items) or any(
+                    w in self.grammar.discussion_words for w in sentence_words(items)):
+                # levels named with a finding, not for numbering ("the L5/S1 level is on image 36")
+                line_levels.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
+            clause_continues = bool(items) and items[-1].text in self.grammar.clause_punct
             same = self.same_level(items)
             if same is not None:
                 # "... and the foramina are patent at that level": the level named last, in this sentence or in

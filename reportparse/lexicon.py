@@ -80,6 +80,11 @@ def disc_levels(first: str, last: str) -> tuple[str, ...] | None:
     return tuple(_DISC_LEVELS[i] for i in range(a, b) if i in _DISC_LEVELS)
 
 
+def _region(letters: str) -> str:
+    """The region letter of a vertebra as written: "Th" and "D" (dorsal) are thoracic."""
+    return "T" if letters.upper() in ("TH", "D") else letters.upper()
+
+
 def _overlaps(taken: list[tuple[int, int]], start: int, end: int) -> bool:
     """Whether the characters ``start:end`` overlap a span already taken."""
     return any(s < end and start < e for s, e in taken)
@@ -100,9 +105,9 @@ class Lexicon:
         symbols = "|".join(re.escape(s) for s in g.level_separators if s not in wordy)
         words = "|".join(re.escape(s) for s in wordy)
         sacral = "|".join(re.escape(s) for s in g.sacral_one_spellings)
-        # "Th12/L1": the thoracic vertebrae as some European reports spell them
-        vertebra = r"(?P<r1>Th|[CTLS])-?(?P<n1>\d{1,2})"
-        full = r"(?P<r2>Th|[CTLS])(?:-|\s)?(?P<n2>\d{1,2})"
+        # "Th12/L1", "D12-L1": the thoracic (dorsal) vertebrae as European and Indian reports spell them
+        vertebra = r"(?P<r1>Th|D|[CTLS])-?(?P<n1>\d{1,2})"
+        full = r"(?P<r2>Th|D|[CTLS])(?:-|\s)?(?P<n2>\d{1,2})"
         glued = r"(?P<r3>[CTLS])-?(?P<n3>\d{1,2})"  # "L3L4", "L4 L5": the second vertebra in full
         second = rf"(?:{full}|(?P<s1>{sacral})(?![a-z])|(?P<b2>\d{{1,2}}))"
         # "L3 4", "l5 1": a bare number after a space is a level only for the next vertebra and not before a unit
@@ -153,13 +158,13 @@ class Lexicon:
         return rule
 
     def _pair_levels(self, m: re.Match) -> tuple[str, ...] | None:
-        r1, n1 = m.group("r1")[0].upper(), int(m.group("n1"))
+        r1, n1 = _region(m.group("r1")), int(m.group("n1"))
         first = f"{r1}{n1}"
         if m.group("s1") or m.group("s1b"):
             last = "S1"
         elif m.group("r2") or m.group("r3") or m.group("r4"):
             r2, n2 = next((m.group(f"r{k}"), m.group(f"n{k}")) for k in (2, 3, 4) if m.group(f"r{k}"))
-            last = f"{r2[0].upper()}{int(n2)}"
+            last = f"{_region(r2)}{int(n2)}"
         else:
             n2 = int(m.group("b2") or m.group("b3"))
             if m.group("b3") and not (n2 == n1 + 1 or (r1, n1, n2) in (("L", 5, 1), ("T", 12, 1))):

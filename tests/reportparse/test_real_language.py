@@ -1311,3 +1311,41 @@ def test_narrowing_of_a_lateral_recess_is_no_predicate_of_the_thecal_sac():
     text = ("L3-L4: central protrusion causing mild indentation of the thecal sac and severe narrowing of the right "
             "lateral recess. Canal is mildly narrowed.")
     assert grades(text)["L3-L4"] == (1, N, N)
+
+
+@pytest.mark.parametrize("tail", [
+    "No other sig findings.", "Nil else of note.", "No other stenosis.", "- No other remarkable finding.",
+    "Higher levels: Normal.", "Levels above are normal.", "The higher levels show no abnormalities.",
+    "The rest says normal.", "The rest of the intervertebral disc levels are unremarkable.",
+])
+def test_left_over_statements_on_the_line_after_a_level(tail):
+    out = grades("L5-S1: broad bulge with moderate canal stenosis.\n" + tail)
+    assert out["L5-S1"] == (2, N, N)
+    assert out["T12-L1"] == out["L2-L3"] == out["L4-L5"] == (0, 0, 0)
+
+
+def test_dorsal_twelve_is_t12():
+    assert graded("D12-L1 and L1-2 levels are normal.") == {"T12-L1": (0, 0, 0), "L1-L2": (0, 0, 0)}
+
+
+@pytest.mark.parametrize("text", [
+    "Her outside MRI shows a small protrusion at L3/4 with mild right foraminal narrowing and a bulge at L4/5 "
+    "with mild to moderate foraminal narrowing bilaterally. No central stenosis is reported.",
+    "Seen with his scan report: bulging discs at L2-3 and at L4-5, the latter with mild left foraminal narrowing. "
+    "There is no canal stenosis.",
+])
+def test_a_negative_after_a_line_naming_several_levels_covers_the_study(text):
+    out = grades(text)
+    assert [out[lvl][0] for lvl in LUMBAR] == [0, 0, 0, 0, 0] and out["T12-L1"] == (N, N, N)
+
+
+def test_a_negative_at_both_levels_stays_with_the_levels_named():
+    text = ("Clinical summary: the lumbar MRI shows a bulge at L3-4 and a protrusion at L4-5 with mild canal "
+            "stenosis at L4-5. The foramina are patent at both levels.")
+    out = grades(text)
+    assert out["L4-L5"] == (1, 0, 0) and out["L1-L2"] == (N, N, N)
+
+
+def test_compromise_of_a_nerve_root_is_no_stenosis():
+    text = "L4-5: moderate canal stenosis. The record does not document compromise of a nerve root."
+    assert graded(text) == {"L4-L5": (2, N, N)}
