@@ -90,8 +90,16 @@ CELL_PATTERNS = (("|", re.compile(r"[^|\n]+")), ("\t", re.compile(r"[^\t\n]+")),
 
 
 def _cells(text: str, start: int, pattern: re.Pattern) -> list[tuple[int, int]]:
-    """The character spans (document offsets) of the non-empty cells of one table line."""
-    return [(start + m.start(), start + m.end()) for m in pattern.finditer(text) if m.group().strip()]
+    """The character spans (document offsets) of the cells of one table line: the non-empty ones, and between pipes
+    the empty ones too ("L4-5 |  | mild |": a column left blank keeps the next cells in their columns)."""
+    found = [(start + m.start(), start + m.end(), bool(m.group().strip())) for m in pattern.finditer(text)]
+    if pattern is not CELL_PATTERNS[0][1]:
+        return [(a, b) for a, b, filled in found if filled]
+    while found and not found[-1][2]:
+        found.pop()
+    while found and not found[0][2]:
+        found.pop(0)
+    return [(a, b) for a, b, _ in found]
 
 
 @dataclass
@@ -137,7 +145,9 @@ class GradeTable:
         slots with its highest severity; a cell without one ("n/a", "not assessed") grades nothing."""
         cells = _cells(text[info.start_char:info.end_char], info.start_char, self.pattern)
         group = info.groups[0] if info.groups and info.groups[0].kind == "explicit" else None
-        if len(cells) != len(self.columns) or group is None:
+        # a row may leave the last columns empty when they hold no grade ("L1-L2 | normal | normal | normal |" under
+        # "... | Left NF | Comment")
+        if not len(cells) <= len(self.columns) or any(self.columns[len(cells):]) or group is None:
             return None
         out = []
         for (a, b), slots in zip(cells, self.columns):

@@ -1349,3 +1349,23 @@ def test_a_negative_at_both_levels_stays_with_the_levels_named():
 def test_compromise_of_a_nerve_root_is_no_stenosis():
     text = "L4-5: moderate canal stenosis. The record does not document compromise of a nerve root."
     assert graded(text) == {"L4-L5": (2, N, N)}
+
+
+def test_aside_from_is_the_exception_of_a_whole_study_statement():
+    text = ("HPI: back ache.\nHis lumbar MRI from May was essentially normal aside from mild left foraminal "
+            "narrowing at L4-5, and his gait was normal.")
+    out = grades(text)
+    assert out["L4-L5"] == (0, 0, 1) and out["L1-L2"] == (0, 0, 0) and out["T12-L1"] == (N, N, N)
+
+
+@pytest.mark.parametrize("rows, expected", [
+    ("L3-L4 | mild | normal | mild |\nL4-L5 | normal | moderate | severe | protrusion", {"L3-L4": (1, 0, 1), "L4-L5": (0, 2, 3)}),
+    ("L3-L4 | mild |  | mild | bulge\nL4-L5 | normal | moderate | severe |", {"L3-L4": (1, N, 1), "L4-L5": (0, 2, 3)}),
+])
+def test_table_rows_may_leave_cells_blank(rows, expected):
+    text = "FINDINGS:\nLevel | Canal | Right NF | Left NF | Comment\n" + rows
+    assert graded(text) == expected
+
+
+def test_no_remarkable_finding_is_a_whole_level_statement():
+    assert graded("L1/2, L2/3: no remarkable finding.") == {"L1-L2": (0, 0, 0), "L2-L3": (0, 0, 0)}
