@@ -655,7 +655,7 @@ class FindingAssembler:
         if k == 0:
             return True
         prev = items[k - 1]
-        return prev.kind == WORD and (prev.text in (":", ";") or prev.text in self.g.conjunctions or (
+        return prev.kind == WORD and (prev.text in (":", ";", '"', "\u201c") or prev.text in self.g.conjunctions or (
             prev.text.isalpha() and prev.text not in self.g.heading_lead))
 
     @staticmethod

@@ -1369,3 +1369,20 @@ def test_table_rows_may_leave_cells_blank(rows, expected):
 
 def test_no_remarkable_finding_is_a_whole_level_statement():
     assert graded("L1/2, L2/3: no remarkable finding.") == {"L1-L2": (0, 0, 0), "L2-L3": (0, 0, 0)}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("L3-4: bulge. On review the left foraminal stenosis at this level is better characterised as moderate.",
+     (N, N, 2)),
+    ("L3-4: bulge with bilat foraminal narrowing, mod on R, mild on L.", (N, 2, 1)),
+    ("L3-4: neural exit foramina moderately narrowed, left side worse.", (N, 2, 2)),
+    ("L3-4: mild to moderate foraminal narrowing bilaterally, right side worse.", (N, 2, 1)),
+])
+def test_sides_and_grades_in_terse_and_addendum_wording(text, expected):
+    assert grades(text)["L3-L4"] == expected
+
+
+def test_a_quoted_level_opens_its_own_list_item():
+    text = ('Her report says "L3-4 moderate canal stenosis and mild bilateral foraminal narrowing" and then '
+            '"L4-5 bulge with no significant stenosis".')
+    assert graded(text) == {"L3-L4": (2, 1, 1), "L4-L5": (0, 0, 0)}
