@@ -714,6 +714,9 @@ class FindingAssembler:
         group = info.groups[-1] if info.groups else info.inherited
         if not standalone or group is None:
             return False
+        if info.groups and all(grp.weak for grp in info.groups) and any(
+                w in g.blocking_words for w in sentence_words(items)):
+            return False  # "Discs otherwise normal", "conus otherwise unremarkable": about that, not the levels
         grade = 0
         for grp in (info.groups or [group]):
             rank = self._rank(grp, False, grade)

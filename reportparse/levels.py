@@ -23,7 +23,8 @@ For every sentence this stage decides which disc levels its statements are about
 * the document's *study coverage* (``doc._.rp_coverage``) is the levels a whole-study statement covers:
   L1-L2 to L5-S1, and T12-L1 when the text names T12-L1, the thoracolumbar junction, the thoracic or the whole
   spine, or is a radiology report (a FINDINGS, IMPRESSION or TECHNIQUE section, or an MRI title on its first
-  line); a clinical note that says "the lumbar MRI was normal" does not settle T12-L1. A text that names no
+  line in a text without note headings); a clinical note that says "the lumbar MRI was normal" does not settle
+  T12-L1. A text that names no
   table level and no lumbar region but names other levels or regions (a cervical report) covers nothing.
 
 The result is ``doc._.rp_sentences``: one :class:`SentenceInfo` per sentence, with the sentence's tokens
@@ -291,7 +292,11 @@ class LevelScoper:
         found = set(sections)
         # an "Impression:" heading makes a radiology report unless the text is a clinical note ("Plan:", "HPI:")
         report = bool(REPORT_SECTIONS & found) or ("impression" in found and not self.note_heading.search(text))
-        if "T12-L1" in named or report or regions & T12_REGIONS or self.title.search(first_line):
+        # an MRI title on the first line makes a report, not a note's "Imaging: MRI lumbar spine - unremarkable ..."
+        # (a title states nothing: "Imaging of the lumbar spine has been largely benign." is a sentence)
+        title = self.title.search(first_line) and not self.note_heading.search(text) and not any(
+            w in self.grammar.past_verbs or w in ("has", "have", "is", "are") for w in first_line.lower().split())
+        if "T12-L1" in named or report or regions & T12_REGIONS or title:
             return LEVELS
         return LEVELS[1:]
 

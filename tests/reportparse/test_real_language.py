@@ -1386,3 +1386,23 @@ def test_a_quoted_level_opens_its_own_list_item():
     text = ('Her report says "L3-4 moderate canal stenosis and mild bilateral foraminal narrowing" and then '
             '"L4-5 bulge with no significant stenosis".')
     assert graded(text) == {"L3-L4": (2, 1, 1), "L4-L5": (0, 0, 0)}
+
+
+def test_an_imaging_line_of_a_clinic_note_is_no_report_title():
+    text = ("Imaging: MRI lumbar spine 3/2024 - unremarkable except for mild left foraminal narrowing at L4-5.\n"
+            "Assessment: L5 radiculopathy.\nPlan: physiotherapy.")
+    out = grades(text)
+    assert out["T12-L1"] == (N, N, N) and out["L4-L5"] == (0, 0, 1) and out["L1-L2"] == (0, 0, 0)
+
+
+def test_a_first_line_that_is_a_sentence_is_no_title():
+    text = ("Imaging of the low back has been reassuring. A lumbar MRI showed a bulge at L4-L5 touching the left "
+            "lateral recess, with the canal and foramina patent throughout.")
+    out = grades(text)
+    assert out["T12-L1"] == (N, N, N) and out["L2-L3"] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("sentence", ["Discs otherwise normal.", "The conus is otherwise unremarkable."])
+def test_otherwise_normal_about_another_structure_fills_no_level(sentence):
+    text = "MRI lumbar spine (outside): moderate bilateral L5-S1 foraminal narrowing. " + sentence
+    assert graded(text) == {"L5-S1": (N, 2, 2)}
