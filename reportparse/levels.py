@@ -425,10 +425,10 @@ class LevelScoper:
 
     def level_scoped(self, items: list[Item], line_groups: int) -> bool:
         """Whether a left-over word with no level of its own ("otherwise", "other") under a heading is about the
-        heading's level: "L3-4: mild bulge. Otherwise normal." is; not "... at L4-5 ...; at L5-S1 ... Otherwise no
-        stenosis." (a line that has named more than one level), nor "The study is otherwise negative." (one of
-        ``study.study_words``)."""
-        return line_groups <= 1 and not any(w in self.grammar.study_words for w in sentence_words(items))
+        heading's level: "L3-4: mild bulge. Otherwise normal." is (the heading's line); not "Otherwise no stenosis."
+        on a line of its own, nor "... at L4-5 ...; at L5-S1 ... Otherwise no stenosis." (a line that has named more
+        than one level), nor "The study is otherwise negative." (one of ``study.study_words``)."""
+        return line_groups == 1 and not any(w in self.grammar.study_words for w in sentence_words(items))
 
     def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
         """True when the first content item of the sentence starts a group of named levels (a heading).

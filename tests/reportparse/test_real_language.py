@@ -1406,3 +1406,11 @@ def test_a_first_line_that_is_a_sentence_is_no_title():
 def test_otherwise_normal_about_another_structure_fills_no_level(sentence):
     text = "MRI lumbar spine (outside): moderate bilateral L5-S1 foraminal narrowing. " + sentence
     assert graded(text) == {"L5-S1": (N, 2, 2)}
+
+
+def test_otherwise_on_its_own_line_after_level_paragraphs_is_a_left_over_statement():
+    text = ("FINDINGS:\nL2-3: bulge with moderate left foraminal stenosis.\nL4-5: bulge with mild canal stenosis.\n"
+            "Otherwise no significant canal or foraminal stenosis.")
+    out = grades(text)
+    assert out["L4-L5"] == (1, N, N) and out["L2-L3"] == (N, N, 2)
+    assert out["L3-L4"] == out["L5-S1"] == out["T12-L1"] == (0, 0, 0)
