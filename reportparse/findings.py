@@ -642,7 +642,8 @@ class FindingAssembler:
         between = [item for item in items if group.end <= item.start < left]
         if not between:
             return False
-        attaching = all(item.kind == WORD and item.text in g.attaching_words for item in between)
+        attaching = all(item.kind == WORD and (item.text in g.attaching_words or item.text in ARTICLES)
+                        for item in between)  # "at L4-S1 with a patent canal, but ... at L3-4"
         listed = between[-1].kind == WORD and between[-1].text in g.conjunctions and between[-1].text != "," and \
             not any(item.kind == "LEVEL" or self._breaks(item) for item in between)
         return (attaching or listed) and self._break_before(items, position, later)
@@ -1004,8 +1005,10 @@ class FindingAssembler:
         g = self.g
         for a, b in zip(cores, cores[1:]):
             gap = items[max(a.last, a.pred_last) + 1:b.left_first]
-            # "the canal and (the) foramina": articles may follow the conjunction
-            if not gap or not all(i.kind == WORD and (i.text in g.conjunctions or i.text in ARTICLES) for i in gap) \
+            # "the canal and (the) foramina": articles may follow the conjunction, and a weak left-over marker ("the
+            # spinal canal and remaining neural foramina are patent")
+            if not gap or not all((i.kind == WORD and (i.text in g.conjunctions or i.text in ARTICLES))
+                                  or (i.kind == "SCOPE" and i.meta.get("weak")) for i in gap) \
                     or not any(i.text in g.conjunctions for i in gap):
                 continue
             if a.predicate and not a.has_stenosis and b.has_stenosis:

@@ -1414,3 +1414,20 @@ def test_otherwise_on_its_own_line_after_level_paragraphs_is_a_left_over_stateme
     out = grades(text)
     assert out["L4-L5"] == (1, N, N) and out["L2-L3"] == (N, N, 2)
     assert out["L3-L4"] == out["L5-S1"] == out["T12-L1"] == (0, 0, 0)
+
+
+def test_the_canal_and_remaining_foramina_share_their_predicate():
+    text = ("FINDINGS: Mild right facet arthropathy at L3-4 with mild right foraminal narrowing. The spinal canal "
+            "and remaining neural foramina are patent at all levels.")
+    out = grades(text)
+    assert out["L3-L4"] == (0, 1, 0) and out["T12-L1"] == out["L5-S1"] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Fusion from L4 to S1. The spinal canal at L4-5 and L5-S1 is patent posterior to the cages.",
+     {"L4-L5": (0, N, N), "L5-S1": (0, N, N)}),
+    ("The MRI showed solid fusion at L4-S1 with a patent canal and patent foramina, but a bulge at L3-4 with "
+     "moderate canal stenosis.", {"L4-L5": (0, 0, 0), "L5-S1": (0, 0, 0), "L3-L4": (2, N, N)}),
+])
+def test_patent_levels_of_a_fusion(text, expected):
+    assert graded(text) == expected
