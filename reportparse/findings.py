@@ -38,7 +38,10 @@ lumbar spine showed nothing significant") give all three slots grade 0 at the le
 statement needs a study word (MRI, study, exam, scan) or stands alone with no level in scope ("IMPRESSION:
 Negative."), a normal word that no qualifier follows ("unremarkable *for* any inflammatory process" is no stenosis
 statement), and nothing more specific (no stenosis, level, severity, other modality or anatomy word such as disc,
-conus, marrow); "otherwise the exam is unremarkable" covers only the levels the report does not discuss.
+conus, marrow); "otherwise the exam is unremarkable" covers only the levels the report does not discuss. A
+whole-level statement may also close a sentence after a clause break ("... at L3/4 without stenosis, and the rest of
+the lumbar spine is unremarkable"); a negative statement in a *loose* sentence (see :mod:`reportparse.levels`) is
+study-wide.
 
 Statements about another spine region (a sentence or region paragraph naming only the cervical or thoracic
 spine) grade no lumbar slot unless they name a table level; statements about a prior study ("a prior MRI in
@@ -147,7 +150,7 @@ class GradeTable:
         group = info.groups[0] if info.groups and info.groups[0].kind == "explicit" else None
         # a row may leave the last columns empty when they hold no grade ("L1-L2 | normal | normal | normal |" under
         # "... | Left NF | Comment")
-        if not len(cells) <= len(self.columns) or any(self.columns[len(cells):]) or group is None:
+        if len(cells) > len(self.columns) or any(self.columns[len(cells):]) or group is None:
             return None
         out = []
         for (a, b), slots in zip(cells, self.columns):

@@ -13,7 +13,10 @@ For every sentence this stage decides which disc levels its statements are about
   scope for the following sentences until the next level, a blank line or a new section; so does a sentence
   that names a level and ends with a colon ("Near the 4th and 5th lumbar vertebrae the report said:"), whose
   scope also crosses the blank line right after it;
-* a sentence that names a level later on ("... at L4-5.") keeps it in scope until the end of its line;
+* a sentence that names a level later on ("... at L4-5.") keeps it in scope until the end of its line; after a
+  line of prose has named several levels with findings, a statement with no level of its own is *loose*
+  (``SentenceInfo.loose``: the findings stage reads a negative one as study-wide); a numbered item ("3. ...")
+  does not inherit the heading of the item before;
 * sentences in excluded sections (history, indication, technique, comparison, exam title) are marked excluded,
   except a sentence of a title section (``title_sections``) that states a graded finding at a level ("MRI: L4-5
   moderate stenosis" in a clinical note);
@@ -24,8 +27,8 @@ For every sentence this stage decides which disc levels its statements are about
   L1-L2 to L5-S1, and T12-L1 when the text names T12-L1, the thoracolumbar junction, the thoracic or the whole
   spine, or is a radiology report (a FINDINGS, IMPRESSION or TECHNIQUE section, or an MRI title on its first
   line in a text without note headings); a clinical note that says "the lumbar MRI was normal" does not settle
-  T12-L1. A text that names no
-  table level and no lumbar region but names other levels or regions (a cervical report) covers nothing.
+  T12-L1. A text that names no table level and no lumbar region but names other levels or regions (a cervical
+  report) covers nothing.
 
 The result is ``doc._.rp_sentences``: one :class:`SentenceInfo` per sentence, with the sentence's tokens
 already grouped into :class:`Item` objects (a concept span or a single word) for the findings stage.
@@ -58,6 +61,8 @@ LUMBAR_REGIONS = frozenset({"lumbar", "thoracolumbar", "whole"})
 T12_REGIONS = frozenset({"thoracolumbar", "thoracic", "whole"})
 #: Section categories that only radiology reports have (an impression heading also opens clinicians' notes).
 REPORT_SECTIONS = frozenset({"findings", "technique"})
+#: Verbs that make a first line a sentence rather than an MRI title ("Imaging of the spine has been benign.").
+TITLE_VERBS = frozenset({"has", "have", "is", "are"})
 #: Words before a level that make it the place of what precedes it ("moderate at L4-5"), or before "that level".
 LEVEL_PREPOSITIONS = frozenset({"at", "of", "in", "on", "from", "to", "through", "the"})
 
@@ -295,7 +300,7 @@ class LevelScoper:
         # an MRI title on the first line makes a report, not a note's "Imaging: MRI lumbar spine - unremarkable ..."
         # (a title states nothing: "Imaging of the lumbar spine has been largely benign." is a sentence)
         title = self.title.search(first_line) and not self.note_heading.search(text) and not any(
-            w in self.grammar.past_verbs or w in ("has", "have", "is", "are") for w in first_line.lower().split())
+            w in self.grammar.past_verbs or w in TITLE_VERBS for w in first_line.lower().split())
         if "T12-L1" in named or report or regions & T12_REGIONS or title:
             return LEVELS
         return LEVELS[1:]
