@@ -770,24 +770,29 @@ class FindingAssembler:
         Its findings go to ``out``; returns the sentence before the clause, or None when the last clause is no such
         statement."""
         items = info.items
-        k = next((k for k in range(len(items) - 1, 0, -1) if self._breaks(items[k])), None)
-        if k is None:
-            return None
-        tail = items[k + 1:]
-        if tail and tail[0].kind == WORD and tail[0].text in self.g.conjunctions:
-            tail = tail[1:]
-        groups = [grp for grp in info.groups if grp.kind == "explicit" and grp.levels and tail
-                  and grp.start >= tail[0].start]
-        marker = next((i for i in tail if i.kind == "SCOPE" and i.meta["scope"] == "remaining"
-                       and not i.meta.get("exception")), None)
-        if not groups and marker is not None and not (
-                marker.meta.get("weak") and not any(w in self.g.study_words for w in words)):
-            groups = [LevelGroup(tuple(marker.meta.get("levels", LEVELS)), "remaining", marker.start, marker.end,
-                                 "levels" in marker.meta, weak=bool(marker.meta.get("weak")), clause=True)]
-        clause = replace(info, items=tail, groups=groups, inherited=None)
-        if not groups or not self._whole(clause, index, sentence_words(tail), out):
-            return None
-        return replace(info, items=items[:k], groups=[grp for grp in info.groups if grp.end <= items[k].start])
+        # the last clause break, or one of the two before it when quotation marks end the sentence ('..., and
+        # everything else is "unremarkable".')
+        breaks = [k for k in range(len(items) - 1, 0, -1) if self._breaks(items[k])][:3]
+        for k in breaks:
+            tail = items[k + 1:]
+            if tail and tail[0].kind == WORD and tail[0].text in self.g.conjunctions:
+                tail = tail[1:]
+            if not tail:
+                continue
+            groups = [grp for grp in info.groups if grp.kind == "explicit" and grp.levels
+                      and grp.start >= tail[0].start]
+            marker = next((i for i in tail if i.kind == "SCOPE" and i.meta["scope"] == "remaining"
+                           and not i.meta.get("exception")), None)
+            if not groups and marker is not None and not (
+                    marker.meta.get("weak") and not any(w in self.g.study_words for w in words)):
+                groups = [LevelGroup(tuple(marker.meta.get("levels", LEVELS)), "remaining", marker.start,
+                                     marker.end, "levels" in marker.meta, weak=bool(marker.meta.get("weak")),
+                                     clause=True)]
+            clause = replace(info, items=tail, groups=groups, inherited=None)
+            if groups and self._whole(clause, index, sentence_words(tail), out):
+                return replace(info, items=items[:k],
+                               groups=[grp for grp in info.groups if grp.end <= items[k].start])
+        return None
 
     def _about_prior_study(self, words: list[str]) -> bool:
         """True for a sentence that reports a prior study ("prior MRI (2019) showed ...") and says nothing of

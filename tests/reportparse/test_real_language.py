@@ -1431,3 +1431,21 @@ def test_the_canal_and_remaining_foramina_share_their_predicate():
 ])
 def test_patent_levels_of_a_fusion(text, expected):
     assert graded(text) == expected
+
+
+def test_a_quoted_left_over_statement_closing_a_sentence():
+    text = ('My report says "moderate canal stenosis at L3-4", and everything else is "unremarkable". '
+            'What does moderate mean?')
+    out = grades(text)
+    assert out["L3-L4"] == (2, N, N) and out["L1-L2"] == out["L5-S1"] == (0, 0, 0)
+
+
+def test_supporting_information_is_no_history_heading():
+    text = ("Treatment requested: left L4/5 nerve root block\nSupporting information: MRI lumbar spine shows a "
+            "left foraminal protrusion at L4/5 with moderate left and mild right foraminal narrowing.")
+    assert graded(text) == {"L4-L5": (N, 1, 2)}
+
+
+def test_a_grade_progressing_from_one_to_another_takes_the_later():
+    text = "Compared with 2019, the right foraminal narrowing at L3/4 is progressing from mild to severe."
+    assert graded(text) == {"L3-L4": (N, 3, N)}
