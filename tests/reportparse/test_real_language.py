@@ -1449,3 +1449,11 @@ def test_supporting_information_is_no_history_heading():
 def test_a_grade_progressing_from_one_to_another_takes_the_later():
     text = "Compared with 2019, the right foraminal narrowing at L3/4 is progressing from mild to severe."
     assert graded(text) == {"L3-L4": (N, 3, N)}
+
+
+@pytest.mark.parametrize("text", [
+    "L4/5: small central protrusion, no neural compromise.",
+    "L4/5: small central protrusion without nerve root compromise.",
+])
+def test_neural_compromise_says_nothing_of_stenosis(text):
+    assert graded(text) == {}
