@@ -296,10 +296,11 @@ class LevelScoper:
             return ()  # a cervical or thoracic report: "the rest of the study is unremarkable" is not lumbar
         found = set(sections)
         # an "Impression:" heading makes a radiology report unless the text is a clinical note ("Plan:", "HPI:")
-        report = bool(REPORT_SECTIONS & found) or ("impression" in found and not self.note_heading.search(text))
+        note = self.note_heading.search(text) is not None
+        report = bool(REPORT_SECTIONS & found) or ("impression" in found and not note)
         # an MRI title on the first line makes a report, not a note's "Imaging: MRI lumbar spine - unremarkable ..."
         # (a title states nothing: "Imaging of the lumbar spine has been largely benign." is a sentence)
-        title = self.title.search(first_line) and not self.note_heading.search(text) and not any(
+        title = self.title.search(first_line) and not note and not any(
             w in self.grammar.past_verbs or w in TITLE_VERBS for w in first_line.lower().split())
         if "T12-L1" in named or report or regions & T12_REGIONS or title:
             return LEVELS
@@ -428,12 +429,13 @@ class LevelScoper:
         kinds = {i.kind for i in items if i.kind != "LEVEL" or i.meta["level"] != "other"}
         return {"LEVEL", "STENOSIS", "SEVERITY"} <= kinds
 
-    def level_scoped(self, items: list[Item], line_groups: int) -> bool:
+    def level_scoped(self, words: list[str], line_groups: int) -> bool:
         """Whether a left-over word with no level of its own ("otherwise", "other") under a heading is about the
         heading's level: "L3-4: mild bulge. Otherwise normal." is (the heading's line); not "Otherwise no stenosis."
         on a line of its own, nor "... at L4-5 ...; at L5-S1 ... Otherwise no stenosis." (a line that has named more
-        than one level), nor "The study is otherwise negative." (one of ``study.study_words``)."""
-        return line_groups == 1 and not any(w in self.grammar.study_words for w in sentence_words(items))
+        than one level), nor "The study is otherwise negative." (one of ``study.study_words``); ``words`` are the
+        sentence's (:func:`sentence_words`)."""
+        return line_groups == 1 and not any(w in self.grammar.study_words for w in words)
 
     def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
         """True when the first content item of the sentence starts a group of named levels (a heading).
@@ -505,16 +507,17 @@ class LevelScoper:
             info.regions = named or region_scope
             if info.excluded:
                 continue
-            info.groups = self.groups(items, heading is not None and self.level_scoped(items, line_groups))
+            words = sentence_words(items)
+            info.groups = self.groups(items, heading is not None and self.level_scoped(words, line_groups))
             info.inherited = narrative or heading
             # the last of several levels a line has named in prose ("... at L4/5 ... L5/S1 shows ... No central
             # stenosis is reported."): a negative statement after them that names no level ("at both levels") and
             # does not continue a clause (after a semicolon) is about the study, not that level
             info.loose = narrative is not None and len(line_levels) > 1 and not clause_continues and not any(
-                w.rstrip("s") in self.grammar.spoken_level_nouns for w in sentence_words(items))
+                w.rstrip("s") in self.grammar.spoken_level_nouns for w in words)
             line_groups += sum(grp.kind == "explicit" for grp in info.groups)
-            if any(i.kind in ("STENOSIS", "LOCATION") for i in items) or any(
-                    w in self.grammar.discussion_words for w in sentence_words(items)):
+            if info.groups and (any(i.kind in ("STENOSIS", "LOCATION") for i in items)
+                                or any(w in self.grammar.discussion_words for w in words)):
                 # levels named with a finding, not for numbering ("the L5/S1 level is on image 36")
                 line_levels.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
             clause_continues = bool(items) and items[-1].text in self.grammar.clause_punct
