@@ -1457,3 +1457,24 @@ def test_a_grade_progressing_from_one_to_another_takes_the_later():
 ])
 def test_neural_compromise_says_nothing_of_stenosis(text):
     assert graded(text) == {}
+
+
+# -- eleventh round: left-over subjects in any word order, and "for his age" -----------------------------------
+@pytest.mark.parametrize("text", [
+    "The remaining intervertebral discs appear normal.",
+    "Other intervertebral discs are unremarkable.",
+    "The rest of his lumbar spine looks healthy.",
+    "Remainder of her low back MRI unremarkable.",
+    "The rest of the study is unremarkable for his age.",
+    "The remainder of the scan is normal for the patient's age.",
+])
+def test_left_over_subjects_in_more_wordings(text):
+    out = grades("At L4/5 a central protrusion causes moderate canal stenosis. " + text)
+    assert out["L4-L5"] == (2, N, N)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+
+
+def test_the_remainder_of_the_spinal_canal_is_about_the_canal():
+    out = grades("Severe canal stenosis at L3/4 from a large extrusion. No foraminal stenosis. "
+                 "The remainder of the spinal canal is capacious.")
+    assert out["L3-L4"] == (3, 0, 0) and out["L1-L2"] == (0, N, N)
