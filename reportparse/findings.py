@@ -310,8 +310,7 @@ class FindingAssembler:
                 # the word before, past an "otherwise" ("the sac is otherwise of normal size and the foramina ...")
                 j = k - 2 if k > 1 and items[k - 1].kind == "SCOPE" and items[k - 1].meta.get("weak") else k - 1
                 if item.kind == "SEVERITY" and j >= 0 and items[j].kind == WORD \
-                        and items[j].text in g.elliptical_verbs and not all(
-                            x.kind == WORD and x.text in g.left_fillers for x in items[k + 1:core.left_first]):
+                        and items[j].text in g.elliptical_verbs and not self._opens(items[k + 1:core.left_first]):
                     break  # "the right foramen is patent and the canal ...": the predicate of the phrase before
                 if not self._superseded(items, k):
                     core.left.insert(0, item)
@@ -333,6 +332,9 @@ class FindingAssembler:
                 break  # "left foraminal narrowing moderate, right foramen normal": the severity ends the phrase before
             elif item.kind == WORD and item.text == "," and k >= 1 and items[k - 1].kind == "COMPARATOR":
                 break  # "... at L4-5, right greater than left, mild canal stenosis": the comparator ends the one before
+            elif item.kind == WORD and item.text in g.coordinated_structures and k + 1 < core.first \
+                    and items[k + 1].kind == WORD and items[k + 1].text in g.conjunctions:
+                pass  # "normal discs, canal and foramina": a structure coordinated before the location
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
                 break
             k -= 1
@@ -340,6 +342,15 @@ class FindingAssembler:
         if core.left_first < core.first:
             for k in range(core.left_first, core.first):
                 taken.add(k)
+
+    def _opens(self, between: list[Item]) -> bool:
+        """Whether the words between a severity and its phrase make it the phrase's own pre-posed severity:
+        fillers ("is patent and the canal" does not; "L2-3: normal canal" does) and structures coordinated
+        before the location ("L1-2: normal discs, canal and foramina")."""
+        g = self.g
+        return all(x.kind == WORD and (x.text in g.left_fillers or x.text in g.coordinated_structures or (
+            x.text in g.conjunctions and k > 0 and between[k - 1].text in g.coordinated_structures))
+            for k, x in enumerate(between))
 
     @staticmethod
     def _prepositional(side: Item) -> bool:
@@ -845,12 +856,19 @@ class FindingAssembler:
     def _study_except(self, info: SentenceInfo, index: int, doc: Doc, out: list[Finding]) -> bool:
         """A whole-study statement before an exception ("unremarkable apart from / except for ..."): the part
         before the exception (a word of ``study.exception_words`` or an exception scope marker such as "except
-        for", "other than") read as :meth:`_study` reads a sentence."""
-        k = next((k for k, i in enumerate(info.items) if (i.kind == WORD and i.text in self.g.exception_words)
+        for", "other than") read as :meth:`_study` reads a sentence. So is the part before a comma that follows a
+        normal word and opens a tail of ``study.normal_tails`` ("... was read as normal, with no disc herniation
+        and no spinal stenosis"): the tail's own statements are read as usual."""
+        items = info.items
+        k = next((k for k, i in enumerate(items) if (i.kind == WORD and i.text in self.g.exception_words)
                   or (i.kind == "SCOPE" and i.meta.get("exception"))), None)
+        if k is None:
+            k = next((k for k in range(1, len(items) - 1) if items[k].text == "," and items[k - 1].kind == "SEVERITY"
+                      and items[k - 1].meta["grade"] == 0 and items[k + 1].kind == WORD
+                      and items[k + 1].text in self.g.normal_tails), None)
         if not k:
             return False
-        head = replace(info, items=info.items[:k], groups=[], end_char=doc[info.items[k].start].idx)
+        head = replace(info, items=items[:k], groups=[], end_char=doc[items[k].start].idx)
         return self._study(head, index, doc, sentence_words(head.items), out)
 
     def _clinical(self, words: list[str]) -> bool:

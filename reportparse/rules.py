@@ -86,7 +86,8 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
                "below_words": _STR_LIST, "level_quantifiers": _STR_LIST,
                "surgery_words": _STR_LIST, "relative_words": _STR_LIST, "attaching_words": _STR_LIST,
                "same_level_words": _STR_LIST},
-    "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "link_words": _STR_LIST,
+    "assembly": {"conjunctions": _STR_LIST, "left_fillers": _STR_LIST, "coordinated_structures": _STR_LIST,
+                 "link_words": _STR_LIST,
                  "predicate_fillers": _STR_LIST, "level_normal_fillers": _STR_LIST, "elliptical_verbs": _STR_LIST,
                  "change_to": _STR_LIST, "past_markers": _STR_LIST, "exclusion_words": _STR_LIST,
                  "anaphora_words": _STR_LIST, "respective_words": _STR_LIST, "predicate_ends": _STR_LIST,
@@ -105,7 +106,8 @@ GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "study": {"study_words": _STR_LIST, "normal_words": _STR_LIST, "qualifiers": _STR_LIST,
               "blocking_words": _STR_LIST, "modality_words": _STR_LIST, "clinical_words": _STR_LIST,
               "prior_words": _STR_LIST,
-              "past_verbs": _STR_LIST, "exception_words": _STR_LIST, "note_headings": _STR_LIST,
+              "past_verbs": _STR_LIST, "exception_words": _STR_LIST, "normal_tails": _STR_LIST,
+              "note_headings": _STR_LIST,
               "current_markers": _STR_LIST, "discussion_words": _STR_LIST, "regions": _REGIONS},
     "resolution": {"rank_order": ("['explicit', 'generic', 'remaining', 'study']",
                                   lambda v: v == ["explicit", "generic", "remaining", "study"]),
@@ -134,6 +136,7 @@ class Grammar:
     same_level_words: frozenset[str]
     conjunctions: frozenset[str]
     left_fillers: frozenset[str]
+    coordinated_structures: frozenset[str]
     link_words: frozenset[str]
     predicate_fillers: frozenset[str]
     level_normal_fillers: frozenset[str]
@@ -166,6 +169,7 @@ class Grammar:
     prior_words: frozenset[str]
     past_verbs: frozenset[str]
     exception_words: frozenset[str]
+    normal_tails: frozenset[str]
     note_headings: frozenset[str]
     current_markers: frozenset[str]
     discussion_words: frozenset[str]
@@ -194,6 +198,7 @@ class Grammar:
             same_level_words=words("levels", "same_level_words"),
             conjunctions=words("assembly", "conjunctions"),
             left_fillers=words("assembly", "left_fillers"),
+            coordinated_structures=words("assembly", "coordinated_structures"),
             link_words=words("assembly", "link_words"),
             predicate_fillers=words("assembly", "predicate_fillers"),
             level_normal_fillers=words("assembly", "level_normal_fillers"),
@@ -227,6 +232,7 @@ class Grammar:
             prior_words=words("study", "prior_words"),
             past_verbs=words("study", "past_verbs"),
             exception_words=words("study", "exception_words"),
+            normal_tails=words("study", "normal_tails"),
             note_headings=words("study", "note_headings"),
             current_markers=words("study", "current_markers"),
             discussion_words=words("study", "discussion_words"),

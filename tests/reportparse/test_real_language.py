@@ -1462,6 +1462,7 @@ def test_neural_compromise_says_nothing_of_stenosis(text):
 # -- eleventh round: left-over subjects in any word order, and "for his age" -----------------------------------
 @pytest.mark.parametrize("text", [
     "The remaining intervertebral discs appear normal.",
+    "- Rest of the intervertebral discs look normal.",
     "Other intervertebral discs are unremarkable.",
     "The rest of his lumbar spine looks healthy.",
     "Remainder of her low back MRI unremarkable.",
@@ -1478,3 +1479,40 @@ def test_the_remainder_of_the_spinal_canal_is_about_the_canal():
     out = grades("Severe canal stenosis at L3/4 from a large extrusion. No foraminal stenosis. "
                  "The remainder of the spinal canal is capacious.")
     assert out["L3-L4"] == (3, 0, 0) and out["L1-L2"] == (0, N, N)
+
+
+@pytest.mark.parametrize("text", [
+    "Her lumbar MRI from May was read as normal, with no disc herniation and no spinal stenosis.",
+    "He had an MRI of the lumbar spine, which was unremarkable, without canal or foraminal narrowing.",
+])
+def test_a_normal_study_followed_by_negatives_is_still_a_normal_study(text):
+    assert grades(text) == normal_at(LUMBAR)
+
+
+def test_a_normal_study_followed_by_a_finding_keeps_the_finding():
+    out = grades("The lumbar MRI was normal, with mild canal stenosis at L4-5.")
+    assert out["L4-L5"] == (1, 0, 0) and out["L2-L3"] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("text", [
+    "L1-2 to L3-4: normal discs, canal and foramina.",
+    "L1-2 to L3-4 - Normal disc, facets, canal and foramina.",
+])
+def test_a_normal_word_before_structures_coordinated_with_the_canal(text):
+    assert graded(text) == {lvl: (0, 0, 0) for lvl in ("L1-L2", "L2-L3", "L3-L4")}
+
+
+@pytest.mark.parametrize("text", [
+    "Electrodiagnostic studies of the legs in March were normal.",
+    "Nerve conduction studies were unremarkable.",
+])
+def test_other_tests_that_were_normal_grade_nothing(text):
+    assert graded("MRI of the lumbar spine shows a bulge at L4-5 with mild canal stenosis. " + text) == {
+        "L4-L5": (1, N, N)}
+
+
+def test_a_letter_salutation_is_no_indication_heading():
+    text = ("To whom it may concern:\nI am writing for my patient. Her MRI shows severe canal stenosis at L4-5 "
+            "and moderate left foraminal stenosis at L5-S1.")
+    assert graded(text) == {"L4-L5": (3, N, N), "L5-S1": (N, N, 2)}
+    assert graded("Concern: severe stenosis?\nL4-5: mild canal stenosis.") == {"L4-L5": (1, N, N)}
