@@ -85,6 +85,8 @@ DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modalit
 FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
 #: Words that end a clause inside a sentence besides ``sentences.clause_punct``: a comma, a closing quotation mark.
 CLAUSE_BREAKS = frozenset({",", '"', "\u201d"})
+#: Quotation marks that may follow a question mark.
+QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2019"})
 
 
 #: How the cells of a grade table's lines are parted, tried in this order: pipes, tabs, runs of two or more spaces.
@@ -691,7 +693,7 @@ class FindingAssembler:
         """Whole-level and whole-study normal statements. Returns True when the sentence was one."""
         g = self.g
         study = [i for i in info.items if i.kind == "STUDY_NORMAL"]
-        if study and not self._clinical(words):
+        if study and not self._clinical(words) and not any(w in g.modality_words for w in words):
             for slot in ALL_SLOTS:
                 out.append(Finding(slot, 0, "study", None, index, info.start_char, info.end_char, ("study_normal",)))
             return True
@@ -750,7 +752,7 @@ class FindingAssembler:
         if info.excluded:
             return out, None
         words = sentence_words(info.items)
-        if self._about_prior_study(words):
+        if self._about_prior_study(words) or self._question(info):
             return out, None
         if self._study_except(info, index, doc, out):
             # "the MRI was unremarkable apart from a bulge at L4-5 with mild canal stenosis": the whole study is
@@ -870,6 +872,15 @@ class FindingAssembler:
             return False
         head = replace(info, items=items[:k], groups=[], end_char=doc[items[k].start].idx)
         return self._study(head, index, doc, sentence_words(head.items), out)
+
+    def _question(self, info: SentenceInfo) -> bool:
+        """A question that names neither a level nor a location ("Is moderate stenosis something that needs
+        surgery?", "has anyone had a laminectomy for severe stenosis?"): a reader asking, not a report stating, so
+        it grades nothing even where the sentence before named a level. A question naming a location may state
+        the findings ("... and mild left foraminal stenosis?" retyped by a patient) and is read as usual."""
+        last = next((i for i in reversed(info.items) if not (i.kind == WORD and i.text in QUOTES)), None)
+        return not info.groups and last is not None and last.kind == WORD and last.text in self.g.question_punct \
+            and not any(i.kind == "LOCATION" for i in info.items)
 
     def _clinical(self, words: list[str]) -> bool:
         """Whether a sentence (its ``words``) is about a clinical examination or test (``study.clinical_words``:

@@ -363,6 +363,8 @@ class LevelScoper:
                 continue
             if item.meta["scope"] == "unspecified" and self._named_next(items, item):
                 continue  # "at multiple levels from L3-4 to L5-S1": the levels it names come right after it
+            if "levels" in item.meta and self._apposed(items, item):
+                continue  # "the upper levels, L1-L2 through L3-L4, were unremarkable": the levels named win
             restricted = "levels" in item.meta
             # "at several levels" names no level: what it holds stays unplaced
             levels = () if item.meta["scope"] == "unspecified" else tuple(item.meta.get("levels", LEVELS))
@@ -391,6 +393,13 @@ class LevelScoper:
     def _named_next(self, items: list[Item], marker: Item) -> bool:
         """Whether a level follows ``marker`` with only list words (``levels.list_connectors``) or a colon between."""
         nxt = item_after(items, marker.end, self.grammar.list_connectors | {":"})
+        return nxt is not None and nxt.kind == "LEVEL"
+
+    @staticmethod
+    def _apposed(items: list[Item], marker: Item) -> bool:
+        """Whether levels follow ``marker`` in apposition: right after it, or after a comma, a colon, a dash or an
+        opening bracket."""
+        nxt = item_after(items, marker.end, frozenset({",", ":", "(", "-", "–", "—"}))
         return nxt is not None and nxt.kind == "LEVEL"
 
     def _surgical(self, group: LevelGroup, items: list[Item]) -> LevelGroup:

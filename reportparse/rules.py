@@ -79,7 +79,8 @@ _MISHEARD = ("an object mapping each word to {'means': a word, 'after': a list o
 
 #: The schema of grammar.json: section -> key -> (description, check).
 GRAMMAR_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
-    "sentences": {"terminal_punct": _STR_LIST, "abbreviations": _STR_LIST, "clause_punct": _STR_LIST},
+    "sentences": {"terminal_punct": _STR_LIST, "abbreviations": _STR_LIST, "clause_punct": _STR_LIST,
+                  "question_punct": _STR_LIST},
     "sections": {"excluded": _STR_LIST, "title_sections": _STR_LIST},
     "levels": {"order": (f"exactly {list(LEVELS)}", lambda v: v == list(LEVELS)), "range_connectors": _STR_LIST,
                "list_connectors": _STR_LIST, "heading_lead": _STR_LIST, "above_words": _STR_LIST,
@@ -120,6 +121,7 @@ class Grammar:
     """The word lists of ``grammar.json``, as lower-cased frozensets for fast membership tests."""
 
     terminal_punct: frozenset[str]
+    question_punct: frozenset[str]
     abbreviations: frozenset[str]
     clause_punct: frozenset[str]
     excluded_sections: frozenset[str]
@@ -182,6 +184,7 @@ class Grammar:
 
         return cls(
             terminal_punct=words("sentences", "terminal_punct"),
+            question_punct=words("sentences", "question_punct"),
             abbreviations=words("sentences", "abbreviations"),
             clause_punct=words("sentences", "clause_punct"),
             excluded_sections=words("sections", "excluded"),

@@ -1516,3 +1516,34 @@ def test_a_letter_salutation_is_no_indication_heading():
             "and moderate left foraminal stenosis at L5-S1.")
     assert graded(text) == {"L4-L5": (3, N, N), "L5-S1": (N, N, 2)}
     assert graded("Concern: severe stenosis?\nL4-5: mild canal stenosis.") == {"L4-L5": (1, N, N)}
+
+
+# -- twelfth round: questions, other tests' normal studies, levels in apposition to a regional scope word -----------
+@pytest.mark.parametrize("question", [
+    "Could severe stenosis explain my numb feet?",
+    "Has anybody here had a decompression for moderate stenosis??",
+    "Is mild stenosis something to worry about?'",
+])
+def test_a_question_naming_no_level_or_location_grades_nothing(question):
+    out = grades("L4/5: moderate canal stenosis. Rest of the levels are unremarkable. " + question)
+    assert out["L4-L5"] == (2, N, N)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+
+
+def test_a_retyped_finding_ending_in_a_question_mark_still_grades():
+    assert graded("L5-S1 shows a protrusion. There is moderate left foraminal stenosis?") == {"L5-S1": (N, N, 2)}
+
+
+def test_a_normal_nerve_test_is_not_a_normal_study():
+    text = ("MRI lumbar spine 5/2021: L4-L5 bulge with mild canal stenosis.\n"
+            "EMG/NCS 6/2021: normal study, no evidence of radiculopathy.")
+    assert graded(text) == {"L4-L5": (1, N, N)}
+
+
+@pytest.mark.parametrize("text, levels", [
+    ("The upper levels, L1-L2 through L3-L4, were unremarkable.", ("L1-L2", "L2-L3", "L3-L4")),
+    ("Upper lumbar segments (L1/2 and L2/3) normal.", ("L1-L2", "L2-L3")),
+    ("The lower lumbar levels: L4-5 and L5-S1 without stenosis.", ("L4-L5", "L5-S1")),
+])
+def test_levels_in_apposition_to_a_regional_scope_word_are_the_levels_it_means(text, levels):
+    assert graded(text) == {lvl: (0, 0, 0) for lvl in levels}
