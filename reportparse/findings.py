@@ -340,6 +340,9 @@ class FindingAssembler:
             elif not (item.kind == WORD and (item.text in g.conjunctions or item.text in g.left_fillers)):
                 break
             k -= 1
+        if core.location is None and 0 < k < core.left_first and items[k].kind == WORD \
+                and items[k].text in g.elliptical_verbs and items[k - 1].kind == "DISTRACTOR":
+            core.distracted = True  # "the left subarticular recess is severely narrowed": the recess's predicate
         # a conjunction or filler at the far left is not part of the phrase
         if core.left_first < core.first:
             for k in range(core.left_first, core.first):
@@ -662,7 +665,15 @@ class FindingAssembler:
                         for item in between)  # "at L4-S1 with a patent canal, but ... at L3-4"
         listed = between[-1].kind == WORD and between[-1].text in g.conjunctions and between[-1].text != "," and \
             not any(item.kind == "LEVEL" or self._breaks(item) for item in between)
-        return (attaching or listed) and self._break_before(items, position, later)
+        return (attaching or listed) and (self._break_before(items, position, later) or (
+            attaching and self._introduced(items, later)))
+
+    def _introduced(self, items: list[Item], group: LevelGroup) -> bool:
+        """Whether a conjunction and a preposition of its own introduce ``group`` ("... with moderate canal
+        stenosis and at L5-S1 with ..."): a new member of a list of levels, not the level of the phrase before."""
+        k = next(i for i, item in enumerate(items) if item.start == group.start)
+        return k >= 2 and items[k - 1].kind == WORD and items[k - 1].text in LEVEL_PREPOSITIONS \
+            and items[k - 2].kind == WORD and items[k - 2].text in self.g.conjunctions
 
     def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:
         """True for a level group at the start of a list item or a clause: first in the sentence, or after a

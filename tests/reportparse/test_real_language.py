@@ -1547,3 +1547,17 @@ def test_a_normal_nerve_test_is_not_a_normal_study():
 ])
 def test_levels_in_apposition_to_a_regional_scope_word_are_the_levels_it_means(text, levels):
     assert graded(text) == {lvl: (0, 0, 0) for lvl in levels}
+
+
+@pytest.mark.parametrize("text", [
+    "L5-S1: The left subarticular recess is severely narrowed.",
+    "At L4-5 the right lateral recess is moderately narrowed.",
+])
+def test_a_recess_as_the_subject_of_a_narrowing_predicate_grades_nothing(text):
+    assert graded(text) == {}
+
+
+def test_a_phrase_after_with_stays_with_its_level_when_the_next_level_has_its_own_preposition():
+    text = "Degenerative change, most marked at L3-4 with moderate central stenosis and at L4-5 with mild right " \
+           "foraminal narrowing."
+    assert graded(text) == {"L3-L4": (2, N, N), "L4-L5": (N, 1, N)}
