@@ -715,7 +715,9 @@ class FindingAssembler:
         # are normal"', "the radiologist states the rest of the lumbar spine is unremarkable")
         first = next((k for k, i in enumerate(items) if i.kind in ("LEVEL", "SCOPE")), 0)
         colon = next((k for k in range(first - 1, -1, -1) if items[k].kind == WORD and (
-            items[k].text in LEAD_IN_ENDS or items[k].text in g.reporting_verbs)), None)
+            items[k].text in LEAD_IN_ENDS or items[k].text in g.reporting_verbs or (
+                items[k].text in g.past_verbs and any(w in g.study_words for w in sentence_words(items[:k]))))),
+            None)  # ... or a study's verb: "The MRI report of June 2011 showed no abnormality at L1-L2 or L2-L3"
         # (a normal word may lead in too: 'everything above is fine ("L1/2 to L3/4 appear normal")')
         if colon is not None and all(i.kind == WORD or (i.kind == "SEVERITY" and i.meta["grade"] == 0)
                                      for i in items[:colon]):

@@ -1561,3 +1561,24 @@ def test_a_phrase_after_with_stays_with_its_level_when_the_next_level_has_its_ow
     text = "Degenerative change, most marked at L3-4 with moderate central stenosis and at L4-5 with mild right " \
            "foraminal narrowing."
     assert graded(text) == {"L3-L4": (2, N, N), "L4-L5": (N, 1, N)}
+
+
+# -- thirteenth round: 'no other levels with', a study's verb leading in, translated normal words ---------------
+@pytest.mark.parametrize("tail", [
+    "No other levels with stenosis.",
+    "No other disc levels with significant stenosis.",
+])
+def test_no_other_levels_with_stenosis_is_a_left_over_negative(tail):
+    out = grades("L3/4: broad disc bulge and moderate canal stenosis. " + tail)
+    assert out["L3-L4"] == (2, N, N)
+    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L3-L4")
+
+
+def test_a_study_verb_leads_in_to_a_normal_statement_about_named_levels():
+    text = "The outside MRI report from 2019 showed no abnormality at L1-2, L2-3 or L3-4."
+    assert graded(text) == {lvl: (0, 0, 0) for lvl in ("L1-L2", "L2-L3", "L3-L4")}
+
+
+@pytest.mark.parametrize("text", ["In L5-S1: no anomaly.", "L5-S1 without particularities."])
+def test_translated_normal_words(text):
+    assert graded(text) == {"L5-S1": (0, 0, 0)}
