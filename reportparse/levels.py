@@ -539,8 +539,10 @@ class LevelScoper:
                     referent = named[-1]
                 elif any(grp.kind == "explicit" for grp in info.groups):
                     referent = None  # only levels after it: "at that level" has nothing to name again
-                else:
+                elif info.inherited is not None and info.inherited.kind == "explicit":
                     referent = info.inherited
+                else:
+                    referent = None  # "Otherwise no significant stenosis. I'm tired of this disc.": no level named
                 if referent is not None:  # a place, even when the level was named with its operation
                     again = replace(referent, kind="explicit", start=same[0], end=same[1], surgical=False)
                     info.groups = sorted([again, *(grp for grp in info.groups if not grp.weak)],

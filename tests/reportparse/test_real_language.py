@@ -1582,3 +1582,16 @@ def test_a_study_verb_leads_in_to_a_normal_statement_about_named_levels():
 @pytest.mark.parametrize("text", ["In L5-S1: no anomaly.", "L5-S1 without particularities."])
 def test_translated_normal_words(text):
     assert graded(text) == {"L5-S1": (0, 0, 0)}
+
+
+def test_grades_named_as_a_criterion_grade_nothing():
+    text = ("The MRI shows mild canal stenosis at L4-5. No moderate or severe stenosis at any level. The "
+            "criterion for surgery (moderate or severe stenosis) is therefore not met.")
+    assert graded(text) == {"L4-L5": (1, N, N)}
+
+
+def test_this_disc_after_a_left_over_statement_names_no_level():
+    text = ('The new report: "Small recurrent protrusion at L4-5 with mild left foraminal narrowing. Otherwise no '
+            'significant stenosis." I am so tired of this disc.')
+    out = grades(text)
+    assert out["L4-L5"] == (N, N, 1) and out["L2-L3"] == (0, 0, 0)
