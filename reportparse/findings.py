@@ -661,8 +661,11 @@ class FindingAssembler:
         between = [item for item in items if group.end <= item.start < left]
         if not between:
             return False
-        attaching = all(item.kind == WORD and (item.text in g.attaching_words or item.text in ARTICLES)
-                        for item in between)  # "at L4-S1 with a patent canal, but ... at L3-4"
+        # "at L4-S1 with a patent canal, but ... at L3-4", "an L5-S1 disc herniation with moderate right foraminal
+        # narrowing ..., as well as L3-4 and L4-5 disc bulges"
+        attaching = any(item.text in g.attaching_words for item in between) and all(
+            item.kind == WORD and (item.text in g.attaching_words or item.text in ARTICLES
+                                   or item.text in g.discussion_words) for item in between)
         listed = between[-1].kind == WORD and between[-1].text in g.conjunctions and between[-1].text != "," and \
             not any(item.kind == "LEVEL" or self._breaks(item) for item in between)
         return (attaching or listed) and (self._break_before(items, position, later) or (

@@ -1595,3 +1595,15 @@ def test_this_disc_after_a_left_over_statement_names_no_level():
             'significant stenosis." I am so tired of this disc.')
     out = grades(text)
     assert out["L4-L5"] == (N, N, 1) and out["L2-L3"] == (0, 0, 0)
+
+
+def test_a_threshold_a_plan_requires_grades_nothing():
+    text = ("L3-4: mild canal stenosis.\nDetermination: not certified. The policy requires moderate-to-severe or "
+            "severe central stenosis at each level treated, a threshold L3-4 does not meet.")
+    assert graded(text) == {"L3-L4": (1, N, N)}
+
+
+def test_a_phrase_after_a_disc_finding_and_with_stays_with_that_level():
+    text = ("Her MRI showed a left L4-5 disc extrusion with severe left foraminal narrowing, as well as L2-3 and "
+            "L3-4 bulges with mild canal narrowing at both levels.")
+    assert graded(text) == {"L4-L5": (N, N, 3), "L2-L3": (1, N, N), "L3-L4": (1, N, N)}
