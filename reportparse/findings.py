@@ -614,6 +614,11 @@ class FindingAssembler:
         inside = [grp for grp in groups if grp.kind == "explicit" and left <= grp.start and grp.end <= position]
         if inside:
             return inside[-1]
+        # a level after an article, right before the phrase: "characterized the L4-L5 canal stenosis as moderate"
+        adjacent = next((grp for grp in groups if grp.kind == "explicit" and grp.end == left
+                         and self._after_article(info.items, grp)), None)
+        if adjacent is not None:
+            return adjacent
         if info.heading:
             before = [grp for grp in groups if grp.start <= position and not grp.exception]
             return before[-1] if before else groups[0]
@@ -635,6 +640,12 @@ class FindingAssembler:
         # statement before it ("L2-3 is normal except for mild left foraminal narrowing" is about L2-3)
         before = [grp for grp in groups if not grp.exception]
         return before[-1] if before else info.inherited
+
+    @staticmethod
+    def _after_article(items: list[Item], group: LevelGroup) -> bool:
+        """Whether an article opens ``group`` ("the L4-L5 canal stenosis")."""
+        k = next(i for i, item in enumerate(items) if item.start == group.start)
+        return k > 0 and items[k - 1].kind == WORD and items[k - 1].text in ARTICLES
 
     def _opens_relative(self, items: list[Item], group: LevelGroup, position: int) -> bool:
         """Whether a relative word (``levels.relative_words``: "where") follows the group, before ``position``."""
@@ -727,6 +738,8 @@ class FindingAssembler:
             if any(w in g.blocking_words or w in g.modality_words for w in sentence_words(items[:colon])):
                 return False  # about something else: "Lumbar x-ray: a transitional segment, otherwise normal"
             items = items[colon + 1:]
+            if items and items[0].kind == WORD and items[0].text == "that":
+                items = items[1:]  # "the assessor remarked that the other levels were unremarkable"
         k = 0
         while k < len(items):
             item = items[k]

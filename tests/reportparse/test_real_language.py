@@ -1607,3 +1607,15 @@ def test_a_phrase_after_a_disc_finding_and_with_stays_with_that_level():
     text = ("Her MRI showed a left L4-5 disc extrusion with severe left foraminal narrowing, as well as L2-3 and "
             "L3-4 bulges with mild canal narrowing at both levels.")
     assert graded(text) == {"L4-L5": (N, N, 3), "L2-L3": (1, N, N), "L3-L4": (1, N, N)}
+
+
+def test_a_reporting_verb_with_that_leads_in_to_a_left_over_statement():
+    out = grades("L4-5: moderate canal stenosis. The assessor remarked that the other levels were unremarkable.")
+    assert out["L4-L5"] == (2, N, N) and out["L2-L3"] == (0, 0, 0)
+
+
+def test_a_level_after_an_article_before_the_phrase_is_its_level():
+    text = ("The impression described the L4-L5 canal stenosis as moderate and said the remaining lumbar levels "
+            "were without significant stenosis.")
+    out = grades(text)
+    assert out["L4-L5"] == (2, N, N) and out["L2-L3"] == (0, 0, 0)
