@@ -642,10 +642,18 @@ class FindingAssembler:
         return before[-1] if before else info.inherited
 
     @staticmethod
-    def _after_article(items: list[Item], group: LevelGroup) -> bool:
+    def _position(items: list[Item], group: LevelGroup) -> int:
+        """The index of the item that opens ``group``."""
+        return next(i for i, item in enumerate(items) if item.start == group.start)
+
+    def _word_before(self, items: list[Item], group: LevelGroup, back: int = 1) -> str | None:
+        """The word ``back`` items before ``group`` (None: the sentence starts sooner, or a concept stands there)."""
+        k = self._position(items, group) - back
+        return items[k].text if k >= 0 and items[k].kind == WORD else None
+
+    def _after_article(self, items: list[Item], group: LevelGroup) -> bool:
         """Whether an article opens ``group`` ("the L4-L5 canal stenosis")."""
-        k = next(i for i, item in enumerate(items) if item.start == group.start)
-        return k > 0 and items[k - 1].kind == WORD and items[k - 1].text in ARTICLES
+        return self._word_before(items, group) in ARTICLES
 
     def _opens_relative(self, items: list[Item], group: LevelGroup, position: int) -> bool:
         """Whether a relative word (``levels.relative_words``: "where") follows the group, before ``position``."""
@@ -685,15 +693,14 @@ class FindingAssembler:
     def _introduced(self, items: list[Item], group: LevelGroup) -> bool:
         """Whether a conjunction and a preposition of its own introduce ``group`` ("... with moderate canal
         stenosis and at L5-S1 with ..."): a new member of a list of levels, not the level of the phrase before."""
-        k = next(i for i, item in enumerate(items) if item.start == group.start)
-        return k >= 2 and items[k - 1].kind == WORD and items[k - 1].text in LEVEL_PREPOSITIONS \
-            and items[k - 2].kind == WORD and items[k - 2].text in self.g.conjunctions
+        return self._word_before(items, group) in LEVEL_PREPOSITIONS \
+            and self._word_before(items, group, 2) in self.g.conjunctions
 
     def _item_opener(self, items: list[Item], group: LevelGroup) -> bool:
         """True for a level group at the start of a list item or a clause: first in the sentence, or after a
         colon, a semicolon, a conjunction or a verb ("shows L4-5 severe stenosis"), not after a preposition
         ("at L4-5") or a concept."""
-        k = next(i for i, item in enumerate(items) if item.start == group.start)
+        k = self._position(items, group)
         if k == 0:
             return True
         prev = items[k - 1]
