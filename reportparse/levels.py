@@ -63,6 +63,8 @@ T12_REGIONS = frozenset({"thoracolumbar", "thoracic", "whole"})
 REPORT_SECTIONS = frozenset({"findings", "technique"})
 #: Verbs that make a first line a sentence rather than an MRI title ("Imaging of the spine has been benign.").
 TITLE_VERBS = frozenset({"has", "have", "is", "are"})
+#: What may stand between a regional scope word and the levels in apposition to it ("the upper levels, L1-L2 ...").
+APPOSITION_MARKS = frozenset({",", ":", "(", "-", "–", "—"})
 #: Words before a level that make it the place of what precedes it ("moderate at L4-5"), or before "that level".
 LEVEL_PREPOSITIONS = frozenset({"at", "of", "in", "on", "from", "to", "through", "the"})
 
@@ -263,6 +265,7 @@ class LevelScoper:
         self.name = name
         self.grammar = grammar
         self.order = {level: i for i, level in enumerate(LEVELS)}
+        self.listed_marks = grammar.list_connectors | {":"}  # between "at multiple levels" and the levels it names
         # one word boundary check per position, and the alternatives only where a region word can start
         firsts = "".join(sorted({w[0] for words in grammar.regions.values() for w in words}))
         self.region_pattern = re.compile(rf"(?<![a-z0-9])(?=[{re.escape(firsts)}])(?:" + "|".join(
@@ -361,9 +364,9 @@ class LevelScoper:
                 continue
             if item.meta.get("weak") and (has_levels or heading_scope):
                 continue
-            if item.meta["scope"] == "unspecified" and self._named_next(items, item):
+            if item.meta["scope"] == "unspecified" and self._named_next(items, item, self.listed_marks):
                 continue  # "at multiple levels from L3-4 to L5-S1": the levels it names come right after it
-            if "levels" in item.meta and self._apposed(items, item):
+            if "levels" in item.meta and self._named_next(items, item, APPOSITION_MARKS):
                 continue  # "the upper levels, L1-L2 through L3-L4, were unremarkable": the levels named win
             restricted = "levels" in item.meta
             # "at several levels" names no level: what it holds stays unplaced
@@ -390,16 +393,11 @@ class LevelScoper:
                 return a.start, c.end
         return None
 
-    def _named_next(self, items: list[Item], marker: Item) -> bool:
-        """Whether a level follows ``marker`` with only list words (``levels.list_connectors``) or a colon between."""
-        nxt = item_after(items, marker.end, self.grammar.list_connectors | {":"})
-        return nxt is not None and nxt.kind == "LEVEL"
-
     @staticmethod
-    def _apposed(items: list[Item], marker: Item) -> bool:
-        """Whether levels follow ``marker`` in apposition: right after it, or after a comma, a colon, a dash or an
-        opening bracket."""
-        nxt = item_after(items, marker.end, frozenset({",", ":", "(", "-", "–", "—"}))
+    def _named_next(items: list[Item], marker: Item, between: frozenset[str]) -> bool:
+        """Whether a level follows ``marker`` with only words of ``between`` before it: ``listed_marks`` after "at
+        multiple levels", :data:`APPOSITION_MARKS` after a regional scope word."""
+        nxt = item_after(items, marker.end, between)
         return nxt is not None and nxt.kind == "LEVEL"
 
     def _surgical(self, group: LevelGroup, items: list[Item]) -> LevelGroup:

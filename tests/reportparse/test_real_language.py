@@ -69,8 +69,7 @@ def test_statements_that_are_no_lumbar_whole_study_statement(text):
 def test_otherwise_the_exam_is_unremarkable_fills_only_the_levels_not_discussed():
     text = "L3-4: severe central canal narrowing.\n\nOtherwise the study is unremarkable."
     out = grades(text)
-    assert out["L3-L4"] == (3, N, N)
-    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L3-L4")
+    assert out == {**normal_at(ALL), "L3-L4": (3, N, N)}
 
 
 def test_explicit_findings_beat_a_normal_study_statement():
@@ -657,8 +656,7 @@ def test_an_exception_marker_before_a_phrase_is_no_level_of_its_own():
     text = ("The foramina are not narrowed at any level, except for moderate left L4-5 foraminal narrowing. "
             "No canal stenosis at any level.")
     out = grades(text)
-    assert out["L4-L5"] == (0, 0, 2)
-    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+    assert out == {**normal_at(ALL), "L4-L5": (0, 0, 2)}
 
 
 def test_a_level_after_a_preposition_stays_with_the_phrase_before_it():
@@ -835,7 +833,7 @@ def test_the_conus_level_is_not_discussed():
 # -- more from the third round of blind real sets ----------------------------------------------------------------------
 def test_normal_or_near_normal_other_levels_is_a_left_over_normal():
     out = grades("At L3-4 a large extrusion fills the canal. The remaining lumbar levels are normal or nearly normal.")
-    assert out["L3-L4"] == (N, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L3-L4")
+    assert out == {**normal_at(ALL), "L3-L4": (N, N, N)}
 
 
 def test_a_vertebra_relative_to_the_next_names_the_disc_between():
@@ -1046,7 +1044,7 @@ def test_a_neurologically_unremarkable_examination_is_no_normal_mri():
 ])
 def test_left_over_normals_behind_a_reporting_verb(text):
     out = grades(text)
-    assert out["L4-L5"] == (1, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+    assert out == {**normal_at(ALL), "L4-L5": (1, N, N)}
 
 
 def test_a_procedure_note_indication_line_goes_on_after_its_first_sentence():
@@ -1138,7 +1136,7 @@ def test_otherwise_normal_after_one_level_heading_is_about_that_level():
 ])
 def test_remainder_and_everything_else_are_left_over_markers(text):
     out = grades(text)
-    assert out["L2-L3"] == (1, N, N) and all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L2-L3")
+    assert out == {**normal_at(ALL), "L2-L3": (1, N, N)}
 
 
 @pytest.mark.parametrize("text", [
@@ -1228,8 +1226,7 @@ def test_a_scope_marker_after_a_clause_break_does_not_take_the_phrase_before_it(
 ])
 def test_left_over_normal_statements_in_several_wordings(text):
     out = grades(text)
-    assert out["L4-L5"] == (2, N, N)
-    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+    assert out == {**normal_at(ALL), "L4-L5": (2, N, N)}
 
 
 @pytest.mark.parametrize("text", [
@@ -1471,8 +1468,7 @@ def test_neural_compromise_says_nothing_of_stenosis(text):
 ])
 def test_left_over_subjects_in_more_wordings(text):
     out = grades("At L4/5 a central protrusion causes moderate canal stenosis. " + text)
-    assert out["L4-L5"] == (2, N, N)
-    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+    assert out == {**normal_at(ALL), "L4-L5": (2, N, N)}
 
 
 def test_the_remainder_of_the_spinal_canal_is_about_the_canal():
@@ -1526,8 +1522,7 @@ def test_a_letter_salutation_is_no_indication_heading():
 ])
 def test_a_question_naming_no_level_or_location_grades_nothing(question):
     out = grades("L4/5: moderate canal stenosis. Rest of the levels are unremarkable. " + question)
-    assert out["L4-L5"] == (2, N, N)
-    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L4-L5")
+    assert out == {**normal_at(ALL), "L4-L5": (2, N, N)}
 
 
 def test_a_retyped_finding_ending_in_a_question_mark_still_grades():
@@ -1570,8 +1565,7 @@ def test_a_phrase_after_with_stays_with_its_level_when_the_next_level_has_its_ow
 ])
 def test_no_other_levels_with_stenosis_is_a_left_over_negative(tail):
     out = grades("L3/4: broad disc bulge and moderate canal stenosis. " + tail)
-    assert out["L3-L4"] == (2, N, N)
-    assert all(out[lvl] == (0, 0, 0) for lvl in ALL if lvl != "L3-L4")
+    assert out == {**normal_at(ALL), "L3-L4": (2, N, N)}
 
 
 def test_a_study_verb_leads_in_to_a_normal_statement_about_named_levels():
