@@ -16,6 +16,10 @@ class SegmentationError(ImagingError):
 
 
 # --------------------------------------------------------------------------------------------------- configuration
+#: Largest network input side at inference (a whole-spine field of view at the finest scale).
+MAX_INFER_SIDE = 1024
+
+
 @dataclass
 class SegConfig(Config):
     """Everything needed to rebuild, train and apply a segmentation model; stored in every checkpoint."""
@@ -45,6 +49,15 @@ class SegConfig(Config):
     # rounded to a multiple of 2**depth) and over this many sagittal slices on each side of the segmented one
     infer_scales: tuple[float, ...] = (1.0,)
     infer_neighbours: int = 0
+    # inference only: the pixel size (mm) of the network input at scale 1.0. The slice is then resized by its size
+    # in millimetres, so a body is drawn as large as in training whatever the field of view (a whole-spine scan
+    # is not squeezed into input_size pixels); None: every slice is resized to input_size pixels (earlier models)
+    infer_mm: float | None = None
+    # inference only: the range of the median tissue intensity in training (after the percentile scaling); a slice
+    # whose median lies outside it is brought to its nearer end by a power of the intensities
+    # (data.standardise_tissue), so a much darker or brighter sequence or scanner looks as in training; None: the
+    # percentile scaling only
+    infer_tissue_range: tuple[float, float] | None = None
     min_area_fraction: float = 0.25  # components under this fraction of the median body area are dropped
     min_dice: float = 0.2          # a run whose best validation Dice stays below this failed (warning, exit 1)
     seed: int = 0
@@ -73,6 +86,10 @@ class SegConfig(Config):
             ("infer_scales", len(self.infer_scales) >= 1 and all(0.5 <= x <= 2.0 for x in self.infer_scales),
              "one or more multiples of input_size in [0.5, 2]"),
             ("infer_neighbours", 0 <= self.infer_neighbours <= 3, "an integer in [0, 3]"),
+            ("infer_mm", self.infer_mm is None or 0.2 <= self.infer_mm <= 10.0, "None or a pixel size in [0.2, 10] mm"),
+            ("infer_tissue_range", self.infer_tissue_range is None or (
+                len(self.infer_tissue_range) == 2 and 0.02 <= self.infer_tissue_range[0] <= self.infer_tissue_range[1]
+                <= 0.9), "None or [low, high] intensities with 0.02 <= low <= high <= 0.9"),
         ]
         for name, ok, expected in checks:
             if not ok:
@@ -83,8 +100,21 @@ class SegConfig(Config):
     @property
     def infer_sizes(self) -> tuple[int, ...]:
         """The network input sides of :attr:`infer_scales` (multiples of ``2**depth``)."""
+        return self.infer_sides(self.input_size)
+
+    def infer_sides(self, side: float) -> tuple[int, ...]:
+        """The network input sides of :attr:`infer_scales` for a slice whose longer side is ``side`` network pixels
+        at scale 1.0 (multiples of ``2**depth``, at most :data:`MAX_INFER_SIDE`)."""
         step = 2 ** self.depth
-        return tuple(max(step, int(round(self.input_size * x / step)) * step) for x in self.infer_scales)
+        return tuple(min(MAX_INFER_SIDE, max(step, int(round(side * x / step)) * step)) for x in self.infer_scales)
+
+    def slice_sides(self, shape: tuple[int, int], spacing: tuple[float, float]) -> tuple[int, ...]:
+        """The network input sides for a slice of ``shape`` (rows, columns) pixels of ``spacing`` (row, column)
+        mm: from its size in millimetres with :attr:`infer_mm`, else :attr:`infer_sizes`."""
+        if self.infer_mm is None:
+            return self.infer_sizes
+        side_mm = max(shape[0] * float(spacing[0]), shape[1] * float(spacing[1]))
+        return self.infer_sides(side_mm / self.infer_mm)
 
     @property
     def train_augmentation(self) -> AugmentConfig:
@@ -102,7 +132,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation, a fixed number of epochs
     "default": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=80,
                     schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0,
-                    infer_scales=(1.0, 4 / 3, 5 / 3), infer_neighbours=1),
+                    infer_scales=(1.0, 4 / 3, 5 / 3), infer_neighbours=1, infer_mm=1.9,
+                    infer_tissue_range=(0.106, 0.286)),
 }
 
 

@@ -64,6 +64,36 @@ def normalise(img: np.ndarray) -> np.ndarray:
     return np.clip((img - lo) / max(hi - lo, 1e-6), 0.0, 1.5)
 
 
+#: Pixels at or below this (after :func:`normalise`) are background (air) for :func:`standardise_tissue`.
+TISSUE_FLOOR = 0.05
+
+
+def standardise_tissue(img: np.ndarray, median_range: tuple[float, float]) -> np.ndarray:
+    """:func:`normalise`, then, when the median of the tissue (the pixels above :data:`TISSUE_FLOOR`) lies outside
+    ``median_range`` (that of the training scans), raised to the power that brings it to the nearer end: a slice
+    whose tissue is much darker or brighter than any in training (another sequence's or scanner's brightness
+    curve) is shown to the network as the darkest or brightest in training; one inside the range is left as it
+    is. The order of intensities is kept; the power is found by bisection in [0.2, 5]."""
+    x = normalise(img)
+
+    def tissue_median(y: np.ndarray) -> float:
+        tissue = y[y > TISSUE_FLOOR]
+        return float(np.median(tissue)) if tissue.size else 0.0
+
+    m = tissue_median(x)
+    if median_range[0] <= m <= median_range[1]:
+        return x
+    target = median_range[0] if m < median_range[0] else median_range[1]
+    lo, hi = 0.2, 5.0
+    for _ in range(24):
+        g = (lo * hi) ** 0.5
+        if tissue_median(x ** g) > target:
+            lo = g
+        else:
+            hi = g
+    return x ** ((lo * hi) ** 0.5)
+
+
 def polygon_mask(shape: tuple[int, int], corners: Sequence[Sequence[float]]) -> np.ndarray:
     """Boolean ``shape`` mask of the polygon with (row, col) ``corners`` (4 corners: a rectangle or trapezoid)."""
     from matplotlib.path import Path as MplPath

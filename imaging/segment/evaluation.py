@@ -169,7 +169,7 @@ def evaluate_folder(model_path: Path, data_dir: Path, *, names: Sequence[str] | 
         gt = components_from_labels(lab, data.names)
         gt_names = true_names(data.names, int(lab.max()))
         gt_names = [gt_names[v - 1] for v in np.unique(lab) if v > 0]
-        probs = predict_volume_slice(ck.model, data.vol, data.k_mid, ck.config)
+        probs = predict_volume_slice(ck.model, data.vol, data.k_mid, ck.config, data.spacing)
         comps, notes = find_bodies(probs, ck.config, data.spacing)
         ordered, warnings = assign_levels(comps)
         case = evaluate_case(pair.name, [c for c, _ in ordered], gt, data.spacing, [n for _, n in ordered], gt_names)

@@ -16,31 +16,38 @@ from ..io import check_output
 from ..errors import Errors
 from .checkpoint import load_checkpoint, model_or_default
 from .config import SegConfig, SegmentationError
-from .data import CANONICAL, Letterbox, normalise
+from .data import CANONICAL, Letterbox, normalise, standardise_tissue
 from .postprocess import Vertebra, assign_levels, body_corners, find_bodies
 
 logger = logging.getLogger(__name__)
 
 
 @torch.no_grad()
-def predict_slice(model: torch.nn.Module, image: np.ndarray, cfg: SegConfig) -> np.ndarray:
-    """Probabilities ``(C, h, w)`` on the slice grid for a raw slice ``(h, w)``: the mean over the network input
-    sides :attr:`SegConfig.infer_sizes` (the bodies drawn larger or smaller than in training's mean)."""
+def predict_slice(model: torch.nn.Module, image: np.ndarray, cfg: SegConfig,
+                  spacing: Sequence[float] = (1.0, 1.0)) -> np.ndarray:
+    """Probabilities ``(C, h, w)`` on the slice grid for a raw slice ``(h, w)`` of ``spacing`` (row, column) mm: the
+    mean over the network input sides :meth:`SegConfig.slice_sides` (the bodies drawn larger or smaller than in
+    training's mean; with :attr:`SegConfig.infer_mm` as large as in training whatever the field of view), the
+    intensities scaled by percentiles and, with :attr:`SegConfig.infer_tissue_range`, brought into training's
+    range (:func:`.data.standardise_tissue`)."""
     model.eval()
-    norm = normalise(image)[None]
+    norm = (normalise(image) if cfg.infer_tissue_range is None
+            else standardise_tissue(image, cfg.infer_tissue_range))[None]
     out = []
-    for size in cfg.infer_sizes:
+    for size in cfg.slice_sides(image.shape, spacing):
         box = Letterbox(image.shape[0], image.shape[1], size)
         out.append(box.inverse(model(box.forward(norm)[None])[0]))
     return np.mean(out, axis=0)
 
 
-def predict_volume_slice(model: torch.nn.Module, vol: np.ndarray, k: int, cfg: SegConfig) -> np.ndarray:
-    """Probabilities ``(C, SI, AP)`` for sagittal slice ``k`` of ``vol (SI, AP, LR)``: :func:`predict_slice` averaged
-    over ``k`` and :attr:`SegConfig.infer_neighbours` slices on each side (those inside the volume)."""
+def predict_volume_slice(model: torch.nn.Module, vol: np.ndarray, k: int, cfg: SegConfig,
+                         spacing: Sequence[float] = (1.0, 1.0)) -> np.ndarray:
+    """Probabilities ``(C, SI, AP)`` for sagittal slice ``k`` of ``vol (SI, AP, LR)`` with in-plane ``spacing``
+    (SI, AP) mm: :func:`predict_slice` averaged over ``k`` and :attr:`SegConfig.infer_neighbours` slices on each
+    side (those inside the volume)."""
     n = cfg.infer_neighbours
     ks = [j for j in range(k - n, k + n + 1) if 0 <= j < vol.shape[2]]
-    return np.mean([predict_slice(model, vol[:, :, j], cfg) for j in ks], axis=0)
+    return np.mean([predict_slice(model, vol[:, :, j], cfg, spacing) for j in ks], axis=0)
 
 
 @dataclass
@@ -96,7 +103,7 @@ def segment_array(model: torch.nn.Module, cfg: SegConfig, vol: np.ndarray, spaci
                   ) -> SegmentResult:
     """Segment and label the mid-sagittal slice (or ``slice_index``) of ``vol (SI, AP, LR)``."""
     k = vol.shape[2] // 2 if slice_index is None else slice_index
-    probs = predict_volume_slice(model, vol, k, cfg)
+    probs = predict_volume_slice(model, vol, k, cfg, spacing[:2])
     comps, dropped = find_bodies(probs, cfg, spacing[:2])
     ordered, warnings = assign_levels(comps)
     warnings = dropped + warnings

@@ -177,15 +177,18 @@ def plausible_bodies(comps: Sequence[Component], shape: tuple[int, int], spacing
             continue
         notes.append(f"dropped the {where(c)}: {reason}")
     width = np.sqrt(ref * sp[0] * sp[1])
-    while len(kept) >= 4:  # off the spine line: the worst outlier of a quadratic col(row) fit, one at a time
+    while len(kept) >= 4:  # off the spine line (a quadratic col(row) fit), one detection at a time: while one lies
+        # too far from the line through all, the one farthest from the line through the others goes (a stray
+        # detection pulls the line through all toward itself, so that a true end body, S1, can lie farther from it)
         cen = np.array([c.centroid for c in kept]) * sp
-        fit = np.polyval(np.polyfit(cen[:, 0], cen[:, 1], 2), cen[:, 0])
-        off = np.abs(cen[:, 1] - fit)
-        worst = int(off.argmax())
-        if off[worst] <= rules.max_offset * width:
+        off = np.abs(cen[:, 1] - np.polyval(np.polyfit(cen[:, 0], cen[:, 1], 2), cen[:, 0]))
+        if off.max() <= rules.max_offset * width:
             break
-        notes.append(f"dropped the {where(kept[worst])}: {off[worst] / width:.1f} body widths off the line of the "
-                     "spine")
+        others = [np.delete(cen, i, axis=0) for i in range(len(cen))]
+        loo = [abs(cen[i, 1] - np.polyval(np.polyfit(o[:, 0], o[:, 1], 2), cen[i, 0])) for i, o in enumerate(others)]
+        worst = int(np.argmax(loo))
+        notes.append(f"dropped the {where(kept[worst])}: {loo[worst] / width:.1f} body widths off the line of the "
+                     "spine through the other bodies")
         kept.pop(worst)
     kept.sort(key=lambda c: c.centroid[0])
     for channel in sorted({c.channel for c in kept}):  # duplicates along the spine, per detector (an S1 detection

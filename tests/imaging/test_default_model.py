@@ -13,7 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from imaging.cli import app
-from imaging.segment import DEFAULT_MODEL, LEVELS_FILE, evaluate_folder, load_checkpoint, read_levels
+from imaging.segment import (DEFAULT_MODEL, LEVELS_FILE, evaluate_folder, find_pairs, load_checkpoint,
+                             predict_volume_slice, read_levels, read_pair)
+from imaging.segment.postprocess import Component, assign_levels, find_bodies
 from imaging.segment.postprocess import LEVELS_UNNAMED
 from imaging.synth import SynthConfig, synth_cohort
 
@@ -80,3 +82,29 @@ def test_default_model_on_real_anatomy_finds_bodies_and_never_names_wrongly():
     assert ev.identification > 0.95 and ev.mean_dice_identified > 0.85
     assert ev.wrong_names == 0, [(c.name, c.warnings) for c in ev.cases]
     assert ev.naming > 0.85, [(c.name, c.warnings) for c in ev.cases]  # named, not only never wrong (1.0)
+
+
+@pytest.mark.parametrize("fov, gamma", [(3, 1.0), (1, 4.0), (3, 2.5)])
+def test_default_model_finds_and_names_bodies_of_a_whole_spine_view_or_a_dark_scan(cohort, fov, gamma):
+    # another site's scan: a field of view ``fov`` times as high and wide (a whole-spine view, the bodies a third as
+    # large in pixels) and/or a far darker tissue (intensities to the power ``gamma``: another sequence's curve).
+    # The shipped settings size the network input by millimetres (infer_mm) and bring such a slice into training's
+    # brightness (infer_tissue_range); sized by pixels and scaled by percentiles only, these views lose bodies/names
+    ck = load_checkpoint(None)
+    for pair in find_pairs(cohort)[:1]:  # one study is enough to tell the settings apart (about 4 s per case)
+        data = read_pair(pair)
+        vol, lab = data.vol.astype(np.float32) ** gamma, data.labels(data.k_mid)
+        h, w, d = vol.shape
+        a, b = (fov - 1) * h // 2, (fov - 1) * w // 2
+        big = np.abs(np.random.default_rng(0).normal(0, 0.02 * np.percentile(vol, 99), (fov * h, fov * w, d)))
+        big[a:a + h, b:b + w] = vol
+        lab = np.pad(lab, ((a, fov * h - h - a), (b, fov * w - w - b)))
+        probs = predict_volume_slice(ck.model, big.astype(np.float32), data.k_mid, ck.config, data.spacing)
+        ordered, warnings = assign_levels(find_bodies(probs, ck.config, data.spacing)[0])
+        names = [n for _, n in ordered]
+        for j, name in enumerate(data.names):
+            if name in NAMES[1:-1]:  # L1-L5: found once, and named right when named
+                centroid = tuple(int(round(x)) for x in Component(lab == j + 1).centroid)
+                hit = [n for c, n in ordered if c.mask[centroid]]
+                assert len(hit) == 1 and hit[0] in (None, name), (pair.name, name, names)
+        assert {"L1", "L5", "S1"} <= set(names), (pair.name, names, warnings)  # named, not only found

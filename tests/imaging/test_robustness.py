@@ -13,6 +13,8 @@ import torch
 from imaging.segment import (AugmentConfig, BodyRules, Component, SegConfig, SegmentationError, TrainCase, bce_loss,
                              assign_levels, components_from_labels, dice_loss, draw_sample, plausible_bodies,
                              read_levels, training_cases, true_names)
+from imaging.segment.config import MAX_INFER_SIDE
+from imaging.segment.data import TISSUE_FLOOR, normalise, standardise_tissue
 from imaging.segment.augment import (augment_batch, bias_field, choose_slice, gaussian_blur, intensity_curve,
                                      random_crop, spatial_grid)
 from imaging.synth import VERTEBRAE, training_slice
@@ -227,6 +229,25 @@ def test_plausible_bodies_drop_ragged_shapes_off_line_and_duplicates():
     assert not any(k.mask is dup for k in kept)
 
 
+def test_a_stray_detection_below_the_spine_goes_rather_than_the_s1_it_pulls_off_the_line():
+    # a real scan's case: the lumbar output fired on a small blob in the pelvis, in front of and below S1. The line
+    # through all detections bends toward it, so S1, at the end of the chain and set back by the lumbosacral angle,
+    # lay farthest from that line and was dropped, and the scan lost its level names
+    lab = spine(7, size=260)
+    stray = np.zeros(lab.shape, bool)
+    stray[226:238, 2:20] = True  # 0.6 x a body, about 4 body widths in front of the spine, below S1
+    comps = components_from_labels(lab, ["", "", "", "", "", "", "S1"])
+    lab[lab == 7] = 0
+    s1 = np.zeros(lab.shape, bool)
+    s1[178:194, 110:134] = True  # S1 set back (posterior) by the lumbosacral angle
+    comps = comps[:6] + [Component(s1, "s1"), Component(stray)]
+    kept, notes = plausible_bodies(comps, lab.shape)
+    assert len(kept) == 7 and not any(k.mask is stray for k in kept), notes
+    assert any(k.channel == "s1" for k in kept) and "off the line of the spine" in notes[0], notes
+    names = dict((n, c) for c, n in assign_levels(kept)[0])
+    assert names.get("S1") is not None and names["S1"].channel == "s1"
+
+
 def test_a_partial_s1_at_the_border_is_kept_as_the_naming_anchor():
     lab = spine(7, size=196)  # the 7th body ends at row 194: move it to the border
     lab[lab == 7] = 0
@@ -429,6 +450,37 @@ def test_cross_entropy_term_ignores_unknown_targets_and_is_validated():
     assert bce_loss(pred.detach(), target, weight).item() == pytest.approx(-np.log(0.7), rel=1e-5)
     with pytest.raises(SegmentationError, match=r"\[S007\].*loss"):
         SegConfig(loss="focal").validate()
+
+
+def test_inference_sizes_follow_the_field_of_view_in_millimetres():
+    cfg = SegConfig(input_size=192, depth=4, infer_scales=(1.0, 1.5), infer_mm=2.0)
+    assert cfg.slice_sides((380, 300), (1.0, 1.0)) == (192, 288)  # 380 mm / 2 mm = 190 -> 192
+    assert cfg.slice_sides((760, 600), (1.0, 1.0)) == (384, 576)  # twice the field of view: twice the input
+    assert cfg.slice_sides((380, 300), (2.0, 2.0)) == (384, 576)  # the same in millimetres, coarser pixels
+    assert cfg.slice_sides((200, 500), (1.0, 0.76)) == (192, 288)  # the longer side in millimetres (columns here)
+    assert max(cfg.slice_sides((4000, 4000), (1.0, 1.0))) == MAX_INFER_SIDE
+    assert replace(cfg, infer_mm=None).slice_sides((760, 600), (1.0, 1.0)) == cfg.infer_sizes == (192, 288)
+    with pytest.raises(SegmentationError, match="infer_mm"):
+        replace(cfg, infer_mm=0.0).validate()
+
+
+def test_tissue_standardisation_leaves_training_like_slices_and_undoes_a_strong_brightness_curve():
+    rng = np.random.default_rng(3)
+    img = np.zeros((120, 100), np.float32)  # air around a body of tissue of many intensities
+    img[20:100, 20:80] = 250 * rng.uniform(0.2, 1, (80, 60))
+    x = normalise(img)
+    lo, hi = 0.35, 0.75
+    median = float(np.median(x[x > TISSUE_FLOOR]))
+    assert lo <= median <= hi
+    assert np.array_equal(standardise_tissue(img, (lo, hi)), x)  # inside the range: the slice as it is
+    for g, end in ((3.0, lo), (0.3, hi)):  # much darker / brighter tissue: brought to the nearer end of the range
+        y = standardise_tissue(img ** g, (lo, hi))
+        assert np.median(y[y > TISSUE_FLOOR]) == pytest.approx(end, abs=0.01)
+        assert np.array_equal(np.argsort(y, axis=None, kind="stable")[-50:],  # the order of intensities is kept
+                              np.argsort(normalise(img ** g), axis=None, kind="stable")[-50:])
+        assert np.abs(y - x).mean() < np.abs(normalise(img ** g) - x).mean()  # closer to the slice as scanned
+    with pytest.raises(SegmentationError, match="infer_tissue_range"):
+        SegConfig(infer_tissue_range=(0.3, 0.1)).validate()
 
 
 def test_inference_averages_input_sizes_and_neighbouring_slices():
