@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -132,6 +133,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation, a fixed number of epochs
     "default": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=80,
                     schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0,
+                    augmentation=AugmentConfig(gamma=0.7),  # gamma 0.5-2: darker and brighter sequences
                     infer_scales=(1.0, 4 / 3, 5 / 3), infer_neighbours=1, infer_mm=1.9,
                     infer_tissue_range=(0.106, 0.286)),
 }
@@ -142,7 +144,7 @@ def preset_config(name: str, **overrides: Any) -> SegConfig:
     ignored)."""
     if name not in PRESETS:
         raise SegmentationError(Errors.S006.format(value=name, presets=sorted(PRESETS)))
-    cfg = SegConfig(**PRESETS[name])
+    cfg = SegConfig(**copy.deepcopy(PRESETS[name]))  # a preset's nested settings are not shared between configs
     for k, v in overrides.items():
         if v is not None:
             setattr(cfg, k, v)
