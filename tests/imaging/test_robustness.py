@@ -30,6 +30,15 @@ def square_batch(size: int = 64, half: int = 10) -> tuple[torch.Tensor, torch.Te
 
 
 # ------------------------------------------------------------------------------------------------- augmentation
+def test_default_preset_trains_with_a_wide_brightness_range_and_its_settings_are_not_shared():
+    from imaging.segment import preset_config
+
+    cfg = preset_config("default")
+    assert cfg.train_augmentation.gamma == 0.7  # gamma 0.5-2.0: darker and brighter sequences than the shared scans
+    cfg.augmentation.gamma = 0.1  # changing one config's augmentation leaves the preset as it is
+    assert preset_config("default").augmentation.gamma == 0.7 and preset_config("cpu").augmentation.gamma == 0.4
+
+
 def test_augment_config_problems_reach_segconfig_validation():
     assert AugmentConfig().problems() == []
     bad = AugmentConfig(scale=(1.4, 0.7), crop_p=1.5)
