@@ -118,6 +118,9 @@ class BodyRules:
     s1_within: float = 0.6         # an S1 detection on a lumbar detection must lie this much within it (one body)
     min_step: float = 0.5          # S1 to the lowest body above it, fraction of the median spacing of those bodies
     max_step: float = 1.7          # a longer step between named bodies: a body may be missed there
+    max_step_size: float = 2.2     # ... or a step longer than this x the body size (the square root of the median
+                                   # body area): where bodies are missed throughout, their spacing is no yardstick
+                                   # (on the 17 shared scans and the robustness changes, named steps are <= 1.7 x)
     max_named_area: float = 1.6    # a body larger than this x the median of those above S1 may be two merged bodies
 
 
@@ -267,8 +270,8 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
     The levels are named only when that S1 is unambiguous: no body-sized lumbar detection lies below it, and it lies
     at about the spacing of the bodies above it below the lowest one (``rules.min_step``, ``rules.max_step``).
     Names are counted upward only as far as that is sure: from a step longer than ``rules.max_step`` times the
-    median (a missed body), or a body larger than ``rules.max_named_area`` times the median area (two merged
-    bodies), up, the bodies stay unnamed. Otherwise every body stays unnamed (``None``) and a warning says why:
+    median or ``rules.max_step_size`` times the body size (a missed body), or a body larger than
+    ``rules.max_named_area`` times the median area (two merged bodies), up, the bodies stay unnamed. Otherwise every body stays unnamed (``None``) and a warning says why:
     counting from another body would be a guess, and one missed or doubled body would shift every name.
     """
     warnings: list[str] = []
@@ -328,14 +331,15 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
         cen = np.array([c.centroid for c in above] + [s1.centroid])
         steps = np.linalg.norm(np.diff(cen, axis=0), axis=1)
         spacing = float(np.median(steps[:-1]))
-        if not rules.min_step * spacing <= steps[-1] <= rules.max_step * spacing:
+        longest = min(rules.max_step * spacing, rules.max_step_size * float(np.sqrt(ref)))
+        if not rules.min_step * spacing <= steps[-1] <= longest:
             return unnamed(f"the S1 detection lies {steps[-1]:.0f} pixels from the lowest lumbar body, expected "
-                           f"about {spacing:.0f} (the spacing of the lumbar bodies): a body between them may be "
-                           "missed or the S1 detection is wrong")
+                           f"about {spacing:.0f} (the spacing of the lumbar bodies) and at most {longest:.0f} (their "
+                           "size): a body between them may be missed or the S1 detection is wrong")
         # counting upward across a missed body, or over two merged bodies, would shift every name above it
         doubts = [(i, f"{steps[i]:.0f} pixels between the bodies at rows {cen[i][0]:.0f} and {cen[i + 1][0]:.0f}, "
-                      f"expected about {spacing:.0f}: a body between them may be missed")
-                  for i in range(len(above) - 1) if steps[i] > rules.max_step * spacing]
+                      f"expected about {spacing:.0f} and at most {longest:.0f}: a body between them may be missed")
+                  for i in range(len(above) - 1) if steps[i] > longest]
         doubts += [(i, f"the body at row {cen[i][0]:.0f} is {above[i].area / ref:.1f} x the median body area: it may "
                        "be two merged bodies")
                    for i in range(len(above)) if above[i].area > rules.max_named_area * ref]

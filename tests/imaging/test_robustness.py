@@ -334,6 +334,18 @@ def test_names_stop_at_a_missed_body_instead_of_shifting():
     assert [n for _, n in ordered] == ["T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"]
 
 
+def test_no_names_when_bodies_are_missed_throughout_and_their_spacing_is_no_yardstick():
+    # a poorly trained model found only T12 and L3 above S1: every step spans three bodies, so the steps agree with
+    # each other and counting upward from S1 would call L3 "L5" and T12 "L4". Each step is over twice a body's size
+    comps = scored_spine([0.0] * 7 + [0.6])
+    sparse = [comps[1], comps[4], comps[7]]
+    ordered, warnings = assign_levels(sparse)
+    assert [n for _, n in ordered] == [None, None, None], warnings
+    assert any("may be missed" in w and "at most" in w for w in warnings), warnings
+    one_missed = comps[:6] + comps[7:]  # L5 missed: the S1 step is two bodies long
+    assert [n for _, n in assign_levels(one_missed)[0]] == [None] * 7
+
+
 def test_true_names_count_upward_from_s1():
     assert true_names(["", "", "S1"], 3) == ["L4", "L5", "S1"]
     assert true_names(None, 2) == [None, None]
