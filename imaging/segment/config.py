@@ -133,7 +133,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation, a fixed number of epochs
     "default": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=80,
                     schedule="cosine", repeats=2, synthetic=24, val_fraction=0.0,
-                    augmentation=AugmentConfig(gamma=0.7),  # gamma 0.5-2: darker and brighter sequences
                     infer_scales=(1.0, 4 / 3, 5 / 3), infer_neighbours=1, infer_mm=1.9,
                     infer_tissue_range=(0.106, 0.286)),
 }

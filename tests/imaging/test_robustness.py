@@ -30,13 +30,13 @@ def square_batch(size: int = 64, half: int = 10) -> tuple[torch.Tensor, torch.Te
 
 
 # ------------------------------------------------------------------------------------------------- augmentation
-def test_default_preset_trains_with_a_wide_brightness_range_and_its_settings_are_not_shared():
+def test_presets_nested_settings_are_not_shared_between_configs():
     from imaging.segment import preset_config
 
     cfg = preset_config("default")
-    assert cfg.train_augmentation.gamma == 0.7  # gamma 0.5-2.0: darker and brighter sequences than the shared scans
+    assert cfg.train_augmentation == AugmentConfig()  # the shipped model's recipe
     cfg.augmentation.gamma = 0.1  # changing one config's augmentation leaves the preset as it is
-    assert preset_config("default").augmentation.gamma == 0.7 and preset_config("cpu").augmentation.gamma == 0.4
+    assert preset_config("default").augmentation.gamma == AugmentConfig().gamma
 
 
 def test_augment_config_problems_reach_segconfig_validation():
