@@ -21,7 +21,8 @@ naming). Each change is deterministic (fixed seed), so two models can be compare
 A labelled body counts as in view when at least 90% of its mid-sagittal area is left; bodies cut by the new
 border are neither required nor counted as false detections. Reported per change: bodies in view found
 (identification, as the paper defines it), false detections (detections holding no labelled body's centroid and
-not lying on a cut body), mean Dice and centroid error over the bodies found, and level names (true, wrong, and
+not lying on a cut body: they include real but unlabelled bodies, such as the VB2 scans' S1 and the bodies above
+the labelled ones, and in the wide view a body cut by the scan's own edge, which no longer touches the image's), mean Dice and centroid error over the bodies found, and level names (true, wrong, and
 how many scans were left unnamed, with the reason in ``--verbose``).
 
 Run, with a model and the scans it never saw (repeat ``--group``):
@@ -45,7 +46,8 @@ import torch
 from scipy import ndimage
 
 from imaging.segment.checkpoint import load_checkpoint
-from imaging.segment.data import LEVELS_FILE, annotate_pairs, find_pairs, read_levels, read_pair
+from imaging.segment.config import SegConfig
+from imaging.segment.data import LEVELS_FILE, PairData, annotate_pairs, find_pairs, read_levels, read_pair
 from imaging.segment.evaluation import evaluate_case, true_names
 from imaging.segment.inference import predict_volume_slice
 from imaging.segment.postprocess import Component, assign_levels, find_bodies
@@ -143,8 +145,8 @@ class Tally:
                 f"{self.named_true} true, {self.named_wrong} wrong | {self.unnamed_scans} of {self.scans}")
 
 
-def score(model: torch.nn.Module, cfg, data, shift: Shift, seed: int, tally: Tally, verbose: bool, label: str
-          ) -> None:
+def score(model: torch.nn.Module, cfg: SegConfig, data: PairData, shift: Shift, seed: int, tally: Tally,
+          verbose: bool, label: str) -> None:
     """Apply ``shift`` to one case and add its scores to ``tally``."""
     lab3 = data.lab3
     full = lab3[:, :, data.k_mid]
@@ -157,7 +159,7 @@ def score(model: torch.nn.Module, cfg, data, shift: Shift, seed: int, tally: Tal
     cut = [v for v in np.unique(sl) if v > 0 and v not in kept]
     gt = [Component(sl == v) for v in kept]
     probs = predict_volume_slice(model, vol, data.k_mid, cfg, sp)
-    comps, notes = find_bodies(probs, cfg, sp)
+    comps, _ = find_bodies(probs, cfg, sp)
     ordered, warnings = assign_levels(comps)
     preds = [c for c, _ in ordered]
     case = evaluate_case(label, preds, gt, sp, [n for _, n in ordered], [names[v - 1] for v in kept])
