@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 @torch.no_grad()
-def predict_slice(model: torch.nn.Module, image: np.ndarray, cfg: SegConfig,
-                  spacing: Sequence[float] = (1.0, 1.0)) -> np.ndarray:
+def predict_slice(model: torch.nn.Module, image: np.ndarray, cfg: SegConfig, spacing: Sequence[float]
+                  ) -> np.ndarray:
     """Probabilities ``(C, h, w)`` on the slice grid for a raw slice ``(h, w)`` of ``spacing`` (row, column) mm: the
     mean over the network input sides :meth:`SegConfig.slice_sides` (the bodies drawn larger or smaller than in
     training's mean; with :attr:`SegConfig.infer_mm` as large as in training whatever the field of view), the
@@ -40,8 +40,8 @@ def predict_slice(model: torch.nn.Module, image: np.ndarray, cfg: SegConfig,
     return np.mean(out, axis=0)
 
 
-def predict_volume_slice(model: torch.nn.Module, vol: np.ndarray, k: int, cfg: SegConfig,
-                         spacing: Sequence[float] = (1.0, 1.0)) -> np.ndarray:
+def predict_volume_slice(model: torch.nn.Module, vol: np.ndarray, k: int, cfg: SegConfig, spacing: Sequence[float]
+                         ) -> np.ndarray:
     """Probabilities ``(C, SI, AP)`` for sagittal slice ``k`` of ``vol (SI, AP, LR)`` with in-plane ``spacing``
     (SI, AP) mm: :func:`predict_slice` averaged over ``k`` and :attr:`SegConfig.infer_neighbours` slices on each
     side (those inside the volume)."""

@@ -514,13 +514,14 @@ def test_inference_averages_input_sizes_and_neighbouring_slices():
     model = build_model(cfg)
     rng = np.random.default_rng(0)
     vol = rng.random((40, 30, 5)).astype(np.float32)
+    mm = (1.2, 1.2)  # the slice's pixel size (no infer_mm here: the sizes come from input_size)
     one = replace(cfg, infer_scales=(1.0,), infer_neighbours=0)
-    at = {k: predict_slice(model, vol[:, :, k], cfg) for k in range(5)}
-    assert np.allclose(at[2], np.mean([predict_slice(model, vol[:, :, 2], replace(one, input_size=s))
+    at = {k: predict_slice(model, vol[:, :, k], cfg, mm) for k in range(5)}
+    assert np.allclose(at[2], np.mean([predict_slice(model, vol[:, :, 2], replace(one, input_size=s), mm)
                                        for s in cfg.infer_sizes], axis=0), atol=1e-6)
-    assert np.allclose(predict_volume_slice(model, vol, 2, cfg), (at[1] + at[2] + at[3]) / 3, atol=1e-6)
-    assert np.allclose(predict_volume_slice(model, vol, 0, cfg), (at[0] + at[1]) / 2, atol=1e-6)  # edge: inside only
-    assert np.allclose(predict_volume_slice(model, vol, 2, one), predict_slice(model, vol[:, :, 2], one))
+    assert np.allclose(predict_volume_slice(model, vol, 2, cfg, mm), (at[1] + at[2] + at[3]) / 3, atol=1e-6)
+    assert np.allclose(predict_volume_slice(model, vol, 0, cfg, mm), (at[0] + at[1]) / 2, atol=1e-6)  # edge: inside only
+    assert np.allclose(predict_volume_slice(model, vol, 2, one, mm), predict_slice(model, vol[:, :, 2], one, mm))
     assert preset_config("default").infer_sizes == (192, 256, 320)
     for name, value in (("infer_scales", ()), ("infer_scales", (3.0,)), ("infer_neighbours", 4)):
         with pytest.raises(SegmentationError, match=rf"\[S007\].*{name}"):
