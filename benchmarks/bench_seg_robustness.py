@@ -22,8 +22,9 @@ A labelled body counts as in view when at least 90% of its mid-sagittal area is 
 border are neither required nor counted as false detections. Reported per change: bodies in view found
 (identification, as the paper defines it), false detections (detections holding no labelled body's centroid and
 not lying on a cut body: they include real but unlabelled bodies, such as the VB2 scans' S1 and the bodies above
-the labelled ones, and in the wide view a body cut by the scan's own edge, which no longer touches the image's), mean Dice and centroid error over the bodies found, and level names (true, wrong, and
-how many scans were left unnamed, with the reason in ``--verbose``).
+the labelled ones, and in the wide view a body cut by the scan's own edge, which no longer touches the image's),
+mean Dice and centroid error over the bodies found, and level names (true, wrong, and how many scans were left
+unnamed, with the reason in ``--verbose``).
 
 Run, with a model and the scans it never saw (repeat ``--group``):
 
@@ -49,8 +50,8 @@ from imaging.segment.checkpoint import load_checkpoint
 from imaging.segment.config import SegConfig
 from imaging.segment.data import LEVELS_FILE, PairData, annotate_pairs, find_pairs, read_levels, read_pair
 from imaging.segment.evaluation import evaluate_case, true_names
-from imaging.segment.inference import predict_volume_slice
-from imaging.segment.postprocess import Component, assign_levels, find_bodies
+from imaging.segment.inference import named_bodies
+from imaging.segment.postprocess import Component
 
 #: fraction of a labelled body's area that must stay in view for it to count
 IN_VIEW = 0.9
@@ -158,9 +159,7 @@ def score(model: torch.nn.Module, cfg: SegConfig, data: PairData, shift: Shift, 
     kept = [v for v in np.unique(sl) if v > 0 and (sl == v).sum() * scale >= IN_VIEW * areas[int(v)]]
     cut = [v for v in np.unique(sl) if v > 0 and v not in kept]
     gt = [Component(sl == v) for v in kept]
-    probs = predict_volume_slice(model, vol, data.k_mid, cfg, sp)
-    comps, _ = find_bodies(probs, cfg, sp)
-    ordered, warnings = assign_levels(comps)
+    ordered, warnings = named_bodies(model, vol, data.k_mid, cfg, sp)
     preds = [c for c, _ in ordered]
     case = evaluate_case(label, preds, gt, sp, [n for _, n in ordered], [names[v - 1] for v in kept])
     on_cut = sum(1 for p in preds if any((p.mask & (sl == v)).sum() > 0.5 * p.area for v in cut))

@@ -15,10 +15,9 @@ from .checkpoint import load_checkpoint
 from ..errors import Errors
 from .config import SegmentationError
 from .data import LEVELS_FILE, annotate_pairs, find_pairs, read_levels, read_pair
-from .inference import predict_volume_slice
+from .inference import named_bodies
 from .losses import dice_score
-from .postprocess import (LUMBAR_NAMES, THORACIC_ABOVE, Component, assign_levels, components_from_labels,
-                          find_bodies)
+from .postprocess import LUMBAR_NAMES, THORACIC_ABOVE, Component, components_from_labels
 
 
 @dataclass
@@ -169,11 +168,9 @@ def evaluate_folder(model_path: Path, data_dir: Path, *, names: Sequence[str] | 
         gt = components_from_labels(lab, data.names)
         gt_names = true_names(data.names, int(lab.max()))
         gt_names = [gt_names[v - 1] for v in np.unique(lab) if v > 0]
-        probs = predict_volume_slice(ck.model, data.vol, data.k_mid, ck.config, data.spacing)
-        comps, notes = find_bodies(probs, ck.config, data.spacing)
-        ordered, warnings = assign_levels(comps)
+        ordered, warnings = named_bodies(ck.model, data.vol, data.k_mid, ck.config, data.spacing)
         case = evaluate_case(pair.name, [c for c, _ in ordered], gt, data.spacing, [n for _, n in ordered], gt_names)
-        case.warnings = notes + warnings
+        case.warnings = warnings
         summary.cases.append(case)
         if progress:
             progress(1)

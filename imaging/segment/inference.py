@@ -17,7 +17,7 @@ from ..errors import Errors
 from .checkpoint import load_checkpoint, model_or_default
 from .config import SegConfig, SegmentationError
 from .data import CANONICAL, Letterbox, normalise, standardise_tissue
-from .postprocess import Vertebra, assign_levels, body_corners, find_bodies
+from .postprocess import Component, Vertebra, assign_levels, body_corners, find_bodies
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,16 @@ def predict_volume_slice(model: torch.nn.Module, vol: np.ndarray, k: int, cfg: S
     n = cfg.infer_neighbours
     ks = [j for j in range(k - n, k + n + 1) if 0 <= j < vol.shape[2]]
     return np.mean([predict_slice(model, vol[:, :, j], cfg, spacing) for j in ks], axis=0)
+
+
+def named_bodies(model: torch.nn.Module, vol: np.ndarray, k: int, cfg: SegConfig, spacing: Sequence[float]
+                 ) -> tuple[list[tuple[Component, str | None]], list[str]]:
+    """The vertebral bodies on sagittal slice ``k`` of ``vol (SI, AP, LR)`` (in-plane ``spacing`` (SI, AP) mm),
+    cranial -> caudal with their level names, and the warnings: :func:`predict_volume_slice`, then
+    :func:`.postprocess.find_bodies` (why detections were dropped) and :func:`.postprocess.assign_levels`."""
+    comps, dropped = find_bodies(predict_volume_slice(model, vol, k, cfg, spacing), cfg, spacing)
+    ordered, warnings = assign_levels(comps)
+    return ordered, dropped + warnings
 
 
 @dataclass
@@ -103,10 +113,7 @@ def segment_array(model: torch.nn.Module, cfg: SegConfig, vol: np.ndarray, spaci
                   ) -> SegmentResult:
     """Segment and label the mid-sagittal slice (or ``slice_index``) of ``vol (SI, AP, LR)``."""
     k = vol.shape[2] // 2 if slice_index is None else slice_index
-    probs = predict_volume_slice(model, vol, k, cfg, spacing[:2])
-    comps, dropped = find_bodies(probs, cfg, spacing[:2])
-    ordered, warnings = assign_levels(comps)
-    warnings = dropped + warnings
+    ordered, warnings = named_bodies(model, vol, k, cfg, spacing[:2])
     lab = np.zeros(vol.shape[:2], np.uint8)
     verts = []
     px_mm2 = float(spacing[0]) * float(spacing[1])

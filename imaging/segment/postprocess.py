@@ -271,8 +271,9 @@ def assign_levels(comps: Sequence[Component], expected_lumbar: int = 6, rules: B
     at about the spacing of the bodies above it below the lowest one (``rules.min_step``, ``rules.max_step``).
     Names are counted upward only as far as that is sure: from a step longer than ``rules.max_step`` times the
     median or ``rules.max_step_size`` times the body size (a missed body), or a body larger than
-    ``rules.max_named_area`` times the median area (two merged bodies), up, the bodies stay unnamed. Otherwise every body stays unnamed (``None``) and a warning says why:
-    counting from another body would be a guess, and one missed or doubled body would shift every name.
+    ``rules.max_named_area`` times the median area (two merged bodies), up, the bodies stay unnamed. Otherwise
+    every body stays unnamed (``None``) and a warning says why: counting from another body would be a guess, and
+    one missed or doubled body would shift every name.
     """
     warnings: list[str] = []
     s1s = [c for c in comps if c.channel == "s1"]

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from imaging.cli import app
-from imaging.segment import (DEFAULT_MODEL, LEVELS_FILE, evaluate_folder, find_pairs, load_checkpoint,
-                             predict_volume_slice, read_levels, read_pair)
-from imaging.segment.postprocess import Component, assign_levels, find_bodies
+from imaging.segment import (DEFAULT_MODEL, LEVELS_FILE, evaluate_folder, find_pairs, load_checkpoint, named_bodies,
+                             read_levels, read_pair)
+from imaging.segment.postprocess import Component
 from imaging.segment.postprocess import LEVELS_UNNAMED
 from imaging.synth import SynthConfig, synth_cohort
 
@@ -99,8 +99,7 @@ def test_default_model_finds_and_names_bodies_of_a_whole_spine_view_or_a_dark_sc
         big = np.abs(np.random.default_rng(0).normal(0, 0.02 * np.percentile(vol, 99), (fov * h, fov * w, d)))
         big[a:a + h, b:b + w] = vol
         lab = np.pad(lab, ((a, fov * h - h - a), (b, fov * w - w - b)))
-        probs = predict_volume_slice(ck.model, big.astype(np.float32), data.k_mid, ck.config, data.spacing)
-        ordered, warnings = assign_levels(find_bodies(probs, ck.config, data.spacing)[0])
+        ordered, warnings = named_bodies(ck.model, big.astype(np.float32), data.k_mid, ck.config, data.spacing)
         names = [n for _, n in ordered]
         for j, name in enumerate(data.names):
             if name in NAMES[1:-1]:  # L1-L5: found once, and named right when named

@@ -520,7 +520,8 @@ def test_inference_averages_input_sizes_and_neighbouring_slices():
     assert np.allclose(at[2], np.mean([predict_slice(model, vol[:, :, 2], replace(one, input_size=s), mm)
                                        for s in cfg.infer_sizes], axis=0), atol=1e-6)
     assert np.allclose(predict_volume_slice(model, vol, 2, cfg, mm), (at[1] + at[2] + at[3]) / 3, atol=1e-6)
-    assert np.allclose(predict_volume_slice(model, vol, 0, cfg, mm), (at[0] + at[1]) / 2, atol=1e-6)  # edge: inside only
+    # at the edge, only the slices inside the volume
+    assert np.allclose(predict_volume_slice(model, vol, 0, cfg, mm), (at[0] + at[1]) / 2, atol=1e-6)
     assert np.allclose(predict_volume_slice(model, vol, 2, one, mm), predict_slice(model, vol[:, :, 2], one, mm))
     assert preset_config("default").infer_sizes == (192, 256, 320)
     for name, value in (("infer_scales", ()), ("infer_scales", (3.0,)), ("infer_neighbours", 4)):
