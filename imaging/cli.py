@@ -77,6 +77,9 @@ def train_seg_cmd(
                                     "pixel-wise cross entropy: the S1 output singles out S1 sooner)."),
     synthetic: int | None = typer.Option(None, "--synthetic", help="Synthetic T1/T2 slices added to the training "
                                          "set (imaging.synth)."),
+    augment: list[str] = typer.Option([], "--augment", help="Change one augmentation setting, NAME=VALUE (JSON), "
+                                      "e.g. gamma=0.7 (gamma in exp(+-0.7)) or 'scale=[0.7, 1.4]'; repeat for "
+                                      "several (names: imaging.segment.AugmentConfig)."),
     exclude: list[str] = typer.Option([], "--exclude", help="Leave this case out of training (a held-out test "
                                       "case); repeat for several."),
     levels: Path | None = typer.Option(None, "--levels", help="JSON naming the mask label of S1 per case (default: "
@@ -99,7 +102,7 @@ def train_seg_cmd(
     cfg = preset_config(preset, input_size=input_size, features=features, depth=depth, epochs=epochs,
                         batch_size=batch_size, lr=lr, optimizer=optimizer, val_fraction=val_fraction,
                         repeats=repeats, synthetic=synthetic, loss=loss, with_s1=with_s1, time_limit_s=time_limit,
-                        seed=seed)
+                        seed=seed, augment=augment)
     with progress("epoch[/bold] {task.fields[info]}", time_left=True) as bar:
         task = bar.add_task("train", total=cfg.epochs, info="preparing data")
         summary = train(data, output, cfg, levels=levels or LEVELS_FILE, exclude=exclude, init=init,

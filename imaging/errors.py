@@ -98,6 +98,8 @@ class Errors(metaclass=ErrorsWithCodes):
             "pass --seg-model with a checkpoint written by 'imaging train-seg'.")
     S013 = ("Cannot start training from '{path}': its network differs from the one to train ({differ}). Pass the "
             "same --preset/--input-size/--features/--depth/--s1 settings as that checkpoint, or leave out --init.")
+    S014 = ("--augment {value!r} is not NAME=VALUE with a JSON value. Write e.g. --augment gamma=0.7 or --augment "
+            "'scale=[0.7, 1.4]'; names: {allowed}.")
 
 
 class ImagingError(CodedError):

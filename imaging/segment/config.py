@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -138,14 +139,16 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def preset_config(name: str, **overrides: Any) -> SegConfig:
+def preset_config(name: str, augment: Sequence[str] = (), **overrides: Any) -> SegConfig:
     """A :class:`SegConfig` from a named preset (``paper``, ``cpu`` or ``default``) with ``overrides`` (``None``
-    ignored)."""
+    ignored) and the ``NAME=VALUE`` augmentation settings ``augment`` (:meth:`AugmentConfig.with_settings`)."""
     if name not in PRESETS:
         raise SegmentationError(Errors.S006.format(value=name, presets=sorted(PRESETS)))
     cfg = SegConfig(**copy.deepcopy(PRESETS[name]))  # a preset's nested settings are not shared between configs
     for k, v in overrides.items():
         if v is not None:
             setattr(cfg, k, v)
+    if augment:
+        cfg.augmentation = cfg.augmentation.with_settings(augment)
     cfg.validate()
     return cfg

@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from imaging.cli import app
-from imaging.segment import (Component, Letterbox, SegConfig, SegmentationError, SliceSample, assign_levels,
+from imaging.segment import (AugmentConfig, Component, Letterbox, SegConfig, SegmentationError, SliceSample, assign_levels,
                              build_model, build_optimizer, components, components_from_labels, dice_loss,
                              evaluate, evaluate_case, find_pairs, load_checkpoint, preset_config, read_corners,
                              save_checkpoint, split_touching, targets_from_labels, train_one_epoch)
@@ -333,6 +333,25 @@ def test_cli_train_seg_init_starts_from_a_checkpoint_and_records_it(tmp_path):
     assert json.loads((tmp_path / "c.json").read_text())["init"] == ""
     res = runner.invoke(app, base + ["--features", "4", "-o", str(tmp_path / "d.pt"), "--init", str(tmp_path / "a.pt")])
     assert res.exit_code == 2 and "S013" in res.output and "features 2 (training: 4)" in res.output, res.output
+
+
+def test_cli_train_seg_augment_settings_are_checked_and_stored_in_the_checkpoint(tmp_path):
+    data = pairs_folder(tmp_path / "pairs", 2, 8)
+    base = ["train-seg", "--data", str(data), "--preset", "cpu", "--input-size", "32", "--features", "2", "--depth",
+            "1", "--epochs", "1", "--val-fraction", "0", "--allow-low-dice", "-o", str(tmp_path / "m.pt")]
+    runner = CliRunner()
+    res = runner.invoke(app, base + ["--augment", "gamma=0.7", "--augment", "scale=[0.8, 1.25]"])
+    assert res.exit_code == 0, res.output
+    aug = load_checkpoint(tmp_path / "m.pt").config.augmentation
+    assert aug.gamma == 0.7 and aug.scale == (0.8, 1.25) and aug.rotate_deg == AugmentConfig().rotate_deg
+    (tmp_path / "m.pt").unlink()
+    for bad, code, words in ((["--augment", "gamma 0.7"], "S014", ["'gamma 0.7'", "gamma=0.7", "rotate_deg"]),
+                             (["--augment", "gama=0.7"], "C010", ["'gama'", "'gamma'"]),
+                             (["--augment", "gamma=-1"], "S007", ["augmentation.gamma", "-1", ">= 0"]),
+                             (["--augment", "scale=[1.4, 0.7]"], "S007", ["augmentation.scale", "low <= high"])):
+        res = runner.invoke(app, base + bad)
+        assert res.exit_code == 2 and code in res.output and all(w in res.output for w in words), res.output
+        assert not (tmp_path / "m.pt").exists()  # refused before any work
 
 
 def test_cli_train_seg_reports_coded_error_for_empty_folder(tmp_path):
