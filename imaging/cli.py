@@ -88,8 +88,9 @@ def train_seg_cmd(
     with_s1: bool = typer.Option(True, "--s1/--no-s1", help="Train the sacral S1 detector channel."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Also stop after this many seconds (off by "
                                             "default: the result must not depend on machine load)."),
-    allow_low_dice: bool = typer.Option(False, "--allow-low-dice", help="Exit 0 even when the Dice stays near "
-                                        "zero (the model did not learn)."),
+    allow_low_dice: bool = typer.Option(False, "--allow-low-dice", help="Exit 0 even when the run failed: the "
+                                        "Dice stays near zero (the model did not learn) or the model finds under "
+                                        "half the labelled bodies alone (it merges or misses them)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (split, augmentation, weights)."),
     init: Path | None = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tuning; same "
                                      "network settings; recorded in the training record)."),
@@ -115,7 +116,9 @@ def train_seg_cmd(
                  ("slices per epoch", summary.train_slices), ("excluded", ", ".join(summary.excluded) or "-"),
                  ("validation volumes", ", ".join(summary.val_pairs) or "- (Dice on the training mid-slices)"),
                  ("epochs run", summary.epochs_run), ("Dice before training", f"{summary.first_metric:.3f}"),
-                 ("kept epoch", summary.best_epoch), (f"{summary.monitor} Dice", f"{summary.best_metric:.3f}")):
+                 ("kept epoch", summary.best_epoch), (f"{summary.monitor} Dice", f"{summary.best_metric:.3f}"),
+                 (f"{summary.monitor} bodies found alone",
+                  "-" if summary.low_dice else f"{summary.identification:.1%}")):
         table.add_row(k, str(v))
     console.print(table)
     console.print(f"wrote {output}")
@@ -123,8 +126,14 @@ def train_seg_cmd(
         console.print(f"[red]warning:[/red] the {summary.monitor} Dice never reached {cfg.min_dice:.2f} (best "
                       f"{summary.best_metric:.3f}): the model did not learn. Check the labels and the data, or train "
                       "longer (--epochs).", highlight=False, soft_wrap=True)
-        if not allow_low_dice:
-            raise typer.Exit(1)
+    if summary.merged:
+        console.print(f"[red]warning:[/red] the model finds only {summary.identification:.0%} of the labelled "
+                      f"bodies of the {summary.monitor} volumes alone (at least {cfg.min_identification:.0%} expected; "
+                      f"Dice {summary.best_metric:.3f}): it merges neighbouring bodies or misses them. Train again "
+                      "with another --seed; check the result with 'imaging eval-seg'.", highlight=False,
+                      soft_wrap=True)
+    if (summary.low_dice or summary.merged) and not allow_low_dice:
+        raise typer.Exit(1)
 
 
 @app.command("segment")

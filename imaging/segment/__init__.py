@@ -42,10 +42,11 @@ from .losses import bce_loss, dice_loss, dice_score
 from .postprocess import (LUMBAR_NAMES, THORACIC_ABOVE, BodyRules, Component, Vertebra, assign_levels,
                           body_corners, components, components_from_labels, detect, find_bodies, plausible_bodies,
                           split_touching)
-from .training import TrainSummary, build_optimizer, evaluate, train, train_one_epoch, training_cases
+from .training import TrainSummary, bodies_found, build_optimizer, evaluate, train, train_one_epoch, training_cases
 
 __all__ = [
-    "annotate_pairs", "assign_levels", "augment_batch", "AugmentConfig", "bce_loss", "body_corners", "BodyRules",
+    "annotate_pairs", "assign_levels", "augment_batch", "AugmentConfig", "bce_loss", "bodies_found", "body_corners",
+    "BodyRules",
     "build_model", "build_optimizer", "CANONICAL", "case_from_pair", "case_from_synthetic", "CaseEval", "Checkpoint",
     "CHECKPOINT_FORMAT", "Component", "components", "components_from_labels", "DEFAULT_MODEL", "detect", "dice_loss",
     "dice_score", "draw_sample", "EvalSummary", "evaluate", "evaluate_case", "evaluate_folder", "find_bodies",

@@ -62,6 +62,7 @@ class SegConfig(Config):
     infer_tissue_range: tuple[float, float] | None = None
     min_area_fraction: float = 0.25  # components under this fraction of the median body area are dropped
     min_dice: float = 0.2          # a run whose best validation Dice stays below this failed (warning, exit 1)
+    min_identification: float = 0.5  # a run whose kept model finds fewer labelled bodies alone failed (merged)
     seed: int = 0
     time_limit_s: float | None = None  # optional wall-time cap (off by default: results must not depend on load)
 
@@ -85,6 +86,7 @@ class SegConfig(Config):
             ("repeats", self.repeats >= 1, "an integer >= 1"),
             ("synthetic", self.synthetic >= 0, "an integer >= 0"),
             ("min_dice", 0.0 <= self.min_dice < 1.0, "a Dice in [0, 1)"),
+            ("min_identification", 0.0 <= self.min_identification <= 1.0, "a fraction in [0, 1]"),
             ("infer_scales", len(self.infer_scales) >= 1 and all(0.5 <= x <= 2.0 for x in self.infer_scales),
              "one or more multiples of input_size in [0.5, 2]"),
             ("infer_neighbours", 0 <= self.infer_neighbours <= 3, "an integer in [0, 3]"),

@@ -24,6 +24,7 @@ from .config import SegConfig, SegmentationError
 from .data import (LEVELS_FILE, Pair, SliceSample, TrainCase, annotate_pairs, case_from_pair, case_from_synthetic,
                    draw_sample, find_pairs, read_levels)
 from .losses import bce_loss, dice_loss, dice_score
+from .postprocess import components_from_labels
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class TrainSummary:
     best_metric: float = 0.0
     first_metric: float | None = None
     low_dice: bool = False         # the Dice never reached cfg.min_dice: the run failed
+    identification: float = 0.0    # labelled bodies the kept model finds alone on the monitored volumes
+    merged: bool = False           # identification under cfg.min_identification: bodies merged or missed, failed
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     model_path: str = ""
@@ -94,6 +97,26 @@ def evaluate(model: torch.nn.Module, samples: Sequence[SliceSample], cfg: SegCon
             if bool(s.weight[c].all()) and (s.target[c].any() or c == 0):
                 scores.append(dice_score(p[c].numpy(), s.target[c].numpy()))
     return float(np.mean(scores)) if scores else 0.0
+
+
+def bodies_found(model: torch.nn.Module, cases: Sequence[TrainCase], cfg: SegConfig) -> float:
+    """The fraction of the labelled bodies on the mid-sagittal slices of ``cases`` that ``model`` finds alone (the
+    paper's identification, :func:`.evaluation.evaluate_case`), run as ``imaging segment`` runs it
+    (:func:`.inference.named_bodies`: the inference scales and neighbours of ``cfg``, the post-processing).
+
+    A network that bridges the discs between neighbouring bodies can score a good Dice and still find almost no
+    body: the Dice alone does not tell that such a run failed.
+    """
+    from .evaluation import evaluate_case
+    from .inference import named_bodies
+
+    found = total = 0
+    for case in cases:
+        ordered, _ = named_bodies(model, case.vol, case.k_mid, cfg, case.spacing)
+        lab = case.lab[:, :, case.k_mid]
+        result = evaluate_case(case.name, [c for c, _ in ordered], components_from_labels(lab), case.spacing)
+        found, total = found + result.identified, total + result.gt
+    return found / total if total else 1.0
 
 
 def training_cases(data_dir: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | None = None,
@@ -153,7 +176,9 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
     epoch with its optimizer state is also written beside it (``*.last.pt``), and the training record (settings,
     Dice per epoch, time, the ``init`` checkpoint) as ``*.json``. ``init`` starts from that checkpoint's weights
     (fine-tuning; a fresh optimizer and schedule). A run whose Dice never reaches
-    ``cfg.min_dice`` is marked ``low_dice`` and logged as a warning. ``progress(epoch, epochs, metrics)`` is
+    ``cfg.min_dice`` is marked ``low_dice``; otherwise the kept model is run on the monitored volumes as ``imaging
+    segment`` runs it (:func:`bodies_found`), and one that finds fewer than ``cfg.min_identification`` of their
+    labelled bodies alone is marked ``merged``. Both are logged as a warning. ``progress(epoch, epochs, metrics)`` is
     called after each epoch.
     """
     cfg.validate()
@@ -211,6 +236,15 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
         logger.warning("the %s Dice never reached %.2f (best %.3f after %d epochs): the model did not learn; check "
                        "the labels and the data, or train longer", summary.monitor, cfg.min_dice, best,
                        summary.epochs_run)
+    else:
+        from .checkpoint import load_checkpoint
+
+        summary.identification = bodies_found(load_checkpoint(model_path).model, val_cases or real, cfg)
+        summary.merged = summary.identification < cfg.min_identification
+        if summary.merged:
+            logger.warning("the model finds only %.0f%% of the labelled bodies of the %s volumes alone (Dice %.3f): "
+                           "it merges neighbouring bodies or misses them; train again with another --seed",
+                           100 * summary.identification, summary.monitor, summary.best_metric)
     summary.seconds = time.time() - t0
     record = {"config": cfg.to_dict(), **{k: v for k, v in asdict(summary).items() if k != "model_path"}}
     write_text_atomic(Path(model_path).with_suffix(".json"), json.dumps(record, indent=1))

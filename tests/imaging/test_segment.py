@@ -10,10 +10,10 @@ import torch
 from typer.testing import CliRunner
 
 from imaging.cli import app
-from imaging.segment import (AugmentConfig, Component, Letterbox, SegConfig, SegmentationError, SliceSample, assign_levels,
-                             build_model, build_optimizer, components, components_from_labels, dice_loss,
+from imaging.segment import (AugmentConfig, Component, Letterbox, SegConfig, SegmentationError, SliceSample,
+                             TrainCase, assign_levels, bodies_found, build_model, build_optimizer, components, components_from_labels, dice_loss,
                              evaluate, evaluate_case, find_pairs, load_checkpoint, preset_config, read_corners,
-                             save_checkpoint, split_touching, targets_from_labels, train_one_epoch)
+                             save_checkpoint, split_touching, targets_from_labels, train, train_one_epoch)
 from imaging.unet import UNet
 
 NAMES = ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
@@ -352,6 +352,40 @@ def test_cli_train_seg_augment_settings_are_checked_and_stored_in_the_checkpoint
         res = runner.invoke(app, base + bad)
         assert res.exit_code == 2 and code in res.output and all(w in res.output for w in words), res.output
         assert not (tmp_path / "m.pt").exists()  # refused before any work
+
+
+class _Bright(torch.nn.Module):
+    """A stand-in network that marks the bright pixels as lumbar body (and nothing as S1)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lumbar = torch.sigmoid(40.0 * (x - 0.6))
+        return torch.cat([lumbar, torch.zeros_like(lumbar)], 1)
+
+
+@pytest.mark.parametrize("disc, found", [(0.2, 1.0), (1.0, 0.0)])
+def test_bodies_found_counts_bodies_found_alone_not_a_good_dice(disc, found):
+    # five labelled bodies between dark discs, or between discs as bright as they are: a network that marks the
+    # bright pixels then scores the same high Dice on the bodies, but in the second case it bridges every disc
+    # and finds no body alone, which is what a failed training run looks like (bodies_found, train's check)
+    vol = np.full((220, 140, 3), 0.3, np.float32)
+    lab = np.zeros(vol.shape, np.int16)
+    vol[15:200, 40:80] = disc
+    for k in range(5):
+        rows = slice(20 + 36 * k, 46 + 36 * k)
+        vol[rows, 40:80], lab[rows, 40:80] = 1.0, k + 1
+    case = TrainCase("case", vol, lab, 1, 1.0, (1.0, 1.0), None, False)
+    assert bodies_found(_Bright(), [case], SegConfig(input_size=64, depth=2)) == found
+
+
+def test_train_checks_that_the_kept_model_finds_the_bodies(tmp_path, caplog):
+    data = pairs_folder(tmp_path / "pairs", 2, 9)
+    for need, merged in ((1.0, True), (0.0, False)):  # a 1-epoch network finds some bodies at best, never all
+        cfg = SegConfig(input_size=32, features=2, depth=1, epochs=1, val_fraction=0.0, min_dice=0.0,
+                        min_identification=need)
+        summary = train(data, tmp_path / f"m{need}.pt", cfg)
+        assert summary.merged is merged and 0.0 <= summary.identification < 1.0
+        assert json.loads((tmp_path / f"m{need}.json").read_text())["merged"] is merged
+    assert "merges neighbouring bodies or misses them" in caplog.text
 
 
 def test_cli_train_seg_reports_coded_error_for_empty_folder(tmp_path):
