@@ -130,7 +130,8 @@ def train_seg_cmd(
         console.print(f"[red]warning:[/red] the model finds only {summary.identification:.0%} of the labelled "
                       f"bodies of the {summary.monitor} volumes alone (at least {cfg.min_identification:.0%} expected; "
                       f"Dice {summary.best_metric:.3f}): it merges neighbouring bodies or misses them. Train again "
-                      "with another --seed; check the result with 'imaging eval-seg'.", highlight=False,
+                      f"with a lower --lr (e.g. {cfg.lr / 3:g}; more --epochs if it then misses bodies) and check "
+                      "the result with 'imaging eval-seg'.", highlight=False,
                       soft_wrap=True)
     if (summary.low_dice or summary.merged) and not allow_low_dice:
         raise typer.Exit(1)

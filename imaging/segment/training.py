@@ -243,7 +243,7 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
         summary.merged = summary.identification < cfg.min_identification
         if summary.merged:
             logger.warning("the model finds only %.0f%% of the labelled bodies of the %s volumes alone (Dice %.3f): "
-                           "it merges neighbouring bodies or misses them; train again with another --seed",
+                           "it merges neighbouring bodies or misses them; train again with a lower lr",
                            100 * summary.identification, summary.monitor, summary.best_metric)
     summary.seconds = time.time() - t0
     record = {"config": cfg.to_dict(), **{k: v for k, v in asdict(summary).items() if k != "model_path"}}
