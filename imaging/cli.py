@@ -131,8 +131,7 @@ def train_seg_cmd(
                       f"bodies of the {summary.monitor} volumes alone (at least {cfg.min_identification:.0%} expected; "
                       f"Dice {summary.best_metric:.3f}): it merges neighbouring bodies or misses them. Train again "
                       f"with a lower --lr (e.g. {cfg.lr / 3:g}; more --epochs if it then misses bodies) and check "
-                      "the result with 'imaging eval-seg'.", highlight=False,
-                      soft_wrap=True)
+                      "the result with 'imaging eval-seg'.", highlight=False, soft_wrap=True)
     if (summary.low_dice or summary.merged) and not allow_low_dice:
         raise typer.Exit(1)
 

@@ -46,8 +46,7 @@ from .training import TrainSummary, bodies_found, build_optimizer, evaluate, tra
 
 __all__ = [
     "annotate_pairs", "assign_levels", "augment_batch", "AugmentConfig", "bce_loss", "bodies_found", "body_corners",
-    "BodyRules",
-    "build_model", "build_optimizer", "CANONICAL", "case_from_pair", "case_from_synthetic", "CaseEval", "Checkpoint",
+    "BodyRules", "build_model", "build_optimizer", "CANONICAL", "case_from_pair", "case_from_synthetic", "CaseEval", "Checkpoint",
     "CHECKPOINT_FORMAT", "Component", "components", "components_from_labels", "DEFAULT_MODEL", "detect", "dice_loss",
     "dice_score", "draw_sample", "EvalSummary", "evaluate", "evaluate_case", "evaluate_folder", "find_bodies",
     "find_pairs", "IMAGE_SUFFIXES", "Letterbox", "LEVELS_FILE", "load_checkpoint", "LUMBAR_NAMES", "model_or_default",
