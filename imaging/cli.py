@@ -70,6 +70,8 @@ def train_seg_cmd(
     epochs: int | None = typer.Option(None, "--epochs", help="Training epochs."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Slices per batch."),
     lr: float | None = typer.Option(None, "--lr", help="Learning rate."),
+    lr_warmup_epochs: int | None = typer.Option(None, "--lr-warmup-epochs", help="Raise the learning rate "
+                                                 "linearly over these first epochs (default 0: off)."),
     optimizer: str | None = typer.Option(None, "--optimizer", help="'sgd' or 'adam'."),
     val_fraction: float | None = typer.Option(None, "--val-fraction", help="Fraction of volumes held out."),
     repeats: int | None = typer.Option(None, "--repeats", help="Augmented draws of every real case per epoch."),
@@ -101,9 +103,9 @@ def train_seg_cmd(
 
     setup_logging(verbose)
     cfg = preset_config(preset, input_size=input_size, features=features, depth=depth, epochs=epochs,
-                        batch_size=batch_size, lr=lr, optimizer=optimizer, val_fraction=val_fraction,
-                        repeats=repeats, synthetic=synthetic, loss=loss, with_s1=with_s1, time_limit_s=time_limit,
-                        seed=seed, augment=augment)
+                        batch_size=batch_size, lr=lr, lr_warmup_epochs=lr_warmup_epochs, optimizer=optimizer,
+                        val_fraction=val_fraction, repeats=repeats, synthetic=synthetic, loss=loss, with_s1=with_s1,
+                        time_limit_s=time_limit, seed=seed, augment=augment)
     with progress("epoch[/bold] {task.fields[info]}", time_left=True) as bar:
         task = bar.add_task("train", total=cfg.epochs, info="preparing data")
         summary = train(data, output, cfg, levels=levels or LEVELS_FILE, exclude=exclude, init=init,
@@ -130,8 +132,9 @@ def train_seg_cmd(
         console.print(f"[red]warning:[/red] the model finds only {summary.identification:.0%} of the labelled "
                       f"bodies of the {summary.monitor} volumes alone (at least {cfg.min_identification:.0%} expected; "
                       f"Dice {summary.best_metric:.3f}): it merges neighbouring bodies or misses them. Train again "
-                      f"with a lower --lr (e.g. {cfg.lr / 3:g}; more --epochs if it then misses bodies) and check "
-                      "the result with 'imaging eval-seg'.", highlight=False, soft_wrap=True)
+                      "with a warm-up (--lr-warmup-epochs 10) or a lower --lr (e.g. "
+                      f"{cfg.lr / 3:g}), and check the result with 'imaging eval-seg'.", highlight=False,
+                      soft_wrap=True)
     if (summary.low_dice or summary.merged) and not allow_low_dice:
         raise typer.Exit(1)
 

@@ -39,6 +39,7 @@ class SegConfig(Config):
     optimizer: str = "sgd"         # "sgd" (paper, momentum below) or "adam"
     momentum: float = 0.9
     schedule: str = "constant"     # "constant" (paper) or "cosine" (decays to 0 over epochs or time_limit_s)
+    lr_warmup_epochs: int = 0      # the learning rate rises linearly to lr over these first epochs (0: off)
     dice_eps: float = 1.0          # epsilon of eq. 1
     loss: str = "dice"             # "dice" (eq. 1, the paper) or "dice+bce" (plus pixel-wise cross entropy)
     val_fraction: float = 0.2
@@ -77,6 +78,7 @@ class SegConfig(Config):
             ("input_size", self.input_size >= 2 ** self.depth and self.input_size % 2 ** self.depth == 0,
              f"a multiple of 2**depth = {2 ** self.depth}"),
             ("epochs", self.epochs >= 1, "an integer >= 1"),
+            ("lr_warmup_epochs", 0 <= self.lr_warmup_epochs < self.epochs, "an integer in [0, epochs)"),
             ("batch_size", self.batch_size >= 1, "an integer >= 1"),
             ("optimizer", self.optimizer in ("sgd", "adam"), "'sgd' or 'adam'"),
             ("schedule", self.schedule in ("constant", "cosine"), "'constant' or 'cosine'"),

@@ -99,6 +99,21 @@ def evaluate(model: torch.nn.Module, samples: Sequence[SliceSample], cfg: SegCon
     return float(np.mean(scores)) if scores else 0.0
 
 
+def learning_rate(cfg: SegConfig, epoch: int, elapsed_s: float = 0.0) -> float:
+    """The learning rate of ``epoch`` (1-based): ``cfg.lr``, decayed to 0 over the run by the cosine schedule
+    (over ``cfg.epochs``, or ``cfg.time_limit_s`` when that comes sooner, ``elapsed_s`` seconds in), and raised
+    linearly over the first ``cfg.lr_warmup_epochs`` epochs (``lr / N``, ``2 lr / N``, ... ``lr``)."""
+    rate = cfg.lr
+    if cfg.schedule == "cosine":
+        frac = (epoch - 1) / cfg.epochs
+        if cfg.time_limit_s:
+            frac = max(frac, elapsed_s / cfg.time_limit_s)
+        rate *= 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0)))
+    if epoch <= cfg.lr_warmup_epochs:
+        rate *= epoch / cfg.lr_warmup_epochs
+    return rate
+
+
 def bodies_found(model: torch.nn.Module, cases: Sequence[TrainCase], cfg: SegConfig) -> float:
     """The fraction of the labelled bodies on the mid-sagittal slices of ``cases`` that ``model`` finds alone (the
     paper's identification, :func:`.evaluation.evaluate_case`), run as ``imaging segment`` runs it
@@ -206,12 +221,8 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
     last_path = Path(model_path).with_name(Path(model_path).stem + ".last.pt")
     aug = cfg.train_augmentation
     for epoch in range(1, cfg.epochs + 1):
-        if cfg.schedule == "cosine":
-            frac = (epoch - 1) / cfg.epochs
-            if cfg.time_limit_s:
-                frac = max(frac, (time.time() - t0) / cfg.time_limit_s)
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(frac, 1.0)))
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(cfg, epoch, time.time() - t0)
         samples = [draw_sample(c, cfg, aug, np_rng) for c in real for _ in range(cfg.repeats)]
         samples += [draw_sample(c, cfg, aug, np_rng) for c in synthetic]
         loss = train_one_epoch(model, optimizer, samples, cfg, gen, rng)
@@ -243,7 +254,8 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
         summary.merged = summary.identification < cfg.min_identification
         if summary.merged:
             logger.warning("the model finds only %.0f%% of the labelled bodies of the %s volumes alone (Dice %.3f): "
-                           "it merges neighbouring bodies or misses them; train again with a lower lr",
+                           "it merges neighbouring bodies or misses them; train again with a warm-up "
+                           "(lr_warmup_epochs) or a lower lr",
                            100 * summary.identification, summary.monitor, summary.best_metric)
     summary.seconds = time.time() - t0
     record = {"config": cfg.to_dict(), **{k: v for k, v in asdict(summary).items() if k != "model_path"}}

@@ -388,6 +388,24 @@ def test_train_checks_that_the_kept_model_finds_the_bodies(tmp_path, caplog):
     assert "merges neighbouring bodies or misses them" in caplog.text
 
 
+def test_learning_rate_warms_up_then_follows_the_schedule():
+    from imaging.segment.training import learning_rate
+
+    cosine = SegConfig(lr=0.003, epochs=10, schedule="cosine")
+    assert learning_rate(cosine, 1) == pytest.approx(0.003)  # no warm-up: the schedule from the first epoch
+    assert learning_rate(cosine, 6) == pytest.approx(0.0015)
+    assert learning_rate(cosine, 6, elapsed_s=100.0) == pytest.approx(0.0015)  # no time limit: the clock is ignored
+    warm = SegConfig(lr=0.003, epochs=10, schedule="cosine", lr_warmup_epochs=4)
+    rates = [learning_rate(warm, e) for e in range(1, 11)]
+    assert rates[:4] == pytest.approx([learning_rate(cosine, e) * e / 4 for e in range(1, 5)])
+    assert rates[4:] == pytest.approx([learning_rate(cosine, e) for e in range(5, 11)])
+    assert rates.index(max(rates)) == 3  # rises to the schedule, then decays
+    flat = SegConfig(lr=0.01, epochs=5, lr_warmup_epochs=2)  # the paper's constant rate, warmed up
+    assert [learning_rate(flat, e) for e in range(1, 6)] == pytest.approx([0.005, 0.01, 0.01, 0.01, 0.01])
+    with pytest.raises(SegmentationError, match=r"\[S007\].*lr_warmup_epochs"):
+        SegConfig(epochs=5, lr_warmup_epochs=5).validate()
+
+
 def test_cli_train_seg_reports_coded_error_for_empty_folder(tmp_path):
     res = CliRunner().invoke(app, ["train-seg", "--data", str(tmp_path), "-o", str(tmp_path / "m.pt")])
     assert res.exit_code == 2
