@@ -18,7 +18,7 @@ from spinecore.io import write_text_atomic
 
 from ..io import check_output
 from .augment import AugmentConfig, augment_batch
-from .checkpoint import build_model, save_checkpoint
+from .checkpoint import build_model, load_checkpoint, save_checkpoint
 from ..errors import Errors
 from .config import SegConfig, SegmentationError
 from .data import (LEVELS_FILE, Pair, SliceSample, TrainCase, annotate_pairs, case_from_pair, case_from_synthetic,
@@ -167,8 +167,6 @@ def training_cases(data_dir: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | No
 def initial_weights(model: torch.nn.Module, cfg: SegConfig, init: Path) -> None:
     """Load the weights of checkpoint ``init`` into ``model`` (fine-tuning); its network must be the one ``cfg``
     describes (S013 names the settings that differ)."""
-    from .checkpoint import load_checkpoint
-
     ck = load_checkpoint(init)
     keys = ("input_size", "features", "depth", "with_s1")
     differ = [f"{k} {getattr(ck.config, k)!r} (training: {getattr(cfg, k)!r})" for k in keys
@@ -248,8 +246,6 @@ def train(data_dir: Path, model_path: Path, cfg: SegConfig, *, pairs: Sequence[P
                        "the labels and the data, or train longer", summary.monitor, cfg.min_dice, best,
                        summary.epochs_run)
     else:
-        from .checkpoint import load_checkpoint
-
         summary.identification = bodies_found(load_checkpoint(model_path).model, val_cases or real, cfg)
         summary.merged = summary.identification < cfg.min_identification
         if summary.merged:
