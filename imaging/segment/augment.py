@@ -16,10 +16,7 @@ Shapes: images are ``(B, 1, S, S)`` and targets ``(B, C, S, S)`` in {0, 1}; slic
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,25 +57,6 @@ class AugmentConfig(Config):
         return cls(scale=(1.0, 1.0), rotate_deg=0.0, shear=0.0, shift=0.0, elastic=0.0, bias=0.0, gamma=0.0,
                    contrast=0.0, curve_p=0.0, invert_p=0.0, blur_p=0.0, noise=0.0, crop_p=0.0, slice_mm=0.0,
                    thick_p=0.0)
-
-    def with_settings(self, items: Sequence[str]) -> "AugmentConfig":
-        """A copy with ``NAME=VALUE`` settings applied (``train-seg --augment``; VALUE is JSON, e.g. ``gamma=0.7``,
-        ``scale=[0.7, 1.4]``). A malformed item raises S014, an unknown name C010; the values are checked by
-        :meth:`problems` when the :class:`~imaging.segment.config.SegConfig` holding them is validated."""
-        from ..errors import Errors
-        from .config import SegmentationError
-
-        settings = self.to_dict()
-        for item in items:
-            name, sep, value = item.partition("=")
-            try:
-                if not sep or not name.strip():
-                    raise ValueError(item)
-                settings[name.strip()] = json.loads(value)
-            except ValueError:
-                raise SegmentationError(Errors.S014.format(
-                    value=item, allowed=[f.name for f in dataclasses.fields(self)])) from None
-        return type(self).from_dict(settings)
 
     def problems(self) -> list[tuple[str, Any, str]]:
         """Invalid settings as ``(name, value, expected)``; empty when the config is valid."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -143,9 +145,26 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def augmentation_with(aug: AugmentConfig, items: Sequence[str]) -> AugmentConfig:
+    """A copy of ``aug`` with ``NAME=VALUE`` settings applied (``train-seg --augment``; VALUE is JSON, e.g.
+    ``gamma=0.7``, ``scale=[0.7, 1.4]``). A malformed item raises S014, an unknown name C010; the values are checked
+    by :meth:`AugmentConfig.problems` when the :class:`SegConfig` holding them is validated."""
+    settings = aug.to_dict()
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError(item)
+            settings[name.strip()] = json.loads(value)
+        except ValueError:
+            raise SegmentationError(Errors.S014.format(
+                value=item, allowed=[f.name for f in dataclasses.fields(aug)])) from None
+    return AugmentConfig.from_dict(settings)
+
+
 def preset_config(name: str, augment: Sequence[str] = (), **overrides: Any) -> SegConfig:
     """A :class:`SegConfig` from a named preset (``paper``, ``cpu`` or ``default``) with ``overrides`` (``None``
-    ignored) and the ``NAME=VALUE`` augmentation settings ``augment`` (:meth:`AugmentConfig.with_settings`)."""
+    ignored) and the ``NAME=VALUE`` augmentation settings ``augment`` (:func:`augmentation_with`)."""
     if name not in PRESETS:
         raise SegmentationError(Errors.S006.format(value=name, presets=sorted(PRESETS)))
     cfg = SegConfig(**copy.deepcopy(PRESETS[name]))  # a preset's nested settings are not shared between configs
@@ -153,6 +172,6 @@ def preset_config(name: str, augment: Sequence[str] = (), **overrides: Any) -> S
         if v is not None:
             setattr(cfg, k, v)
     if augment:
-        cfg.augmentation = cfg.augmentation.with_settings(augment)
+        cfg.augmentation = augmentation_with(cfg.augmentation, augment)
     cfg.validate()
     return cfg

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from .checkpoint import load_checkpoint
 from ..errors import Errors
-from .config import SegmentationError
-from .data import LEVELS_FILE, annotate_pairs, find_pairs, read_levels, read_pair
+from .config import SegConfig, SegmentationError
+from .data import LEVELS_FILE, TrainCase, annotate_pairs, find_pairs, read_levels, read_pair
 from .inference import named_bodies
 from .losses import dice_score
 from .postprocess import LUMBAR_NAMES, THORACIC_ABOVE, Component, components_from_labels
@@ -90,6 +91,23 @@ def evaluate_case(name: str, pred: Sequence[Component], gt: Sequence[Component],
             dice.append(0.0)
     return CaseEval(name, len(gt), len(pred), identified, solitary, len(pred) == len(gt), s1_ok, dice, dist,
                     gt_named, named_true, named_wrong, false_detections=int((contains.sum(1) == 0).sum()))
+
+
+def bodies_found(model: torch.nn.Module, cases: Sequence[TrainCase], cfg: SegConfig) -> float:
+    """The fraction of the labelled bodies on the mid-sagittal slices of ``cases`` that ``model`` finds alone (the
+    paper's identification, :func:`evaluate_case`), run as ``imaging segment`` runs it
+    (:func:`.inference.named_bodies`: the inference scales and neighbours of ``cfg``, the post-processing).
+
+    A network that bridges the discs between neighbouring bodies can score a good Dice and still find almost no
+    body: the Dice alone does not tell that such a run failed.
+    """
+    found = total = 0
+    for case in cases:
+        ordered, _ = named_bodies(model, case.vol, case.k_mid, cfg, case.spacing)
+        lab = case.lab[:, :, case.k_mid]
+        result = evaluate_case(case.name, [c for c, _ in ordered], components_from_labels(lab), case.spacing)
+        found, total = found + result.identified, total + result.gt
+    return found / total if total else 1.0
 
 
 @dataclass

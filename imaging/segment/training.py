@@ -23,8 +23,8 @@ from ..errors import Errors
 from .config import SegConfig, SegmentationError
 from .data import (LEVELS_FILE, Pair, SliceSample, TrainCase, annotate_pairs, case_from_pair, case_from_synthetic,
                    draw_sample, find_pairs, read_levels)
+from .evaluation import bodies_found
 from .losses import bce_loss, dice_loss, dice_score
-from .postprocess import components_from_labels
 
 logger = logging.getLogger(__name__)
 
@@ -112,26 +112,6 @@ def learning_rate(cfg: SegConfig, epoch: int, elapsed_s: float = 0.0) -> float:
     if epoch <= cfg.lr_warmup_epochs:
         rate *= epoch / cfg.lr_warmup_epochs
     return rate
-
-
-def bodies_found(model: torch.nn.Module, cases: Sequence[TrainCase], cfg: SegConfig) -> float:
-    """The fraction of the labelled bodies on the mid-sagittal slices of ``cases`` that ``model`` finds alone (the
-    paper's identification, :func:`.evaluation.evaluate_case`), run as ``imaging segment`` runs it
-    (:func:`.inference.named_bodies`: the inference scales and neighbours of ``cfg``, the post-processing).
-
-    A network that bridges the discs between neighbouring bodies can score a good Dice and still find almost no
-    body: the Dice alone does not tell that such a run failed.
-    """
-    from .evaluation import evaluate_case
-    from .inference import named_bodies
-
-    found = total = 0
-    for case in cases:
-        ordered, _ = named_bodies(model, case.vol, case.k_mid, cfg, case.spacing)
-        lab = case.lab[:, :, case.k_mid]
-        result = evaluate_case(case.name, [c for c, _ in ordered], components_from_labels(lab), case.spacing)
-        found, total = found + result.identified, total + result.gt
-    return found / total if total else 1.0
 
 
 def training_cases(data_dir: Path, cfg: SegConfig, *, pairs: Sequence[Pair] | None = None,

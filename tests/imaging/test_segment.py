@@ -10,10 +10,11 @@ import torch
 from typer.testing import CliRunner
 
 from imaging.cli import app
-from imaging.segment import (AugmentConfig, Component, Letterbox, SegConfig, SegmentationError, SliceSample,
-                             TrainCase, assign_levels, bodies_found, build_model, build_optimizer, components, components_from_labels, dice_loss,
-                             evaluate, evaluate_case, find_pairs, load_checkpoint, preset_config, read_corners,
-                             save_checkpoint, split_touching, targets_from_labels, train, train_one_epoch)
+from imaging.segment import (AugmentConfig, Component, Letterbox, SegConfig, SegmentationError, SliceSample, TrainCase,
+                             assign_levels, bodies_found, build_model, build_optimizer, components,
+                             components_from_labels, dice_loss, evaluate, evaluate_case, find_pairs, load_checkpoint,
+                             preset_config, read_corners, save_checkpoint, split_touching, targets_from_labels, train,
+                             train_one_epoch)
 from imaging.unet import UNet
 
 NAMES = ["T12", "L1", "L2", "L3", "L4", "L5", "S1"]
