@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                     ha="center", va="center")
         named = sum(v.name is not None for v in res.vertebrae)
         ax.set_title(f"{title}\n{len(res.vertebrae)} bodies, {named} named", fontsize=7)
+        print(f"{title}: {len(res.vertebrae)} bodies, {named} named ("
+              + " ".join(v.name or "?" for v in res.vertebrae) + ")")
     for ax in np.ravel(axes):
         ax.axis("off")
     fig.tight_layout()

@@ -209,6 +209,32 @@ def eval_seg_cmd(
         console.print(f"wrote {output}")
 
 
+@app.command("ensemble-seg")
+def ensemble_seg_cmd(
+    members: list[Path] = typer.Argument(..., help="Two or more checkpoints written by 'imaging train-seg', with "
+                                         "the same network and inference settings."),
+    output: Path = typer.Option(..., "--output", "-o", help="Ensemble checkpoint to write; use it as any "
+                                "--seg-model."),
+    verbose: Verbose = False,
+) -> None:
+    """Combine trained segmentation models into one that averages their probabilities (the shipped model is one)."""
+    from .io import check_output
+    from .segment import save_ensemble
+
+    setup_logging(verbose)
+    check_output(output, folder=False, suffixes=(".pt",))
+    ck = save_ensemble(output, members)
+    table = Table(title=f"ensemble of {len(ck.members)}")
+    for col in ("member", "epochs", "loss", "lr", "warm-up", "gamma", "seed", "metric"):
+        table.add_column(col, justify="right")
+    for path, m in zip(members, ck.members):
+        c = m.config
+        table.add_row(Path(path).name, str(m.epoch), c.loss, f"{c.lr:g}", str(c.lr_warmup_epochs),
+                      f"{c.augmentation.gamma:g}", str(c.seed), f"{m.best_metric:.3f}")
+    console.print(table)
+    console.print(f"wrote {output}")
+
+
 # ------------------------------------------------------------------------------------- disc volumes (imaging.extract)
 @app.command("extract")
 def extract_cmd(

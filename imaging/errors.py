@@ -100,6 +100,9 @@ class Errors(metaclass=ErrorsWithCodes):
             "same --preset/--input-size/--features/--depth/--s1 settings as that checkpoint, or leave out --init.")
     S014 = ("--augment {value!r} is not NAME=VALUE with a JSON value. Write e.g. --augment gamma=0.7 or --augment "
             "'scale=[0.7, 1.4]'; names: {allowed}.")
+    S015 = ("Cannot build an ensemble from '{path}': {problem}. Pass two or more checkpoints written by 'imaging "
+            "train-seg' that share the network and inference settings (the same --preset/--input-size/--features/"
+            "--depth/--s1).")
 
 
 class ImagingError(CodedError):

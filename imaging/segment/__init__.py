@@ -29,8 +29,8 @@ names), :mod:`.inference` and :mod:`.evaluation`; this package re-exports their 
 """
 
 from .augment import AugmentConfig, augment_batch
-from .checkpoint import (CHECKPOINT_FORMAT, DEFAULT_MODEL, Checkpoint, build_model, load_checkpoint, model_or_default,
-                         save_checkpoint)
+from .checkpoint import (CHECKPOINT_FORMAT, DEFAULT_MODEL, ENSEMBLE_SHARED, Checkpoint, Ensemble, build_model,
+                         load_checkpoint, model_or_default, save_checkpoint, save_ensemble)
 from .config import PRESETS, SegConfig, SegmentationError, augmentation_with, preset_config
 from .data import (CANONICAL, IMAGE_SUFFIXES, LEVELS_FILE, Letterbox, Pair, PairData, SliceSample, TrainCase,
                    annotate_pairs, case_from_pair, case_from_synthetic, draw_sample, find_pairs, normalise,
@@ -48,11 +48,13 @@ __all__ = [
     "annotate_pairs", "assign_levels", "augment_batch", "augmentation_with", "AugmentConfig", "bce_loss",
     "bodies_found", "body_corners", "BodyRules", "build_model", "build_optimizer", "CANONICAL", "case_from_pair",
     "case_from_synthetic", "CaseEval", "Checkpoint", "CHECKPOINT_FORMAT", "Component", "components",
-    "components_from_labels", "DEFAULT_MODEL", "detect", "dice_loss", "dice_score", "draw_sample", "EvalSummary",
+    "components_from_labels", "DEFAULT_MODEL", "detect", "dice_loss", "dice_score", "draw_sample", "Ensemble",
+    "ENSEMBLE_SHARED", "EvalSummary",
     "evaluate", "evaluate_case", "evaluate_folder", "find_bodies", "find_pairs", "IMAGE_SUFFIXES", "Letterbox",
     "LEVELS_FILE", "load_checkpoint", "LUMBAR_NAMES", "model_or_default", "named_bodies", "normalise", "Pair",
     "PairData", "plausible_bodies", "polygon_mask", "predict_slice", "predict_volume_slice", "preset_config",
-    "PRESETS", "rasterise", "read_array", "read_corners", "read_levels", "read_pair", "save_checkpoint", "save_qc",
+    "PRESETS", "rasterise", "read_array", "read_corners", "read_levels", "read_pair", "save_checkpoint",
+    "save_ensemble", "save_qc",
     "SegConfig", "segment_array", "segment_image", "segment_study", "SegmentationError", "SegmentResult",
     "SliceSample", "split_touching", "targets_from_labels", "THORACIC_ABOVE", "train", "train_one_epoch",
     "TrainCase", "training_cases", "TrainSummary", "true_names", "Vertebra",

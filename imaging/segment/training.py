@@ -151,6 +151,8 @@ def initial_weights(model: torch.nn.Module, cfg: SegConfig, init: Path) -> None:
     keys = ("input_size", "features", "depth", "with_s1")
     differ = [f"{k} {getattr(ck.config, k)!r} (training: {getattr(cfg, k)!r})" for k in keys
               if getattr(ck.config, k) != getattr(cfg, k)]
+    if ck.members:
+        differ.append(f"it is an ensemble of {len(ck.members)} networks, not one: start from one member's checkpoint")
     if differ:
         raise SegmentationError(Errors.S013.format(path=init, differ="; ".join(differ)))
     model.load_state_dict(ck.model.state_dict())

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from imaging.cli import app
 from imaging.segment import (DEFAULT_MODEL, LEVELS_FILE, evaluate_folder, find_pairs, load_checkpoint, named_bodies,
-                             read_levels, read_pair)
+                             preset_config, read_levels, read_pair)
 from imaging.segment.postprocess import Component
 from imaging.segment.postprocess import LEVELS_UNNAMED
 from imaging.synth import SynthConfig, synth_cohort
@@ -35,8 +35,15 @@ def test_default_model_ships_small_with_its_recipe():
     ck = load_checkpoint(None)
     assert ck.config.channels == ("lumbar", "s1") and ck.optimizer_state is None
     assert ck.config.synthetic > 0 and ck.config.augment and ck.config.time_limit_s is None
-    record = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
-    assert record["excluded"] == [] and record["epochs_run"] == ck.config.epochs
+    # an ensemble of two fine-tuned runs of the default preset, one with its brightness augmentation narrowed (the
+    # model card's commands); the training record beside the file is each member's
+    records = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())["members"]
+    recipes = [preset_config("default", augment=["gamma=0.4"], loss="dice+bce", epochs=60),
+               preset_config("default", loss="dice+bce", epochs=60)]
+    assert [m.config for m in ck.members] == recipes and len(records) == 2
+    for m, record in zip(ck.members, records):
+        assert record["excluded"] == [] and record["epochs_run"] == m.config.epochs == m.epoch
+        assert record["config"] == m.config.to_dict() and record["identification"] == 1.0
     assert set(read_levels(LEVELS_FILE)) == {f"VB1_{i:02d}" for i in (2, 3, 6, 7, 8, 10, 11, 12, 15, 16, 17)} | {
         f"VB2_{i:02d}" for i in (2, 4, 5, 6, 7, 8)}
 

@@ -34,9 +34,10 @@ def test_presets_nested_settings_are_not_shared_between_configs():
     from imaging.segment import preset_config
 
     cfg = preset_config("default")
-    assert cfg.train_augmentation == AugmentConfig()  # the shipped model's recipe
+    assert cfg.train_augmentation == AugmentConfig(gamma=0.7)  # the shipped model's recipe: gamma over 0.5-2
     cfg.augmentation.gamma = 0.1  # changing one config's augmentation leaves the preset as it is
-    assert preset_config("default").augmentation.gamma == AugmentConfig().gamma
+    assert preset_config("default").augmentation.gamma == 0.7
+    assert preset_config("cpu").augmentation == AugmentConfig()
 
 
 def test_augment_config_problems_reach_segconfig_validation():
