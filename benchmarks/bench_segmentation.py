@@ -3,11 +3,15 @@
 The 17 sagittal lumbar MRI volumes of /work/shared/data/vertebrae-mri (VB1: Chu et al., PLoS ONE 2015; VB2: Zukic
 et al., Computer Graphics Forum 2014; as redistributed by FastCleverSeg, Ramos et al., MRI 2024). Four VB1 scans
 whose lowest labelled body is S1 (imaging/models/vertebrae-mri-levels.json) are held out: VB1_10 and VB1_11 (the
-same geometry, so held out together), VB1_12 and VB1_17. Train the leave-4-out model with the default recipe,
+same geometry, so held out together), VB1_12 and VB1_17. Train the leave-4-out model with the default recipe
+(README, model card: two networks, each a Dice run and a fine-tuning with these ``--exclude`` options, one of them
+with ``--augment gamma=0.4``, then ``imaging ensemble-seg``), e.g. the first run of one network:
+
+    imaging train-seg --data DATA --preset default -o l4o-dice.pt --exclude VB1_10 --exclude VB1_11 \\
+        --exclude VB1_12 --exclude VB1_17
+
 then score it here:
 
-    imaging train-seg --data DATA --preset default -o l4o.pt --exclude VB1_10 --exclude VB1_11 \\
-        --exclude VB1_12 --exclude VB1_17
     .venv/bin/python benchmarks/bench_segmentation.py --seg-model l4o.pt [--data DIR] [--out /tmp/bench_seg]
 
 Reported: the paper's three success criteria, identification, false detections (detections containing no

@@ -23,7 +23,8 @@ CHECKPOINT_FORMAT = 2
 #: augmentation and learning rate among them, may differ).
 ENSEMBLE_SHARED = ("input_size", "features", "depth", "with_s1", "threshold", "infer_scales", "infer_neighbours",
                    "infer_mm", "infer_tissue_range", "min_area_fraction")
-#: The shipped vertebra model (``imaging train-seg --preset default`` on the vertebrae-mri volumes, see README).
+#: The shipped vertebra model: an ensemble of two ``imaging train-seg --preset default`` networks trained on the
+#: vertebrae-mri volumes (README, model card).
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "vertebrae-default.pt"
 
 
@@ -94,7 +95,7 @@ def save_ensemble(path: Path, sources: Sequence[Path]) -> "Checkpoint":
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        torch.save({"format": 2, "kind": "imaging.segment", "config": members[0].config.to_dict(),
+        torch.save({"format": CHECKPOINT_FORMAT, "kind": "imaging.segment", "config": members[0].config.to_dict(),
                     "members": [{"config": ck.config.to_dict(), "model": ck.model.state_dict(), "epoch": ck.epoch,
                                  "best_metric": ck.best_metric, "source": Path(src).name}
                                 for src, ck in zip(sources, members)]}, tmp)
