@@ -136,8 +136,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     # a small network for a 2-core CPU; Adam converges in far fewer steps than plain SGD
     "cpu": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, batch_size=4, epochs=60,
                 schedule="cosine", repeats=2),
-    # the shipped model (imaging/models/vertebrae-default.pt): the cpu network on every real case (no validation
-    # split: the last epoch is kept) plus synthetic T1/T2 slices, strong augmentation with gamma over 0.5-2 (far
+    # each network of the shipped model (imaging/models/vertebrae-default.pt, an ensemble of two: the other one
+    # narrows gamma to 0.4, `make seg-model`): the cpu network on every real case (no validation split: the last
+    # epoch is kept) plus synthetic T1/T2 slices, strong augmentation with gamma over 0.5-2 (far
     # darker or brighter sequences), a fixed number of epochs; the warm-up keeps such a run from bridging the discs
     # between neighbouring bodies (README model card: 4 of 4 splits converged with it, 3 of 4 without)
     "default": dict(input_size=192, features=8, depth=4, optimizer="adam", lr=3e-3, lr_warmup_epochs=10,
