@@ -19,10 +19,12 @@ from .config import SegConfig, SegmentationError
 #: 1: one network (``"model"``); 2: an ensemble (``"members"``), written by :func:`save_ensemble`. A single network
 #: is still written as format 1, so earlier versions keep reading it.
 CHECKPOINT_FORMAT = 2
+#: The settings that make a network: weights load into another network only where these agree (``--init``).
+NETWORK_SETTINGS = ("input_size", "features", "depth", "with_s1")
 #: What every member of an ensemble shares: the network, and how it is applied and read (the training settings,
 #: augmentation and learning rate among them, may differ).
-ENSEMBLE_SHARED = ("input_size", "features", "depth", "with_s1", "threshold", "infer_scales", "infer_neighbours",
-                   "infer_mm", "infer_tissue_range", "min_area_fraction")
+ENSEMBLE_SHARED = NETWORK_SETTINGS + ("threshold", "infer_scales", "infer_neighbours", "infer_mm",
+                                      "infer_tissue_range", "min_area_fraction")
 #: The shipped vertebra model: an ensemble of two ``imaging train-seg --preset default`` networks trained on the
 #: vertebrae-mri volumes (README, model card).
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "vertebrae-default.pt"
@@ -35,6 +37,12 @@ def model_or_default(path: Path | None) -> Path:
     if not DEFAULT_MODEL.is_file():
         raise SegmentationError(Errors.S012.format(path=DEFAULT_MODEL))
     return DEFAULT_MODEL
+
+
+def settings_differ(cfg: SegConfig, other: SegConfig, keys: Sequence[str], other_name: str) -> list[str]:
+    """The ``keys`` on which ``cfg`` and ``other`` disagree, each as ``"name value (other_name: other value)"``."""
+    return [f"{k} {getattr(cfg, k)!r} ({other_name}: {getattr(other, k)!r})" for k in keys
+            if getattr(cfg, k) != getattr(other, k)]
 
 
 def build_model(cfg: SegConfig) -> UNet:
@@ -88,8 +96,7 @@ def save_ensemble(path: Path, sources: Sequence[Path]) -> "Checkpoint":
         if ck.members:
             raise SegmentationError(Errors.S015.format(path=src, problem=f"it is itself an ensemble of "
                                                        f"{len(ck.members)}; list its members' files instead"))
-        differ = [f"{k} {getattr(ck.config, k)!r} (in '{sources[0]}': {getattr(members[0].config, k)!r})"
-                  for k in ENSEMBLE_SHARED if getattr(ck.config, k) != getattr(members[0].config, k)]
+        differ = settings_differ(ck.config, members[0].config, ENSEMBLE_SHARED, f"in '{sources[0]}'")
         if differ:
             raise SegmentationError(Errors.S015.format(path=src, problem="its " + "; ".join(differ)))
     path = Path(path)

@@ -18,7 +18,7 @@ from spinecore.io import write_text_atomic
 
 from ..io import check_output
 from .augment import AugmentConfig, augment_batch
-from .checkpoint import build_model, load_checkpoint, save_checkpoint
+from .checkpoint import NETWORK_SETTINGS, build_model, load_checkpoint, save_checkpoint, settings_differ
 from ..errors import Errors
 from .config import SegConfig, SegmentationError
 from .data import (LEVELS_FILE, Pair, SliceSample, TrainCase, annotate_pairs, case_from_pair, case_from_synthetic,
@@ -148,9 +148,7 @@ def initial_weights(model: torch.nn.Module, cfg: SegConfig, init: Path) -> None:
     """Load the weights of checkpoint ``init`` into ``model`` (fine-tuning); its network must be the one ``cfg``
     describes (S013 names the settings that differ)."""
     ck = load_checkpoint(init)
-    keys = ("input_size", "features", "depth", "with_s1")
-    differ = [f"{k} {getattr(ck.config, k)!r} (training: {getattr(cfg, k)!r})" for k in keys
-              if getattr(ck.config, k) != getattr(cfg, k)]
+    differ = settings_differ(ck.config, cfg, NETWORK_SETTINGS, "training")
     if ck.members:
         differ.append(f"it is an ensemble of {len(ck.members)} networks, not one: start from one member's checkpoint")
     if differ:
