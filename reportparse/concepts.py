@@ -6,7 +6,9 @@ every pass; on a report with a hundred matches that pruning costs more than the 
 same matcher with :func:`prune_overlaps`, the same algorithm as a loop (identical result, tested against
 medspaCy's), writes the same spans to ``doc.spans["reportparse_concepts"]`` with ``span._.target_rule``, and also
 keeps them as a plain list with their rules in ``doc._.rp_concepts`` (a ``SpanGroup`` builds a new ``Span``
-object on every access, and ``span._`` look-ups are slow).
+object on every access, and ``span._`` look-ups are slow). Its token patterns run through :class:`RuleMatcher`
+(also used by the ConText stage): split into patterns that open with a plain test, and matched only over the
+windows of the doc where one can match.
 """
 
 from collections.abc import Iterable
@@ -102,16 +104,145 @@ def split_leading_predicates(pattern: list[dict[str, Any]], limit: int = 64) -> 
     return out if len(out) <= limit else [pattern]
 
 
-def split_matcher_patterns(matcher: MedspacyMatcher) -> None:
-    """Re-add the token patterns of ``matcher`` (a medspaCy matcher, rules added) as
-    :func:`split_leading_predicates` makes them, under the same rule ids."""
-    token_matcher = matcher._MedspacyMatcher__matcher  # medspaCy keeps its spaCy Matcher private
-    for rule_id, rule in matcher.rule_map.items():
-        if isinstance(rule.pattern, list):
-            patterns = split_leading_predicates(rule.pattern)
-            if patterns != [rule.pattern]:
-                token_matcher.remove(rule_id)
-                token_matcher.add(rule_id, patterns, on_match=rule.on_match)
+def _reach(token: dict[str, Any]) -> int | None:
+    """The most tokens one token pattern consumes (None: no bound)."""
+    op = token.get("OP")
+    if op in (None, "!", "?"):
+        return 1
+    if op in ("*", "+"):
+        return None
+    most = op.strip("{}").split(",")[-1]  # "{n}", "{n,m}", "{,m}", "{n,}"
+    return int(most) if most else None
+
+
+def _values(token: dict[str, Any], strings: Any) -> tuple[str, set[int]] | None:
+    """The attribute a token pattern tests and the hashes of the values it accepts, when it is one equality or
+    ``IN`` test of a plain attribute; else None."""
+    tests = [(k, v) for k, v in token.items() if k != "OP"]
+    if len(tests) != 1 or tests[0][0] == "_":
+        return None
+    attr, value = tests[0]
+    if isinstance(value, str):
+        return attr, {strings.add(value)}
+    if isinstance(value, dict) and list(value) == ["IN"] and all(isinstance(v, str) for v in value["IN"]):
+        return attr, {strings.add(v) for v in value["IN"]}
+    return None
+
+
+class RuleMatcher:
+    """A medspaCy matcher's matches (token patterns, phrases, regular expressions, in medspaCy's order), with its
+    spaCy token Matcher run only over the windows of the doc where a pattern can match.
+
+    spaCy's Matcher starts every pattern at every token (about 12 ns per pattern and token: the concept matcher's
+    171 token patterns were a sixth of the parse). Its patterns are first split
+    (:func:`split_leading_predicates`), so that most open with an equality test of one attribute: a match can only
+    start at a token with one of those values, and reach as far as its tokens allow, a bounded number of tokens
+    plus, for a repeated token ("*", "+", "{2,}") that tests one attribute, any run of tokens with its values. The
+    Matcher runs on the merged windows from each such start to its reach: the same matches as on the whole doc
+    (tested), over about a third of the tokens. A pattern that opens otherwise, a callback or a greedy filter
+    makes it run on the whole doc; a repeated token of another kind makes a window reach the doc's end.
+    """
+
+    def __init__(self, matcher: MedspacyMatcher, vocab: Any):
+        self.matcher = matcher
+        self.vocab = vocab
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Split the token patterns of the medspaCy matcher again and plan the windows (after rules are added)."""
+        token_matcher = self.token_matcher = self.matcher._MedspacyMatcher__matcher  # medspaCy keeps it private
+        for rule_id, rule in self.matcher.rule_map.items():
+            if isinstance(rule.pattern, list):
+                patterns = split_leading_predicates(rule.pattern)
+                if patterns != [rule.pattern]:
+                    token_matcher.remove(rule_id)
+                    token_matcher.add(rule_id, patterns, on_match=rule.on_match)
+        self.others = (self.matcher._MedspacyMatcher__phrase_matcher, self.matcher._MedspacyMatcher__regex_matcher)
+        self.attrs: list[str] = []  # the attributes the plan reads, in doc.to_array order
+        # (column, value hash) of a first token -> (most tokens of its fixed part, repeatable (column, hash)
+        # pairs, whether the repeats are bounded by those values); None: run on the whole doc
+        self.starts: dict[tuple[int, int], tuple[int, set[tuple[int, int]], bool]] | None = {}
+        patterns = token_matcher._patterns
+        if any(token_matcher._callbacks.get(key) or token_matcher._filter.get(key) for key in patterns):
+            self.starts = None
+            return
+        strings = self.vocab.strings
+
+        def column(attr: str) -> int:
+            if attr not in self.attrs:
+                self.attrs.append(attr)
+            return self.attrs.index(attr)
+
+        for pattern in (p for key in patterns for p in patterns[key]):
+            first = _values(pattern[0], strings) if pattern and "OP" not in pattern[0] else None
+            if first is None:
+                self.starts = None
+                return
+            fixed, repeats, bounded = 0, set(), True
+            for token in pattern:
+                reach = _reach(token)
+                if reach is not None:
+                    fixed += reach
+                elif (values := _values(token, strings)) is not None:
+                    repeats.update((column(values[0]), h) for h in values[1])
+                else:
+                    bounded = False
+            col = column(first[0])
+            for h in first[1]:
+                most, seen, all_bounded = self.starts.get((col, h), (0, set(), True))
+                self.starts[(col, h)] = (max(most, fixed), seen | repeats, all_bounded and bounded)
+
+    def windows(self, doc: Doc) -> list[tuple[int, int]]:
+        """The merged token windows of ``doc`` where a token pattern can match (see the class docstring)."""
+        n = len(doc)
+        if self.starts is None:
+            return [(0, n)] if n else []
+        if not n or not self.starts:
+            return []
+        columns = doc.to_array(self.attrs).reshape(n, -1).T.tolist()
+        one = columns[0] if len(columns) == 1 else None
+        starts = self.starts
+        windows: list[list[int]] = []
+        for col, values in enumerate(columns):
+            for i, value in enumerate(values):
+                plan = starts.get((col, value))
+                if plan is None:
+                    continue
+                most, repeats, bounded = plan
+                if not bounded:
+                    end = n
+                elif not repeats:
+                    end = min(n, i + most)
+                else:  # a match has ended after ``most`` tokens that cannot repeat
+                    end, others = i, 0
+                    while end < n:
+                        if (0, one[end]) not in repeats if one is not None else \
+                                not any((c, columns[c][end]) in repeats for c in range(len(columns))):
+                            others += 1
+                            if others > most:
+                                break
+                        end += 1
+                windows.append([i, end])
+        windows.sort()
+        merged: list[list[int]] = []
+        for window in windows:
+            if merged and window[0] <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], window[1])
+            else:
+                merged.append(window)
+        return [(a, b) for a, b in merged]
+
+    def __call__(self, doc: Doc) -> list[Match]:
+        """Every match of the medspaCy matcher on ``doc`` (medspaCy's ``__call__`` with ``prune=False``)."""
+        matches: list[Match] = []
+        for a, b in self.windows(doc):
+            if a == 0 and b == len(doc):
+                matches += self.token_matcher(doc)
+            else:
+                matches += [(key, start + a, end + a) for key, start, end in self.token_matcher(doc[a:b])]
+        for matcher in self.others:
+            matches += matcher(doc)
+        return matches
 
 
 class ConceptMatcher(TargetMatcher):
@@ -121,17 +252,22 @@ class ConceptMatcher(TargetMatcher):
         # the lexicon stage sets the NORM of misspelt key words, so the rules match on NORM
         super().__init__(nlp, name=name, rules=None, result_type="group", span_group_name=CONCEPT_GROUP,
                          phrase_matcher_attr="NORM", prune=False)
+        self.rule_matcher = RuleMatcher(self._TargetMatcher__matcher, nlp.vocab)  # medspaCy keeps it private
         self.add(list(rules))
-        split_matcher_patterns(self._TargetMatcher__matcher)
+
+    def add(self, rules: TargetRule | Iterable[TargetRule]) -> None:
+        """medspaCy's ``TargetMatcher.add``, then the token patterns split and the match windows planned again."""
+        super().add(rules)
+        self.rule_matcher.refresh()
 
     def __call__(self, doc: Doc) -> Doc:
-        matcher = self._TargetMatcher__matcher  # medspaCy keeps its matcher private
+        rule_map = self.rule_matcher.matcher.rule_map
         strings = self.nlp.vocab.strings
         # spans an earlier stage put in the group (the lexicon's level spellings) come first, as medspaCy appends
         spans: list[Span] = list(doc.spans[CONCEPT_GROUP]) if CONCEPT_GROUP in doc.spans else []
         rules: list[TargetRule] = [span_attr(span, "target_rule") for span in spans]
-        for rule_id, start, end in prune_overlaps(matcher(doc)):
-            rule = matcher.rule_map[strings[rule_id]]
+        for rule_id, start, end in prune_overlaps(self.rule_matcher(doc)):
+            rule = rule_map[strings[rule_id]]
             span = Span(doc, start, end, label=rule.category)
             set_span_attr(span, "target_rule", rule)  # (rules.py admits no ``attributes`` to set besides)
             spans.append(span)

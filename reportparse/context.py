@@ -22,7 +22,7 @@ from medspacy.context.context_modifier import ConTextModifier
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .concepts import concept_spans, prune_overlaps, set_span_attr, span_attr, split_matcher_patterns
+from .concepts import RuleMatcher, concept_spans, prune_overlaps, set_span_attr, span_attr
 from .rules import cached_rules
 from .sentences import sentence_bounds
 
@@ -36,9 +36,9 @@ class SentenceConText:
     def __init__(self, nlp: Language, name: str, rules: Iterable[ConTextRule]):
         self.name = name
         self.nlp = nlp
-        self.matcher = MedspacyMatcher(nlp, name=name, phrase_matcher_attr="LOWER", prune=False)
-        self.matcher.add(list(rules))
-        split_matcher_patterns(self.matcher)
+        matcher = MedspacyMatcher(nlp, name=name, phrase_matcher_attr="LOWER", prune=False)
+        matcher.add(list(rules))
+        self.matcher = RuleMatcher(matcher, nlp.vocab)
         ConText.register_graph_attributes()
         ConText.register_default_attributes()
 
@@ -70,7 +70,7 @@ class SentenceConText:
         for span in targets:
             by_sentence.setdefault(bisect_right(starts, span.start) - 1, []).append(span)
         modifiers: dict[int, list[ConTextModifier]] = {}
-        rule_map = self.matcher.rule_map
+        rule_map = self.matcher.matcher.rule_map
         vocab = self.nlp.vocab
         for match_id, start, end in prune_overlaps(self.matcher(doc)):
             k = bisect_right(starts, start) - 1

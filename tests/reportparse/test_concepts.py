@@ -1,15 +1,18 @@
-"""``reportparse.concepts``: medspaCy's overlap pruning as a loop, the concept matcher's spans, and token patterns
-split for the matcher."""
+"""``reportparse.concepts``: medspaCy's overlap pruning as a loop, the concept matcher's spans, token patterns split
+for the matcher, and the matcher run over the windows where a pattern can match."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import spacy
+from medspacy.common.medspacy_matcher import MedspacyMatcher
 from medspacy.common.util import prune_overlapping_matches
+from medspacy.target_matcher import TargetRule
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from reportparse import build_pipeline
-from reportparse.concepts import concept_spans, prune_overlaps, set_span_attr, span_attr, split_leading_predicates
+from reportparse.concepts import (RuleMatcher, concept_spans, prune_overlaps, set_span_attr, span_attr,
+                                 split_leading_predicates)
 from reportparse.levels import CONCEPT_GROUP
 from reportparse.rules import cached_rules
 
@@ -131,3 +134,54 @@ def test_split_patterns_match_what_the_rules_match(words):
     matches = _SPLIT(doc)
     assert sorted(matches) == sorted(_WHOLE(doc))
     assert len(matches) == len(set(matches))
+
+
+def _rule_matcher(patterns: list[list[dict]], **kwargs) -> RuleMatcher:
+    matcher = MedspacyMatcher(_NLP, prune=False)
+    matcher.add([TargetRule(f"r{i}", "X", pattern=pattern, **kwargs) for i, pattern in enumerate(patterns)])
+    return RuleMatcher(matcher, _NLP.vocab)
+
+
+_WINDOWED = _rule_matcher(_token_patterns())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_FRAGMENT, min_size=1, max_size=5).map(lambda parts: [w for part in parts for w in part] or ["the"]))
+def test_the_windowed_matcher_finds_what_the_whole_doc_matcher_finds(words):
+    """Every shipped token pattern (NORM and LOWER tests, "*", "?" and "{,6}" repeats) run by ``RuleMatcher`` over
+    its windows: the same matches as the unsplit patterns over the whole doc."""
+    doc = Doc(_NLP.vocab, words=words)
+    strings, rules = _NLP.vocab.strings, _WINDOWED.matcher.rule_map
+    windowed = sorted((rules[strings[key]].literal, start, end) for key, start, end in _WINDOWED(doc))
+    assert windowed == sorted((strings[key], start, end) for key, start, end in _WHOLE(doc))
+
+
+def test_windows_start_at_a_first_token_and_reach_as_far_as_a_match_can():
+    rm = _rule_matcher([[{"LOWER": "no"}, {"LOWER": {"IN": ["of", "the"]}, "OP": "*"}, {"LOWER": "canal"}],
+                        [{"LOWER": "mild"}, {"LOWER": "stenosis", "OP": "?"}]])
+    words = "x x no of the the of canal x x x mild x x x mild stenosis x no canal".split()
+    # "no": two tokens that cannot repeat (itself and "canal") plus the run of "of"/"the" between them; "mild": 2
+    assert rm.windows(Doc(_NLP.vocab, words=words)) == [(2, 8), (11, 13), (15, 17), (18, 20)]
+    assert rm.windows(Doc(_NLP.vocab, words=["x", "y"])) == []
+    assert rm.windows(Doc(_NLP.vocab, words=[])) == []
+
+
+def test_patterns_that_cannot_be_windowed_run_on_the_whole_doc_or_to_its_end():
+    doc = Doc(_NLP.vocab, words="a b no c d".split())
+    # a repeated token of another kind than a value test: from the start to the doc's end
+    assert _rule_matcher([[{"LOWER": "no"}, {"IS_ALPHA": True, "OP": "+"}]]).windows(doc) == [(2, 5)]
+    # a first token that is no plain value test, or a callback: the whole doc
+    assert _rule_matcher([[{"LENGTH": 2}, {"LOWER": "c"}]]).windows(doc) == [(0, 5)]
+    calls = []
+    rm = _rule_matcher([[{"LOWER": "no"}]], on_match=lambda *args: calls.append(args[2]))
+    assert rm.windows(doc) == [(0, 5)] and rm(doc) and calls == [0]
+
+
+def test_the_concept_matcher_plans_again_when_rules_are_added():
+    nlp = build_pipeline()
+    concepts = nlp.get_pipe("reportparse_concepts")
+    text = "Zebra stripes noted."
+    assert not any(s.label_ == "ZEBRA" for s in nlp(text).spans[CONCEPT_GROUP])
+    concepts.add(TargetRule("zebra", "ZEBRA", pattern=[{"NORM": "zebra"}, {"NORM": "stripes", "OP": "?"}]))
+    assert [(s.text, s.label_) for s in nlp(text).spans[CONCEPT_GROUP] if s.label_ == "ZEBRA"] == [
+        ("Zebra stripes", "ZEBRA")]
