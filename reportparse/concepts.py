@@ -151,12 +151,18 @@ class RuleMatcher:
     def refresh(self) -> None:
         """Split the token patterns of the medspaCy matcher again and plan the windows (after rules are added)."""
         token_matcher = self.token_matcher = self.matcher._MedspacyMatcher__matcher  # medspaCy keeps it private
-        for rule_id, rule in self.matcher.rule_map.items():
-            if isinstance(rule.pattern, list):
-                patterns = split_leading_predicates(rule.pattern)
-                if patterns != [rule.pattern]:
-                    token_matcher.remove(rule_id)
-                    token_matcher.add(rule_id, patterns, on_match=rule.on_match)
+        # the split patterns are parts of patterns the matcher validated when the rules were added: validating
+        # them again would cost a twentieth of the pipeline's build
+        validate, token_matcher.validate = token_matcher.validate, False
+        try:
+            for rule_id, rule in self.matcher.rule_map.items():
+                if isinstance(rule.pattern, list):
+                    patterns = split_leading_predicates(rule.pattern)
+                    if patterns != [rule.pattern]:
+                        token_matcher.remove(rule_id)
+                        token_matcher.add(rule_id, patterns, on_match=rule.on_match)
+        finally:
+            token_matcher.validate = validate
         self.others = (self.matcher._MedspacyMatcher__phrase_matcher, self.matcher._MedspacyMatcher__regex_matcher)
         self.attrs: list[str] = []  # the attributes the plan reads, in doc.to_array order
         # (column, value hash) of a first token -> (most tokens of its fixed part, repeatable (column, hash)

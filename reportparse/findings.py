@@ -787,7 +787,7 @@ class FindingAssembler:
         out: list[Finding] = []
         if info.excluded:
             return out, None
-        words = sentence_words(info.items)
+        words = info.words
         if self._about_prior_study(words) or self._question(info):
             return out, None
         if self._study_except(info, index, doc, out):

@@ -33,7 +33,7 @@ from spacy.tokens import Doc
 from spinecore.schema import LEVELS, LOCATIONS
 
 from .findings import Finding
-from .levels import SentenceInfo, doc_text, sentence_words
+from .levels import SentenceInfo, doc_text
 from .rules import GrammarStage, cached_rules
 
 if not Doc.has_extension("rp_result"):
@@ -83,7 +83,7 @@ class GradeResolver(GrammarStage):
     def _discusses(self, info: SentenceInfo) -> bool:
         """Whether a sentence speaks of the discs at the levels it names (a disc finding of this MRI)."""
         g = self.grammar
-        words = sentence_words(info.items)
+        words = info.words
         return any(w in g.discussion_words for w in words) and not any(w in g.modality_words for w in words)
 
     def __call__(self, doc: Doc) -> Doc:

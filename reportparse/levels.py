@@ -38,6 +38,7 @@ already grouped into :class:`Item` objects (a concept span or a single word) for
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from spacy.language import Language
@@ -128,6 +129,11 @@ class SentenceInfo:
     heading: bool = False
     regions: frozenset[str] = frozenset()  # spine regions named here or by the region heading in force
     loose: bool = False  # the level in scope is the last of several a line named in prose (see LevelScoper)
+
+    @cached_property
+    def words(self) -> list[str]:
+        """The sentence's words (:func:`sentence_words` of its items), made once."""
+        return sentence_words(self.items)
 
     @property
     def other_region(self) -> bool:
@@ -514,7 +520,7 @@ class LevelScoper:
             info.regions = named or region_scope
             if info.excluded:
                 continue
-            words = sentence_words(items)
+            words = info.words
             info.groups = self.groups(items, heading is not None and self.level_scoped(words, line_groups))
             info.inherited = narrative or heading
             # the last of several levels a line has named in prose ("... at L4/5 ... L5/S1 shows ... No central

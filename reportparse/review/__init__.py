@@ -9,12 +9,23 @@
   confirmed) or into a levels table for ``grading train`` (:func:`pull_levels`).
 """
 
-from .merge import Disagreement, PullSummary, Review, collect_reviews, pull, pull_levels, sidecar_path
-from .server import ENV_API_KEY, ENV_URL, PushSummary, Server, push
-from .tasks import MARKS_KEY, MIN_PROBABILITY, MODEL_VERSION, REASON_KEY, build_tasks, export_tasks, \
-    prediction_result, read_network_grades
+from importlib import import_module
+from typing import Any
 
-__all__ = ["Disagreement", "ENV_API_KEY", "ENV_URL", "MARKS_KEY", "MIN_PROBABILITY", "MODEL_VERSION",
-           "PullSummary", "PushSummary", "REASON_KEY", "Review", "Server", "build_tasks", "collect_reviews",
-           "export_tasks", "prediction_result", "pull", "pull_levels", "push", "read_network_grades",
-           "sidecar_path"]
+# the public names are imported on first use (PEP 562), so that a command that only needs a constant of
+# :mod:`.tasks` (``reportparse extract`` builds its command line from one) does not load the server and merge code
+_EXPORTS = {**dict.fromkeys(["Disagreement", "PullSummary", "Review", "collect_reviews", "pull", "pull_levels",
+                             "sidecar_path"], ".merge"),
+            **dict.fromkeys(["ENV_API_KEY", "ENV_URL", "PushSummary", "Server", "push"], ".server"),
+            **dict.fromkeys(["MARKS_KEY", "MIN_PROBABILITY", "MODEL_VERSION", "REASON_KEY", "build_tasks",
+                             "export_tasks", "prediction_result", "read_network_grades"], ".tasks")}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'reportparse.review' has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
