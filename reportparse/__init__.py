@@ -8,9 +8,6 @@ Importing the package keeps torch and nltk, which spaCy and medspaCy import but 
 the process (see :mod:`reportparse.lightimport`).
 """
 
-from importlib import import_module
-from typing import Any
-
 from . import lightimport
 
 lightimport.install()
@@ -22,11 +19,4 @@ _EXPORTS = {"ReportParseError": ".errors", "ExtractConfig": ".extract", "Extract
 
 __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'reportparse' has no attribute {name!r}")
-    value = getattr(import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lightimport.lazy_exports(__name__, _EXPORTS)

@@ -15,6 +15,9 @@ more start-up time and memory than all the parsing they serve, and the parser ne
 
 :func:`install` (called by ``import reportparse``) adds a finder to ``sys.meta_path`` that acts once on each of
 these two imports and then removes itself; any other import is untouched.
+
+:func:`lazy_exports` gives a package the module ``__getattr__`` (PEP 562) that imports each public name from its
+module on first use, so that importing the package, or one light module of it, loads nothing heavy.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import importlib.abc
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 #: Environment variable that lets thinc import torch as usual.
 KEEP_TORCH_ENV = "REPORTPARSE_THINC_TORCH"
@@ -98,3 +103,17 @@ def install() -> None:
 def uninstall() -> None:
     """Remove the finder (it removes itself once both imports happened)."""
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _LightImportFinder)]
+
+
+def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
+    """The module ``__getattr__`` of ``package`` for its public names: ``exports`` maps each name to the module
+    that defines it (relative to the package, or absolute); the value is imported on first use and kept."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(exports[name], package), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__

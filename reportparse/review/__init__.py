@@ -9,8 +9,7 @@
   confirmed) or into a levels table for ``grading train`` (:func:`pull_levels`).
 """
 
-from importlib import import_module
-from typing import Any
+from ..lightimport import lazy_exports
 
 # the public names are imported on first use (PEP 562), so that a command that only needs a constant of
 # :mod:`.tasks` (``reportparse extract`` builds its command line from one) does not load the server and merge code
@@ -21,11 +20,4 @@ _EXPORTS = {**dict.fromkeys(["Disagreement", "PullSummary", "Review", "collect_r
                              "export_tasks", "prediction_result", "read_network_grades"], ".tasks")}
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'reportparse.review' has no attribute {name!r}")
-    value = getattr(import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -56,3 +56,17 @@ import thinc.compat
 print(json.dumps({{"thinc_torch": thinc.compat.has_torch}}))
 """)
     assert out["thinc_torch"] is True
+
+
+def test_the_command_line_loads_the_review_code_only_when_a_review_name_is_used():
+    out = run_python("""
+import json, sys
+import reportparse.cli
+before = sorted(m for m in ("reportparse.review.merge", "reportparse.review.server") if m in sys.modules)
+from reportparse.review import pull, push
+import reportparse.review as review
+print(json.dumps({"before": before, "pull": pull.__module__, "push": push.__module__,
+                  "names": sorted(review.__all__) == sorted(n for n in review.__all__ if hasattr(review, n))}))
+""")
+    assert out == {"before": [], "pull": "reportparse.review.merge", "push": "reportparse.review.server",
+                   "names": True}
