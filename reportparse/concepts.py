@@ -27,6 +27,10 @@ if not Doc.has_extension("rp_concepts"):
     Doc.set_extension("rp_concepts", default=None)
 
 Match = tuple[int, int, int]
+#: A token pattern's second token as the window plan tests it: (column, accepted value hashes), or None.
+Follow = tuple[int, frozenset[int]] | None
+#: How far a match can reach: (most tokens that cannot repeat, repeatable (column, hash) pairs, bounded).
+Reach = tuple[int, set[tuple[int, int]], bool]
 
 
 def span_attr(span: Span, name: str, default: Any = None) -> Any:
@@ -136,10 +140,11 @@ class RuleMatcher:
     spaCy's Matcher starts every pattern at every token (about 12 ns per pattern and token: the concept matcher's
     171 token patterns were a sixth of the parse). Its patterns are first split
     (:func:`split_leading_predicates`), so that most open with an equality test of one attribute: a match can only
-    start at a token with one of those values, and reach as far as its tokens allow, a bounded number of tokens
-    plus, for a repeated token ("*", "+", "{2,}") that tests one attribute, any run of tokens with its values. The
+    start at a token with one of those values (followed by a token that passes the second token's test, when that
+    one is a plain test that must match), and reach as far as its tokens allow, a bounded number of tokens plus,
+    for a repeated token ("*", "+", "{2,}") that tests one attribute, any run of tokens with its values. The
     Matcher runs on the merged windows from each such start to its reach: the same matches as on the whole doc
-    (tested), over about a third of the tokens. A pattern that opens otherwise, a callback or a greedy filter
+    (tested), over about a sixth of the tokens of a report. A pattern that opens otherwise, a callback or a greedy filter
     makes it run on the whole doc; a repeated token of another kind makes a window reach the doc's end.
     """
 
@@ -165,9 +170,9 @@ class RuleMatcher:
             token_matcher.validate = validate
         self.others = (self.matcher._MedspacyMatcher__phrase_matcher, self.matcher._MedspacyMatcher__regex_matcher)
         self.attrs: list[str] = []  # the attributes the plan reads, in doc.to_array order
-        # (column, value hash) of a first token -> (most tokens of its fixed part, repeatable (column, hash)
-        # pairs, whether the repeats are bounded by those values); None: run on the whole doc
-        self.starts: dict[tuple[int, int], tuple[int, set[tuple[int, int]], bool]] | None = {}
+        # per column: value hash of a first token -> {test of the second token: (most tokens that cannot repeat,
+        # repeatable (column, hash) pairs, whether the repeats are bounded by those values)}; None: the whole doc
+        self.starts: list[dict[int, dict[Follow, Reach]]] | None = []
         patterns = token_matcher._patterns
         if any(token_matcher._callbacks.get(key) or token_matcher._filter.get(key) for key in patterns):
             self.starts = None
@@ -177,6 +182,7 @@ class RuleMatcher:
         def column(attr: str) -> int:
             if attr not in self.attrs:
                 self.attrs.append(attr)
+                self.starts.append({})
             return self.attrs.index(attr)
 
         for pattern in (p for key in patterns for p in patterns[key]):
@@ -193,10 +199,13 @@ class RuleMatcher:
                     repeats.update((column(values[0]), h) for h in values[1])
                 else:
                     bounded = False
-            col = column(first[0])
+            # a second token that must be there and tests one attribute: a match also needs it after the first
+            second = _values(pattern[1], strings) if len(pattern) > 1 and "OP" not in pattern[1] else None
+            follow = (column(second[0]), frozenset(second[1])) if second is not None else None
+            starts = self.starts[column(first[0])]
             for h in first[1]:
-                most, seen, all_bounded = self.starts.get((col, h), (0, set(), True))
-                self.starts[(col, h)] = (max(most, fixed), seen | repeats, all_bounded and bounded)
+                most, seen, all_bounded = starts.setdefault(h, {}).get(follow, (0, set(), True))
+                starts[h][follow] = (max(most, fixed), seen | repeats, all_bounded and bounded)
 
     def windows(self, doc: Doc) -> list[tuple[int, int]]:
         """The merged token windows of ``doc`` where a token pattern can match (see the class docstring)."""
@@ -206,29 +215,17 @@ class RuleMatcher:
         if not n or not self.starts:
             return []
         columns = doc.to_array(self.attrs).reshape(n, -1).T.tolist()
-        one = columns[0] if len(columns) == 1 else None
-        starts = self.starts
         windows: list[list[int]] = []
-        for col, values in enumerate(columns):
-            for i, value in enumerate(values):
-                plan = starts.get((col, value))
-                if plan is None:
-                    continue
-                most, repeats, bounded = plan
-                if not bounded:
-                    end = n
-                elif not repeats:
-                    end = min(n, i + most)
-                else:  # a match has ended after ``most`` tokens that cannot repeat
-                    end, others = i, 0
-                    while end < n:
-                        if (0, one[end]) not in repeats if one is not None else \
-                                not any((c, columns[c][end]) in repeats for c in range(len(columns))):
-                            others += 1
-                            if others > most:
-                                break
-                        end += 1
-                windows.append([i, end])
+        for values, starts in zip(columns, self.starts):
+            for i in [i for i, value in enumerate(values) if value in starts]:
+                end = i
+                plans = starts[values[i]]
+                for follow, (most, repeats, bounded) in plans.items():
+                    if follow is not None and (i + 1 == n or columns[follow[0]][i + 1] not in follow[1]):
+                        continue
+                    end = max(end, self._reach(columns, i, most, repeats) if bounded else n)
+                if end > i:
+                    windows.append([i, end])
         windows.sort()
         merged: list[list[int]] = []
         for window in windows:
@@ -237,6 +234,21 @@ class RuleMatcher:
             else:
                 merged.append(window)
         return [(a, b) for a, b in merged]
+
+    @staticmethod
+    def _reach(columns: list[list[int]], i: int, most: int, repeats: set[tuple[int, int]]) -> int:
+        """The end of the window from token ``i``: a match has ended after ``most`` tokens that cannot repeat."""
+        n = len(columns[0])
+        if not repeats:
+            return min(n, i + most)
+        end, others = i, 0
+        while end < n:
+            if not any((c, column[end]) in repeats for c, column in enumerate(columns)):
+                others += 1
+                if others > most:
+                    break
+            end += 1
+        return end
 
     def __call__(self, doc: Doc) -> list[Match]:
         """Every match of the medspaCy matcher on ``doc`` (medspaCy's ``__call__`` with ``prune=False``)."""

@@ -163,6 +163,9 @@ def test_windows_start_at_a_first_token_and_reach_as_far_as_a_match_can():
     # "no": two tokens that cannot repeat (itself and "canal") plus the run of "of"/"the" between them; "mild": 2
     assert rm.windows(Doc(_NLP.vocab, words=words)) == [(2, 8), (11, 13), (15, 17), (18, 20)]
     assert rm.windows(Doc(_NLP.vocab, words=["x", "y"])) == []
+    # a second token that must match: a first token without it starts no window
+    rm = _rule_matcher([[{"LOWER": "at"}, {"LOWER": {"IN": ["any", "all"]}}, {"LOWER": "levels"}]])
+    assert rm.windows(Doc(_NLP.vocab, words="at x at all levels at".split())) == [(2, 5)]
     assert rm.windows(Doc(_NLP.vocab, words=[])) == []
 
 
