@@ -20,6 +20,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .rules import cached_rules
+from .sentences import doc_attr
 
 #: The span group that holds the concept spans.
 CONCEPT_GROUP = "reportparse_concepts"
@@ -298,8 +299,9 @@ class ConceptMatcher(TargetMatcher):
 def concept_spans(doc: Doc) -> tuple[list[Span], list[TargetRule]]:
     """The doc's concept spans and their rules, in match order (from ``doc._.rp_concepts`` when the concept
     matcher ran, else read from the span group)."""
-    if doc._.rp_concepts is not None:
-        return doc._.rp_concepts
+    found = doc_attr(doc, "rp_concepts")
+    if found is not None:
+        return found
     spans = list(doc.spans[CONCEPT_GROUP]) if CONCEPT_GROUP in doc.spans else []
     return spans, [span_attr(span, "target_rule") for span in spans]
 

@@ -63,7 +63,7 @@ from spinecore.schema import LEVELS
 from .concepts import span_attr
 from .levels import (LEVEL_PREPOSITIONS, T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after,
                      sentence_words)
-from .sentences import token_columns
+from .sentences import doc_attr, token_columns
 from .rules import Grammar, cached_rules
 
 if not Doc.has_extension("rp_findings"):
@@ -1161,7 +1161,7 @@ class FindingAssembler:
         side: str | None = None
         table: GradeTable | None = None
         text, idx = doc_text(doc), token_columns(doc)[3]
-        for index, info in enumerate(doc._.rp_sentences or ()):
+        for index, info in enumerate(doc_attr(doc, "rp_sentences") or ()):
             rows = table.row(info, index, text, idx) if table is not None and not info.excluded else None
             if rows is not None:
                 findings.extend(rows)

@@ -38,7 +38,6 @@ already grouped into :class:`Item` objects (a concept span or a single word) for
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any
 
 from spacy.language import Language
@@ -130,10 +129,15 @@ class SentenceInfo:
     regions: frozenset[str] = frozenset()  # spine regions named here or by the region heading in force
     loose: bool = False  # the level in scope is the last of several a line named in prose (see LevelScoper)
 
-    @cached_property
+    _words: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
     def words(self) -> list[str]:
-        """The sentence's words (:func:`sentence_words` of its items), made once."""
-        return sentence_words(self.items)
+        """The sentence's words (:func:`sentence_words` of its items), made on first use (``replace`` with other
+        items makes them anew; ``functools.cached_property`` takes a lock on every first access in Python 3.11)."""
+        if self._words is None:
+            self._words = sentence_words(self.items)
+        return self._words
 
     @property
     def other_region(self) -> bool:

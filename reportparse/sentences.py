@@ -16,6 +16,7 @@ The word lists come from ``grammar.json`` (``sentences``), so they can be change
 
 
 from bisect import bisect_right
+from typing import Any
 
 import numpy
 from spacy.attrs import IDX, IS_SPACE, ORTH, SENT_START, SPACY
@@ -30,13 +31,23 @@ for _name in ("rp_sentence_bounds", "rp_tokens", "rp_text"):
         Doc.set_extension(_name, default=None)
 
 
+def doc_attr(doc: Doc, name: str) -> Any:
+    """``doc._.<name>`` for an extension registered with ``default=None`` (no getter, setter or method).
+
+    spaCy keeps such a value in ``doc.user_data`` under ``("._.", name, None, None)``; reading it there skips the
+    ``Underscore`` object that every ``doc._`` access builds (the stages read these columns dozens of times per
+    report). ``tests/reportparse/test_sentences.py`` checks that this stays what ``doc._`` returns.
+    """
+    return doc.user_data.get(("._.", name, None, None))
+
+
 def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]]:
     """The texts, lower-cased texts, ``is_space`` flags and character offsets of the doc's tokens, as lists.
 
     Read in one ``Doc.to_array`` call and kept on the doc (``doc._.rp_tokens``) for the later stages: reaching
     them token by token (``doc[i].text``) builds a ``Token`` object per access.
     """
-    columns = doc._.rp_tokens
+    columns = doc_attr(doc, "rp_tokens")
     if columns is None:
         strings = doc.vocab.strings
         orth, idx, space = doc.to_array([ORTH, IDX, IS_SPACE]).reshape(-1, 3).T.tolist()
@@ -49,7 +60,7 @@ def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]
 def doc_text(doc: Doc) -> str:
     """The doc's text, joined once per doc from the token columns (``Doc.text`` builds a ``Token`` object per
     token on each call)."""
-    text = doc._.rp_text
+    text = doc_attr(doc, "rp_text")
     if text is None:
         spaced = doc.to_array(SPACY).tolist() if len(doc) else []
         text = doc._.rp_text = "".join([t + " " if ws else t for t, ws in zip(token_columns(doc)[0], spaced)])
@@ -109,7 +120,7 @@ class ReportSentencizer(GrammarStage):
 def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
     """(start, end) token indices of the doc's sentences, as the sentencizer left them (cheaper than
     ``doc.sents``, which rescans the whole doc on every call)."""
-    bounds = doc._.rp_sentence_bounds
+    bounds = doc_attr(doc, "rp_sentence_bounds")
     return bounds if bounds is not None else [(s.start, s.end) for s in doc.sents]
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from reportparse import build_pipeline
-from reportparse.sentences import doc_text, sentence_bounds, token_columns
+from reportparse.sentences import doc_attr, doc_text, sentence_bounds, token_columns
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +55,11 @@ def test_token_columns_and_text_are_the_tokens(nlp, text):
     assert texts == [t.text for t in doc] and lowers == [t.lower_ for t in doc]
     assert spaces == [t.is_space for t in doc] and idx == [t.idx for t in doc]
     assert doc_text(doc) == text == doc.text
+
+
+def test_doc_attr_reads_what_doc_underscore_does(nlp):
+    doc = nlp("L3-4: no canal stenosis. L4-5: mild right foraminal narrowing.")
+    for name in ("rp_tokens", "rp_text", "rp_sentence_bounds", "rp_concepts", "rp_sentences", "rp_findings"):
+        assert doc_attr(doc, name) is getattr(doc._, name) is not None
+    fresh = nlp.make_doc("L4-5 stenosis.")
+    assert doc_attr(fresh, "rp_tokens") is fresh._.rp_tokens is None
