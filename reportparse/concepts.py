@@ -12,6 +12,7 @@ windows of the doc where one can match.
 """
 
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from medspacy.common.medspacy_matcher import MedspacyMatcher
@@ -50,6 +51,9 @@ def set_span_attr(span: Span, name: str, value: Any) -> None:
     span.doc.user_data[("._.", name, span.start_char, span.end_char)] = value
 
 
+_span_key = itemgetter(1, 2)  # (start, end) of a match
+
+
 def prune_overlaps(matches: list[Match]) -> list[Match]:
     """medspaCy's ``prune_overlapping_matches(matches, strategy="longest")`` with an index instead of
     ``list.pop(0)`` and a loop instead of recursion: the same result.
@@ -58,7 +62,7 @@ def prune_overlaps(matches: list[Match]) -> list[Match]:
     scan goes on after them; passes repeat until one removes nothing.
     """
     while matches:
-        ordered = sorted(matches, key=lambda m: (m[1], m[2]))
+        ordered = sorted(matches, key=_span_key)
         n = len(ordered)
         pruned: list[Match] = []
         current = ordered[0]
@@ -278,16 +282,23 @@ class ConceptMatcher(TargetMatcher):
         """medspaCy's ``TargetMatcher.add``, then the token patterns split and the match windows planned again."""
         super().add(rules)
         self.rule_matcher.refresh()
+        self._rules: dict[int, tuple[TargetRule, int]] = {}  # match id -> (rule, hash of its category)
+
+    def _rule(self, match_id: int) -> tuple[TargetRule, int]:
+        found = self._rules.get(match_id)
+        if found is None:
+            strings = self.nlp.vocab.strings
+            rule = self.rule_matcher.matcher.rule_map[strings[match_id]]
+            found = self._rules[match_id] = (rule, strings.add(rule.category))
+        return found
 
     def __call__(self, doc: Doc) -> Doc:
-        rule_map = self.rule_matcher.matcher.rule_map
-        strings = self.nlp.vocab.strings
         # spans an earlier stage put in the group (the lexicon's level spellings) come first, as medspaCy appends
         spans: list[Span] = list(doc.spans[CONCEPT_GROUP]) if CONCEPT_GROUP in doc.spans else []
         rules: list[TargetRule] = [span_attr(span, "target_rule") for span in spans]
         for rule_id, start, end in prune_overlaps(self.rule_matcher(doc)):
-            rule = rule_map[strings[rule_id]]
-            span = Span(doc, start, end, label=rule.category)
+            rule, label = self._rule(rule_id)
+            span = Span(doc, start, end, label=label)
             set_span_attr(span, "target_rule", rule)  # (rules.py admits no ``attributes`` to set besides)
             spans.append(span)
             rules.append(rule)

@@ -71,12 +71,12 @@ class SentenceConText:
             by_sentence.setdefault(bisect_right(starts, span.start) - 1, []).append(span)
         modifiers: dict[int, list[ConTextModifier]] = {}
         rule_map = self.matcher.matcher.rule_map
-        vocab = self.nlp.vocab
+        strings = self.nlp.vocab.strings
         for match_id, start, end in prune_overlaps(self.matcher(doc)):
             k = bisect_right(starts, start) - 1
             if k not in by_sentence:
                 continue
-            rule = rule_map[vocab[match_id].text]
+            rule = rule_map[strings[match_id]]
             lo, hi = self._scope(rule, start, end, *bounds[k])
             modifiers.setdefault(k, []).append(ConTextModifier(rule, start, end, None, lo, hi))
         for k, mods in modifiers.items():

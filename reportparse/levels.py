@@ -185,25 +185,24 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
     last = end - 1
     while last > start and spaces[last]:
         last -= 1
-
-    def words(a: int, b: int) -> None:
-        for k in range(a, b):
-            # the period of an abbreviation inside the sentence ("mild Rt. foraminal narrowing") is no word
-            if not spaces[k] and not (lowers[k] == "." and start < k < last and lowers[k - 1].isalpha()):
-                items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
-
+    # every token from a to b that is no space and not the period of an abbreviation inside the sentence ("mild
+    # Rt. foraminal narrowing") is a word
     j = first_span
     i = start
-    while j < len(starts) and starts[j] < end:
+    n = len(starts)
+    while j < n and starts[j] < end:
         s0, s1 = starts[j], ends[j]
         if s0 < i or s1 > end:  # overlaps an earlier span, or runs past the sentence
             j += 1
             continue
-        words(i, s0)
+        if i < s0:
+            items += [Item(WORD, k, k + 1, lowers[k], NO_META) for k in range(i, s0) if not spaces[k] and not (
+                lowers[k] == "." and start < k < last and lowers[k - 1].isalpha())]
         items.append(Item(concepts.labels[j], s0, s1, " ".join(lowers[s0:s1]), concepts.metas[j], concepts.spans[j]))
         i = s1
         j += 1
-    words(i, end)
+    items += [Item(WORD, k, k + 1, lowers[k], NO_META) for k in range(i, end) if not spaces[k] and not (
+        lowers[k] == "." and start < k < last and lowers[k - 1].isalpha())]
     return items, j
 
 
@@ -424,9 +423,8 @@ class LevelScoper:
         if not group.levels:
             return group
         g = self.grammar
-        words = [(k, i.text) for k, i in enumerate(items) if i.kind == WORD]
-        before = [t for k, t in words if items[k].end <= group.start and items[k].start >= group.start - 3]
-        after = [t for k, t in words if items[k].start >= group.end and items[k].end <= group.end + 2]
+        before = [i.text for i in items if i.kind == WORD and group.start - 3 <= i.start and i.end <= group.start]
+        after = [i.text for i in items if i.kind == WORD and group.end <= i.start and i.end <= group.end + 2]
         first, last = self.order[group.levels[0]], self.order[group.levels[-1]]
         if before and before[-1] in g.above_words:
             levels = LEVELS[:first]
