@@ -23,6 +23,7 @@ import spacy
 from spacy.lang.tokenizer_exceptions import emoticons
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
+from spacy.tokens import Doc
 from spacy.util import registry
 
 from . import concepts, context, findings, grades, levels, lexicon, sections, sentences  # noqa: F401  (factories)
@@ -49,6 +50,17 @@ MAX_LENGTH = 2_000_000
 TOKENIZER = "reportparse.Tokenizer.v1"
 
 
+class ReportTokenizer(Tokenizer):
+    """spaCy's tokenizer, which also keeps the text it was given on the doc (``doc._.rp_text``, read by
+    :func:`reportparse.sentences.doc_text`): spaCy's tokenization is lossless, so it is ``doc.text``, without
+    joining the tokens again."""
+
+    def __call__(self, text: str) -> Doc:
+        doc = super().__call__(text)
+        doc.user_data[("._.", "rp_text", None, None)] = text  # doc._.rp_text without an Underscore object
+        return doc
+
+
 @registry.tokenizers(TOKENIZER)
 def create_tokenizer() -> Callable[[Language], Tokenizer]:
     """spaCy's English tokenizer, except that "L." and "R." are sides, not initials ("R>L.", "mild R."): a
@@ -62,12 +74,12 @@ def create_tokenizer() -> Callable[[Language], Tokenizer]:
         rules = {k: v for k, v in defaults.tokenizer_exceptions.items() if k not in emoticons}
         for side in ("L", "R"):
             rules[f"{side}."] = [{"ORTH": side}, {"ORTH": "."}]
-        return Tokenizer(nlp.vocab, rules=rules,
-                         prefix_search=spacy.util.compile_prefix_regex(defaults.prefixes).search,
-                         suffix_search=spacy.util.compile_suffix_regex([*defaults.suffixes, r"(?<=\b[LR])\."]).search,
-                         infix_finditer=spacy.util.compile_infix_regex(
-                             [*defaults.infixes, rf"(?<=[A-Za-z0-9])[{HYPHEN_VARIANTS}](?=[A-Za-z0-9])"]).finditer,
-                         token_match=defaults.token_match, url_match=defaults.url_match)
+        return ReportTokenizer(nlp.vocab, rules=rules,
+                               prefix_search=spacy.util.compile_prefix_regex(defaults.prefixes).search,
+                               suffix_search=spacy.util.compile_suffix_regex([*defaults.suffixes, r"(?<=\b[LR])\."]).search,
+                               infix_finditer=spacy.util.compile_infix_regex(
+                                   [*defaults.infixes, rf"(?<=[A-Za-z0-9])[{HYPHEN_VARIANTS}](?=[A-Za-z0-9])"]).finditer,
+                               token_match=defaults.token_match, url_match=defaults.url_match)
 
     return make
 

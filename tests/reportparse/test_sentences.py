@@ -1,6 +1,7 @@
 """``reportparse.sentences``: the sentence rules of the module docstring, and the token columns and text."""
 
 import pytest
+from spacy.tokens import Doc
 
 from reportparse import build_pipeline
 from reportparse.sentences import doc_attr, doc_text, sentence_bounds, token_columns
@@ -55,6 +56,10 @@ def test_token_columns_and_text_are_the_tokens(nlp, text):
     assert texts == [t.text for t in doc] and lowers == [t.lower_ for t in doc]
     assert spaces == [t.is_space for t in doc] and idx == [t.idx for t in doc]
     assert doc_text(doc) == text == doc.text
+    assert doc_attr(doc, "rp_text") is text  # kept by the report tokenizer
+    # a doc made otherwise: its text is joined from the token columns
+    rebuilt = Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
+    assert doc_attr(rebuilt, "rp_text") is None and doc_text(rebuilt) == text
 
 
 def test_doc_attr_reads_what_doc_underscore_does(nlp):
