@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from reportparse import LEVELS, LOCATIONS, ReportParseError, parse_text
-from reportparse.extract import EVIDENCE_COLUMNS, ExtractConfig, SeenIds, extract, iter_results
+from reportparse.extract import EVIDENCE_COLUMNS, PROGRESS_EVERY, ExtractConfig, SeenIds, extract, iter_results
 from reportparse.io import InputRow
 from reportparse.pipeline import RefreshingPipeline, default_pipeline
 from reportparse.rules import load_rules
@@ -328,6 +328,7 @@ def test_summary_matches_the_file(tmp_path):
     table = read_csv(tmp_path / "o.csv")
     groups = reports(table)
     assert sum(seen) == summary.reports == len(groups) == len(rows)
+    assert seen == [len(rows)]  # the callback runs every PROGRESS_EVERY reports and once at the end
     assert summary.level_rows == len(table)
     with open(tmp_path / "ev.csv", newline="", encoding="utf-8") as fh:
         assert summary.evidence_rows == sum(1 for _ in csv.DictReader(fh))
@@ -457,7 +458,7 @@ def test_failure_mid_run_leaves_no_output(tmp_path):
 
     def progress(n: int) -> None:
         done.append(n)
-        if len(done) == 1_200:  # after the first flush of 1,000 reports
+        if sum(done) >= 1_200:  # after the first flush of 1,000 reports
             temps = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
             partial.update({p.name: p.stat().st_size for p in temps})
             raise Interrupted
@@ -519,3 +520,10 @@ def test_extract_streams_with_bounded_memory(tmp_path):
     assert peak < PEAK_LIMIT, f"peak traced memory {peak / 1e6:.1f} MB"
     with open(tmp_path / "o.csv", newline="", encoding="utf-8") as fh:
         assert sum(1 for _ in fh) == 6 * N_REPORTS + 1
+
+
+def test_progress_is_reported_in_batches(tmp_path):
+    src = write_csv(tmp_path / "in.csv", [(f"R{i}", "") for i in range(2 * PROGRESS_EVERY + 5)])
+    seen: list[int] = []
+    extract(src, tmp_path / "o.csv", progress=seen.append)
+    assert seen == [PROGRESS_EVERY, PROGRESS_EVERY, 5]
