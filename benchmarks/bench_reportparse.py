@@ -92,7 +92,7 @@ def run_extract(input_csv: Path, output: Path, n_process: int, refresh_every: in
     # process's own peak is VmHWM where Linux has it: its ru_maxrss keeps the peak of the process it was started
     # from across exec (this benchmark's, a few hundred MiB after the stage timings)
     code = ("import resource, sys\nfrom pathlib import Path\nfrom reportparse.cli import app\n"
-            "try:\n    app(sys.argv[1:])\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+            "try:\n    app.entry_point()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
             "status = Path('/proc/self/status')\n"
             "own = (int(next(l for l in status.read_text().splitlines() if l.startswith('VmHWM:')).split()[1])\n"
             "       if status.exists() else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"

@@ -288,4 +288,4 @@ def review_export_cmd(
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    app.entry_point()

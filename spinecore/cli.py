@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import re
 from typing import Annotated, Any, Callable, TypeVar
@@ -68,6 +69,19 @@ class CodedErrorApp(typer.Typer):
             return func
 
         return decorator
+
+    def entry_point(self) -> None:
+        """Run this command line as the program of the process (the console scripts and ``python -m`` call this).
+
+        When the interpreter exits, Python collects garbage once more over every object it tracks: with spaCy,
+        medspaCy or torch loaded that walk took 0.1-0.2 s per command. Freezing the objects (``gc.freeze``) as
+        the command ends skips it; outputs are written and files closed before, and reference counting still
+        frees what it frees. Called in-process (tests, notebooks), use the app itself: it freezes nothing.
+        """
+        try:
+            self()
+        finally:
+            gc.freeze()
 
 
 def setup_logging(verbose: bool) -> None:

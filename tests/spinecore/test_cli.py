@@ -61,3 +61,30 @@ def test_help_shows_the_convention_and_hides_old_names(app, command, new, old):
 def test_predict_device_defaults_to_auto():
     res = RUNNER.invoke(grading_app, ["predict", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
     assert re.search(r"--device .*\[default: auto\]", res.output), res.output
+
+
+@pytest.mark.parametrize("args, status", [(["extract", "{src}", "-o", "{out}"], 0),
+                                          (["extract", "{tmp}/missing.csv", "-o", "{out}"], 2)])
+def test_the_entry_point_runs_the_command_and_freezes_the_objects_before_exit(tmp_path, args, status):
+    """A console script (``app.entry_point``) runs the command with its exit status, writes its output, and leaves
+    the objects frozen for the interpreter's exit (no final collection over spaCy's objects)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = tmp_path / "r.csv"
+    src.write_text("report_id,text\nA,\"L4-L5: moderate canal stenosis.\"\n", encoding="utf-8")
+    out = tmp_path / "levels.csv"
+    argv = [a.format(src=src, out=out, tmp=tmp_path) for a in args]
+    code = ("import atexit, gc, json, sys\nfrom reportparse.cli import app\n"
+            "atexit.register(lambda: print(json.dumps({'frozen': gc.get_freeze_count()})))\n"
+            "sys.argv[1:] = " + json.dumps(argv) + "\napp.entry_point()\n")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == status, res.stderr
+    assert json.loads(res.stdout.strip().splitlines()[-1])["frozen"] > 10_000
+    assert out.exists() == (status == 0)
+    assert status == 0 or "[E" in res.stderr
