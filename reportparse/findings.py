@@ -725,7 +725,7 @@ class FindingAssembler:
         """Whole-level and whole-study normal statements. Returns True when the sentence was one."""
         g = self.g
         study = [i for i in info.items if i.kind == "STUDY_NORMAL"]
-        if study and not self._clinical(words) and not any(w in g.modality_words for w in words):
+        if study and not self._clinical(words) and g.modality_words.isdisjoint(words):
             for slot in ALL_SLOTS:
                 out.append(Finding(slot, 0, "study", None, index, info.start_char, info.end_char, ("study_normal",)))
             return True
@@ -833,7 +833,7 @@ class FindingAssembler:
             marker = next((i for i in tail if i.kind == "SCOPE" and i.meta["scope"] == "remaining"
                            and not i.meta.get("exception")), None)
             if not groups and marker is not None and not (
-                    marker.meta.get("weak") and not any(w in self.g.study_words for w in words)):
+                    marker.meta.get("weak") and self.g.study_words.isdisjoint(words)):
                 groups = [LevelGroup(tuple(marker.meta.get("levels", LEVELS)), "remaining", marker.start,
                                      marker.end, "levels" in marker.meta, weak=bool(marker.meta.get("weak")),
                                      clause=True)]
@@ -848,9 +848,9 @@ class FindingAssembler:
         the present ("now", "again", "unchanged")."""
         g = self.g
         for k, word in enumerate(words):
-            if word in g.prior_words and any(w in g.study_words for w in words[k + 1:k + 4]):
+            if word in g.prior_words and not g.study_words.isdisjoint(words[k + 1:k + 4]):
                 rest = words[k + 1:]
-                return any(w in g.past_verbs for w in rest) and not any(w in g.current_markers for w in words)
+                return not g.past_verbs.isdisjoint(rest) and g.current_markers.isdisjoint(words)
         return False
 
     @staticmethod
@@ -866,10 +866,10 @@ class FindingAssembler:
         bare = info.inherited is None and not info.groups and all(
             (i.kind == "SEVERITY" and i.meta.get("standalone") and i.meta["grade"] == 0)
             or (i.kind == WORD and not i.text.isalnum()) for i in info.items)
-        if not (bare or any(w in g.study_words for w in words)):
+        if not (bare or not g.study_words.isdisjoint(words)):
             return False
-        if any(w in g.blocking_words or w in g.modality_words or w in g.prior_words for w in words) \
-                or self._clinical(words):
+        if not (g.blocking_words.isdisjoint(words) and g.modality_words.isdisjoint(words)
+                and g.prior_words.isdisjoint(words)) or self._clinical(words):
             return False
         for item in info.items:
             if item.kind in ("LOCATION", "STENOSIS", "LEVEL", "DISTRACTOR", "MULTILEVEL", "COMPARATOR"):
@@ -921,7 +921,7 @@ class FindingAssembler:
     def _clinical(self, words: list[str]) -> bool:
         """Whether a sentence (its ``words``) is about a clinical examination or test (``study.clinical_words``:
         "normal sensory examination", "her neurological exam was normal"), not the MRI."""
-        return any(w in self.g.clinical_words for w in words)
+        return not self.g.clinical_words.isdisjoint(words)
 
     def _unqualified(self, text: str, match: re.Match) -> bool:
         """A normal word neither negated ("not normal") nor qualified ("negative for radiculopathy")."""

@@ -84,7 +84,7 @@ class GradeResolver(GrammarStage):
         """Whether a sentence speaks of the discs at the levels it names (a disc finding of this MRI)."""
         g = self.grammar
         words = info.words
-        return any(w in g.discussion_words for w in words) and not any(w in g.modality_words for w in words)
+        return not g.discussion_words.isdisjoint(words) and g.modality_words.isdisjoint(words)
 
     def __call__(self, doc: Doc) -> Doc:
         sentences = doc._.rp_sentences or []

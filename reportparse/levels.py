@@ -450,7 +450,7 @@ class LevelScoper:
         on a line of its own, nor "... at L4-5 ...; at L5-S1 ... Otherwise no stenosis." (a line that has named more
         than one level), nor "The study is otherwise negative." (one of ``study.study_words``); ``words`` are the
         sentence's (:func:`sentence_words`)."""
-        return line_groups == 1 and not any(w in self.grammar.study_words for w in words)
+        return line_groups == 1 and self.grammar.study_words.isdisjoint(words)
 
     def opens_with_group(self, items: list[Item], groups: list[LevelGroup]) -> bool:
         """True when the first content item of the sentence starts a group of named levels (a heading).
@@ -532,7 +532,7 @@ class LevelScoper:
                 w.rstrip("s") in self.grammar.spoken_level_nouns for w in words)
             line_groups += sum(grp.kind == "explicit" for grp in info.groups)
             if info.groups and (any(i.kind in ("STENOSIS", "LOCATION") for i in items)
-                                or any(w in self.grammar.discussion_words for w in words)):
+                                or not self.grammar.discussion_words.isdisjoint(words)):
                 # levels named with a finding, not for numbering ("the L5/S1 level is on image 36")
                 line_levels.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
             clause_continues = bool(items) and items[-1].text in self.grammar.clause_punct
