@@ -7,8 +7,8 @@ same matcher with :func:`prune_overlaps`, the same algorithm as a loop (identica
 medspaCy's), writes the same spans to ``doc.spans["reportparse_concepts"]`` with ``span._.target_rule``, and also
 keeps them as a plain list with their rules in ``doc._.rp_concepts`` (a ``SpanGroup`` builds a new ``Span``
 object on every access, and ``span._`` look-ups are slow). Its token patterns run through :class:`RuleMatcher`
-(also used by the ConText stage): split into patterns that open with a plain test, and matched only over the
-windows of the doc where one can match.
+(also used by the ConText stage): split into patterns that open with a plain test, and matched only where one
+can start, by the patterns that open there.
 """
 
 from collections.abc import Iterable
@@ -18,6 +18,7 @@ from typing import Any
 from medspacy.common.medspacy_matcher import MedspacyMatcher
 from medspacy.target_matcher import TargetMatcher, TargetRule
 from spacy.language import Language
+from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from .rules import cached_rules
@@ -29,7 +30,7 @@ if not Doc.has_extension("rp_concepts"):
     Doc.set_extension("rp_concepts", default=None)
 
 Match = tuple[int, int, int]
-#: A token pattern's second token as the window plan tests it: (column, accepted value hashes), or None.
+#: A token pattern's second token as the plan of its starts tests it: (column, accepted value hashes), or None.
 Follow = tuple[int, frozenset[int]] | None
 #: How far a match can reach: (most tokens that cannot repeat, repeatable (column, hash) pairs, bounded).
 Reach = tuple[int, set[tuple[int, int]], bool]
@@ -140,17 +141,19 @@ def _values(token: dict[str, Any], strings: Any) -> tuple[str, set[int]] | None:
 
 class RuleMatcher:
     """A medspaCy matcher's matches (token patterns, phrases, regular expressions, in medspaCy's order), with its
-    spaCy token Matcher run only over the windows of the doc where a pattern can match.
+    spaCy token Matcher run only where a pattern can start, and only with the patterns that can start there.
 
     spaCy's Matcher starts every pattern at every token (about 12 ns per pattern and token: the concept matcher's
     171 token patterns were a sixth of the parse). Its patterns are first split
     (:func:`split_leading_predicates`), so that most open with an equality test of one attribute: a match can only
     start at a token with one of those values (followed by a token that passes the second token's test, when that
     one is a plain test that must match), and reach as far as its tokens allow, a bounded number of tokens plus,
-    for a repeated token ("*", "+", "{2,}") that tests one attribute, any run of tokens with its values. The
-    Matcher runs on the merged windows from each such start to its reach: the same matches as on the whole doc
-    (tested), over about a sixth of the tokens of a report. A pattern that opens otherwise, a callback or a greedy filter
-    makes it run on the whole doc; a repeated token of another kind makes a window reach the doc's end.
+    for a repeated token ("*", "+", "{2,}") that tests one attribute, any run of tokens with its values. At each
+    such start a small Matcher holding only the patterns that open with that token's values (made on first use)
+    runs on the tokens from the start to its reach, and the matches that begin at the start are kept: the same
+    matches as the whole-doc Matcher (tested). A pattern that opens otherwise, a callback or a greedy filter makes
+    the whole token Matcher run on the whole doc; a repeated token of another kind makes a reach end at the doc's
+    end.
     """
 
     def __init__(self, matcher: MedspacyMatcher, vocab: Any):
@@ -159,7 +162,8 @@ class RuleMatcher:
         self.refresh()
 
     def refresh(self) -> None:
-        """Split the token patterns of the medspaCy matcher again and plan the windows (after rules are added)."""
+        """Split the token patterns of the medspaCy matcher again and plan where they start (after rules are
+        added)."""
         token_matcher = self.token_matcher = self.matcher._MedspacyMatcher__matcher  # medspaCy keeps it private
         # the split patterns are parts of patterns the matcher validated when the rules were added: validating
         # them again would cost a twentieth of the pipeline's build
@@ -178,6 +182,10 @@ class RuleMatcher:
         # per column: value hash of a first token -> {test of the second token: (most tokens that cannot repeat,
         # repeatable (column, hash) pairs, whether the repeats are bounded by those values)}; None: the whole doc
         self.starts: list[dict[int, dict[Follow, Reach]]] | None = []
+        # (column, value hash) of a first token -> the patterns that open with it, as (rank, key, pattern) in the
+        # token Matcher's order; and the small Matchers made from them, per tuple of such first tokens
+        self._openers: dict[tuple[int, int], list[tuple[int, int, list[dict[str, Any]]]]] = {}
+        self._matchers: dict[tuple[tuple[int, int], ...], Matcher] = {}
         patterns = token_matcher._patterns
         if any(token_matcher._callbacks.get(key) or token_matcher._filter.get(key) for key in patterns):
             self.starts = None
@@ -190,7 +198,7 @@ class RuleMatcher:
                 self.starts.append({})
             return self.attrs.index(attr)
 
-        for pattern in (p for key in patterns for p in patterns[key]):
+        for rank, (key, pattern) in enumerate((key, p) for key in patterns for p in patterns[key]):
             first = _values(pattern[0], strings) if pattern and "OP" not in pattern[0] else None
             if first is None:
                 self.starts = None
@@ -207,42 +215,37 @@ class RuleMatcher:
             # a second token that must be there and tests one attribute: a match also needs it after the first
             second = _values(pattern[1], strings) if len(pattern) > 1 and "OP" not in pattern[1] else None
             follow = (column(second[0]), frozenset(second[1])) if second is not None else None
-            starts = self.starts[column(first[0])]
+            col = column(first[0])
+            starts = self.starts[col]
             for h in first[1]:
                 most, seen, all_bounded = starts.setdefault(h, {}).get(follow, (0, set(), True))
                 starts[h][follow] = (max(most, fixed), seen | repeats, all_bounded and bounded)
+                self._openers.setdefault((col, h), []).append((rank, key, pattern))
 
-    def windows(self, doc: Doc) -> list[tuple[int, int]]:
-        """The merged token windows of ``doc`` where a token pattern can match (see the class docstring)."""
+    def starts_in(self, doc: Doc) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]:
+        """Where a token pattern can match in ``doc`` (see the class docstring): (first token, end of its reach,
+        the (column, value hash) first tokens of the patterns that can start there), in token order."""
         n = len(doc)
-        if self.starts is None:
-            return [(0, n)] if n else []
         if not n or not self.starts:
             return []
         columns = doc.to_array(self.attrs).reshape(n, -1).T.tolist()
-        windows: list[list[int]] = []
-        for values, starts in zip(columns, self.starts):
+        found: dict[int, tuple[int, list[tuple[int, int]]]] = {}
+        for col, (values, starts) in enumerate(zip(columns, self.starts)):
             for i in [i for i, value in enumerate(values) if value in starts]:
                 end = i
-                plans = starts[values[i]]
-                for follow, (most, repeats, bounded) in plans.items():
+                for follow, (most, repeats, bounded) in starts[values[i]].items():
                     if follow is not None and (i + 1 == n or columns[follow[0]][i + 1] not in follow[1]):
                         continue
                     end = max(end, self._reach(columns, i, most, repeats) if bounded else n)
                 if end > i:
-                    windows.append([i, end])
-        windows.sort()
-        merged: list[list[int]] = []
-        for window in windows:
-            if merged and window[0] <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], window[1])
-            else:
-                merged.append(window)
-        return [(a, b) for a, b in merged]
+                    reach, keys = found.setdefault(i, (end, []))
+                    found[i] = (max(reach, end), keys)
+                    keys.append((col, values[i]))
+        return [(i, end, tuple(keys)) for i, (end, keys) in sorted(found.items())]
 
     @staticmethod
     def _reach(columns: list[list[int]], i: int, most: int, repeats: set[tuple[int, int]]) -> int:
-        """The end of the window from token ``i``: a match has ended after ``most`` tokens that cannot repeat."""
+        """The end of the reach from token ``i``: a match has ended after ``most`` tokens that cannot repeat."""
         n = len(columns[0])
         if not repeats:
             return min(n, i + most)
@@ -255,14 +258,24 @@ class RuleMatcher:
             end += 1
         return end
 
+    def _openers_matcher(self, keys: tuple[tuple[int, int], ...]) -> Matcher:
+        """The Matcher of the patterns that open with one of ``keys``, in the token Matcher's order."""
+        matcher = self._matchers.get(keys)
+        if matcher is None:
+            matcher = self._matchers[keys] = Matcher(self.vocab, validate=False)
+            for _, key, pattern in sorted(opener for k in keys for opener in self._openers[k]):
+                matcher.add(key, [pattern])
+        return matcher
+
     def __call__(self, doc: Doc) -> list[Match]:
         """Every match of the medspaCy matcher on ``doc`` (medspaCy's ``__call__`` with ``prune=False``)."""
-        matches: list[Match] = []
-        for a, b in self.windows(doc):
-            if a == 0 and b == len(doc):
-                matches += self.token_matcher(doc)
-            else:
-                matches += [(key, start + a, end + a) for key, start, end in self.token_matcher(doc[a:b])]
+        if self.starts is None:
+            matches = list(self.token_matcher(doc))
+        else:
+            matches = []
+            for i, end, keys in self.starts_in(doc):
+                matches += [(key, i, i + stop) for key, start, stop in self._openers_matcher(keys)(doc[i:end])
+                            if start == 0]
         for matcher in self.others:
             matches += matcher(doc)
         return matches
@@ -279,7 +292,7 @@ class ConceptMatcher(TargetMatcher):
         self.add(list(rules))
 
     def add(self, rules: TargetRule | Iterable[TargetRule]) -> None:
-        """medspaCy's ``TargetMatcher.add``, then the token patterns split and the match windows planned again."""
+        """medspaCy's ``TargetMatcher.add``, then the token patterns split and their starts planned again."""
         super().add(rules)
         self.rule_matcher.refresh()
         self._rules: dict[int, tuple[TargetRule, int]] = {}  # match id -> (rule, hash of its category)

@@ -1,5 +1,5 @@
 """``reportparse.concepts``: medspaCy's overlap pruning as a loop, the concept matcher's spans, token patterns split
-for the matcher, and the matcher run over the windows where a pattern can match."""
+for the matcher, and the matcher run only where a pattern can start."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -142,42 +142,56 @@ def _rule_matcher(patterns: list[list[dict]], **kwargs) -> RuleMatcher:
     return RuleMatcher(matcher, _NLP.vocab)
 
 
-_WINDOWED = _rule_matcher(_token_patterns())
+_PLANNED = _rule_matcher(_token_patterns())
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_FRAGMENT, min_size=1, max_size=5).map(lambda parts: [w for part in parts for w in part] or ["the"]))
-def test_the_windowed_matcher_finds_what_the_whole_doc_matcher_finds(words):
-    """Every shipped token pattern (NORM and LOWER tests, "*", "?" and "{,6}" repeats) run by ``RuleMatcher`` over
-    its windows: the same matches as the unsplit patterns over the whole doc."""
+def test_the_planned_matcher_finds_what_the_whole_doc_matcher_finds(words):
+    """Every shipped token pattern (NORM and LOWER tests, "*", "?" and "{,6}" repeats) run by ``RuleMatcher`` from
+    the starts it plans: the same matches as the unsplit patterns over the whole doc."""
     doc = Doc(_NLP.vocab, words=words)
-    strings, rules = _NLP.vocab.strings, _WINDOWED.matcher.rule_map
-    windowed = sorted((rules[strings[key]].literal, start, end) for key, start, end in _WINDOWED(doc))
-    assert windowed == sorted((strings[key], start, end) for key, start, end in _WHOLE(doc))
+    strings, rules = _NLP.vocab.strings, _PLANNED.matcher.rule_map
+    planned = sorted((rules[strings[key]].literal, start, end) for key, start, end in _PLANNED(doc))
+    assert planned == sorted((strings[key], start, end) for key, start, end in _WHOLE(doc))
 
 
-def test_windows_start_at_a_first_token_and_reach_as_far_as_a_match_can():
+def _starts(rm: RuleMatcher, words: list[str]) -> list[tuple[int, int]]:
+    return [(start, end) for start, end, _ in rm.starts_in(Doc(_NLP.vocab, words=words))]
+
+
+def test_a_match_can_start_at_a_first_token_and_reach_as_far_as_its_pattern_allows():
     rm = _rule_matcher([[{"LOWER": "no"}, {"LOWER": {"IN": ["of", "the"]}, "OP": "*"}, {"LOWER": "canal"}],
                         [{"LOWER": "mild"}, {"LOWER": "stenosis", "OP": "?"}]])
     words = "x x no of the the of canal x x x mild x x x mild stenosis x no canal".split()
     # "no": two tokens that cannot repeat (itself and "canal") plus the run of "of"/"the" between them; "mild": 2
-    assert rm.windows(Doc(_NLP.vocab, words=words)) == [(2, 8), (11, 13), (15, 17), (18, 20)]
-    assert rm.windows(Doc(_NLP.vocab, words=["x", "y"])) == []
-    # a second token that must match: a first token without it starts no window
+    assert _starts(rm, words) == [(2, 8), (11, 13), (15, 17), (18, 20)]
+    assert _starts(rm, ["x", "y"]) == [] and _starts(rm, []) == []
+    # a second token that must match: a first token without it starts nothing
     rm = _rule_matcher([[{"LOWER": "at"}, {"LOWER": {"IN": ["any", "all"]}}, {"LOWER": "levels"}]])
-    assert rm.windows(Doc(_NLP.vocab, words="at x at all levels at".split())) == [(2, 5)]
-    assert rm.windows(Doc(_NLP.vocab, words=[])) == []
+    assert _starts(rm, "at x at all levels at".split()) == [(2, 5)]
+    assert rm(Doc(_NLP.vocab, words="at x at all levels at".split()))[0][1:] == (2, 5)
 
 
-def test_patterns_that_cannot_be_windowed_run_on_the_whole_doc_or_to_its_end():
+def test_each_start_runs_only_the_patterns_that_open_with_its_token():
+    rm = _rule_matcher([[{"LOWER": "no"}, {"LOWER": "canal"}], [{"LOWER": "mild"}, {"LOWER": "canal"}],
+                        [{"NORM": "no"}, {"LOWER": "canal"}, {"LOWER": "stenosis"}]])
+    starts = rm.starts_in(Doc(_NLP.vocab, words="no canal stenosis , mild canal".split()))
+    # "no" opens a LOWER pattern and a NORM pattern (two columns), "mild" one pattern
+    assert [(i, end, len(keys)) for i, end, keys in starts] == [(0, 3, 2), (4, 6, 1)]
+    assert [len(rm._openers_matcher(keys)) for _, _, keys in starts] == [2, 1]
+
+
+def test_patterns_that_cannot_be_planned_run_on_the_whole_doc_or_to_its_end():
     doc = Doc(_NLP.vocab, words="a b no c d".split())
     # a repeated token of another kind than a value test: from the start to the doc's end
-    assert _rule_matcher([[{"LOWER": "no"}, {"IS_ALPHA": True, "OP": "+"}]]).windows(doc) == [(2, 5)]
-    # a first token that is no plain value test, or a callback: the whole doc
-    assert _rule_matcher([[{"LENGTH": 2}, {"LOWER": "c"}]]).windows(doc) == [(0, 5)]
+    assert _starts(_rule_matcher([[{"LOWER": "no"}, {"IS_ALPHA": True, "OP": "+"}]]), [t.text for t in doc]) == [(2, 5)]
+    # a first token that is no plain value test, or a callback: the whole token Matcher on the whole doc
+    rm = _rule_matcher([[{"LENGTH": 2}, {"LOWER": "c"}]])
+    assert rm.starts is None and [m[1:] for m in rm(doc)] == [(2, 4)]
     calls = []
     rm = _rule_matcher([[{"LOWER": "no"}]], on_match=lambda *args: calls.append(args[2]))
-    assert rm.windows(doc) == [(0, 5)] and rm(doc) and calls == [0]
+    assert rm.starts is None and rm(doc) and calls == [0]
 
 
 def test_the_concept_matcher_plans_again_when_rules_are_added():
