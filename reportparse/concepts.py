@@ -60,10 +60,11 @@ def prune_overlaps(matches: list[Match]) -> list[Match]:
     ``list.pop(0)`` and a loop instead of recursion: the same result.
 
     In (start, end) order, of two neighbours that overlap the longer one is kept (the first on a tie) and the
-    scan goes on after them; passes repeat until one removes nothing.
+    scan goes on after them; passes repeat until one removes nothing. medspaCy sorts before every pass; a pass
+    keeps matches in the order it met them, so after the first sort the list stays sorted (the same result).
     """
-    while matches:
-        ordered = sorted(matches, key=_span_key)
+    ordered = sorted(matches, key=_span_key)
+    while ordered:
         n = len(ordered)
         pruned: list[Match] = []
         current = ordered[0]
@@ -83,10 +84,10 @@ def prune_overlaps(matches: list[Match]) -> list[Match]:
             else:
                 pruned.append(current)
                 current = following
-        if len(pruned) == len(matches):
+        if len(pruned) == n:
             return pruned
-        matches = pruned
-    return matches
+        ordered = pruned
+    return ordered
 
 
 def split_leading_predicates(pattern: list[dict[str, Any]], limit: int = 64) -> list[list[dict[str, Any]]]:
