@@ -366,7 +366,9 @@ class LevelScoper:
                 gap_ok = False
         if current:
             groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
-        groups = [self._surgical(self._directed(grp, items), items) for grp in groups]
+        if groups:
+            starts = [item.start for item in items]
+            groups = [self._surgical(self._directed(grp, items, starts), items, starts) for grp in groups]
         has_levels = bool(groups)
         for item in items:
             if item.kind != "SCOPE":
@@ -409,22 +411,26 @@ class LevelScoper:
         nxt = item_after(items, marker.end, between)
         return nxt is not None and nxt.kind == "LEVEL"
 
-    def _surgical(self, group: LevelGroup, items: list[Item]) -> LevelGroup:
+    def _surgical(self, group: LevelGroup, items: list[Item], starts: list[int]) -> LevelGroup:
         """Mark levels followed by an operation (``levels.surgery_words``: "following her prior L5-S1 fusion",
-        "above the L4-5 laminectomy"): a finding goes to another level of its sentence when there is one."""
-        nxt = item_after(items, group.end)
+        "above the L4-5 laminectomy"): a finding goes to another level of its sentence when there is one.
+        ``starts`` are the items' first tokens."""
+        k = bisect_left(starts, group.end)
+        nxt = items[k] if k < len(items) else None
         if group.levels and nxt is not None and nxt.kind == WORD and nxt.text in self.grammar.surgery_words:
             return replace(group, surgical=True)
         return group
 
-    def _directed(self, group: LevelGroup, items: list[Item]) -> LevelGroup:
+    def _directed(self, group: LevelGroup, items: list[Item], starts: list[int]) -> LevelGroup:
         """The levels above or below a named group: "levels above L3-4" (exclusive), "L4-5 and below"
-        (inclusive)."""
+        (inclusive). ``starts`` are the items' first tokens (items do not overlap: the words within three tokens
+        before the group are among the three items before it, those within two tokens after it the two after)."""
         if not group.levels:
             return group
         g = self.grammar
-        before = [i.text for i in items if i.kind == WORD and group.start - 3 <= i.start and i.end <= group.start]
-        after = [i.text for i in items if i.kind == WORD and group.end <= i.start and i.end <= group.end + 2]
+        k, j = bisect_left(starts, group.start), bisect_left(starts, group.end)
+        before = [i.text for i in items[max(0, k - 3):k] if i.kind == WORD and group.start - 3 <= i.start]
+        after = [i.text for i in items[j:j + 2] if i.kind == WORD and i.end <= group.end + 2]
         first, last = self.order[group.levels[0]], self.order[group.levels[-1]]
         if before and before[-1] in g.above_words:
             levels = LEVELS[:first]
