@@ -68,3 +68,31 @@ def test_doc_attr_reads_what_doc_underscore_does(nlp):
         assert doc_attr(doc, name) is getattr(doc._, name) is not None
     fresh = nlp.make_doc("L4-5 stenosis.")
     assert doc_attr(fresh, "rp_tokens") is fresh._.rp_tokens is None
+
+
+_WHITESPACE_TEXTS = ["Accession 123 Ref Dr Lee\nFINDINGS:\nL4-5: mild  stenosis.\r\n\tL5-S1:\u00a0normal.  \n\n",
+                     "\n\nIMPRESSION:  \t moderate\n canal   stenosis at L3-4 ; e.g. R. and L. foramina\n",
+                     " ", "\t\n", "L4-5 \n \n mild", "Dr. Lee said\n\"no stenosis\"\n(see above):\tfine."]
+
+
+@pytest.mark.parametrize("text", _WHITESPACE_TEXTS)
+def test_the_report_tokenizer_splits_whitespace_as_spacys_special_cases_do(nlp, text):
+    """The report tokenizer leaves out the special cases "\\n", "\\t" and " " (they stopped spaCy's cache, see
+    ``create_tokenizer``): the tokens and their attributes are those of a tokenizer that keeps them, in a new
+    tokenizer and after the cache has filled."""
+    from spacy.attrs import IDX, IS_SPACE, LOWER, NORM, ORTH, SPACY
+
+    keeping = build_pipeline().tokenizer
+    for key in ("\n", "\t", " "):
+        assert key not in nlp.tokenizer.rules and nlp.Defaults.tokenizer_exceptions[key] == [{ORTH: key}]
+        keeping.add_special_case(key, [{ORTH: key}])
+    attrs = [ORTH, NORM, LOWER, IDX, IS_SPACE, SPACY]
+    fresh = build_pipeline().tokenizer
+    for tokenizer in (fresh, nlp.tokenizer):
+        for _ in range(2):
+            for other in _WHITESPACE_TEXTS:  # fill the cache with every text's words
+                tokenizer(other)
+            ours = tokenizer(text)
+            theirs = keeping(text)
+            assert [t.text for t in ours] == [t.text for t in theirs]
+            assert (ours.to_array(attrs) == theirs.to_array(attrs)).all()
