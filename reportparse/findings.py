@@ -818,6 +818,8 @@ class FindingAssembler:
         marker such as "otherwise" only where the sentence names a study, see :meth:`LevelScoper.level_scoped`).
         Its findings go to ``out``; returns the sentence before the clause, or None when the last clause is no such
         statement."""
+        if CLAUSE_BREAKS.isdisjoint(words) and self.g.clause_punct.isdisjoint(words):
+            return None  # no clause break (a break is a word of the sentence)
         items = info.items
         # the last clause break, or one of the two before it when quotation marks end the sentence ('..., and
         # everything else is "unremarkable".')

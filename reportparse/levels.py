@@ -331,6 +331,8 @@ class LevelScoper:
 
     def groups(self, items: list[Item], heading_scope: bool) -> list[LevelGroup]:
         """Level groups and scope markers of one sentence, in text order."""
+        if not any(item.kind == "LEVEL" or item.kind == "SCOPE" for item in items):
+            return []
         g = self.grammar
         groups: list[LevelGroup] = []
         current: list[str] = []
