@@ -223,12 +223,13 @@ class FindingAssembler:
         i = 0
         while i < n:
             item = items[i]
-            located = [c.location for c in cores if c.location is not None]
-            if self._elliptical_side(items, i, located[-1] if located else prev_location):
-                # "the right foramen is mildly narrowed and the left is patent": "the left" is a foramen
-                cores.append(Core(first=i, last=i, location="foramen", sides=[item.meta["side"]]))
-                i += 1
-                continue
+            if item.kind == "SIDE":
+                located = [c.location for c in cores if c.location is not None]
+                if self._elliptical_side(items, i, located[-1] if located else prev_location):
+                    # "the right foramen is mildly narrowed and the left is patent": "the left" is a foramen
+                    cores.append(Core(first=i, last=i, location="foramen", sides=[item.meta["side"]]))
+                    i += 1
+                    continue
             if item.kind not in ("LOCATION", "STENOSIS"):
                 i += 1
                 continue
@@ -1117,9 +1118,10 @@ class FindingAssembler:
             return []
         first = min(core.left_first, core.first)
         last = max(core.last, core.pred_last)
-        start_char = doc[info.items[first].start].idx
-        end_tok = doc[info.items[last].end - 1]
-        end_char = end_tok.idx + len(end_tok.text)
+        texts, _, _, idx = token_columns(doc)
+        start_char = idx[info.items[first].start]
+        end = info.items[last].end - 1
+        end_char = idx[end] + len(texts[end])
         group = self._place(info, info.items[core.first].start, info.items[first].start)
         located = core.location is not None or bool(core.sides)
         out = []
