@@ -850,6 +850,8 @@ class FindingAssembler:
         """True for a sentence that reports a prior study ("prior MRI (2019) showed ...") and says nothing of
         the present ("now", "again", "unchanged")."""
         g = self.g
+        if g.prior_words.isdisjoint(words):
+            return False
         for k, word in enumerate(words):
             if word in g.prior_words and not g.study_words.isdisjoint(words[k + 1:k + 4]):
                 rest = words[k + 1:]
@@ -900,7 +902,10 @@ class FindingAssembler:
         for", "other than") read as :meth:`_study` reads a sentence. So is the part before a comma that follows a
         normal word and opens a tail of ``study.normal_tails`` ("... was read as normal, with no disc herniation
         and no spinal stenosis"): the tail's own statements are read as usual."""
-        items = info.items
+        items, words = info.items, info.words
+        if self.g.exception_words.isdisjoint(words) and self.g.normal_tails.isdisjoint(words) and not any(
+                i.kind == "SCOPE" and i.meta.get("exception") for i in items):
+            return False  # no exception word or marker, and no tail of a normal statement
         k = next((k for k, i in enumerate(items) if (i.kind == WORD and i.text in self.g.exception_words)
                   or (i.kind == "SCOPE" and i.meta.get("exception"))), None)
         if k is None:
@@ -917,8 +922,10 @@ class FindingAssembler:
         surgery?", "has anyone had a laminectomy for severe stenosis?"): a reader asking, not a report stating, so
         it grades nothing even where the sentence before named a level. A question naming a location may state
         the findings ("... and mild left foraminal stenosis?" retyped by a patient) and is read as usual."""
+        if info.groups:
+            return False
         last = next((i for i in reversed(info.items) if not (i.kind == WORD and i.text in QUOTES)), None)
-        return not info.groups and last is not None and last.kind == WORD and last.text in self.g.question_punct \
+        return last is not None and last.kind == WORD and last.text in self.g.question_punct \
             and not any(i.kind == "LOCATION" for i in info.items)
 
     def _clinical(self, words: list[str]) -> bool:
