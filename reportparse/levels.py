@@ -331,8 +331,6 @@ class LevelScoper:
 
     def groups(self, items: list[Item], heading_scope: bool) -> list[LevelGroup]:
         """Level groups and scope markers of one sentence, in text order."""
-        if not any(item.kind == "LEVEL" or item.kind == "SCOPE" for item in items):
-            return []
         g = self.grammar
         groups: list[LevelGroup] = []
         current: list[str] = []
@@ -512,6 +510,7 @@ class LevelScoper:
                 if texts[start].isdigit() and start + 1 < end and texts[start + 1] in (".", ")"):
                     heading = None  # a numbered item ("3. Otherwise no significant stenosis.") stands on its own
             skipped = section in excluded
+            first_span = next_span
             if skipped and section not in self.grammar.title_sections:  # nothing reads an excluded sentence
                 items, next_span = [], bisect_left(concepts.starts, end, next_span)
             else:
@@ -531,7 +530,10 @@ class LevelScoper:
             if info.excluded:
                 continue
             words = info.words
-            info.groups = self.groups(items, heading is not None and self.level_scoped(words, line_groups))
+            # (a sentence with no level or scope concept has no group)
+            labels = concepts.labels[first_span:next_span]
+            if "LEVEL" in labels or "SCOPE" in labels:
+                info.groups = self.groups(items, heading is not None and self.level_scoped(words, line_groups))
             info.inherited = narrative or heading
             # the last of several levels a line has named in prose ("... at L4/5 ... L5/S1 shows ... No central
             # stenosis is reported."): a negative statement after them that names no level ("at both levels") and
