@@ -185,8 +185,13 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
     last = end - 1
     while last > start and spaces[last]:
         last -= 1
-    # every token from a to b that is no space and not the period of an abbreviation inside the sentence ("mild
-    # Rt. foraminal narrowing") is a word
+
+    def words(a: int, b: int) -> list[Item]:
+        # the tokens from a to b that are no space and not the period of an abbreviation inside the sentence
+        # ("mild Rt. foraminal narrowing")
+        return [Item(WORD, k, k + 1, lowers[k], NO_META) for k in range(a, b) if not spaces[k] and not (
+            lowers[k] == "." and start < k < last and lowers[k - 1].isalpha())]
+
     j = first_span
     i = start
     n = len(starts)
@@ -196,13 +201,11 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
             j += 1
             continue
         if i < s0:
-            items += [Item(WORD, k, k + 1, lowers[k], NO_META) for k in range(i, s0) if not spaces[k] and not (
-                lowers[k] == "." and start < k < last and lowers[k - 1].isalpha())]
+            items += words(i, s0)
         items.append(Item(concepts.labels[j], s0, s1, " ".join(lowers[s0:s1]), concepts.metas[j], concepts.spans[j]))
         i = s1
         j += 1
-    items += [Item(WORD, k, k + 1, lowers[k], NO_META) for k in range(i, end) if not spaces[k] and not (
-        lowers[k] == "." and start < k < last and lowers[k - 1].isalpha())]
+    items += words(i, end)
     return items, j
 
 

@@ -65,9 +65,10 @@ class ReportTokenizer(Tokenizer):
 @registry.tokenizers(TOKENIZER)
 def create_tokenizer() -> Callable[[Language], Tokenizer]:
     """spaCy's English tokenizer, except that "L." and "R." are sides, not initials ("R>L.", "mild R."): a
-    suffix rule and two special cases; that emoticons are punctuation ("(2/5):" ends with ")" and ":"); and that word processors' hyphens (non-breaking "L3\u2011L4",
-    "mild\u2011to\u2011moderate", :data:`HYPHEN_VARIANTS`) split words as "-" does. Built in one go: changing a
-    tokenizer's affix rules afterwards loads its thousands of special cases a second time.
+    suffix rule and two special cases; that emoticons are punctuation ("(2/5):" ends with ")" and ":"); and that
+    word processors' hyphens (non-breaking "L3\u2011L4", "mild\u2011to\u2011moderate", :data:`HYPHEN_VARIANTS`)
+    split words as "-" does. Built in one go: changing a tokenizer's affix rules afterwards loads its thousands of
+    special cases a second time.
 
     The special cases that only restate how a run of whitespace is tokenized anyway ("\n", "\t" and " ": one
     token, no other attribute) are left out. spaCy caches the tokens of each word it has split, except after the
@@ -82,11 +83,12 @@ def create_tokenizer() -> Callable[[Language], Tokenizer]:
                  if k not in emoticons and not (k.isspace() and v == [{ORTH: k}])}
         for side in ("L", "R"):
             rules[f"{side}."] = [{"ORTH": side}, {"ORTH": "."}]
+        suffixes = spacy.util.compile_suffix_regex([*defaults.suffixes, r"(?<=\b[LR])\."])
+        infixes = spacy.util.compile_infix_regex(
+            [*defaults.infixes, rf"(?<=[A-Za-z0-9])[{HYPHEN_VARIANTS}](?=[A-Za-z0-9])"])
         return ReportTokenizer(nlp.vocab, rules=rules,
                                prefix_search=spacy.util.compile_prefix_regex(defaults.prefixes).search,
-                               suffix_search=spacy.util.compile_suffix_regex([*defaults.suffixes, r"(?<=\b[LR])\."]).search,
-                               infix_finditer=spacy.util.compile_infix_regex(
-                                   [*defaults.infixes, rf"(?<=[A-Za-z0-9])[{HYPHEN_VARIANTS}](?=[A-Za-z0-9])"]).finditer,
+                               suffix_search=suffixes.search, infix_finditer=infixes.finditer,
                                token_match=defaults.token_match, url_match=defaults.url_match)
 
     return make

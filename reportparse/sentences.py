@@ -59,7 +59,7 @@ def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]
 
 def doc_text(doc: Doc) -> str:
     """The doc's text: the text the report tokenizer was given (it keeps it on the doc, see
-    :func:`reportparse.pipeline.create_tokenizer`), else joined once per doc from the token columns (``Doc.text``
+    :class:`reportparse.pipeline.ReportTokenizer`), else joined once per doc from the token columns (``Doc.text``
     builds a ``Token`` object per token on each call)."""
     text = doc_attr(doc, "rp_text")
     if text is None:
