@@ -871,7 +871,7 @@ class FindingAssembler:
         bare = info.inherited is None and not info.groups and all(
             (i.kind == "SEVERITY" and i.meta.get("standalone") and i.meta["grade"] == 0)
             or (i.kind == WORD and not i.text.isalnum()) for i in info.items)
-        if not (bare or not g.study_words.isdisjoint(words)):
+        if not bare and g.study_words.isdisjoint(words):
             return False
         if not (g.blocking_words.isdisjoint(words) and g.modality_words.isdisjoint(words)
                 and g.prior_words.isdisjoint(words)) or self._clinical(words):
