@@ -914,7 +914,7 @@ class FindingAssembler:
                       and items[k + 1].text in self.g.normal_tails), None)
         if not k:
             return False
-        head = replace(info, items=items[:k], groups=[], end_char=doc[items[k].start].idx)
+        head = replace(info, items=items[:k], groups=[], end_char=token_columns(doc)[3][items[k].start])
         return self._study(head, index, doc, sentence_words(head.items), out)
 
     def _question(self, info: SentenceInfo) -> bool:

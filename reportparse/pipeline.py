@@ -30,6 +30,7 @@ from spacy.util import registry
 from . import concepts, context, findings, grades, levels, lexicon, sections, sentences  # noqa: F401  (factories)
 from .grades import ReportGrades
 from .rules import cached_rules, rules_stamp
+from .sentences import set_doc_attr
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class ReportTokenizer(Tokenizer):
 
     def __call__(self, text: str) -> Doc:
         doc = super().__call__(text)
-        doc.user_data[("._.", "rp_text", None, None)] = text  # doc._.rp_text without an Underscore object
+        set_doc_attr(doc, "rp_text", text)
         return doc
 
 

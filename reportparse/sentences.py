@@ -41,6 +41,11 @@ def doc_attr(doc: Doc, name: str) -> Any:
     return doc.user_data.get(("._.", name, None, None))
 
 
+def set_doc_attr(doc: Doc, name: str, value: Any) -> None:
+    """``doc._.<name> = value`` for an extension registered with ``default=None`` (see :func:`doc_attr`)."""
+    doc.user_data[("._.", name, None, None)] = value
+
+
 def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]]:
     """The texts, lower-cased texts, ``is_space`` flags and character offsets of the doc's tokens, as lists.
 

@@ -4,7 +4,7 @@ import pytest
 from spacy.tokens import Doc
 
 from reportparse import build_pipeline
-from reportparse.sentences import doc_attr, doc_text, sentence_bounds, token_columns
+from reportparse.sentences import doc_attr, doc_text, sentence_bounds, set_doc_attr, token_columns
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +68,8 @@ def test_doc_attr_reads_what_doc_underscore_does(nlp):
         assert doc_attr(doc, name) is getattr(doc._, name) is not None
     fresh = nlp.make_doc("L4-5 stenosis.")
     assert doc_attr(fresh, "rp_tokens") is fresh._.rp_tokens is None
+    set_doc_attr(fresh, "rp_sentences", ["set"])
+    assert fresh._.rp_sentences == ["set"]
 
 
 _WHITESPACE_TEXTS = ["Accession 123 Ref Dr Lee\nFINDINGS:\nL4-5: mild  stenosis.\r\n\tL5-S1:\u00a0normal.  \n\n",
