@@ -147,6 +147,7 @@ class Lexicon:
         self.compact = re.compile(r"(?=[Ll])(?<![A-Za-z0-9])[Ll](?P<c1>[1-4])(?P<c2>[2-5])(?![A-Za-z0-9])")
         self._rules: dict[tuple[str, ...], TargetRule] = {}
         self._fixes: dict[str, str | None] = {}
+        self._plain: set[str] = set()  # token texts met before that keep their norm (see __call__)
 
     # -- levels -----------------------------------------------------------------------------------------
     def _rule(self, levels: tuple[str, ...]) -> TargetRule:
@@ -283,11 +284,16 @@ class Lexicon:
 
     def __call__(self, doc: Doc) -> Doc:
         # the token columns instead of a Token object per word (spaCy's IS_ALPHA and LENGTH are str.isalpha and
-        # len of the text); corrections memoised per word
+        # len of the text); corrections memoised per word, and the words that keep their norm whatever comes before
+        # them (no typo, not misheard) skipped in one pass
         texts, lowers, _, _ = token_columns(doc)
         min_length = self.grammar.typo_min_length
         misheard = self.grammar.misheard_words
-        for i, text in enumerate(texts):
+        plain = self._plain
+        if len(plain) > 100_000:
+            plain.clear()
+        for i in [i for i, text in enumerate(texts) if text not in plain]:
+            text = texts[i]
             if len(text) >= min_length and text.isalpha():
                 meant = misheard.get(lowers[i])
                 if meant is not None and i > 0 and lowers[i - 1] in meant[1]:
@@ -296,6 +302,10 @@ class Lexicon:
                 fixed = self.correction(lowers[i])
                 if fixed is not None:
                     doc[i].norm_ = fixed
+                elif meant is None:
+                    plain.add(text)
+            else:
+                plain.add(text)
         spans: list[Span] = []
         self._add_levels(doc, spans)
         if spans:

@@ -15,7 +15,6 @@ The word lists come from ``grammar.json`` (``sentences``), so they can be change
 """
 
 
-from bisect import bisect_right
 from typing import Any
 
 import numpy
@@ -46,6 +45,14 @@ def set_doc_attr(doc: Doc, name: str, value: Any) -> None:
     doc.user_data[("._.", name, None, None)] = value
 
 
+#: Token texts and their lower case by ORTH hash (a hash names the same string in every vocabulary), shared by all
+#: docs: a dict look-up costs less than a ``StringStore`` look-up and ``str.lower``. Emptied at :data:`WORDS_KEPT`
+#: words, so that an archive's stream of new words (dates, numbers, names) does not make it grow.
+_TEXTS: dict[int, str] = {}
+_LOWERS: dict[int, str] = {}
+WORDS_KEPT = 50_000
+
+
 def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]]:
     """The texts, lower-cased texts, ``is_space`` flags and character offsets of the doc's tokens, as lists.
 
@@ -54,11 +61,22 @@ def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]
     """
     columns = doc_attr(doc, "rp_tokens")
     if columns is None:
-        strings = doc.vocab.strings
-        orth, idx, space = doc.to_array([ORTH, IDX, IS_SPACE]).reshape(-1, 3).T.tolist()
-        texts = [strings[h] for h in orth]
-        # spaCy's LOWER is str.lower() of the text (a string look-up per token costs more)
-        columns = doc._.rp_tokens = (texts, [text.lower() for text in texts], [flag == 1 for flag in space], idx)
+        array = doc.to_array([ORTH, IDX, IS_SPACE])
+        orth = array[:, 0].tolist()
+        try:
+            texts, lowers = [_TEXTS[h] for h in orth], [_LOWERS[h] for h in orth]
+        except KeyError:  # a word not met before
+            if len(_TEXTS) > WORDS_KEPT:
+                _TEXTS.clear()
+                _LOWERS.clear()
+            strings = doc.vocab.strings
+            for h in orth:
+                if h not in _TEXTS:
+                    text = _TEXTS[h] = strings[h]
+                    _LOWERS[h] = text.lower()  # spaCy's LOWER is str.lower() of the text
+            texts, lowers = [_TEXTS[h] for h in orth], [_LOWERS[h] for h in orth]
+        columns = (texts, lowers, (array[:, 2] == 1).tolist(), array[:, 1].tolist())
+        set_doc_attr(doc, "rp_tokens", columns)
     return columns
 
 
@@ -82,25 +100,23 @@ class ReportSentencizer(GrammarStage):
             doc._.rp_sentence_bounds = []
             return doc
         texts, _, spaces, _ = token_columns(doc)
-        starts = [False] * n
-        starts[0] = True
+        starts = {0}
         for section in getattr(doc._, "sections", None) or ():
             for i in (section.title_start, section.title_end, section.body_start):
                 while i is not None and 0 <= i < n and spaces[i]:
                     i += 1
                 if i is not None and 0 <= i < n:
-                    starts[i] = True
-        # Only line breaks and sentence or clause punctuation can end a sentence; the next sentence starts at the
-        # first non-space token after one (found by bisection in the non-space tokens).
+                    starts.add(i)
+        # Only line breaks and sentence or clause punctuation can end a sentence (a line break is always in a space
+        # token); the next sentence starts at the first non-space token after one.
         terminal = self.grammar.terminal_punct
         clause = self.grammar.clause_punct
         abbreviations = self.grammar.abbreviations
-        words = [i for i, space in enumerate(spaces) if not space]
+        marks = terminal | clause
         line_start = 0  # index of the first token of the current line
-        for i, text in enumerate(texts):
+        for i in [i for i, text in enumerate(texts) if text in marks or "\n" in text]:
+            text = texts[i]
             if spaces[i]:
-                if "\n" not in text:
-                    continue
                 line_start = i + 1
                 before = texts[i - 1] if i >= 1 else None
                 if (text.count("\n") < 2 and i + 1 < n and texts[i + 1][:1].islower() and before is not None
@@ -111,14 +127,16 @@ class ReportSentencizer(GrammarStage):
                 if before is not None and (before.lower() in abbreviations
                                            or (i - 1 == line_start and before.isdigit())):
                     continue  # "e.g.", "Dr."; "1." numbering at the start of a line
-            elif text not in clause:
-                continue
-            k = bisect_right(words, i)
-            if k < len(words):
-                starts[words[k]] = True
+            k = i + 1
+            while k < n and spaces[k]:
+                k += 1
+            if k < n:
+                starts.add(k)
+        first = sorted(starts)
         # one bulk write: setting token.is_sent_start token by token rescans the doc each time (quadratic)
-        doc.from_array([SENT_START], numpy.array([1 if s else -1 for s in starts], dtype="int64").astype("uint64"))
-        first = [i for i, start in enumerate(starts) if start]
+        flags = numpy.full(n, -1, dtype="int64")
+        flags[first] = 1
+        doc.from_array([SENT_START], flags.astype("uint64"))
         doc._.rp_sentence_bounds = list(zip(first, first[1:] + [n]))
         return doc
 

@@ -4,6 +4,7 @@ import pytest
 from spacy.tokens import Doc
 
 from reportparse import build_pipeline
+from reportparse import sentences as sentences_module
 from reportparse.sentences import doc_attr, doc_text, sentence_bounds, set_doc_attr, token_columns
 
 
@@ -60,6 +61,16 @@ def test_token_columns_and_text_are_the_tokens(nlp, text):
     # a doc made otherwise: its text is joined from the token columns
     rebuilt = Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
     assert doc_attr(rebuilt, "rp_text") is None and doc_text(rebuilt) == text
+
+
+def test_token_columns_word_cache_is_bounded(nlp, monkeypatch):
+    monkeypatch.setattr(sentences_module, "WORDS_KEPT", 5)
+    for text in ("Accession 123 Ref Dr Lee", "MRN 456 Ref Dr Kim\nL4-5: mild stenosis.", "Accession 789"):
+        doc = nlp.make_doc(text)
+        texts, lowers, _, _ = token_columns(doc)
+        assert texts == [t.text for t in doc] and lowers == [t.lower_ for t in doc]
+        # emptied once past the bound, then filled with this doc's words only
+        assert len(sentences_module._TEXTS) == len(sentences_module._LOWERS) <= 5 + len(set(texts))
 
 
 def test_doc_attr_reads_what_doc_underscore_does(nlp):
