@@ -28,7 +28,7 @@ from spinecore.schema import LEVEL_COLUMNS, LEVELS, LOCATIONS
 from .errors import Errors, ReportParseError, Warnings
 from .grades import Evidence
 from .io import InputRow, ReportReader
-from .pipeline import REFRESH_EVERY, RefreshingPipeline
+from .pipeline import REFRESH_EVERY, RefreshingPipeline, parse_text
 from .rules import cached_rules
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def parse_row(nlp: Language, item: InputRow, max_chars: int, with_evidence: bool
         if "\ufffd" in text:
             reason = Warnings.W205
         try:
-            grades = nlp(text)._.rp_result
+            grades = parse_text(text, nlp)
         except Exception as err:  # keep the row: a parser bug must not lose a report
             logger.exception("parser failure on row %s", item.row)
             status, reason = "error", Warnings.W207.format(error=f"{type(err).__name__}: {err}")

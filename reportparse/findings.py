@@ -85,6 +85,8 @@ DROP_CONTEXT = {"HYPOTHETICAL": "hypothetical", "OTHER_MODALITY": "other_modalit
 FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
 #: Words that end a clause inside a sentence besides ``sentences.clause_punct``: a comma, a closing quotation mark.
 CLAUSE_BREAKS = frozenset({",", '"', "\u201d"})
+#: Concept kinds that make a statement more specific than a whole-study one ("normal MRI" with a level, a location).
+SPECIFIC_KINDS = frozenset({"LOCATION", "STENOSIS", "LEVEL", "DISTRACTOR", "MULTILEVEL", "COMPARATOR"})
 #: Quotation marks that may follow a question mark.
 QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2019"})
 
@@ -725,11 +727,13 @@ class FindingAssembler:
     def _whole(self, info: SentenceInfo, index: int, words: list[str], out: list[Finding]) -> bool:
         """Whole-level and whole-study normal statements. Returns True when the sentence was one."""
         g = self.g
-        study = [i for i in info.items if i.kind == "STUDY_NORMAL"]
-        if study and not self._clinical(words) and g.modality_words.isdisjoint(words):
+        kinds = info.kinds
+        if "STUDY_NORMAL" in kinds and not self._clinical(words) and g.modality_words.isdisjoint(words):
             for slot in ALL_SLOTS:
                 out.append(Finding(slot, 0, "study", None, index, info.start_char, info.end_char, ("study_normal",)))
             return True
+        if "SEVERITY" not in kinds and "SCOPE" not in kinds:
+            return False  # no standalone severity ("unremarkable") or normal marker ("no other abnormality")
         standalone = False
         items = info.items
         # a lead-in of plain words ended by a colon, a comma, a quotation mark or a reporting verb before the levels
@@ -876,11 +880,9 @@ class FindingAssembler:
         if not (g.blocking_words.isdisjoint(words) and g.modality_words.isdisjoint(words)
                 and g.prior_words.isdisjoint(words)) or self._clinical(words):
             return False
-        for item in info.items:
-            if item.kind in ("LOCATION", "STENOSIS", "LEVEL", "DISTRACTOR", "MULTILEVEL", "COMPARATOR"):
-                return False
-            if item.kind == "SEVERITY" and item.meta["grade"] > 0:
-                return False
+        if not info.kinds.isdisjoint(SPECIFIC_KINDS) or any(
+                item.kind == "SEVERITY" and item.meta["grade"] > 0 for item in info.items):
+            return False
         text = doc_text(doc)[info.start_char:info.end_char].lower()
         if info.other_region or not any(self._unqualified(text, m) for m in self.normal_words.finditer(text)):
             return False
@@ -903,8 +905,8 @@ class FindingAssembler:
         normal word and opens a tail of ``study.normal_tails`` ("... was read as normal, with no disc herniation
         and no spinal stenosis"): the tail's own statements are read as usual."""
         items, words = info.items, info.words
-        if self.g.exception_words.isdisjoint(words) and self.g.normal_tails.isdisjoint(words) and not any(
-                i.kind == "SCOPE" and i.meta.get("exception") for i in items):
+        if self.g.exception_words.isdisjoint(words) and self.g.normal_tails.isdisjoint(words) and not (
+                "SCOPE" in info.kinds and any(i.kind == "SCOPE" and i.meta.get("exception") for i in items)):
             return False  # no exception word or marker, and no tail of a normal statement
         k = next((k for k, i in enumerate(items) if (i.kind == WORD and i.text in self.g.exception_words)
                   or (i.kind == "SCOPE" and i.meta.get("exception"))), None)
@@ -926,7 +928,7 @@ class FindingAssembler:
             return False
         last = next((i for i in reversed(info.items) if not (i.kind == WORD and i.text in QUOTES)), None)
         return last is not None and last.kind == WORD and last.text in self.g.question_punct \
-            and not any(i.kind == "LOCATION" for i in info.items)
+            and "LOCATION" not in info.kinds
 
     def _clinical(self, words: list[str]) -> bool:
         """Whether a sentence (its ``words``) is about a clinical examination or test (``study.clinical_words``:
@@ -947,7 +949,8 @@ class FindingAssembler:
         phrase. ``clause_model`` is the last phrase of the clause before when that clause ended with a semicolon."""
         out: list[Finding] = []
         items = info.items
-        cores = self._cores(items, prev_location)
+        # a core starts at a location or stenosis word, or at a side that stands for a foramen
+        cores = [] if info.kinds.isdisjoint(("LOCATION", "STENOSIS", "SIDE")) else self._cores(items, prev_location)
         if not cores and clause_model is not None:
             cores = self._continued(clause_model, items)
             for core in cores:
@@ -1183,7 +1186,7 @@ class FindingAssembler:
             found, last = self.sentence(info, index, doc, last.location if last else None, side, clause_model)
             clause_model = last if info.items and info.items[-1].text in self.g.clause_punct else None
             findings.extend(found)
-            sides = {i.meta["side"] for i in info.items if i.kind == "SIDE"}
+            sides = {i.meta["side"] for i in info.items if i.kind == "SIDE"} if "SIDE" in info.kinds else set()
             side = sides.pop() if len(sides) == 1 and sides <= {"left", "right"} else None
         doc._.rp_findings = findings
         return doc

@@ -104,7 +104,8 @@ def sentence_words(items: list[Item]) -> list[str]:
     itself ("x", "-", "ray", "x-ray"), as the grammar's word lists spell it."""
     words: list[str] = []
     for item in items:
-        for w in item.text.split():
+        # a plain word is one token, with no whitespace in it (spaCy splits at every str.isspace character)
+        for w in (item.text,) if item.kind == WORD else item.text.split():
             if len(words) >= 2 and words[-1] == "-" and words[-2].isalnum() and w.isalnum():
                 words += [w, f"{words[-2]}-{w}"]
             else:
@@ -112,7 +113,7 @@ def sentence_words(items: list[Item]) -> list[str]:
     return words
 
 
-@dataclass
+@dataclass(slots=True)
 class SentenceInfo:
     """One sentence with its level scope. Token indices are into the doc; an excluded sentence has no items."""
 
@@ -130,6 +131,7 @@ class SentenceInfo:
     loose: bool = False  # the level in scope is the last of several a line named in prose (see LevelScoper)
 
     _words: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _kinds: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def words(self) -> list[str]:
@@ -138,6 +140,14 @@ class SentenceInfo:
         if self._words is None:
             self._words = sentence_words(self.items)
         return self._words
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of the sentence's items (``WORD`` and concept categories), made on first use as :attr:`words`
+        is: the stages test it before they look for an item of one kind."""
+        if self._kinds is None:
+            self._kinds = frozenset([item.kind for item in self.items])
+        return self._kinds
 
     @property
     def other_region(self) -> bool:
@@ -165,6 +175,7 @@ class ConceptSpans:
 
 
 NO_META: dict[str, Any] = {}
+NO_REGIONS: frozenset[str] = frozenset()
 
 
 def item_after(items: list[Item], token: int, skip: frozenset[str] | set[str] = frozenset()) -> Item | None:
@@ -518,24 +529,25 @@ class LevelScoper:
                 items, next_span = [], bisect_left(concepts.starts, end, next_span)
             else:
                 items, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
-                self.quantifiers_to_words(items)
+                if "SIDE" in concepts.labels[first_span:next_span]:
+                    self.quantifiers_to_words(items)
                 # "MRI: L4-5 moderate stenosis" in a note: a title line that states a finding is read
                 skipped = skipped and not self.states_finding(items)
                 items = [] if skipped else items
             info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
                                 skipped, items)
             out.append(info)
-            named = frozenset(name for _, name in regions[bisect_left(region_starts, info.start_char):
-                                                         bisect_left(region_starts, info.end_char)])
+            first_region = bisect_left(region_starts, info.start_char)
+            last_region = bisect_left(region_starts, info.end_char, first_region)
+            named = frozenset([name for _, name in regions[first_region:last_region]]) if last_region > first_region \
+                else NO_REGIONS
             if named:
                 region_scope = self.region_heading(text[info.start_char:info.end_char].lower()) or region_scope
             info.regions = named or region_scope
             if info.excluded:
                 continue
-            words = info.words
-            # (a sentence with no level or scope concept has no group)
-            labels = concepts.labels[first_span:next_span]
-            if "LEVEL" in labels or "SCOPE" in labels:
+            words, kinds = info.words, info.kinds
+            if "LEVEL" in kinds or "SCOPE" in kinds:  # (else the sentence has no group)
                 info.groups = self.groups(items, heading is not None and self.level_scoped(words, line_groups))
             info.inherited = narrative or heading
             # the last of several levels a line has named in prose ("... at L4/5 ... L5/S1 shows ... No central
@@ -544,12 +556,12 @@ class LevelScoper:
             info.loose = narrative is not None and len(line_levels) > 1 and not clause_continues and not any(
                 w.rstrip("s") in self.grammar.spoken_level_nouns for w in words)
             line_groups += sum(grp.kind == "explicit" for grp in info.groups)
-            if info.groups and (any(i.kind in ("STENOSIS", "LOCATION") for i in items)
+            if info.groups and (not kinds.isdisjoint(("STENOSIS", "LOCATION"))
                                 or not self.grammar.discussion_words.isdisjoint(words)):
                 # levels named with a finding, not for numbering ("the L5/S1 level is on image 36")
                 line_levels.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
             clause_continues = bool(items) and items[-1].text in self.grammar.clause_punct
-            same = self.same_level(items)
+            same = None if self.grammar.same_level_words.isdisjoint(words) else self.same_level(items)
             if same is not None:
                 # "... and the foramina are patent at that level": the level named last, in this sentence or in
                 # scope from the sentences before, named again

@@ -148,6 +148,29 @@ def test_max_chars(tmp_path):
     assert grades(groups[0]) == (2, None, None)
 
 
+def test_parse_text_frees_the_doc_without_the_cyclic_collector():
+    """The stages' spans in ``doc.user_data`` hold the doc; ``parse_text`` breaks that cycle, so a parsed report
+    does not wait for a garbage collection (whose cost grew with the reports waiting)."""
+    from spacy.tokens import Doc
+
+    nlp = default_pipeline()
+    texts = [GOOD, "IMPRESSION: Severe right foraminal stenosis at L5-S1.", "Otherwise unremarkable."]
+    gc.collect()
+    gc.disable()
+    try:
+        grades = [parse_text(text, nlp) for text in texts]
+        assert not [o for o in gc.get_objects() if type(o) is Doc]
+        # the pipeline itself keeps the doc (and its cycle) for a caller that wants it
+        docs = [nlp(text) for text in texts]
+        assert all(doc._.rp_result is not None for doc in docs)
+        del docs
+        assert len([o for o in gc.get_objects() if type(o) is Doc]) == len(texts)
+    finally:
+        gc.enable()
+    assert [g.rows() for g in grades] == [parse_text(text, nlp).rows() for text in texts]
+    assert grades[0].grades["L4-L5"]["scs"] == 2
+
+
 def test_parse_time_grows_linearly_with_report_length():
     nlp = default_pipeline()
     unit = "L4-5: Moderate canal stenosis. Disc desiccation and mild bulge. "
