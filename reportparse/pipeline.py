@@ -13,6 +13,7 @@ stage reads its rules from one rules folder (``--rules``), which is validated on
 
 from __future__ import annotations
 
+import gc
 import logging
 import warnings
 from collections.abc import Callable
@@ -115,13 +116,21 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
     import medspacy  # noqa: F401  (registers the medspaCy factories)
 
     rules_path = str(Path(rules_dir).resolve()) if rules_dir is not None else None
-    ruleset = cached_rules(rules_path)
-    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
-    nlp.max_length = MAX_LENGTH
-    for hyphen in HYPHEN_VARIANTS:  # word processors' hyphens read as "-" (see create_tokenizer)
-        nlp.vocab[hyphen].norm_ = "-"
-    for name in STAGES:
-        nlp.add_pipe(name, config={"rules_dir": rules_path})
+    # the build makes a few hundred thousand objects that live as long as the pipeline: the cyclic garbage collector
+    # would walk them dozens of times to free nothing (about 40 ms of a 0.3 s build), so it waits until the end
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        ruleset = cached_rules(rules_path)
+        nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
+        nlp.max_length = MAX_LENGTH
+        for hyphen in HYPHEN_VARIANTS:  # word processors' hyphens read as "-" (see create_tokenizer)
+            nlp.vocab[hyphen].norm_ = "-"
+        for name in STAGES:
+            nlp.add_pipe(name, config={"rules_dir": rules_path})
+    finally:
+        if collecting:
+            gc.enable()
     logger.debug("built report pipeline from %s: %s", ruleset.source, nlp.pipe_names)
     return nlp
 

@@ -394,3 +394,24 @@ def test_custom_rules_edit_is_picked_up(tmp_path):
     stat = (folder / "concepts.json").stat()
     os.utime(folder / "concepts.json", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000))
     assert grades_at(build_pipeline(folder), "L4-5: Gentle canal stenosis.") == (3, None, None)
+
+
+def test_build_pipeline_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    """The build pauses the cyclic collector (see ``build_pipeline``); it is on again afterwards, also when the
+    rules are bad, and stays off for a caller that turned it off."""
+    import gc
+
+    assert gc.isenabled()
+    build_pipeline()
+    assert gc.isenabled()
+    folder = copy_rules(tmp_path)
+    (folder / "concepts.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ReportParseError):
+        build_pipeline(folder)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        build_pipeline()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
