@@ -2,9 +2,11 @@
 bounded typo matching of key words (with the words it must not touch)."""
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from reportparse import parse_text
-from reportparse.lexicon import disc_levels, osa_distance
+from reportparse.lexicon import _ORDINALS, disc_levels, osa_distance
 from reportparse.pipeline import default_pipeline
 
 
@@ -168,3 +170,48 @@ def test_the_patient_as_a_person_is_no_grade() -> None:
 ])
 def test_clinic_shorthand_for_both_sides_and_minimal(text, expected) -> None:
     assert graded(text) == {"L4-L5": expected}
+
+
+# -- the guards of the rare level spellings ----------------------------------------------------------------------
+_FRAGMENTS = ["L", "l", "S", "s", "T", "LS", "Ls", "lS", "SI", "Sl", "1", "2", "3", "4", "5", "45", "34", "12", "-", "/",
+              "\\", "_", "\u2013", " ", "  ", "\n", "at ", "AT ", "the ", "level", " levels", "disc", "One", "two",
+              "FOUR", "five", "Five", "six", "twelve", "to", "and", "&", "Fourth", "5th", "FIFTH", "1st", "lumbar",
+              "LUMBAR", "x", ".", ","]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=14).map("".join))
+@example("at L12, l23 and L45")
+@example("LS-S1")
+@example("ls \\ Sl")
+@example("Ls\u2013SI")
+@example("the four five level")
+@example("at the One-two")
+@example("TWELVE one disc")
+@example("FIRST and second lumbar")
+@example("4th & 5th LUMBAR")
+def test_no_rare_spelling_escapes_its_guard(text):
+    """Each match of a guarded pattern (see ``Lexicon.guards``) holds a match of its guard in the lower-cased text,
+    and an ordinal pair is found only where an ordinal is in it: the guards skip nothing the patterns would find."""
+    lexicon = default_pipeline().get_pipe("reportparse_lexicon")
+    lower = text.lower()
+    for pattern, guard in lexicon.guards.items():
+        for match in pattern.finditer(text):  # (each match holds a match of its guard)
+            assert guard.search(lower, match.start(), match.end()), (pattern.pattern[:40], match.group())
+    if lexicon.ordinals.search(text):
+        assert any(o in text.lower() for o in _ORDINALS)
+
+
+def test_guarded_spellings_are_still_found():
+    """A guard lets its spelling through, and text that is not ASCII is scanned without the guards."""
+    for text, level in [("Moderate canal stenosis at L34.", "L3-L4"),
+                        ("LS/SI: severe left foraminal stenosis.", "L5-S1"),
+                        ("At the four five level the canal is severely narrowed.", "L4-L5"),
+                        ("Between the FOURTH and FIFTH lumbar vertebrae the canal is severely narrowed.", "L4-L5"),
+                        ("Na\u00efve read: moderate canal stenosis at L34.", "L3-L4")]:
+        assert level in graded(text), text
+    lexicon = default_pipeline().get_pipe("reportparse_lexicon")
+    text = "Canal stenosis at L4-5 and L5-S1."
+    assert list(lexicon._finditer(lexicon.compact, text, text.lower())) == []  # no "l45": not scanned
+    odd = "L34 \u017f"  # not ASCII: scanned whatever the lower-cased text holds
+    assert [m.group() for m in lexicon._finditer(lexicon.compact, odd, None)] == ["L34"]
