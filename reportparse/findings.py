@@ -122,8 +122,9 @@ class GradeTable:
     def header(cls, info: SentenceInfo, text: str, idx: list[int]) -> "GradeTable | None":
         """The table a header line opens, or None: two or more cells, at least one naming a location, and no
         level or severity (a row, or a sentence)."""
-        if any(i.kind in ("LEVEL", "SEVERITY", "STENOSIS") for i in info.items):
-            return None
+        kinds = info.kinds
+        if "LOCATION" not in kinds or not kinds.isdisjoint(("LEVEL", "SEVERITY", "STENOSIS")):
+            return None  # (a column names its location)
         line = text[info.start_char:info.end_char]
         for separator, pattern in CELL_PATTERNS:
             if separator not in line:

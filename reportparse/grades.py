@@ -104,6 +104,7 @@ class GradeResolver(GrammarStage):
         candidates: dict[tuple[str, str], list[tuple[Finding, Evidence]]] = {}
         evidence: list[Evidence] = []
         text = doc_text(doc)
+        quotes: dict[int, str] = {}  # the text of each sentence with findings
         for f in doc._.rp_findings or []:
             info = sentences[f.sentence]
             if not coverage and (f.group is None or f.group.kind != "explicit"):
@@ -127,8 +128,11 @@ class GradeResolver(GrammarStage):
                     levels = tuple(lvl for lvl in pool if lvl not in named) or (pool if f.group.restricted else ())
             else:
                 levels = f.group.levels
+            sentence = quotes.get(f.sentence)
+            if sentence is None:
+                sentence = quotes[f.sentence] = text[info.start_char:info.end_char].strip()
             for level in levels:
-                ev = Evidence(level, f.slot, f.grade, text[info.start_char:info.end_char].strip(),
+                ev = Evidence(level, f.slot, f.grade, sentence,
                               info.start_char, info.end_char, f.start_char, f.end_char, info.section or "",
                               f.rank, f.flags)
                 evidence.append(ev)

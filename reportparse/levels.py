@@ -276,8 +276,7 @@ def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> lis
                                                     and not tokens.starts_line(i)):
                     end = i + (0 if sent_start and not tokens.spaces[i] else 1)
                     break
-        for i in range(section.title_start, end):
-            cats[i] = section.category
+        cats[section.title_start:end] = [section.category] * (end - section.title_start)
     return cats
 
 
