@@ -11,6 +11,9 @@ Prints, for one corpus of ``--n`` reports from ``spinecore.synth`` (seven report
   included), its peak resident memory, its rate relative to both bare tokenizer figures and the scaling of two processes over one; and
   the same per CPU second (of the process and its workers), which other work on a busy machine does not distort;
 * the CPU milliseconds per report of every pipeline stage (in this process, after a warm-up);
+* all of the above twice: on the reports as generated, and on the same reports each opened by a :func:`header`
+  line (as archived reports are; stock spaCy's tokenizer stops caching after a document's first line break, see
+  ``reportparse.pipeline.create_tokenizer``, so such text costs its bare pass several times more);
 * with ``--rss N [N ...]``: the peak memory of ``reportparse extract`` on N reports, streamed to a CSV file
   first (1,000,000 reports take about an hour per core; the input file needs about 1 kB per report). Each of
   these reports opens with a header line of five words of its own (accession and record numbers, a date, a
@@ -143,13 +146,16 @@ def stage_ms(texts: list[str]) -> dict[str, float]:
     return {name: 1000 * total / len(texts) for name, total in totals.items()}
 
 
-def speed(tmp: Path, n: int, seed: int) -> None:
-    """The speed runs on ``n`` reports: bare tokenizer, ``extract -j 1`` and ``-j 2``, per-stage costs."""
-    input_csv = tmp / "reports.csv"
-    texts = [r.text for r in generate(n, seed=seed)]
+def speed(tmp: Path, n: int, seed: int, headers: bool) -> None:
+    """The speed runs on ``n`` reports, each opened by a :func:`header` line when ``headers``: bare tokenizer,
+    ``extract -j 1`` and ``-j 2``, per-stage costs."""
+    input_csv = tmp / f"reports{'-headers' if headers else ''}.csv"
+    rng = random.Random(seed)
+    texts = [(header(rng) if headers else "") + r.text for r in generate(n, seed=seed)]
     with open(input_csv, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([("report_id", "text"), *((f"S{i:08d}", t) for i, t in enumerate(texts))])
-    print(f"{len(texts)} synthetic reports, mean {statistics.mean(map(len, texts)):.0f} characters, "
+    print(f"{len(texts)} synthetic reports{', each opening with a header line' if headers else ''}, "
+          f"mean {statistics.mean(map(len, texts)):.0f} characters, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work on the machine slows "
           "every figure, the CPU-second ones least)")
     bare, bare_cpu = bare_tokenizer(texts)
@@ -194,7 +200,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         if not args.no_speed:
-            speed(Path(tmp), args.n, args.seed)
+            for headers in (False, True):
+                speed(Path(tmp), args.n, args.seed, headers)
         for n in args.rss:
             big = Path(tmp) / f"reports{n}.csv"
             start = time.perf_counter()
