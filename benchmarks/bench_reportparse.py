@@ -12,8 +12,9 @@ Prints, for one corpus of ``--n`` reports from ``spinecore.synth`` (seven report
   the same per CPU second (of the process and its workers), which other work on a busy machine does not distort;
 * the CPU milliseconds per report of every pipeline stage (in this process, after a warm-up);
 * all of the above twice: on the reports as generated, and on the same reports each opened by a :func:`header`
-  line (as archived reports are; stock spaCy's tokenizer stops caching after a document's first line break, see
-  ``reportparse.pipeline.create_tokenizer``, so such text costs its bare pass several times more);
+  line (as archived reports are: stock spaCy's tokenizer caches nothing of a document after its first special
+  case, and a lone line break is one, see ``reportparse.pipeline.create_tokenizer``; so a header line costs the
+  bare pass the cache for the rest of every report);
 * with ``--rss N [N ...]``: the peak memory of ``reportparse extract`` on N reports, streamed to a CSV file
   first (1,000,000 reports take about an hour per core; the input file needs about 1 kB per report). Each of
   these reports opens with a header line of five words of its own (accession and record numbers, a date, a
