@@ -11,6 +11,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from reportparse import build_pipeline
+from reportparse import concepts as concepts_module
 from reportparse.concepts import (RuleMatcher, concept_spans, prune_overlaps, set_span_attr, span_attr,
                                  split_leading_predicates)
 from reportparse.levels import CONCEPT_GROUP
@@ -180,6 +181,31 @@ def test_each_start_runs_only_the_patterns_that_open_with_its_token():
     # "no" opens a LOWER pattern and a NORM pattern (two columns), "mild" one pattern
     assert [(i, end, len(keys)) for i, end, keys in starts] == [(0, 3, 2), (4, 6, 1)]
     assert [len(rm._openers_matcher(keys)) for _, _, keys in starts] == [2, 1]
+
+
+def test_window_matches_are_kept_by_the_tokens_text_and_norm(monkeypatch):
+    """The memo of window matches keys on each token's NORM as well as its text: a typo the lexicon normalised
+    matches, the same word left alone does not, in either order; it is bounded; a pattern testing an attribute a
+    token's text does not decide turns it off."""
+    rm = _rule_matcher([[{"LOWER": "mild"}, {"LOWER": "left"}, {"NORM": "foraminal"}], [{"LOWER": "mild"}]])
+
+    def matches(norm: bool) -> list[tuple[int, int]]:
+        doc = Doc(_NLP.vocab, words="mild left foraminl".split())
+        if norm:
+            doc[2].norm_ = "foraminal"
+        return sorted(m[1:] for m in rm(doc))
+
+    for norm in (False, True, False, True):  # (the same window from "mild" to the end each time)
+        assert matches(norm) == ([(0, 1), (0, 3)] if norm else [(0, 1)])
+    assert len(rm._windows) == 2  # one window, the same text, two norms
+    rm._windows.clear()
+    monkeypatch.setattr(concepts_module, "WINDOWS_KEPT", 1)
+    for words in ("mild", "mild foraminal narrowing", "x mild", "mild foraminal"):
+        doc = Doc(_NLP.vocab, words=words.split())
+        assert sorted(m[1:] for m in rm(doc)) == sorted(m[1:] for m in rm.token_matcher(doc))
+        assert len(rm._windows) == 1
+    assert _rule_matcher([[{"LOWER": "no"}, {"POS": "NOUN"}]])._windows is None
+    assert _rule_matcher([[{"LOWER": "no"}, {"_": {"flag": True}}]])._windows is None
 
 
 def test_patterns_that_cannot_be_planned_run_on_the_whole_doc_or_to_its_end():
