@@ -826,10 +826,17 @@ class FindingAssembler:
         statement."""
         if CLAUSE_BREAKS.isdisjoint(words) and self.g.clause_punct.isdisjoint(words):
             return None  # no clause break (a break is a word of the sentence)
+        if not info.groups and "SCOPE" not in info.kinds:
+            return None  # no level for a clause to be about
         items = info.items
         # the last clause break, or one of the two before it when quotation marks end the sentence ('..., and
         # everything else is "unremarkable".')
-        breaks = [k for k in range(len(items) - 1, 0, -1) if self._breaks(items[k])][:3]
+        breaks: list[int] = []
+        for k in range(len(items) - 1, 0, -1):
+            if self._breaks(items[k]):
+                breaks.append(k)
+                if len(breaks) == 3:
+                    break
         for k in breaks:
             tail = items[k + 1:]
             if tail and tail[0].kind == WORD and tail[0].text in self.g.conjunctions:
@@ -845,8 +852,10 @@ class FindingAssembler:
                 groups = [LevelGroup(tuple(marker.meta.get("levels", LEVELS)), "remaining", marker.start,
                                      marker.end, "levels" in marker.meta, weak=bool(marker.meta.get("weak")),
                                      clause=True)]
+            if not groups:
+                continue
             clause = replace(info, items=tail, groups=groups, inherited=None)
-            if groups and self._whole(clause, index, sentence_words(tail), out):
+            if self._whole(clause, index, sentence_words(tail), out):
                 return replace(info, items=items[:k],
                                groups=[grp for grp in info.groups if grp.end <= items[k].start])
         return None
@@ -977,7 +986,10 @@ class FindingAssembler:
                 absorbed.add(head.first)
         cores = [c for c in cores if c.first not in absorbed]
         self._coordinate(cores, items)
-        cores = sorted(cores + self._elliptical_severities(cores, items), key=lambda c: c.first)
+        # (cores are in item order; a severity that repeats a phrase is one more)
+        copies = self._elliptical_severities(cores, items) if "SEVERITY" in info.kinds else []
+        if copies:
+            cores = sorted(cores + copies, key=lambda c: c.first)
         for core in cores:
             if carried_side and core.location == "foramen" and not core.sides and \
                     not any(i.kind == "SIDE" for i in core.left + core.predicate):
