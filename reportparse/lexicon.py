@@ -30,6 +30,7 @@ more than a list can hold; this stage covers two open classes with rules from ``
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from medspacy.target_matcher import TargetRule
 from spacy.language import Language
@@ -48,6 +49,7 @@ VERTEBRAE: tuple[str, ...] = (tuple(f"C{i}" for i in range(1, 8)) + tuple(f"T{i}
 _INDEX = {v: i for i, v in enumerate(VERTEBRAE)}
 _TABLE = {f"{VERTEBRAE[i]}-{VERTEBRAE[i + 1]}": i for i in range(len(VERTEBRAE) - 1)}
 _DISC_LEVELS = {i: level for level, i in _TABLE.items() if level in LEVELS}
+_UNSEEN: Any = object()  # a word the typo memo has not met
 _ORDINALS = {"1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "first": 1, "second": 2, "third": 3, "fourth": 4,
              "fifth": 5}
 
@@ -285,11 +287,13 @@ class Lexicon:
     # -- typos ------------------------------------------------------------------------------------------
     def correction(self, word: str) -> str | None:
         """The key word that ``word`` (lower case) misspells, or None (memoised per word)."""
-        if word not in self._fixes:
+        fixed = self._fixes.get(word, _UNSEEN)  # (one look-up: another thread may empty the memo meanwhile)
+        if fixed is _UNSEEN:
+            fixed = self._closest(word)
             if len(self._fixes) > 100_000:
                 self._fixes.clear()
-            self._fixes[word] = self._closest(word)
-        return self._fixes[word]
+            self._fixes[word] = fixed
+        return fixed
 
     def _closest(self, word: str) -> str | None:
         g = self.grammar

@@ -65,16 +65,15 @@ def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]
         orth = array[:, 0].tolist()
         try:
             texts, lowers = [_TEXTS[h] for h in orth], [_LOWERS[h] for h in orth]
-        except KeyError:  # a word not met before
+        except KeyError:  # a word not met before: this doc's columns from the vocabulary, its words kept
+            strings = doc.vocab.strings
+            texts = [strings[h] for h in orth]
+            lowers = [text.lower() for text in texts]  # spaCy's LOWER is str.lower() of the text
             if len(_TEXTS) > WORDS_KEPT:
                 _TEXTS.clear()
                 _LOWERS.clear()
-            strings = doc.vocab.strings
-            for h in orth:
-                if h not in _TEXTS:
-                    text = _TEXTS[h] = strings[h]
-                    _LOWERS[h] = text.lower()  # spaCy's LOWER is str.lower() of the text
-            texts, lowers = [_TEXTS[h] for h in orth], [_LOWERS[h] for h in orth]
+            _TEXTS.update(zip(orth, texts))
+            _LOWERS.update(zip(orth, lowers))
         columns = (texts, lowers, (array[:, 2] == 1).tolist(), array[:, 1].tolist())
         set_doc_attr(doc, "rp_tokens", columns)
     return columns
