@@ -50,6 +50,9 @@ _INDEX = {v: i for i, v in enumerate(VERTEBRAE)}
 _TABLE = {f"{VERTEBRAE[i]}-{VERTEBRAE[i + 1]}": i for i in range(len(VERTEBRAE) - 1)}
 _DISC_LEVELS = {i: level for level, i in _TABLE.items() if level in LEVELS}
 _UNSEEN: Any = object()  # a word the typo memo has not met
+#: Words the typo memo and the set of words that keep their norm hold before they are emptied (a stream of new words,
+#: such as an archive's dates and names, must not make them grow).
+WORDS_KEPT = 100_000
 _ORDINALS = {"1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "first": 1, "second": 2, "third": 3, "fourth": 4,
              "fifth": 5}
 
@@ -290,7 +293,7 @@ class Lexicon:
         fixed = self._fixes.get(word, _UNSEEN)  # (one look-up: another thread may empty the memo meanwhile)
         if fixed is _UNSEEN:
             fixed = self._closest(word)
-            if len(self._fixes) > 100_000:
+            if len(self._fixes) > WORDS_KEPT:
                 self._fixes.clear()
             self._fixes[word] = fixed
         return fixed
@@ -317,7 +320,7 @@ class Lexicon:
         min_length = self.grammar.typo_min_length
         misheard = self.grammar.misheard_words
         plain = self._plain
-        if len(plain) > 100_000:
+        if len(plain) > WORDS_KEPT:
             plain.clear()
         for i in [i for i, text in enumerate(texts) if text not in plain]:
             text = texts[i]

@@ -215,3 +215,19 @@ def test_guarded_spellings_are_still_found():
     assert list(lexicon._finditer(lexicon.compact, text, text.lower())) == []  # no "l45": not scanned
     odd = "L34 \u017f"  # not ASCII: scanned whatever the lower-cased text holds
     assert [m.group() for m in lexicon._finditer(lexicon.compact, odd, None)] == ["L34"]
+
+
+def test_word_memos_are_bounded_and_keep_correcting(monkeypatch):
+    """The typo memo and the set of words that keep their norm are emptied past ``lexicon.WORDS_KEPT`` words; a
+    typo met after that is corrected all the same."""
+    from reportparse import lexicon as lexicon_module
+    from reportparse.pipeline import build_pipeline
+
+    monkeypatch.setattr(lexicon_module, "WORDS_KEPT", 4)
+    nlp = build_pipeline()
+    lexicon = nlp.get_pipe("reportparse_lexicon")
+    for text in ("Accession 1234 Ref Dr Lee", "MRN 5678 Ref Dr Kim", "L4-5: moderate foraminl stenosis."):
+        doc = nlp(text)
+        assert len(lexicon._plain) <= 4 + len(doc) and len(lexicon._fixes) <= 4 + len(doc)
+    assert [t.norm_ for t in doc if t.text == "foraminl"] == ["foraminal"]
+    assert graded("L4-5: moderate foraminl stenosis.") == {"L4-L5": {"scs": None, "rfs": 2, "lfs": 2}}
