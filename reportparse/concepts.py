@@ -22,7 +22,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from .rules import cached_rules
-from .sentences import doc_attr
+from .sentences import doc_attr, set_doc_attr
 
 #: The span group that holds the concept spans.
 CONCEPT_GROUP = "reportparse_concepts"
@@ -354,7 +354,7 @@ class ConceptMatcher(TargetMatcher):
             spans.append(span)
             rules.append(rule)
         doc.spans[CONCEPT_GROUP] = spans
-        doc._.rp_concepts = (spans, rules)
+        set_doc_attr(doc, "rp_concepts", (spans, rules))
         return doc
 
 

@@ -63,7 +63,7 @@ from spinecore.schema import LEVELS
 from .concepts import span_attr
 from .levels import (LEVEL_PREPOSITIONS, T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after,
                      sentence_words)
-from .sentences import doc_attr, token_columns
+from .sentences import doc_attr, set_doc_attr, token_columns
 from .rules import Grammar, cached_rules
 
 if not Doc.has_extension("rp_findings"):
@@ -1201,7 +1201,7 @@ class FindingAssembler:
             findings.extend(found)
             sides = {i.meta["side"] for i in info.items if i.kind == "SIDE"} if "SIDE" in info.kinds else set()
             side = sides.pop() if len(sides) == 1 and sides <= {"left", "right"} else None
-        doc._.rp_findings = findings
+        set_doc_attr(doc, "rp_findings", findings)
         return doc
 
 

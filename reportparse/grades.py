@@ -33,8 +33,9 @@ from spacy.tokens import Doc
 from spinecore.schema import LEVELS, LOCATIONS
 
 from .findings import Finding
-from .levels import SentenceInfo, doc_text
+from .levels import SentenceInfo
 from .rules import GrammarStage, cached_rules
+from .sentences import doc_attr, doc_text, set_doc_attr
 
 if not Doc.has_extension("rp_result"):
     Doc.set_extension("rp_result", default=None)
@@ -87,7 +88,8 @@ class GradeResolver(GrammarStage):
         return not g.discussion_words.isdisjoint(words) and g.modality_words.isdisjoint(words)
 
     def __call__(self, doc: Doc) -> Doc:
-        sentences = doc._.rp_sentences or []
+        sentences = doc_attr(doc, "rp_sentences") or []
+        findings: list[Finding] = doc_attr(doc, "rp_findings") or []
         # levels the report discusses: headings, levels named with a disc finding (``study.discussion_words``:
         # "small bulges at L4-5 and L5-S1", not on another modality: "X-rays: osteophytes T10 to L3"), and any
         # level a statement was placed at ("the conus ends at L1-2" does not discuss L1-2)
@@ -96,16 +98,16 @@ class GradeResolver(GrammarStage):
             mentioned = [lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels]
             if mentioned and not info.excluded and (info.heading or self._discusses(info)):
                 named.update(mentioned)
-        named.update(lvl for f in doc._.rp_findings or () if f.group is not None and f.group.kind == "explicit"
+        named.update(lvl for f in findings if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)
         coverage = doc._.rp_coverage
         # slots with a graded statement that no level holds: left-over and study fills would hide it
-        unplaced = {f.slot for f in doc._.rp_findings or () if f.rank == "none" and f.grade}
+        unplaced = {f.slot for f in findings if f.rank == "none" and f.grade}
         candidates: dict[tuple[str, str], list[tuple[Finding, Evidence]]] = {}
         evidence: list[Evidence] = []
         text = doc_text(doc)
         quotes: dict[int, str] = {}  # the text of each sentence with findings
-        for f in doc._.rp_findings or []:
+        for f in findings:
             info = sentences[f.sentence]
             if not coverage and (f.group is None or f.group.kind != "explicit"):
                 levels = ("",)  # a report about another region: its general statements grade no lumbar slot
@@ -167,7 +169,7 @@ class GradeResolver(GrammarStage):
                 for _, ev in graded:
                     ev.flags = tuple(sorted(set(ev.flags) | {"conflict"}))
             flags[level][slot] = tuple(sorted(slot_flags))
-        doc._.rp_result = ReportGrades(grades, flags, evidence)
+        set_doc_attr(doc, "rp_result", ReportGrades(grades, flags, evidence))
         return doc
 
 

@@ -47,7 +47,7 @@ from spinecore.schema import LEVELS
 
 from .concepts import CONCEPT_GROUP, concept_spans
 from .rules import Grammar, cached_rules
-from .sentences import doc_text, sentence_bounds, token_columns  # noqa: F401  (doc_text re-exported)
+from .sentences import doc_text, sentence_bounds, set_doc_attr, token_columns  # noqa: F401  (doc_text re-exported)
 
 WORD = "WORD"
 
@@ -585,7 +585,7 @@ class LevelScoper:
                     heading, narrative = info.groups[-1], None
                 else:
                     narrative = info.groups[-1]
-        doc._.rp_sentences = out
+        set_doc_attr(doc, "rp_sentences", out)
         doc._.rp_coverage = self.coverage(doc, concepts, sections, frozenset(name for _, name in regions))
         return doc
 

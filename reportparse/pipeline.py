@@ -31,7 +31,7 @@ from spacy.util import registry
 from . import concepts, context, findings, grades, levels, lexicon, sections, sentences  # noqa: F401  (factories)
 from .grades import ReportGrades
 from .rules import cached_rules, rules_stamp
-from .sentences import set_doc_attr
+from .sentences import doc_attr, set_doc_attr
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +198,6 @@ def parse_text(text: str, nlp: Language | None = None) -> ReportGrades:
     """
     nlp = nlp or default_pipeline()
     doc = nlp(text)
-    result = doc._.rp_result
+    result = doc_attr(doc, "rp_result")
     doc.user_data.clear()
     return result

@@ -86,7 +86,8 @@ def doc_text(doc: Doc) -> str:
     text = doc_attr(doc, "rp_text")
     if text is None:
         spaced = doc.to_array(SPACY).tolist() if len(doc) else []
-        text = doc._.rp_text = "".join([t + " " if ws else t for t, ws in zip(token_columns(doc)[0], spaced)])
+        text = "".join([t + " " if ws else t for t, ws in zip(token_columns(doc)[0], spaced)])
+        set_doc_attr(doc, "rp_text", text)
     return text
 
 
@@ -96,7 +97,7 @@ class ReportSentencizer(GrammarStage):
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
         if n == 0:
-            doc._.rp_sentence_bounds = []
+            set_doc_attr(doc, "rp_sentence_bounds", [])
             return doc
         texts, _, spaces, _ = token_columns(doc)
         starts = {0}
@@ -136,7 +137,7 @@ class ReportSentencizer(GrammarStage):
         flags = numpy.full(n, -1, dtype="int64")
         flags[first] = 1
         doc.from_array([SENT_START], flags.astype("uint64"))
-        doc._.rp_sentence_bounds = list(zip(first, first[1:] + [n]))
+        set_doc_attr(doc, "rp_sentence_bounds", list(zip(first, first[1:] + [n])))
         return doc
 
 
