@@ -15,6 +15,9 @@ Prints, for one corpus of ``--n`` reports from ``spinecore.synth`` (seven report
   line (as archived reports are: stock spaCy's tokenizer caches nothing of a document after its first special
   case, and a lone line break is one, see ``reportparse.pipeline.create_tokenizer``; so a header line costs the
   bare pass the cache for the rest of every report);
+* the per-stage costs and the bare tokenizer's rate on real-style texts met for the first time (the gold set's
+  reports and, where ``../shared`` is beside the repository, the real clinical notes), which repeat far less than
+  the synthetic reports (:func:`real_style`);
 * with ``--rss N [N ...]``: the peak memory of ``reportparse extract`` on N reports, streamed to a CSV file
   first (1,000,000 reports take about an hour per core; the input file needs about 1 kB per report). Each of
   these reports opens with a header line of five words of its own (accession and record numbers, a date, a
@@ -29,6 +32,7 @@ Run:
 
 import argparse
 import csv
+import json
 import os
 import random
 import resource
@@ -113,13 +117,13 @@ def run_extract(input_csv: Path, output: Path, n_process: int, refresh_every: in
     return seconds, cpu, peak_kib / 1024
 
 
-def bare_tokenizer(texts: list[str]) -> tuple[float, float]:
-    """Reports per wall-clock second and per CPU second of ``spacy.blank("en")`` over the texts (after a
-    warm-up)."""
+def bare_tokenizer(texts: list[str], warm: list[str] | None = None) -> tuple[float, float]:
+    """Reports per wall-clock second and per CPU second of ``spacy.blank("en")`` over the texts, after a warm-up on
+    ``warm`` (default: the first 100 texts, which the pass then meets again)."""
     import spacy
 
     nlp = spacy.blank("en")
-    for _ in nlp.pipe(texts[:100]):
+    for _ in nlp.pipe(texts[:100] if warm is None else warm):
         pass
     start, cpu = time.perf_counter(), time.process_time()
     for _ in nlp.pipe(texts, batch_size=256):
@@ -127,13 +131,14 @@ def bare_tokenizer(texts: list[str]) -> tuple[float, float]:
     return len(texts) / (time.perf_counter() - start), len(texts) / (time.process_time() - cpu)
 
 
-def stage_ms(texts: list[str]) -> dict[str, float]:
-    """CPU milliseconds per report of the tokenizer and every pipeline component (after a warm-up)."""
+def stage_ms(texts: list[str], warm: list[str] | None = None) -> dict[str, float]:
+    """CPU milliseconds per report of the tokenizer and every pipeline component, in a pipeline built for the
+    purpose and warmed up on ``warm`` (default: the first 100 texts, which the pass then meets again)."""
     from reportparse.pipeline import build_pipeline
 
     nlp = build_pipeline()
-    for text in texts[:100]:
-        nlp(text)
+    for text in texts[:100] if warm is None else warm:
+        nlp(text).user_data.clear()
     totals = {"tokenizer": 0.0, **{name: 0.0 for name in nlp.pipe_names}}
     for text in texts:
         t = time.process_time()
@@ -145,6 +150,15 @@ def stage_ms(texts: list[str]) -> dict[str, float]:
             totals[name] += time.process_time() - t
         doc.user_data.clear()  # freed at once, as parse_text frees it (no garbage collection to time)
     return {name: 1000 * total / len(texts) for name, total in totals.items()}
+
+
+def print_stages(stages: dict[str, float], bare_cpu: float) -> None:
+    """The per-stage table, its total and the total's rate against the bare tokenizer's rate per CPU second."""
+    for name, ms in stages.items():
+        print(f"  {name:26s} {ms:6.3f}")
+    total = sum(stages.values())
+    print(f"  {'total':26s} {total:6.3f}  ({1000 / total:,.0f} reports per CPU second, "
+          f"{1000 / total / bare_cpu:.2f} x the bare tokenizer)")
 
 
 def speed(tmp: Path, n: int, seed: int, headers: bool) -> None:
@@ -179,13 +193,31 @@ def speed(tmp: Path, n: int, seed: int, headers: bool) -> None:
               f"peak RSS {peak:,.0f} MiB")
     print(f"-j 2 / -j 1: {rates[2] / rates[1]:.2f} x (wall clock)")
     print("per stage, ms per report (one process, after start-up):")
-    stages = stage_ms(texts)
-    for name, ms in stages.items():
-        print(f"  {name:26s} {ms:6.3f}")
-    total = sum(stages.values())
-    print(f"  {'total':26s} {total:6.3f}  ({1000 / total:,.0f} reports per CPU second, "
-          f"{1000 / total / bare_cpu:.2f} x the bare tokenizer)")
+    print_stages(stage_ms(texts), bare_cpu)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def real_style(seed: int, repeats: int = 3) -> None:
+    """Per-stage costs on real-style texts that the parser meets for the first time: the gold set's reports
+    (written for this project in many radiologists' styles) and, where ``../shared`` is beside the repository,
+    the real clinical notes. The synthetic reports repeat their words and phrases, which the tokenizer's cache
+    and the parser's memos reward; these texts mostly do not. Each of ``repeats`` rounds builds a fresh pipeline
+    and a fresh bare tokenizer, warms both up on 300 synthetic reports and then makes one pass over the texts;
+    the figures are the rounds' minima (start-up not included)."""
+    root = Path(__file__).resolve().parents[1]
+    texts = [task["data"]["text"] for task in json.loads((root / "gold" / "annotations.json").read_text())]
+    notes = root.parent / "shared" / "data" / "reports-real" / "notes.jsonl"
+    if notes.is_file():
+        texts += [json.loads(line)["text"] for line in notes.read_text().splitlines() if line.strip()]
+    warm = [r.text for r in generate(300, seed=seed + 7)]
+    print(f"{len(texts)} real-style texts (the gold set{' and the real notes' if notes.is_file() else ''}), "
+          f"mean {statistics.mean(map(len, texts)):.0f} characters, first pass after a warm-up on other reports, "
+          f"minimum of {repeats} rounds")
+    bare_cpu = max(bare_tokenizer(texts, warm)[1] for _ in range(repeats))
+    print(f"bare spacy.blank('en') tokenizer: {bare_cpu:,.0f} reports per CPU second")
+    rounds = [stage_ms(texts, warm) for _ in range(repeats)]
+    print("per stage, ms per report (one process, after start-up):")
+    print_stages({name: min(r[name] for r in rounds) for name in rounds[0]}, bare_cpu)
 
 
 def main() -> None:
@@ -203,6 +235,7 @@ def main() -> None:
         if not args.no_speed:
             for headers in (False, True):
                 speed(Path(tmp), args.n, args.seed, headers)
+            real_style(args.seed)
         for n in args.rss:
             big = Path(tmp) / f"reports{n}.csv"
             start = time.perf_counter()
