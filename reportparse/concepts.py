@@ -30,7 +30,8 @@ if not Doc.has_extension("rp_concepts"):
     Doc.set_extension("rp_concepts", default=None)
 
 Match = tuple[int, int, int]
-#: A token pattern's second token as the plan of its starts tests it: (column, accepted value hashes), or None.
+#: The token after a match's first token as the plan of its starts tests it: (column, value hashes it may have), or
+#: None (any token, or none).
 Follow = tuple[int, frozenset[int]] | None
 #: How far a match can reach: (most tokens that cannot repeat, repeatable (column, hash) pairs, bounded).
 Reach = tuple[int, set[tuple[int, int]], bool]
@@ -147,6 +148,24 @@ def _values(token: dict[str, Any], strings: Any) -> tuple[str, set[int]] | None:
     return None
 
 
+def _next_values(pattern: list[dict[str, Any]], strings: Any) -> tuple[str, set[int]] | None:
+    """The attribute a match's second token is tested on and the hashes of the values it may have, when every
+    match of ``pattern`` goes on past its first token and the pattern tokens that can match the second (the
+    optional ones, "?" and "*", up to the first that must be there, and that one) are equality or ``IN`` tests
+    of one attribute; else None."""
+    attr, hashes = None, set()
+    for token in pattern[1:]:
+        op = token.get("OP")
+        values = _values(token, strings)
+        if op not in (None, "?", "*", "+") or values is None or attr not in (None, values[0]):
+            return None
+        attr = values[0]
+        hashes |= values[1]
+        if op in (None, "+"):
+            return attr, hashes
+    return None
+
+
 class RuleMatcher:
     """A medspaCy matcher's matches (token patterns, phrases, regular expressions, in medspaCy's order), with its
     spaCy token Matcher run only where a pattern can start, and only with the patterns that can start there.
@@ -154,8 +173,8 @@ class RuleMatcher:
     spaCy's Matcher starts every pattern at every token (about 12 ns per pattern and token: the concept matcher's
     171 token patterns were a sixth of the parse). Its patterns are first split
     (:func:`split_leading_predicates`), so that most open with an equality test of one attribute: a match can only
-    start at a token with one of those values (followed by a token that passes the second token's test, when that
-    one is a plain test that must match), and reach as far as its tokens allow, a bounded number of tokens plus,
+    start at a token with one of those values (followed by a token with a value that the next pattern tokens
+    accept, when they are plain tests up to one that must match: :func:`_next_values`), and reach as far as its tokens allow, a bounded number of tokens plus,
     for a repeated token ("*", "+", "{2,}") that tests one attribute, any run of tokens with its values. At each
     such start a small Matcher holding only the patterns that open with that token's values (made on first use)
     runs on the tokens from the start to its reach, and the matches that begin at the start are kept: the same
@@ -228,8 +247,9 @@ class RuleMatcher:
                     repeats.update((column(values[0]), h) for h in values[1])
                 else:
                     bounded = False
-            # a second token that must be there and tests one attribute: a match also needs it after the first
-            second = _values(pattern[1], strings) if len(pattern) > 1 and "OP" not in pattern[1] else None
+            # a match also needs a token with one of these values after the first (most windows the plan would
+            # otherwise run the small Matcher on match nothing)
+            second = _next_values(pattern, strings)
             follow = (column(second[0]), frozenset(second[1])) if second is not None else None
             col = column(first[0])
             starts = self.starts[col]

@@ -59,22 +59,40 @@ _ORDINALS = {"1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "first": 1, "seco
 
 def osa_distance(a: str, b: str, limit: int) -> int:
     """Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions), capped at
-    ``limit + 1`` (the scan stops once every alignment exceeds the limit)."""
+    ``limit + 1``.
+
+    Only the cells of the table within ``limit`` of its diagonal are computed: a cell further off holds at least
+    its distance from the diagonal, more than the limit, and counts as ``limit + 1`` (the cells within the band
+    keep their value up to the limit, and stay over it otherwise). The scan stops once a row exceeds the limit.
+    This is half the work of the whole table for the lexicon's limits of 1 and 2.
+    """
+    over = limit + 1
     if abs(len(a) - len(b)) > limit:
-        return limit + 1
+        return over
     prev2: list[int] = []
-    prev = list(range(len(b) + 1))
+    prev = [min(j, over) for j in range(len(b) + 1)]
     for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        cur = [over] * (len(b) + 1)
+        cur[0] = min(i, over)
+        x = a[i - 1]
+        for j in range(max(1, i - limit), min(len(b), i + limit) + 1):
+            y = b[j - 1]
+            d = prev[j - 1] + (x != y)
+            e = prev[j] + 1  # (comparisons instead of min(): this loop is the typo check's cost)
+            if e < d:
+                d = e
+            e = cur[j - 1] + 1
+            if e < d:
+                d = e
+            if x != y and i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                e = prev2[j - 2] + 1
+                if e < d:
+                    d = e
+            cur[j] = d
         if min(cur) > limit:
-            return limit + 1
+            return over
         prev2, prev = prev, cur
-    return prev[-1]
+    return min(prev[-1], over)
 
 
 def disc_levels(first: str, last: str) -> tuple[str, ...] | None:
@@ -162,6 +180,10 @@ class Lexicon:
         self.guards = {self.compact: re.compile(r"l[1-4][2-5]"),
                        self.fifth_lumbar: re.compile(rf"(?:{fifth_lower})\s*(?:{symbols_lower})"),
                        self.spoken_bare: re.compile(rf"(?:{number_lower})[ -](?:{number_lower})")}
+        # the key words by first letter (a typo keeps it), each with its distance limit, in the grammar's order
+        self._typo_targets: dict[str, list[tuple[str, int]]] = {}
+        for target in g.typo_targets:
+            self._typo_targets.setdefault(target[0], []).append((target, 1 if len(target) <= 7 else 2))
         self._rules: dict[tuple[str, ...], TargetRule] = {}
         self._fixes: dict[str, str | None] = {}
         self._plain: set[str] = set()  # token texts met before that keep their norm (see __call__)
@@ -303,10 +325,7 @@ class Lexicon:
         if len(word) < g.typo_min_length or word in self.known or not word.isalpha():
             return None
         best, best_d = None, 3
-        for target in g.typo_targets:
-            if target[0] != word[0]:
-                continue
-            limit = 1 if len(target) <= 7 else 2
+        for target, limit in self._typo_targets.get(word[0], ()):
             d = osa_distance(word, target, limit)
             if d <= limit and d < best_d:
                 best, best_d = target, d

@@ -61,20 +61,22 @@ def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]
     """
     columns = doc_attr(doc, "rp_tokens")
     if columns is None:
-        array = doc.to_array([ORTH, IDX, IS_SPACE])
-        orth = array[:, 0].tolist()
+        orth, idx, space = doc.to_array([ORTH, IDX, IS_SPACE]).T.tolist()
         try:
             texts, lowers = [_TEXTS[h] for h in orth], [_LOWERS[h] for h in orth]
-        except KeyError:  # a word not met before: this doc's columns from the vocabulary, its words kept
+        except KeyError:  # a word not met before: only the words not met before are read and kept
+            # (storing every word of the doc again cost more than the look-ups); a word met before is read from the
+            # cache, else from the vocabulary: another thread may empty the cache meanwhile
             strings = doc.vocab.strings
-            texts = [strings[h] for h in orth]
-            lowers = [text.lower() for text in texts]  # spaCy's LOWER is str.lower() of the text
             if len(_TEXTS) > WORDS_KEPT:
                 _TEXTS.clear()
                 _LOWERS.clear()
-            _TEXTS.update(zip(orth, texts))
-            _LOWERS.update(zip(orth, lowers))
-        columns = (texts, lowers, (array[:, 2] == 1).tolist(), array[:, 1].tolist())
+            unseen = {h: strings[h] for h in orth if h not in _TEXTS}
+            _TEXTS.update(unseen)
+            _LOWERS.update({h: text.lower() for h, text in unseen.items()})
+            texts = [_TEXTS.get(h) or strings[h] for h in orth]
+            lowers = [text.lower() for text in texts]  # spaCy's LOWER is str.lower() of the text
+        columns = (texts, lowers, [flag == 1 for flag in space], idx)
         set_doc_attr(doc, "rp_tokens", columns)
     return columns
 

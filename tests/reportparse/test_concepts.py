@@ -174,6 +174,20 @@ def test_a_match_can_start_at_a_first_token_and_reach_as_far_as_its_pattern_allo
     assert rm(Doc(_NLP.vocab, words="at x at all levels at".split()))[0][1:] == (2, 5)
 
 
+def test_a_start_needs_a_next_token_that_an_optional_or_the_first_required_token_accepts():
+    """The token after the first must have a value of the optional tokens ("?", "*") up to the first that must be
+    there, or of that one; when every token after the first may be left out, or one is no plain test, any next
+    token (or none) will do."""
+    rm = _rule_matcher([[{"LOWER": "to"}, {"LOWER": "the", "OP": "?"}, {"LOWER": {"IN": ["r", "rt"]}}],
+                        [{"LOWER": "no"}, {"LOWER": {"IN": ["of", "the"]}, "OP": "*"}, {"LOWER": "canal", "OP": "+"}]])
+    words = "to moderate to the r to rt to no x no the of canal no canal canal".split()
+    assert _starts(rm, words) == [(2, 5), (5, 8), (10, 14), (14, 17)]
+    assert sorted(m[1:] for m in rm(Doc(_NLP.vocab, words=words))) == [(2, 5), (5, 7), (10, 14), (14, 16), (14, 17)]
+    rm = _rule_matcher([[{"LOWER": "mild"}, {"LOWER": "left", "OP": "?"}, {"LOWER": "x", "OP": "*"}],
+                        [{"LOWER": "no"}, {"LOWER": "the", "OP": "?"}, {"IS_ALPHA": True}]])
+    assert _starts(rm, "mild y no y".split()) == [(0, 2), (2, 4)]
+
+
 def test_each_start_runs_only_the_patterns_that_open_with_its_token():
     rm = _rule_matcher([[{"LOWER": "no"}, {"LOWER": "canal"}], [{"LOWER": "mild"}, {"LOWER": "canal"}],
                         [{"NORM": "no"}, {"LOWER": "canal"}, {"LOWER": "stenosis"}]])
