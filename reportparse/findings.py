@@ -187,7 +187,7 @@ class Finding:
     located: bool = False  # names its location ("all other foramina are patent"), not just "the other levels"
 
 
-@dataclass
+@dataclass(slots=True)
 class Core:
     """A stenosis noun phrase and what the assembly learns about it."""
 
@@ -613,7 +613,7 @@ class FindingAssembler:
         if any(grp.surgical for grp in groups) and any(grp.kind == "explicit" and not grp.surgical for grp in groups):
             groups = [grp for grp in groups if not grp.surgical]  # "at L4-5 ... following the prior L5-S1 fusion"
         ended = [grp for grp in groups if grp.end <= position]
-        if ended and ended[-1].kind == "explicit" and self._opens_relative(info.items, ended[-1], position):
+        if ended and ended[-1].kind == "explicit" and self._opens_relative(info, ended[-1], position):
             return ended[-1]  # "largest at L4-5, where there is moderate stenosis, and smaller at L5-S1"
         # a level inside the phrase, between its modifiers and its noun: "severe L4-5 stenosis and a listhesis at
         # L3-4" is about L4-5 whatever the sentence names after it
@@ -661,9 +661,11 @@ class FindingAssembler:
         """Whether an article opens ``group`` ("the L4-L5 canal stenosis")."""
         return self._word_before(items, group) in ARTICLES
 
-    def _opens_relative(self, items: list[Item], group: LevelGroup, position: int) -> bool:
+    def _opens_relative(self, info: SentenceInfo, group: LevelGroup, position: int) -> bool:
         """Whether a relative word (``levels.relative_words``: "where") follows the group, before ``position``."""
-        nxt = item_after(items, group.end, {","})
+        if self.g.relative_words.isdisjoint(info.words):
+            return False  # (a relative word is a word of the sentence: no need to look for it after the group)
+        nxt = item_after(info.items, group.end, {","})
         return nxt is not None and nxt.start < position and nxt.kind == WORD and nxt.text in self.g.relative_words
 
     def _breaks(self, item: Item) -> bool:
@@ -918,10 +920,11 @@ class FindingAssembler:
         for", "other than") read as :meth:`_study` reads a sentence. So is the part before a comma that follows a
         normal word and opens a tail of ``study.normal_tails`` ("... was read as normal, with no disc herniation
         and no spinal stenosis"): the tail's own statements are read as usual."""
-        items, words = info.items, info.words
-        if self.g.exception_words.isdisjoint(words) and self.g.normal_tails.isdisjoint(words) and not (
-                "SCOPE" in info.kinds and any(i.kind == "SCOPE" and i.meta.get("exception") for i in items)):
-            return False  # no exception word or marker, and no tail of a normal statement
+        items, words, kinds = info.items, info.words, info.kinds
+        if self.g.exception_words.isdisjoint(words) and not (
+                "SCOPE" in kinds and any(i.kind == "SCOPE" and i.meta.get("exception") for i in items)) and (
+                "SEVERITY" not in kinds or "," not in words or self.g.normal_tails.isdisjoint(words)):
+            return False  # no exception word or marker, and no tail (a comma, a normal word and a tail word)
         k = next((k for k, i in enumerate(items) if (i.kind == WORD and i.text in self.g.exception_words)
                   or (i.kind == "SCOPE" and i.meta.get("exception"))), None)
         if k is None:
