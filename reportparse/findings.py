@@ -539,13 +539,14 @@ class FindingAssembler:
             if span is None:
                 continue
             for mod in span_attr(span, "modifiers", ()):
-                if mod.category == "NEGATED_EXISTENCE":
+                category = mod.category
+                if category == "NEGATED_EXISTENCE":
                     negated = True
-                elif mod.category in DROP_CONTEXT:
-                    flags.add(DROP_CONTEXT[mod.category])
+                elif category in DROP_CONTEXT:
+                    flags.add(DROP_CONTEXT[category])
                     dropped = True
-                elif mod.category in FLAG_CONTEXT:
-                    flags.add(FLAG_CONTEXT[mod.category])
+                elif category in FLAG_CONTEXT:
+                    flags.add(FLAG_CONTEXT[category])
         return negated, flags, dropped
 
     def _negates_severity(self, core: Core, sev: Item) -> bool:
@@ -1009,11 +1010,13 @@ class FindingAssembler:
         moderate L5-S1 foraminal stenosis" (the following one, reached through a conjunction). Each becomes a copy
         of that phrase."""
         g = self.g
+        # a severity is taken when a phrase holds it (a modifier, a predicate) or it lies between a core's first item
+        # and the end of its predicate (a test by index: cheaper than a set of the ids of all those items)
         used = {id(i) for c in cores for i in c.left + c.predicate}
-        used.update(id(items[k]) for c in cores for k in range(c.first, max(c.last, c.pred_last) + 1))
+        spans = [(c.first, max(c.last, c.pred_last)) for c in cores]
         out: list[Core] = []
         for k, item in enumerate(items):
-            if item.kind != "SEVERITY" or id(item) in used:
+            if item.kind != "SEVERITY" or id(item) in used or any(a <= k <= b for a, b in spans):
                 continue
             sides, at_level = self._level_after(items, k + 1)
             # "foraminal narrowing: L3-4 mild, L4-5 moderate right"; not "L3-4 mild facet hypertrophy"
@@ -1149,6 +1152,8 @@ class FindingAssembler:
         group = self._place(info, info.items[core.first].start, info.items[first].start)
         located = core.location is not None or bool(core.sides)
         out = []
+        if core.shared:
+            flags.add("coordinated")
         for slot, sev, minor in self._slots(core, negated):
             f = set(flags)
             if sev is not None:
@@ -1168,8 +1173,6 @@ class FindingAssembler:
             else:
                 grade = None
                 f.add("ungraded")
-            if core.shared:
-                f.add("coordinated")
             # a negative statement with no level of its own after a line naming several levels covers the study
             place = None if grade == 0 and info.loose and group is info.inherited else group
             rank = self._rank(place, located, grade)
