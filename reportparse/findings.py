@@ -87,6 +87,8 @@ FLAG_CONTEXT = {"POSSIBLE_EXISTENCE": "uncertain", "HISTORICAL": "historical"}
 CLAUSE_BREAKS = frozenset({",", '"', "\u201d"})
 #: Concept kinds that make a statement more specific than a whole-study one ("normal MRI" with a level, a location).
 SPECIFIC_KINDS = frozenset({"LOCATION", "STENOSIS", "LEVEL", "DISTRACTOR", "MULTILEVEL", "COMPARATOR"})
+#: The kinds of item a whole-level statement ("L1-2: unremarkable", "the remaining levels are normal") is made of.
+LEVEL_NORMAL_KINDS = frozenset({WORD, "LEVEL", "SCOPE", "SEVERITY"})
 #: Quotation marks that may follow a question mark.
 QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2019"})
 
@@ -185,7 +187,7 @@ class Finding:
     located: bool = False  # names its location ("all other foramina are patent"), not just "the other levels"
 
 
-@dataclass
+@dataclass(slots=True)
 class Core:
     """A stenosis noun phrase and what the assembly learns about it."""
 
@@ -537,13 +539,14 @@ class FindingAssembler:
             if span is None:
                 continue
             for mod in span_attr(span, "modifiers", ()):
-                if mod.category == "NEGATED_EXISTENCE":
+                category = mod.category
+                if category == "NEGATED_EXISTENCE":
                     negated = True
-                elif mod.category in DROP_CONTEXT:
-                    flags.add(DROP_CONTEXT[mod.category])
+                elif category in DROP_CONTEXT:
+                    flags.add(DROP_CONTEXT[category])
                     dropped = True
-                elif mod.category in FLAG_CONTEXT:
-                    flags.add(FLAG_CONTEXT[mod.category])
+                elif category in FLAG_CONTEXT:
+                    flags.add(FLAG_CONTEXT[category])
         return negated, flags, dropped
 
     def _negates_severity(self, core: Core, sev: Item) -> bool:
@@ -611,7 +614,7 @@ class FindingAssembler:
         if any(grp.surgical for grp in groups) and any(grp.kind == "explicit" and not grp.surgical for grp in groups):
             groups = [grp for grp in groups if not grp.surgical]  # "at L4-5 ... following the prior L5-S1 fusion"
         ended = [grp for grp in groups if grp.end <= position]
-        if ended and ended[-1].kind == "explicit" and self._opens_relative(info.items, ended[-1], position):
+        if ended and ended[-1].kind == "explicit" and self._opens_relative(info, ended[-1], position):
             return ended[-1]  # "largest at L4-5, where there is moderate stenosis, and smaller at L5-S1"
         # a level inside the phrase, between its modifiers and its noun: "severe L4-5 stenosis and a listhesis at
         # L3-4" is about L4-5 whatever the sentence names after it
@@ -659,9 +662,11 @@ class FindingAssembler:
         """Whether an article opens ``group`` ("the L4-L5 canal stenosis")."""
         return self._word_before(items, group) in ARTICLES
 
-    def _opens_relative(self, items: list[Item], group: LevelGroup, position: int) -> bool:
+    def _opens_relative(self, info: SentenceInfo, group: LevelGroup, position: int) -> bool:
         """Whether a relative word (``levels.relative_words``: "where") follows the group, before ``position``."""
-        nxt = item_after(items, group.end, {","})
+        if self.g.relative_words.isdisjoint(info.words):
+            return False  # (a relative word is a word of the sentence: no need to look for it after the group)
+        nxt = item_after(info.items, group.end, {","})
         return nxt is not None and nxt.start < position and nxt.kind == WORD and nxt.text in self.g.relative_words
 
     def _breaks(self, item: Item) -> bool:
@@ -735,6 +740,8 @@ class FindingAssembler:
             return True
         if "SEVERITY" not in kinds and "SCOPE" not in kinds:
             return False  # no standalone severity ("unremarkable") or normal marker ("no other abnormality")
+        if not kinds <= LEVEL_NORMAL_KINDS:
+            return False  # a concept of another kind (a location, a distractor): the scan below would stop there too
         standalone = False
         items = info.items
         # a lead-in of plain words ended by a colon, a comma, a quotation mark or a reporting verb before the levels
@@ -786,13 +793,12 @@ class FindingAssembler:
     def sentence(self, info: SentenceInfo, index: int, doc: Doc, prev_location: str | None = None,
                  prev_side: str | None = None, clause_model: Core | None = None
                  ) -> tuple[list[Finding], Core | None]:
-        """The findings of one sentence, and its last stenosis phrase (for the next clause). ``prev_side`` is the
-        one side of the sentence before, for a foramen this sentence names without a side when it opens with a
-        pronoun ("a small left disc bulge. It narrows the foramen mildly."); ``clause_model`` the last phrase of
-        the clause before when that one ended with a semicolon ("... on the right; moderate on the left")."""
+        """The findings of one sentence (not an excluded one), and its last stenosis phrase (for the next clause).
+        ``prev_side`` is the one side of the sentence before, for a foramen this sentence names without a side when
+        it opens with a pronoun ("a small left disc bulge. It narrows the foramen mildly."); ``clause_model`` the
+        last phrase of the clause before when that one ended with a semicolon ("... on the right; moderate on the
+        left")."""
         out: list[Finding] = []
-        if info.excluded:
-            return out, None
         words = info.words
         if self._about_prior_study(words) or self._question(info):
             return out, None
@@ -808,10 +814,10 @@ class FindingAssembler:
             # "... at L3/4 and L5/S1 without stenosis, and the rest of the lumbar spine is unremarkable"
             located, last = self._located(head, index, doc, prev_location, None, clause_model)
             return self._in_region(info, out + located), last
-        first, second = (info.items + [None, None])[:2]
+        items = info.items
         # "this level shows ..." is about the level, not the finding before
-        opens_anaphoric = first is not None and first.kind == WORD and first.text in self.g.anaphora_words and not (
-            second is not None and second.text in self.g.spoken_level_nouns)
+        opens_anaphoric = bool(items) and items[0].kind == WORD and items[0].text in self.g.anaphora_words and not (
+            len(items) > 1 and items[1].text in self.g.spoken_level_nouns)
         out, last = self._located(info, index, doc, prev_location, prev_side if opens_anaphoric else None,
                                   clause_model)
         return self._in_region(info, out), last
@@ -882,6 +888,8 @@ class FindingAssembler:
     def _study(self, info: SentenceInfo, index: int, doc: Doc, words: list[str], out: list[Finding]) -> bool:
         """A whole-study statement in prose (see the module docstring). Returns True when the sentence was one."""
         g = self.g
+        if not info.kinds.isdisjoint(SPECIFIC_KINDS):
+            return False  # something more specific: a stenosis, a level, a location, ...
         bare = info.inherited is None and not info.groups and all(
             (i.kind == "SEVERITY" and i.meta.get("standalone") and i.meta["grade"] == 0)
             or (i.kind == WORD and not i.text.isalnum()) for i in info.items)
@@ -890,8 +898,7 @@ class FindingAssembler:
         if not (g.blocking_words.isdisjoint(words) and g.modality_words.isdisjoint(words)
                 and g.prior_words.isdisjoint(words)) or self._clinical(words):
             return False
-        if not info.kinds.isdisjoint(SPECIFIC_KINDS) or any(
-                item.kind == "SEVERITY" and item.meta["grade"] > 0 for item in info.items):
+        if any(item.kind == "SEVERITY" and item.meta["grade"] > 0 for item in info.items):
             return False
         text = doc_text(doc)[info.start_char:info.end_char].lower()
         if info.other_region or not any(self._unqualified(text, m) for m in self.normal_words.finditer(text)):
@@ -914,10 +921,11 @@ class FindingAssembler:
         for", "other than") read as :meth:`_study` reads a sentence. So is the part before a comma that follows a
         normal word and opens a tail of ``study.normal_tails`` ("... was read as normal, with no disc herniation
         and no spinal stenosis"): the tail's own statements are read as usual."""
-        items, words = info.items, info.words
-        if self.g.exception_words.isdisjoint(words) and self.g.normal_tails.isdisjoint(words) and not (
-                "SCOPE" in info.kinds and any(i.kind == "SCOPE" and i.meta.get("exception") for i in items)):
-            return False  # no exception word or marker, and no tail of a normal statement
+        items, words, kinds = info.items, info.words, info.kinds
+        if self.g.exception_words.isdisjoint(words) and not (
+                "SCOPE" in kinds and any(i.kind == "SCOPE" and i.meta.get("exception") for i in items)) and (
+                "SEVERITY" not in kinds or "," not in words or self.g.normal_tails.isdisjoint(words)):
+            return False  # no exception word or marker, and no tail (a comma, a normal word and a tail word)
         k = next((k for k, i in enumerate(items) if (i.kind == WORD and i.text in self.g.exception_words)
                   or (i.kind == "SCOPE" and i.meta.get("exception"))), None)
         if k is None:
@@ -934,11 +942,10 @@ class FindingAssembler:
         surgery?", "has anyone had a laminectomy for severe stenosis?"): a reader asking, not a report stating, so
         it grades nothing even where the sentence before named a level. A question naming a location may state
         the findings ("... and mild left foraminal stenosis?" retyped by a patient) and is read as usual."""
-        if info.groups:
-            return False
+        if info.groups or "LOCATION" in info.kinds or self.g.question_punct.isdisjoint(info.words):
+            return False  # (a question mark is a word of the sentence)
         last = next((i for i in reversed(info.items) if not (i.kind == WORD and i.text in QUOTES)), None)
-        return last is not None and last.kind == WORD and last.text in self.g.question_punct \
-            and "LOCATION" not in info.kinds
+        return last is not None and last.kind == WORD and last.text in self.g.question_punct
 
     def _clinical(self, words: list[str]) -> bool:
         """Whether a sentence (its ``words``) is about a clinical examination or test (``study.clinical_words``:
@@ -1003,11 +1010,13 @@ class FindingAssembler:
         moderate L5-S1 foraminal stenosis" (the following one, reached through a conjunction). Each becomes a copy
         of that phrase."""
         g = self.g
+        # a severity is taken when a phrase holds it (a modifier, a predicate) or it lies between a core's first item
+        # and the end of its predicate (a test by index: cheaper than a set of the ids of all those items)
         used = {id(i) for c in cores for i in c.left + c.predicate}
-        used.update(id(items[k]) for c in cores for k in range(c.first, max(c.last, c.pred_last) + 1))
+        spans = [(c.first, max(c.last, c.pred_last)) for c in cores]
         out: list[Core] = []
         for k, item in enumerate(items):
-            if item.kind != "SEVERITY" or id(item) in used:
+            if item.kind != "SEVERITY" or id(item) in used or any(a <= k <= b for a, b in spans):
                 continue
             sides, at_level = self._level_after(items, k + 1)
             # "foraminal narrowing: L3-4 mild, L4-5 moderate right"; not "L3-4 mild facet hypertrophy"
@@ -1131,13 +1140,8 @@ class FindingAssembler:
         negated, flags, dropped = self._context(core)
         if dropped or (core.distracted and core.location is None):
             return []
-        sevs = core.severities()
-        if core.location is not None and not core.has_stenosis:
-            if core.requires_stenosis or not (sevs or negated) or self._complement(core, info.items):
-                return []
-        if core.location is None and not core.has_stenosis:
-            return []
-        if core.requires_stenosis and not core.has_stenosis:
+        if not core.has_stenosis and (core.location is None or core.requires_stenosis
+                                      or not (negated or core.severities()) or self._complement(core, info.items)):
             return []
         first = min(core.left_first, core.first)
         last = max(core.last, core.pred_last)
@@ -1148,6 +1152,8 @@ class FindingAssembler:
         group = self._place(info, info.items[core.first].start, info.items[first].start)
         located = core.location is not None or bool(core.sides)
         out = []
+        if core.shared:
+            flags.add("coordinated")
         for slot, sev, minor in self._slots(core, negated):
             f = set(flags)
             if sev is not None:
@@ -1167,8 +1173,6 @@ class FindingAssembler:
             else:
                 grade = None
                 f.add("ungraded")
-            if core.shared:
-                f.add("coordinated")
             # a negative statement with no level of its own after a line naming several levels covers the study
             place = None if grade == 0 and info.loose and group is info.inherited else group
             rank = self._rank(place, located, grade)
@@ -1189,11 +1193,15 @@ class FindingAssembler:
         table: GradeTable | None = None
         text, idx = doc_text(doc), token_columns(doc)[3]
         for index, info in enumerate(doc_attr(doc, "rp_sentences") or ()):
-            rows = table.row(info, index, text, idx) if table is not None and not info.excluded else None
+            if info.excluded:
+                # no items: it grades nothing, ends a table and leaves nothing to the next sentence
+                table = last = clause_model = side = None
+                continue
+            rows = table.row(info, index, text, idx) if table is not None else None
             if rows is not None:
                 findings.extend(rows)
                 continue
-            table = None if info.excluded else GradeTable.header(info, text, idx)
+            table = GradeTable.header(info, text, idx)
             if table is not None:
                 continue
             found, last = self.sentence(info, index, doc, last.location if last else None, side, clause_model)

@@ -41,6 +41,10 @@ if not Doc.has_extension("rp_result"):
     Doc.set_extension("rp_result", default=None)
 
 RANKS = ("explicit", "generic", "remaining", "study")
+#: The place of each rank in :data:`RANKS` (lower wins), looked up once per candidate statement.
+RANK_ORDER = {rank: k for k, rank in enumerate(RANKS)}
+#: The flags of a deciding statement that its slot keeps.
+KEPT_FLAGS = frozenset({"uncertain", "inferred_remaining", "inferred_study", "comparator_minor"})
 
 
 @dataclass
@@ -95,15 +99,15 @@ class GradeResolver(GrammarStage):
         # level a statement was placed at ("the conus ends at L1-2" does not discuss L1-2)
         named: set[str] = set()
         for info in sentences:
-            mentioned = [lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels]
-            if mentioned and not info.excluded and (info.heading or self._discusses(info)):
-                named.update(mentioned)
+            if info.groups and not info.excluded and (info.heading or self._discusses(info)):
+                named.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
         named.update(lvl for f in findings if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)
         coverage = doc._.rp_coverage
         # slots with a graded statement that no level holds: left-over and study fills would hide it
         unplaced = {f.slot for f in findings if f.rank == "none" and f.grade}
-        candidates: dict[tuple[str, str], list[tuple[Finding, Evidence]]] = {}
+        # per slot, the best rank any statement about it has and the statements of that rank, in their order (rule 1)
+        candidates: dict[tuple[str, str], tuple[int, list[tuple[Finding, Evidence]]]] = {}
         evidence: list[Evidence] = []
         text = doc_text(doc)
         quotes: dict[int, str] = {}  # the text of each sentence with findings
@@ -139,27 +143,31 @@ class GradeResolver(GrammarStage):
                               f.rank, f.flags)
                 evidence.append(ev)
                 if level:
-                    candidates.setdefault((level, f.slot), []).append((f, ev))
-        grades = {lvl: {loc: None for loc in LOCATIONS} for lvl in LEVELS}
-        flags: dict[str, dict[str, tuple[str, ...]]] = {lvl: {loc: () for loc in LOCATIONS} for lvl in LEVELS}
-        for (level, slot), cands in candidates.items():
-            best = min(RANKS.index(f.rank) for f, _ in cands)
-            top = [(f, ev) for f, ev in cands if RANKS.index(f.rank) == best]
+                    order = RANK_ORDER[f.rank]
+                    held = candidates.get((level, f.slot))
+                    if held is None or order < held[0]:
+                        candidates[level, f.slot] = (order, [(f, ev)])
+                    elif order == held[0]:
+                        held[1].append((f, ev))
+        grades = {lvl: dict.fromkeys(LOCATIONS) for lvl in LEVELS}
+        flags: dict[str, dict[str, tuple[str, ...]]] = {lvl: dict.fromkeys(LOCATIONS, ()) for lvl in LEVELS}
+        remaining = RANK_ORDER["remaining"]
+        for (level, slot), (best, top) in candidates.items():
             current = [(f, ev) for f, ev in top if "historical" not in f.flags]
             top = current or top  # "previously severe, now mild": the current statement wins
             graded = [(f, ev) for f, ev in top if f.grade is not None]
             slot_flags: set[str] = set()
-            if slot in unplaced and best >= RANKS.index("remaining"):
+            if slot in unplaced and best >= remaining:
                 graded, slot_flags = [], {"unplaced"}
             if graded:
-                grade = max(f.grade for f, _ in graded)
-                if len({f.grade for f, _ in graded}) > 1:
+                given = {f.grade for f, _ in graded}
+                grade = max(given)
+                if len(given) > 1:
                     slot_flags.add("conflict")
                 for f, ev in graded:
                     if f.grade == grade:
                         ev.used = True
-                        slot_flags.update(x for x in f.flags if x in ("uncertain", "inferred_remaining",
-                                                                         "inferred_study", "comparator_minor"))
+                        slot_flags.update(KEPT_FLAGS.intersection(f.flags))
                 grades[level][slot] = grade
             elif not slot_flags:
                 slot_flags.add("ungraded")
