@@ -288,6 +288,8 @@ class LevelScoper:
         self.grammar = grammar
         self.order = {level: i for i, level in enumerate(LEVELS)}
         self.listed_marks = grammar.list_connectors | {":"}  # between "at multiple levels" and the levels it names
+        # the words that change a group of levels beside them (see _directed and _surgical)
+        self.group_modifiers = grammar.above_words | grammar.below_words | grammar.surgery_words
         # one word boundary check per position, and the alternatives only where a region word can start
         firsts = "".join(sorted({w[0] for words in grammar.regions.values() for w in words}))
         self.region_pattern = re.compile(rf"(?<![a-z0-9])(?=[{re.escape(firsts)}])(?:" + "|".join(
@@ -342,16 +344,29 @@ class LevelScoper:
             if nxt is not None and (nxt.kind == "LEVEL" or nxt.text in ("level", "levels")):
                 items[k] = Item(WORD, item.start, item.end, item.text, NO_META)
 
-    def groups(self, items: list[Item], heading_scope: bool) -> list[LevelGroup]:
-        """Level groups and scope markers of one sentence, in text order."""
+    def groups(self, items: list[Item], words: list[str], heading_scope: bool) -> list[LevelGroup]:
+        """Level groups and scope markers of one sentence, in text order; ``words`` are the sentence's
+        (:func:`sentence_words`)."""
         g = self.grammar
         groups: list[LevelGroup] = []
         current: list[str] = []
         cur_start = cur_end = -1
         pending_range = False
         gap_ok = True
+        markers: list[Item] = []  # the SCOPE items, read after the levels
         for item in items:
-            if item.kind == "LEVEL" and item.meta["level"] == "other":
+            kind = item.kind
+            if kind == WORD:
+                if current:  # (gap_ok is read only while a group is open)
+                    if item.text in g.range_connectors:
+                        pending_range = True
+                    elif item.text not in g.list_connectors:
+                        gap_ok = False
+            elif kind != "LEVEL":
+                if kind == "SCOPE":
+                    markers.append(item)
+                gap_ok = False
+            elif item.meta["level"] == "other":
                 # a level outside the table (L5-L6 with six lumbar vertebrae, T11-T12): it takes statements
                 # away from the levels around it, and they grade nothing
                 if current:
@@ -359,7 +374,7 @@ class LevelScoper:
                     current = []
                 groups.append(LevelGroup((), "explicit", item.start, item.end))
                 pending_range, gap_ok = False, True
-            elif item.kind == "LEVEL":
+            else:
                 named = item.meta.get("levels") or [item.meta["level"]]  # a vertebral range names several
                 if current and gap_ok:
                     if pending_range and self.order[named[0]] > self.order[current[-1]]:
@@ -371,21 +386,14 @@ class LevelScoper:
                         groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
                     current, cur_start, cur_end = list(named), item.start, item.end
                 pending_range, gap_ok = False, True
-            elif current and item.kind == WORD and item.text in g.range_connectors:
-                pending_range = True
-            elif current and item.kind == WORD and item.text in g.list_connectors:
-                continue
-            else:
-                gap_ok = False
         if current:
             groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
-        if groups:
+        if groups and not self.group_modifiers.isdisjoint(words):  # (no group changes in most sentences)
             starts = [item.start for item in items]
             groups = [self._surgical(self._directed(grp, items, starts), items, starts) for grp in groups]
         has_levels = bool(groups)
-        for item in items:
-            if item.kind != "SCOPE":
-                continue
+        every = False  # a marker of every level among them
+        for item in markers:
             if item.meta.get("weak") and (has_levels or heading_scope):
                 continue
             if item.meta["scope"] == "unspecified" and self._named_next(items, item, self.listed_marks):
@@ -395,15 +403,17 @@ class LevelScoper:
             restricted = "levels" in item.meta
             # "at several levels" names no level: what it holds stays unplaced
             levels = () if item.meta["scope"] == "unspecified" else tuple(item.meta.get("levels", LEVELS))
+            every = every or item.meta["scope"] == "all"
             groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted,
                                      bool(item.meta.get("region")), bool(item.meta.get("weak")),
                                      bool(item.meta.get("exception")),
                                      of_levels=any(w.rstrip("s") in g.spoken_level_nouns for w in item.text.split()),
                                      clause=bool(item.meta.get("clause"))))
-        if any(grp.kind == "all" for grp in groups):
+        if every:
             # "the foramina are otherwise patent at all levels": a location at every level (D2), not a clause
-            groups = [replace(grp, clause=False) for grp in groups]
-        groups.sort(key=lambda grp: grp.start)
+            groups = [replace(grp, clause=False) if grp.clause else grp for grp in groups]
+        if markers:  # (the groups of levels come in text order)
+            groups.sort(key=lambda grp: grp.start)
         return groups
 
     def same_level(self, items: list[Item]) -> tuple[int, int] | None:
@@ -547,7 +557,7 @@ class LevelScoper:
                 continue
             words, kinds = info.words, info.kinds
             if "LEVEL" in kinds or "SCOPE" in kinds:  # (else the sentence has no group)
-                info.groups = self.groups(items, heading is not None and self.level_scoped(words, line_groups))
+                info.groups = self.groups(items, words, heading is not None and self.level_scoped(words, line_groups))
             info.inherited = narrative or heading
             # the last of several levels a line has named in prose ("... at L4/5 ... L5/S1 shows ... No central
             # stenosis is reported."): a negative statement after them that names no level ("at both levels") and
