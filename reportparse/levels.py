@@ -191,33 +191,31 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
     spans starts at ``first_span``. Returns the items and the index of the first span after the sentence (the
     next sentence's ``first_span``).
     """
-    items: list[Item] = []
     starts, ends = concepts.starts, concepts.ends
+    n = len(starts)
     last = end - 1
     while last > start and spaces[last]:
         last -= 1
-
-    def words(a: int, b: int) -> list[Item]:
-        # the tokens from a to b that are no space and not the period of an abbreviation inside the sentence
-        # ("mild Rt. foraminal narrowing")
-        return [Item(WORD, k, k + 1, lowers[k], NO_META) for k in range(a, b) if not spaces[k] and not (
-            lowers[k] == "." and start < k < last and lowers[k - 1].isalpha())]
-
+    items: list[Item] = []
     j = first_span
-    i = start
-    n = len(starts)
-    while j < n and starts[j] < end:
-        s0, s1 = starts[j], ends[j]
-        if s0 < i or s1 > end:  # overlaps an earlier span, or runs past the sentence
+    k = start
+    # one walk over the tokens (a comprehension per stretch between spans cost more): the first span that starts at
+    # a token and ends within the sentence (the longest, by the spans' order) is an item, and the spans that start
+    # inside it are skipped
+    while k < end:
+        while j < n and (starts[j] < k or (starts[j] == k and ends[j] > end)):
+            j += 1
+        if j < n and starts[j] == k:
+            s1 = ends[j]
+            items.append(Item(concepts.labels[j], k, s1, " ".join(lowers[k:s1]), concepts.metas[j], concepts.spans[j]))
+            k = s1
             j += 1
             continue
-        if i < s0:
-            items += words(i, s0)
-        items.append(Item(concepts.labels[j], s0, s1, " ".join(lowers[s0:s1]), concepts.metas[j], concepts.spans[j]))
-        i = s1
-        j += 1
-    items += words(i, end)
-    return items, j
+        # a word: no space, and not the period of an abbreviation inside the sentence ("mild Rt. foraminal narrowing")
+        if not spaces[k] and not (lowers[k] == "." and start < k < last and lowers[k - 1].isalpha()):
+            items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
+        k += 1
+    return items, bisect_left(starts, end, j)
 
 
 @dataclass
