@@ -303,7 +303,9 @@ class LevelScoper:
         study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
         lumbar = "|".join(re.escape(w) for w in sorted(grammar.regions["lumbar"], key=len, reverse=True))
         headings = "|".join(re.escape(w) for w in sorted(grammar.note_headings, key=len, reverse=True))
-        self.note_heading = re.compile(rf"(?:^|\n)[ \t]*(?:{headings})[ \t]*:", re.IGNORECASE)
+        # a heading at the start of a line, searched for in the text after a line break: a pattern that opens with a
+        # literal is searched for that character first, not tried at every position as "(?:^|\n)" is
+        self.note_heading = re.compile(rf"\n[ \t]*(?:{headings})[ \t]*:", re.IGNORECASE)
         self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
 
     def regions(self, text: str) -> frozenset[str]:
@@ -321,20 +323,21 @@ class LevelScoper:
                  regions: frozenset[str]) -> tuple[str, ...]:
         """The levels a whole-study statement of this document covers (see the module docstring); ``regions``
         are the regions the document names."""
-        text = doc_text(doc)
-        first_line = text.lstrip().split("\n", 1)[0]
         named = {m["level"] for m, label in zip(concepts.metas, concepts.labels) if label == "LEVEL"}
         if not named & set(LEVELS) and ("other" in named or regions) and not regions & LUMBAR_REGIONS:
             return ()  # a cervical or thoracic report: "the rest of the study is unremarkable" is not lumbar
         found = set(sections)
+        if "T12-L1" in named or REPORT_SECTIONS & found or regions & T12_REGIONS:
+            return LEVELS  # (the text is searched further only when these do not settle T12-L1)
+        text = doc_text(doc)
         # an "Impression:" heading makes a radiology report unless the text is a clinical note ("Plan:", "HPI:")
-        note = self.note_heading.search(text) is not None
-        report = bool(REPORT_SECTIONS & found) or ("impression" in found and not note)
+        note = self.note_heading.search("\n" + text) is not None
         # an MRI title on the first line makes a report, not a note's "Imaging: MRI lumbar spine - unremarkable ..."
         # (a title states nothing: "Imaging of the lumbar spine has been largely benign." is a sentence)
-        title = self.title.search(first_line) and not note and not any(
+        first_line = text.lstrip().split("\n", 1)[0]
+        title = self.title.search(first_line) and not any(
             w in self.grammar.past_verbs or w in TITLE_VERBS for w in first_line.lower().split())
-        if "T12-L1" in named or report or regions & T12_REGIONS or title:
+        if ("impression" in found or title) and not note:
             return LEVELS
         return LEVELS[1:]
 
