@@ -47,7 +47,7 @@ from spinecore.schema import LEVELS
 
 from .concepts import CONCEPT_GROUP, concept_spans
 from .rules import Grammar, cached_rules
-from .sentences import doc_text, sentence_bounds, set_doc_attr, token_columns  # noqa: F401  (doc_text re-exported)
+from .sentences import doc_attr, doc_text, sentence_bounds, set_doc_attr, token_columns  # noqa: F401  (doc_text re-exported)
 
 WORD = "WORD"
 
@@ -254,7 +254,8 @@ def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> lis
     texts = tokens.texts
     cats: list[str | None] = [None] * n
     kept = []
-    for section in getattr(doc._, "sections", None) or ():
+    # medspaCy's doc._.sections has no getter; unset, user_data holds None where doc._ gives its default []
+    for section in doc_attr(doc, "sections") or ():
         if section.category is None or section.title_start is None:
             continue
         meta = (section.rule.metadata or {}) if section.rule is not None else {}
