@@ -47,7 +47,8 @@ from spinecore.schema import LEVELS
 
 from .concepts import CONCEPT_GROUP, concept_spans
 from .rules import Grammar, cached_rules
-from .sentences import doc_attr, doc_text, sentence_bounds, set_doc_attr, token_columns  # noqa: F401  (doc_text re-exported)
+from .sentences import (doc_attr, doc_text, sentence_bounds, set_doc_attr,  # noqa: F401  (doc_text re-exported)
+                        token_columns)
 
 WORD = "WORD"
 
@@ -291,7 +292,7 @@ class LevelScoper:
         self.group_modifiers = grammar.above_words | grammar.below_words | grammar.surgery_words
         # the region words in the order they are tried (the regions', each region's longest first), each with its
         # region (the first that lists it), and one branch per first letter that opens with that letter: at a word
-        # start the pattern checks one letter per branch, not a group per region (a third of the time)
+        # start the pattern checks one letter per branch instead of entering a group per region
         self.region_of: dict[str, str] = {}
         by_first: dict[str, list[str]] = {}
         for name, words in grammar.regions.items():
@@ -328,8 +329,10 @@ class LevelScoper:
         if not named & set(LEVELS) and ("other" in named or regions) and not regions & LUMBAR_REGIONS:
             return ()  # a cervical or thoracic report: "the rest of the study is unremarkable" is not lumbar
         found = set(sections)
+        # T12-L1 named, a radiology report's sections, the thoracic or whole spine named: the text is searched
+        # further only when these do not settle T12-L1
         if "T12-L1" in named or REPORT_SECTIONS & found or regions & T12_REGIONS:
-            return LEVELS  # (the text is searched further only when these do not settle T12-L1)
+            return LEVELS
         text = doc_text(doc)
         # an "Impression:" heading makes a radiology report unless the text is a clinical note ("Plan:", "HPI:")
         note = self.note_heading.search("\n" + text) is not None
@@ -397,7 +400,7 @@ class LevelScoper:
                 pending_range, gap_ok = False, True
         if current:
             groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
-        if groups and not self.group_modifiers.isdisjoint(words):  # (no group changes in most sentences)
+        if groups and not self.group_modifiers.isdisjoint(words):  # (else no word beside a group changes it)
             starts = [item.start for item in items]
             groups = [self._surgical(self._directed(grp, items, starts), items, starts) for grp in groups]
         has_levels = bool(groups)
