@@ -47,7 +47,8 @@ from spinecore.schema import LEVELS
 
 from .concepts import CONCEPT_GROUP, concept_spans
 from .rules import Grammar, cached_rules
-from .sentences import doc_text, sentence_bounds, set_doc_attr, token_columns  # noqa: F401  (doc_text re-exported)
+from .sentences import (doc_attr, doc_text, sentence_bounds, set_doc_attr,  # noqa: F401  (doc_text re-exported)
+                        token_columns)
 
 WORD = "WORD"
 
@@ -191,33 +192,31 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
     spans starts at ``first_span``. Returns the items and the index of the first span after the sentence (the
     next sentence's ``first_span``).
     """
-    items: list[Item] = []
     starts, ends = concepts.starts, concepts.ends
+    n = len(starts)
     last = end - 1
     while last > start and spaces[last]:
         last -= 1
-
-    def words(a: int, b: int) -> list[Item]:
-        # the tokens from a to b that are no space and not the period of an abbreviation inside the sentence
-        # ("mild Rt. foraminal narrowing")
-        return [Item(WORD, k, k + 1, lowers[k], NO_META) for k in range(a, b) if not spaces[k] and not (
-            lowers[k] == "." and start < k < last and lowers[k - 1].isalpha())]
-
+    items: list[Item] = []
     j = first_span
-    i = start
-    n = len(starts)
-    while j < n and starts[j] < end:
-        s0, s1 = starts[j], ends[j]
-        if s0 < i or s1 > end:  # overlaps an earlier span, or runs past the sentence
+    k = start
+    # one walk over the tokens (a comprehension per stretch between spans cost more): the first span that starts at
+    # a token and ends within the sentence (the longest, by the spans' order) is an item, and the spans that start
+    # inside it are skipped
+    while k < end:
+        while j < n and (starts[j] < k or (starts[j] == k and ends[j] > end)):
+            j += 1
+        if j < n and starts[j] == k:
+            s1 = ends[j]
+            items.append(Item(concepts.labels[j], k, s1, " ".join(lowers[k:s1]), concepts.metas[j], concepts.spans[j]))
+            k = s1
             j += 1
             continue
-        if i < s0:
-            items += words(i, s0)
-        items.append(Item(concepts.labels[j], s0, s1, " ".join(lowers[s0:s1]), concepts.metas[j], concepts.spans[j]))
-        i = s1
-        j += 1
-    items += words(i, end)
-    return items, j
+        # a word: no space, and not the period of an abbreviation inside the sentence ("mild Rt. foraminal narrowing")
+        if not spaces[k] and not (lowers[k] == "." and start < k < last and lowers[k - 1].isalpha()):
+            items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
+        k += 1
+    return items, bisect_left(starts, end, j)
 
 
 @dataclass
@@ -256,7 +255,8 @@ def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> lis
     texts = tokens.texts
     cats: list[str | None] = [None] * n
     kept = []
-    for section in getattr(doc._, "sections", None) or ():
+    # medspaCy's doc._.sections has no getter; unset, user_data holds None where doc._ gives its default []
+    for section in doc_attr(doc, "sections") or ():
         if section.category is None or section.title_start is None:
             continue
         meta = (section.rule.metadata or {}) if section.rule is not None else {}
@@ -288,20 +288,31 @@ class LevelScoper:
         self.grammar = grammar
         self.order = {level: i for i, level in enumerate(LEVELS)}
         self.listed_marks = grammar.list_connectors | {":"}  # between "at multiple levels" and the levels it names
-        # one word boundary check per position, and the alternatives only where a region word can start
-        firsts = "".join(sorted({w[0] for words in grammar.regions.values() for w in words}))
-        self.region_pattern = re.compile(rf"(?<![a-z0-9])(?=[{re.escape(firsts)}])(?:" + "|".join(
-            rf"(?P<{name}>" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
-            for name, words in grammar.regions.items() if words) + r")(?![a-z0-9])")
+        # the words that change a group of levels beside them (see _directed and _surgical)
+        self.group_modifiers = grammar.above_words | grammar.below_words | grammar.surgery_words
+        # the region words in the order they are tried (the regions', each region's longest first), each with its
+        # region (the first that lists it), and one branch per first letter that opens with that letter: at a word
+        # start the pattern checks one letter per branch instead of entering a group per region
+        self.region_of: dict[str, str] = {}
+        by_first: dict[str, list[str]] = {}
+        for name, words in grammar.regions.items():
+            for w in sorted(words, key=len, reverse=True):
+                self.region_of.setdefault(w, name)
+                by_first.setdefault(w[0], []).append(w)
+        self.region_pattern = re.compile(r"(?<![a-z0-9])(?:" + "|".join(
+            re.escape(first) + "(?:" + "|".join(re.escape(w[1:]) for w in words) + ")"
+            for first, words in by_first.items()) + r")(?![a-z0-9])")
         study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
         lumbar = "|".join(re.escape(w) for w in sorted(grammar.regions["lumbar"], key=len, reverse=True))
         headings = "|".join(re.escape(w) for w in sorted(grammar.note_headings, key=len, reverse=True))
-        self.note_heading = re.compile(rf"(?:^|\n)[ \t]*(?:{headings})[ \t]*:", re.IGNORECASE)
+        # a heading at the start of a line, searched for in the text after a line break: a pattern that opens with a
+        # literal is searched for that character first, not tried at every position as "(?:^|\n)" is
+        self.note_heading = re.compile(rf"\n[ \t]*(?:{headings})[ \t]*:", re.IGNORECASE)
         self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
 
     def regions(self, text: str) -> frozenset[str]:
         """The spine regions ``text`` (lower case) names."""
-        return frozenset(m.lastgroup for m in self.region_pattern.finditer(text))
+        return frozenset(self.region_of[m[0]] for m in self.region_pattern.finditer(text))
 
     def region_heading(self, text: str) -> frozenset[str]:
         """The regions of a region heading ("LUMBAR SPINE:", "Thoracic:"), or an empty set."""
@@ -314,20 +325,23 @@ class LevelScoper:
                  regions: frozenset[str]) -> tuple[str, ...]:
         """The levels a whole-study statement of this document covers (see the module docstring); ``regions``
         are the regions the document names."""
-        text = doc_text(doc)
-        first_line = text.lstrip().split("\n", 1)[0]
         named = {m["level"] for m, label in zip(concepts.metas, concepts.labels) if label == "LEVEL"}
         if not named & set(LEVELS) and ("other" in named or regions) and not regions & LUMBAR_REGIONS:
             return ()  # a cervical or thoracic report: "the rest of the study is unremarkable" is not lumbar
         found = set(sections)
+        # T12-L1 named, a radiology report's sections, the thoracic or whole spine named: the text is searched
+        # further only when these do not settle T12-L1
+        if "T12-L1" in named or REPORT_SECTIONS & found or regions & T12_REGIONS:
+            return LEVELS
+        text = doc_text(doc)
         # an "Impression:" heading makes a radiology report unless the text is a clinical note ("Plan:", "HPI:")
-        note = self.note_heading.search(text) is not None
-        report = bool(REPORT_SECTIONS & found) or ("impression" in found and not note)
+        note = self.note_heading.search("\n" + text) is not None
         # an MRI title on the first line makes a report, not a note's "Imaging: MRI lumbar spine - unremarkable ..."
         # (a title states nothing: "Imaging of the lumbar spine has been largely benign." is a sentence)
-        title = self.title.search(first_line) and not note and not any(
+        first_line = text.lstrip().split("\n", 1)[0]
+        title = self.title.search(first_line) and not any(
             w in self.grammar.past_verbs or w in TITLE_VERBS for w in first_line.lower().split())
-        if "T12-L1" in named or report or regions & T12_REGIONS or title:
+        if ("impression" in found or title) and not note:
             return LEVELS
         return LEVELS[1:]
 
@@ -342,16 +356,29 @@ class LevelScoper:
             if nxt is not None and (nxt.kind == "LEVEL" or nxt.text in ("level", "levels")):
                 items[k] = Item(WORD, item.start, item.end, item.text, NO_META)
 
-    def groups(self, items: list[Item], heading_scope: bool) -> list[LevelGroup]:
-        """Level groups and scope markers of one sentence, in text order."""
+    def groups(self, items: list[Item], words: list[str], heading_scope: bool) -> list[LevelGroup]:
+        """Level groups and scope markers of one sentence, in text order; ``words`` are the sentence's
+        (:func:`sentence_words`)."""
         g = self.grammar
         groups: list[LevelGroup] = []
         current: list[str] = []
         cur_start = cur_end = -1
         pending_range = False
         gap_ok = True
+        markers: list[Item] = []  # the SCOPE items, read after the levels
         for item in items:
-            if item.kind == "LEVEL" and item.meta["level"] == "other":
+            kind = item.kind
+            if kind == WORD:
+                if current:  # (gap_ok is read only while a group is open)
+                    if item.text in g.range_connectors:
+                        pending_range = True
+                    elif item.text not in g.list_connectors:
+                        gap_ok = False
+            elif kind != "LEVEL":
+                if kind == "SCOPE":
+                    markers.append(item)
+                gap_ok = False
+            elif item.meta["level"] == "other":
                 # a level outside the table (L5-L6 with six lumbar vertebrae, T11-T12): it takes statements
                 # away from the levels around it, and they grade nothing
                 if current:
@@ -359,7 +386,7 @@ class LevelScoper:
                     current = []
                 groups.append(LevelGroup((), "explicit", item.start, item.end))
                 pending_range, gap_ok = False, True
-            elif item.kind == "LEVEL":
+            else:
                 named = item.meta.get("levels") or [item.meta["level"]]  # a vertebral range names several
                 if current and gap_ok:
                     if pending_range and self.order[named[0]] > self.order[current[-1]]:
@@ -371,21 +398,14 @@ class LevelScoper:
                         groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
                     current, cur_start, cur_end = list(named), item.start, item.end
                 pending_range, gap_ok = False, True
-            elif current and item.kind == WORD and item.text in g.range_connectors:
-                pending_range = True
-            elif current and item.kind == WORD and item.text in g.list_connectors:
-                continue
-            else:
-                gap_ok = False
         if current:
             groups.append(LevelGroup(tuple(current), "explicit", cur_start, cur_end))
-        if groups:
+        if groups and not self.group_modifiers.isdisjoint(words):  # (else no word beside a group changes it)
             starts = [item.start for item in items]
             groups = [self._surgical(self._directed(grp, items, starts), items, starts) for grp in groups]
         has_levels = bool(groups)
-        for item in items:
-            if item.kind != "SCOPE":
-                continue
+        every = False  # a marker of every level among them
+        for item in markers:
             if item.meta.get("weak") and (has_levels or heading_scope):
                 continue
             if item.meta["scope"] == "unspecified" and self._named_next(items, item, self.listed_marks):
@@ -395,15 +415,17 @@ class LevelScoper:
             restricted = "levels" in item.meta
             # "at several levels" names no level: what it holds stays unplaced
             levels = () if item.meta["scope"] == "unspecified" else tuple(item.meta.get("levels", LEVELS))
+            every = every or item.meta["scope"] == "all"
             groups.append(LevelGroup(levels, item.meta["scope"], item.start, item.end, restricted,
                                      bool(item.meta.get("region")), bool(item.meta.get("weak")),
                                      bool(item.meta.get("exception")),
                                      of_levels=any(w.rstrip("s") in g.spoken_level_nouns for w in item.text.split()),
                                      clause=bool(item.meta.get("clause"))))
-        if any(grp.kind == "all" for grp in groups):
+        if every:
             # "the foramina are otherwise patent at all levels": a location at every level (D2), not a clause
-            groups = [replace(grp, clause=False) for grp in groups]
-        groups.sort(key=lambda grp: grp.start)
+            groups = [replace(grp, clause=False) if grp.clause else grp for grp in groups]
+        if markers:  # (the groups of levels come in text order)
+            groups.sort(key=lambda grp: grp.start)
         return groups
 
     def same_level(self, items: list[Item]) -> tuple[int, int] | None:
@@ -505,7 +527,7 @@ class LevelScoper:
         clause_continues = False  # the sentence before ended with clause punctuation (";")
         next_span = 0
         text = doc_text(doc)
-        regions = [(m.start(), m.lastgroup) for m in self.region_pattern.finditer(text.lower())]
+        regions = [(m.start(), self.region_of[m[0]]) for m in self.region_pattern.finditer(text.lower())]
         region_starts = [start for start, _ in regions]
         for start, end in bounds:
             section = sections[end - 1]
@@ -547,7 +569,7 @@ class LevelScoper:
                 continue
             words, kinds = info.words, info.kinds
             if "LEVEL" in kinds or "SCOPE" in kinds:  # (else the sentence has no group)
-                info.groups = self.groups(items, heading is not None and self.level_scoped(words, line_groups))
+                info.groups = self.groups(items, words, heading is not None and self.level_scoped(words, line_groups))
             info.inherited = narrative or heading
             # the last of several levels a line has named in prose ("... at L4/5 ... L5/S1 shows ... No central
             # stenosis is reported."): a negative statement after them that names no level ("at both levels") and
