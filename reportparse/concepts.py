@@ -174,13 +174,13 @@ class RuleMatcher:
     171 token patterns were a sixth of the parse). Its patterns are first split
     (:func:`split_leading_predicates`), so that most open with an equality test of one attribute: a match can only
     start at a token with one of those values (followed by a token with a value that the next pattern tokens
-    accept, when they are plain tests up to one that must match: :func:`_next_values`), and reach as far as its tokens allow, a bounded number of tokens plus,
-    for a repeated token ("*", "+", "{2,}") that tests one attribute, any run of tokens with its values. At each
-    such start a small Matcher holding only the patterns that open with that token's values (made on first use)
-    runs on the tokens from the start to its reach, and the matches that begin at the start are kept: the same
-    matches as the whole-doc Matcher (tested). A pattern that opens otherwise, a callback or a greedy filter makes
-    the whole token Matcher run on the whole doc; a repeated token of another kind makes a reach end at the doc's
-    end.
+    accept, when they are plain tests up to one that must match: :func:`_next_values`), and reach as far as its
+    tokens allow, a bounded number of tokens plus, for a repeated token ("*", "+", "{2,}") that tests one
+    attribute, any run of tokens with its values. At each such start a small Matcher holding only the patterns that
+    open with that token's values (made on first use) runs on the tokens from the start to its reach, and the
+    matches that begin at the start are kept: the same matches as the whole-doc Matcher (tested). A pattern that
+    opens otherwise, a callback or a greedy filter makes the whole token Matcher run on the whole doc; a repeated
+    token of another kind makes a reach end at the doc's end.
 
     Reports repeat their phrases, so the matches of a window are kept by the window's tokens (their ORTH and NORM
     values) and the patterns that can start there, and looked up before the small Matcher runs, when every
