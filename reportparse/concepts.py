@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any
 
+import numpy
+
 from medspacy.common.medspacy_matcher import MedspacyMatcher
 from medspacy.target_matcher import TargetMatcher, TargetRule
 from spacy.language import Language
@@ -219,7 +221,8 @@ class RuleMatcher:
         self._openers: dict[tuple[int, int], list[tuple[int, int, list[dict[str, Any]]]]] = {}
         self._matchers: dict[tuple[tuple[int, int], ...], Matcher] = {}
         patterns = token_matcher._patterns
-        # (the plan's first tokens, ORTH and NORM values of a window) -> (key, length) of the matches at its start
+        # (the plan's first tokens, a window's values of :attr:`read` as bytes) -> (key, length) of the matches at its
+        # start
         self._windows: dict[tuple, list[tuple[int, int]]] | None = {} if all(
             token.keys() <= WINDOW_ATTRS for key in patterns for p in patterns[key] for token in p) else None
         if any(token_matcher._callbacks.get(key) or token_matcher._filter.get(key) for key in patterns):
@@ -259,19 +262,21 @@ class RuleMatcher:
                 self._openers.setdefault((col, h), []).append((rank, key, pattern))
         # the columns read per doc: the plan's, then those a window's memo key needs
         self.read = self.attrs + [attr for attr in ("ORTH", "NORM") if attr not in self.attrs]
-        self.window_columns = [self.read.index("ORTH"), self.read.index("NORM")]
 
     def starts_in(self, doc: Doc) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]:
         """Where a token pattern can match in ``doc`` (see the class docstring): (first token, end of its reach,
         the (column, value hash) first tokens of the patterns that can start there), in token order."""
         return self._plan(doc)[0]
 
-    def _plan(self, doc: Doc) -> tuple[list[tuple[int, int, tuple[tuple[int, int], ...]]], list[list[int]]]:
-        """:meth:`starts_in` and the doc's columns of :attr:`read`."""
+    def _plan(self, doc: Doc) -> tuple[list[tuple[int, int, tuple[tuple[int, int], ...]]], numpy.ndarray | None]:
+        """:meth:`starts_in` and the doc's values of :attr:`read` (a row per token; None for an empty doc)."""
         n = len(doc)
         if not n or not self.starts:
-            return [], []
-        columns = doc.to_array(self.read).reshape(n, -1).T.tolist()
+            return [], None
+        array = doc.to_array(self.read).reshape(n, -1)
+        # only the plan's columns become lists of Python ints (the hashes are 64-bit: an int object each, most of the
+        # plan's cost); a window's memo key is its rows of the array as bytes
+        columns = array[:, :len(self.attrs)].T.tolist()
         found: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         for col, (values, starts) in enumerate(zip(columns, self.starts)):
             for i in [i for i, value in enumerate(values) if value in starts]:
@@ -284,7 +289,7 @@ class RuleMatcher:
                     reach, keys = found.setdefault(i, (end, []))
                     found[i] = (max(reach, end), keys)
                     keys.append((col, values[i]))
-        return [(i, end, tuple(keys)) for i, (end, keys) in sorted(found.items())], columns
+        return [(i, end, tuple(keys)) for i, (end, keys) in sorted(found.items())], array
 
     @staticmethod
     def _reach(columns: list[list[int]], i: int, most: int, repeats: set[tuple[int, int]]) -> int:
@@ -321,13 +326,13 @@ class RuleMatcher:
             matches = list(self.token_matcher(doc))
         else:
             matches = []
-            plan, columns = self._plan(doc)
+            plan, array = self._plan(doc)
             windows = self._windows
             for i, end, keys in plan:
                 if windows is None:
                     found = self._at_start(keys, doc, i, end)
                 else:
-                    window = (keys, *[tuple(columns[c][i:end]) for c in self.window_columns])
+                    window = (keys, array[i:end].tobytes())  # (its ORTH and NORM values decide the plan's)
                     found = windows.get(window)
                     if found is None:
                         if len(windows) >= WINDOWS_KEPT:

@@ -79,8 +79,9 @@ class SentenceConText:
             rule = rule_map[strings[match_id]]
             lo, hi = self._scope(rule, start, end, *bounds[k])
             modifiers.setdefault(k, []).append(ConTextModifier(rule, start, end, None, lo, hi))
+        # prune_overlaps returns the matches in (start, end) order: each sentence's modifiers are in that order
         for k, mods in modifiers.items():
-            graph = ConTextGraph(targets=by_sentence[k], modifiers=sorted(mods, key=lambda m: m.modifier_span))
+            graph = ConTextGraph(targets=by_sentence[k], modifiers=mods)
             graph.update_scopes()
             graph.apply_modifiers()
             for target, modifier in graph.edges:
