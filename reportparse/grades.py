@@ -160,14 +160,13 @@ class GradeResolver(GrammarStage):
             if slot in unplaced and best >= remaining:
                 graded, slot_flags = [], {"unplaced"}
             if graded:
-                given = {f.grade for f, _ in graded}
-                grade = max(given)
-                if len(given) > 1:
-                    slot_flags.add("conflict")
+                grade = max([f.grade for f, _ in graded])
                 for f, ev in graded:
                     if f.grade == grade:
                         ev.used = True
                         slot_flags.update(KEPT_FLAGS.intersection(f.flags))
+                    else:
+                        slot_flags.add("conflict")  # the graded statements disagree
                 grades[level][slot] = grade
             elif not slot_flags:
                 slot_flags.add("ungraded")
