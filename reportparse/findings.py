@@ -495,11 +495,21 @@ class FindingAssembler:
         left is patent") give each severity the sides before it. A severity with no side of its own takes
         ``default_sides``.
         """
-        major = next((i.meta["major"] for i in seq if i.kind == "COMPARATOR"), None)
-        seq = [i for i in seq if i.kind in ("SEVERITY", "SIDE")]
-        sides_in_seq = [i.meta["side"] for i in seq if i.kind == "SIDE"]
-        if not any(i.kind == "SEVERITY" for i in seq):
-            return [(None, s) for s in (sides_in_seq or default_sides)], major
+        # one pass for the comparator and the severities and sides (a comprehension per question cost more)
+        major: str | None = None
+        graded = False
+        kept: list[Item] = []
+        for i in seq:
+            if i.kind == "SEVERITY":
+                kept.append(i)
+                graded = True
+            elif i.kind == "SIDE":
+                kept.append(i)
+            elif i.kind == "COMPARATOR" and major is None:
+                major = i.meta["major"]
+        seq = kept
+        if not graded:
+            return [(None, i.meta["side"]) for i in seq] or [(None, s) for s in default_sides], major
         pairs: list[tuple[Item | None, str]] = []
         if seq[0].kind == "SIDE" and seq[-1].kind == "SEVERITY":
             pending: list[str] = []
@@ -576,9 +586,8 @@ class FindingAssembler:
         """(slot, severity item, comparator-minor) triples for a core."""
         seq = core.left + core.predicate
         location = core.location
-        has_sides = bool(core.sides) or any(i.kind == "SIDE" for i in seq)
         if location is None:
-            if has_sides:
+            if core.sides or any(i.kind == "SIDE" for i in seq):
                 location = "foramen"
             elif negated and not core.severities():
                 if not any(i.meta.get("negated_generic", True) for i in core.spans if i.kind == "STENOSIS"):

@@ -103,11 +103,13 @@ class GradeResolver(GrammarStage):
                 named.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
         named.update(lvl for f in findings if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)
-        coverage = doc._.rp_coverage
+        coverage = doc_attr(doc, "rp_coverage")  # (set on every doc by the levels stage, whose sentences are read)
         # slots with a graded statement that no level holds: left-over and study fills would hide it
         unplaced = {f.slot for f in findings if f.rank == "none" and f.grade}
-        # per slot, the best rank any statement about it has and the statements of that rank, in their order (rule 1)
-        candidates: dict[tuple[str, str], tuple[int, list[tuple[Finding, Evidence]]]] = {}
+        # per slot, the best order of any statement about it and the statements of that order, as they come; the order
+        # is the rank (rule 1), then the present before the past (rule 2: in "previously severe, now mild" the current
+        # statement wins; past statements compete only where the rank has no current one)
+        candidates: dict[tuple[str, str], tuple[tuple[int, bool], list[tuple[Finding, Evidence]]]] = {}
         evidence: list[Evidence] = []
         text = doc_text(doc)
         quotes: dict[int, str] = {}  # the text of each sentence with findings
@@ -143,7 +145,7 @@ class GradeResolver(GrammarStage):
                               f.rank, f.flags)
                 evidence.append(ev)
                 if level:
-                    order = RANK_ORDER[f.rank]
+                    order = (RANK_ORDER[f.rank], "historical" in f.flags)
                     held = candidates.get((level, f.slot))
                     if held is None or order < held[0]:
                         candidates[level, f.slot] = (order, [(f, ev)])
@@ -152,22 +154,19 @@ class GradeResolver(GrammarStage):
         grades = {lvl: dict.fromkeys(LOCATIONS) for lvl in LEVELS}
         flags: dict[str, dict[str, tuple[str, ...]]] = {lvl: dict.fromkeys(LOCATIONS, ()) for lvl in LEVELS}
         remaining = RANK_ORDER["remaining"]
-        for (level, slot), (best, top) in candidates.items():
-            current = [(f, ev) for f, ev in top if "historical" not in f.flags]
-            top = current or top  # "previously severe, now mild": the current statement wins
+        for (level, slot), ((best, _), top) in candidates.items():
             graded = [(f, ev) for f, ev in top if f.grade is not None]
             slot_flags: set[str] = set()
             if slot in unplaced and best >= remaining:
                 graded, slot_flags = [], {"unplaced"}
             if graded:
-                given = {f.grade for f, _ in graded}
-                grade = max(given)
-                if len(given) > 1:
-                    slot_flags.add("conflict")
+                grade = max([f.grade for f, _ in graded])
                 for f, ev in graded:
                     if f.grade == grade:
                         ev.used = True
                         slot_flags.update(KEPT_FLAGS.intersection(f.flags))
+                    else:
+                        slot_flags.add("conflict")  # the graded statements disagree
                 grades[level][slot] = grade
             elif not slot_flags:
                 slot_flags.add("ungraded")
@@ -176,7 +175,8 @@ class GradeResolver(GrammarStage):
             if "conflict" in slot_flags:
                 for _, ev in graded:
                     ev.flags = tuple(sorted(set(ev.flags) | {"conflict"}))
-            flags[level][slot] = tuple(sorted(slot_flags))
+            if slot_flags:  # (the table holds no flags already)
+                flags[level][slot] = tuple(sorted(slot_flags))
         set_doc_attr(doc, "rp_result", ReportGrades(grades, flags, evidence))
         return doc
 
