@@ -103,7 +103,7 @@ class GradeResolver(GrammarStage):
                 named.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
         named.update(lvl for f in findings if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)
-        coverage = doc_attr(doc, "rp_coverage")  # (set on every doc by the levels stage, whose sentences are read)
+        coverage = doc._.rp_coverage
         # slots with a graded statement that no level holds: left-over and study fills would hide it
         unplaced = {f.slot for f in findings if f.rank == "none" and f.grade}
         # per slot, the best order of any statement about it and the statements of that order, as they come; the order
