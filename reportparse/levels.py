@@ -103,14 +103,15 @@ class LevelGroup:
 def sentence_words(items: list[Item]) -> list[str]:
     """The words of a sentence's items; after the parts of a hyphenated word that the tokenizer split, the word
     itself ("x", "-", "ray", "x-ray"), as the grammar's word lists spell it."""
-    words: list[str] = []
-    for item in items:
-        # a plain word is one token, with no whitespace in it (spaCy splits at every str.isspace character)
-        for w in (item.text,) if item.kind == WORD else item.text.split():
-            if len(words) >= 2 and words[-1] == "-" and words[-2].isalnum() and w.isalnum():
-                words += [w, f"{words[-2]}-{w}"]
-            else:
-                words.append(w)
+    # a plain word is one token, with no whitespace in it (spaCy splits at every str.isspace character): one split of
+    # the joined texts costs less than a loop over the items, and only the hyphens are then visited, left to right
+    words = " ".join([item.text for item in items]).split()
+    k = 0
+    while "-" in words[k + 1:-1]:  # a hyphen with a word before it and one after it
+        k = words.index("-", k + 1)
+        # the word before may be one joined at the hyphen before ("a - b - c" gives "a-b", not "a-b-c")
+        if words[k - 1].isalnum() and words[k + 1].isalnum():
+            words.insert(k + 2, f"{words[k - 1]}-{words[k + 1]}")
     return words
 
 
@@ -292,14 +293,16 @@ class LevelScoper:
         self.group_modifiers = grammar.above_words | grammar.below_words | grammar.surgery_words
         # the region words in the order they are tried (the regions', each region's longest first), each with its
         # region (the first that lists it), and one branch per first letter that opens with that letter: at a word
-        # start the pattern checks one letter per branch instead of entering a group per region
+        # start the pattern checks one letter per branch instead of entering a group per region. The pattern opens
+        # with the character before the word (see region_mentions), not with a look-behind: a pattern that opens
+        # with a character set is searched for that set first, not tried at every position
         self.region_of: dict[str, str] = {}
         by_first: dict[str, list[str]] = {}
         for name, words in grammar.regions.items():
             for w in sorted(words, key=len, reverse=True):
                 self.region_of.setdefault(w, name)
                 by_first.setdefault(w[0], []).append(w)
-        self.region_pattern = re.compile(r"(?<![a-z0-9])(?:" + "|".join(
+        self.region_pattern = re.compile(r"[^a-z0-9](" + "|".join(
             re.escape(first) + "(?:" + "|".join(re.escape(w[1:]) for w in words) + ")"
             for first, words in by_first.items()) + r")(?![a-z0-9])")
         study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
@@ -310,9 +313,15 @@ class LevelScoper:
         self.note_heading = re.compile(rf"\n[ \t]*(?:{headings})[ \t]*:", re.IGNORECASE)
         self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
 
+    def region_mentions(self, text: str) -> list[tuple[int, str]]:
+        """The offset and region of every region word in ``text`` (lower case)."""
+        # the space put before the text stands for its start; a match's start, the character before the word in
+        # that string, is the word's offset in the text
+        return [(m.start(), self.region_of[m[1]]) for m in self.region_pattern.finditer(" " + text)]
+
     def regions(self, text: str) -> frozenset[str]:
         """The spine regions ``text`` (lower case) names."""
-        return frozenset(self.region_of[m[0]] for m in self.region_pattern.finditer(text))
+        return frozenset([name for _, name in self.region_mentions(text)])
 
     def region_heading(self, text: str) -> frozenset[str]:
         """The regions of a region heading ("LUMBAR SPINE:", "Thoracic:"), or an empty set."""
@@ -527,7 +536,7 @@ class LevelScoper:
         clause_continues = False  # the sentence before ended with clause punctuation (";")
         next_span = 0
         text = doc_text(doc)
-        regions = [(m.start(), self.region_of[m[0]]) for m in self.region_pattern.finditer(text.lower())]
+        regions = self.region_mentions(text.lower())
         region_starts = [start for start, _ in regions]
         for start, end in bounds:
             section = sections[end - 1]
