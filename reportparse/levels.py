@@ -585,11 +585,11 @@ class LevelScoper:
             # does not continue a clause (after a semicolon) is about the study, not that level
             info.loose = narrative is not None and len(line_levels) > 1 and not clause_continues and not any(
                 w.rstrip("s") in self.grammar.spoken_level_nouns for w in words)
-            line_groups += sum(grp.kind == "explicit" for grp in info.groups)
-            if info.groups and (not kinds.isdisjoint(("STENOSIS", "LOCATION"))
-                                or not self.grammar.discussion_words.isdisjoint(words)):
-                # levels named with a finding, not for numbering ("the L5/S1 level is on image 36")
-                line_levels.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
+            if info.groups:  # (most sentences name no level: their bookkeeping is skipped)
+                line_groups += sum(grp.kind == "explicit" for grp in info.groups)
+                if not (kinds.isdisjoint(("STENOSIS", "LOCATION")) and self.grammar.discussion_words.isdisjoint(words)):
+                    # levels named with a finding, not for numbering ("the L5/S1 level is on image 36")
+                    line_levels.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
             clause_continues = bool(items) and items[-1].text in self.grammar.clause_punct
             same = None if self.grammar.same_level_words.isdisjoint(words) else self.same_level(items)
             if same is not None:
@@ -608,10 +608,11 @@ class LevelScoper:
                     again = replace(referent, kind="explicit", start=same[0], end=same[1], surgical=False)
                     info.groups = sorted([again, *(grp for grp in info.groups if not grp.weak)],
                                          key=lambda grp: grp.start)
-            info.heading = self.opens_with_group(items, info.groups)
-            # "At L4-5, the report said:" introduces the paragraph after it, across the blank line
-            lead_in = bool(info.groups) and items[-1].text == ":" and info.groups[-1].kind == "explicit"
-            if info.groups:
+            lead_in = False
+            if info.groups:  # (the same-level phrase may have made the first)
+                info.heading = self.opens_with_group(items, info.groups)
+                # "At L4-5, the report said:" introduces the paragraph after it, across the blank line
+                lead_in = items[-1].text == ":" and info.groups[-1].kind == "explicit"
                 if info.heading or lead_in:
                     heading, narrative = info.groups[-1], None
                 else:
