@@ -235,18 +235,17 @@ class TokenView:
     texts: list[str]
     lowers: list[str]
     spaces: list[bool]
-    newline_after: list[bool]  # the token's trailing whitespace holds a line break
     idx: list[int]
     sent_starts: set[int]
 
     @classmethod
     def of(cls, doc: Doc, bounds: list[tuple[int, int]]) -> "TokenView":
         texts, lowers, spaces, idx = token_columns(doc)
-        newline_after = [False] * len(texts)  # a token's trailing whitespace (spaCy) is one space at most
-        return cls(texts, lowers, spaces, newline_after, idx, {start for start, _ in bounds})
+        return cls(texts, lowers, spaces, idx, {start for start, _ in bounds})
 
     def starts_line(self, i: int) -> bool:
-        return i == 0 or "\n" in self.texts[i - 1] or self.newline_after[i - 1]
+        # a line break is a space token's: spaCy's trailing whitespace of a token is one space at most
+        return i == 0 or "\n" in self.texts[i - 1]
 
 
 def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> list[str | None]:
@@ -555,7 +554,7 @@ class LevelScoper:
             gap = texts[start - 1] if start > 0 and tokens.spaces[start - 1] else ""
             if gap.count("\n") >= 2 and not lead_in:
                 heading = None
-            if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
+            if "\n" in gap:
                 narrative = None
                 line_groups = 0
                 line_levels.clear()
