@@ -38,6 +38,7 @@ already grouped into :class:`Item` objects (a concept span or a single word) for
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 from spacy.language import Language
@@ -103,15 +104,20 @@ class LevelGroup:
 def sentence_words(items: list[Item]) -> list[str]:
     """The words of a sentence's items; after the parts of a hyphenated word that the tokenizer split, the word
     itself ("x", "-", "ray", "x-ray"), as the grammar's word lists spell it."""
-    words: list[str] = []
-    for item in items:
-        # a plain word is one token, with no whitespace in it (spaCy splits at every str.isspace character)
-        for w in (item.text,) if item.kind == WORD else item.text.split():
-            if len(words) >= 2 and words[-1] == "-" and words[-2].isalnum() and w.isalnum():
-                words += [w, f"{words[-2]}-{w}"]
-            else:
-                words.append(w)
+    # a plain word is one token, with no whitespace in it (spaCy splits at every str.isspace character): one split of
+    # the joined texts costs less than a loop over the items, and only the hyphens are then visited, left to right
+    words = " ".join([item.text for item in items]).split()
+    k = 0
+    while "-" in words[k + 1:-1]:  # a hyphen with a word before it and one after it
+        k = words.index("-", k + 1)
+        # the word before may be one joined at the hyphen before ("a - b - c" gives "a-b", not "a-b-c")
+        if words[k - 1].isalnum() and words[k + 1].isalnum():
+            words.insert(k + 2, f"{words[k - 1]}-{words[k + 1]}")
     return words
+
+
+#: An item's kind (``map`` with it makes a sentence's kinds for less than a comprehension does).
+ITEM_KIND = attrgetter("kind")
 
 
 @dataclass(slots=True)
@@ -147,7 +153,7 @@ class SentenceInfo:
         """The kinds of the sentence's items (``WORD`` and concept categories), made on first use as :attr:`words`
         is: the stages test it before they look for an item of one kind."""
         if self._kinds is None:
-            self._kinds = frozenset([item.kind for item in self.items])
+            self._kinds = frozenset(map(ITEM_KIND, self.items))
         return self._kinds
 
     @property
@@ -169,7 +175,10 @@ class ConceptSpans:
     @classmethod
     def of(cls, doc: Doc) -> "ConceptSpans":
         spans, rules = concept_spans(doc)
-        order = sorted(range(len(spans)), key=lambda k: (spans[k].start, -spans[k].end))
+        # the order by start, then longest first, as one int per span (a tuple per span cost more to make and compare)
+        width = len(doc) + 1
+        keys = [span.start * width - span.end for span in spans]
+        order = sorted(range(len(spans)), key=keys.__getitem__)
         return cls([spans[k].start for k in order], [spans[k].end for k in order],
                    [rules[k].category for k in order], [rules[k].metadata or NO_META for k in order],
                    [spans[k] for k in order])
@@ -226,18 +235,17 @@ class TokenView:
     texts: list[str]
     lowers: list[str]
     spaces: list[bool]
-    newline_after: list[bool]  # the token's trailing whitespace holds a line break
     idx: list[int]
     sent_starts: set[int]
 
     @classmethod
     def of(cls, doc: Doc, bounds: list[tuple[int, int]]) -> "TokenView":
         texts, lowers, spaces, idx = token_columns(doc)
-        newline_after = [False] * len(texts)  # a token's trailing whitespace (spaCy) is one space at most
-        return cls(texts, lowers, spaces, newline_after, idx, {start for start, _ in bounds})
+        return cls(texts, lowers, spaces, idx, {start for start, _ in bounds})
 
     def starts_line(self, i: int) -> bool:
-        return i == 0 or "\n" in self.texts[i - 1] or self.newline_after[i - 1]
+        # a line break is a space token's: spaCy's trailing whitespace of a token is one space at most
+        return i == 0 or "\n" in self.texts[i - 1]
 
 
 def token_sections(doc: Doc, excluded: frozenset[str], tokens: TokenView) -> list[str | None]:
@@ -292,14 +300,16 @@ class LevelScoper:
         self.group_modifiers = grammar.above_words | grammar.below_words | grammar.surgery_words
         # the region words in the order they are tried (the regions', each region's longest first), each with its
         # region (the first that lists it), and one branch per first letter that opens with that letter: at a word
-        # start the pattern checks one letter per branch instead of entering a group per region
+        # start the pattern checks one letter per branch instead of entering a group per region. The pattern opens
+        # with the character before the word (see region_mentions), not with a look-behind: a pattern that opens
+        # with a character set is searched for that set first, not tried at every position
         self.region_of: dict[str, str] = {}
         by_first: dict[str, list[str]] = {}
         for name, words in grammar.regions.items():
             for w in sorted(words, key=len, reverse=True):
                 self.region_of.setdefault(w, name)
                 by_first.setdefault(w[0], []).append(w)
-        self.region_pattern = re.compile(r"(?<![a-z0-9])(?:" + "|".join(
+        self.region_pattern = re.compile(r"[^a-z0-9](" + "|".join(
             re.escape(first) + "(?:" + "|".join(re.escape(w[1:]) for w in words) + ")"
             for first, words in by_first.items()) + r")(?![a-z0-9])")
         study = "|".join(re.escape(w) for w in sorted(grammar.study_words, key=len, reverse=True))
@@ -310,9 +320,15 @@ class LevelScoper:
         self.note_heading = re.compile(rf"\n[ \t]*(?:{headings})[ \t]*:", re.IGNORECASE)
         self.title = re.compile(rf"^\W*(?:[a-z ]{{0,20}}:\s*)?(?:{study})\b[^\n]{{0,40}}(?:{lumbar})", re.IGNORECASE)
 
+    def region_mentions(self, text: str) -> list[tuple[int, str]]:
+        """The offset and region of every region word in ``text`` (lower case)."""
+        # the space put before the text stands for its start; a match's start, the character before the word in
+        # that string, is the word's offset in the text
+        return [(m.start(), self.region_of[m[1]]) for m in self.region_pattern.finditer(" " + text)]
+
     def regions(self, text: str) -> frozenset[str]:
         """The spine regions ``text`` (lower case) names."""
-        return frozenset(self.region_of[m[0]] for m in self.region_pattern.finditer(text))
+        return frozenset([name for _, name in self.region_mentions(text)])
 
     def region_heading(self, text: str) -> frozenset[str]:
         """The regions of a region heading ("LUMBAR SPINE:", "Thoracic:"), or an empty set."""
@@ -527,7 +543,7 @@ class LevelScoper:
         clause_continues = False  # the sentence before ended with clause punctuation (";")
         next_span = 0
         text = doc_text(doc)
-        regions = [(m.start(), self.region_of[m[0]]) for m in self.region_pattern.finditer(text.lower())]
+        regions = self.region_mentions(text.lower())
         region_starts = [start for start, _ in regions]
         for start, end in bounds:
             section = sections[end - 1]
@@ -538,7 +554,7 @@ class LevelScoper:
             gap = texts[start - 1] if start > 0 and tokens.spaces[start - 1] else ""
             if gap.count("\n") >= 2 and not lead_in:
                 heading = None
-            if "\n" in gap or (start > 0 and tokens.newline_after[start - 1]):
+            if "\n" in gap:
                 narrative = None
                 line_groups = 0
                 line_levels.clear()
@@ -576,11 +592,11 @@ class LevelScoper:
             # does not continue a clause (after a semicolon) is about the study, not that level
             info.loose = narrative is not None and len(line_levels) > 1 and not clause_continues and not any(
                 w.rstrip("s") in self.grammar.spoken_level_nouns for w in words)
-            line_groups += sum(grp.kind == "explicit" for grp in info.groups)
-            if info.groups and (not kinds.isdisjoint(("STENOSIS", "LOCATION"))
-                                or not self.grammar.discussion_words.isdisjoint(words)):
-                # levels named with a finding, not for numbering ("the L5/S1 level is on image 36")
-                line_levels.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
+            if info.groups:  # (most sentences name no level: their bookkeeping is skipped)
+                line_groups += sum(grp.kind == "explicit" for grp in info.groups)
+                if not (kinds.isdisjoint(("STENOSIS", "LOCATION")) and self.grammar.discussion_words.isdisjoint(words)):
+                    # levels named with a finding, not for numbering ("the L5/S1 level is on image 36")
+                    line_levels.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
             clause_continues = bool(items) and items[-1].text in self.grammar.clause_punct
             same = None if self.grammar.same_level_words.isdisjoint(words) else self.same_level(items)
             if same is not None:
@@ -599,10 +615,11 @@ class LevelScoper:
                     again = replace(referent, kind="explicit", start=same[0], end=same[1], surgical=False)
                     info.groups = sorted([again, *(grp for grp in info.groups if not grp.weak)],
                                          key=lambda grp: grp.start)
-            info.heading = self.opens_with_group(items, info.groups)
-            # "At L4-5, the report said:" introduces the paragraph after it, across the blank line
-            lead_in = bool(info.groups) and items[-1].text == ":" and info.groups[-1].kind == "explicit"
-            if info.groups:
+            lead_in = False
+            if info.groups:  # (the same-level phrase may have made the first)
+                info.heading = self.opens_with_group(items, info.groups)
+                # "At L4-5, the report said:" introduces the paragraph after it, across the blank line
+                lead_in = items[-1].text == ":" and info.groups[-1].kind == "explicit"
                 if info.heading or lead_in:
                     heading, narrative = info.groups[-1], None
                 else:

@@ -1,0 +1,38 @@
+"""``reportparse.levels``: the words of a sentence and the region words of a text, read by the level scoping."""
+
+import pytest
+
+from reportparse.levels import NO_META, WORD, Item, sentence_words
+from reportparse.pipeline import default_pipeline
+
+
+def words_of(*texts: str) -> list[str]:
+    """:func:`sentence_words` of items with these texts (a text with a space is a concept span, the rest words)."""
+    return sentence_words([Item("LEVEL" if " " in text else WORD, k, k + 1, text, NO_META)
+                           for k, text in enumerate(texts)])
+
+
+@pytest.mark.parametrize("texts, expected", [
+    (("x", "-", "ray", "film"), ["x", "-", "ray", "x-ray", "film"]),
+    (("at", "l4 - 5", "and"), ["at", "l4", "-", "5", "l4-5", "and"]),  # the words of a concept span
+    (("a", "-", "b", "-", "c"), ["a", "-", "b", "a-b", "-", "c"]),  # "a-b" is no word to join "c" to
+    (("-", "a", "-"), ["-", "a", "-"]),  # a hyphen with no word before it or after it
+    (("a", "-", "-", "b"), ["a", "-", "-", "b"]),
+    (("a", ",", "-", "b"), ["a", ",", "-", "b"]),
+    ((), []),
+])
+def test_sentence_words_join_hyphenated_words(texts, expected):
+    assert words_of(*texts) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("lumbar spine", [(0, "lumbar")]),  # at the start of the text
+    ("mri of the c-spine and l-spine", [(11, "cervical"), (23, "lumbar")]),
+    ("no thoracolumbar junction", [(3, "thoracolumbar")]),
+    ("lumbarx, xlumbar, lumbar2 and neck", [(30, "cervical")]),  # whole words only
+    ("", []),
+])
+def test_region_mentions_give_offsets_into_the_text(text, expected):
+    scoper = default_pipeline().get_pipe("reportparse_levels")
+    assert scoper.region_mentions(text) == expected
+    assert scoper.regions(text) == frozenset(region for _, region in expected)
