@@ -130,7 +130,6 @@ class Lexicon:
         words = "|".join(re.escape(s) for s in wordy)
         sacral = "|".join(re.escape(s) for s in g.sacral_one_spellings)
         # "Th12/L1", "D12-L1": the thoracic (dorsal) vertebrae as European and Indian reports spell them
-        vertebra = r"(?P<r1>Th|D|[CTLS])-?(?P<n1>\d{1,2})"
         full = r"(?P<r2>Th|D|[CTLS])(?:-|\s)?(?P<n2>\d{1,2})"
         glued = r"(?P<r3>[CTLS])-?(?P<n3>\d{1,2})"  # "L3L4", "L4 L5": the second vertebra in full
         second = rf"(?:{full}|(?P<s1>{sacral})(?![a-z])|(?P<b2>\d{{1,2}}))"
@@ -138,10 +137,16 @@ class Lexicon:
         # ("L4 5 mm" is a measurement); a word separator glued to both vertebrae ("T-12toL1") needs the letters
         units = "|".join(re.escape(u) for u in g.measurement_units)
         spaced = rf"\s+(?P<b3>\d{{1,2}})(?![0-9]|[.,]\d|\s*(?:{units})(?![a-z]))"
+        # The pair (a scan of every report) and the lettered spoken levels are compiled case-sensitive and open with a
+        # plain class of their first letter as IGNORECASE matches it ("\u017f", the long s, is an s to it), the rest
+        # in (?i:...): re then scans for that letter in one loop instead of trying the pattern at each position of
+        # the text (an opening look-behind or case-insensitive letter keeps it from that); the word-start test
+        # follows the letter as a look-behind over two characters. The same matches in two thirds of the time.
         self.pair = re.compile(
-            rf"(?<![A-Za-z0-9]){vertebra}(?:(?:\s*(?:{symbols})\s*|\s+(?:{words})\s+){second}"
+            r"(?P<r1>[CDLSTcdlst\u017f](?<!(?i:[A-Za-z0-9]).)(?:(?<=[Tt])(?i:h))?)"  # Th|D|[CTLS] at a word start
+            rf"(?i:-?(?P<n1>\d{{1,2}})(?:(?:\s*(?:{symbols})\s*|\s+(?:{words})\s+){second}"
             rf"|(?:{words})(?P<r4>[CTLS])-?(?P<n4>\d{{1,2}})|{spaced}"
-            rf"|\s?(?:{glued}|(?P<s1b>{sacral})(?![a-z])))(?![0-9])(?![a-z]{{2}})", re.IGNORECASE)
+            rf"|\s?(?:{glued}|(?P<s1b>{sacral})(?![a-z])))(?![0-9])(?![a-z]{{2}}))")
         # "the 4th and 5th lumbar vertebrae", "between the fourth and fifth lumbar": a pair of ordinals
         ordinal = r"(?:1st|2nd|3rd|[45]th|first|second|third|fourth|fifth)"
         # each pattern below opens with a look-ahead for the characters its matches can start with: the scan then
@@ -156,9 +161,9 @@ class Lexicon:
             rf"(?!\s*(?:{symbols}|{words})\s*[CTLS]?\d))"
             rf"|(?:(?<![A-Za-z0-9])(?P<b>[CTLS]-?\d{{1,2}})\s+(?:[a-z]+\s+)?(?:{listhesis})\b))", re.IGNORECASE)
         number = "|".join(g.spoken_numbers)
-        self.spoken_lettered = re.compile(
-            rf"(?<![A-Za-z0-9'])(?P<r1>[CTLS])[- ]?(?P<w1>{number})(?:\s*(?:{symbols})\s*|\s+(?:{words})\s+|\s+)"
-            rf"(?:(?P<r2>[CTLS])[- ]?)?(?P<w2>{number})(?![a-z])", re.IGNORECASE)
+        self.spoken_lettered = re.compile(  # (opening as the pair's above)
+            rf"(?P<r1>[CLSTclst\u017f])(?<!(?i:[A-Za-z0-9']).)(?i:[- ]?(?P<w1>{number})"
+            rf"(?:\s*(?:{symbols})\s*|\s+(?:{words})\s+|\s+)(?:(?P<r2>[CTLS])[- ]?)?(?P<w2>{number})(?![a-z]))")
         nouns = "|".join(re.escape(w) for w in g.spoken_level_nouns)
         self.spoken_bare = re.compile(
             rf"(?<![a-z])(?:(?P<w1>{number})[ -](?P<w2>{number})(?=\s+(?:{nouns})(?![a-z]))"

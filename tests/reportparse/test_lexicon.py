@@ -1,6 +1,8 @@
 """The spelling-tolerant lexicon: level spellings of real dictation, vertebral ranges, other spine regions and
 bounded typo matching of key words (with the words it must not touch)."""
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -231,3 +233,18 @@ def test_word_memos_are_bounded_and_keep_correcting(monkeypatch):
         assert len(lexicon._plain) <= 4 + len(doc) and len(lexicon._fixes) <= 4 + len(doc)
     assert [t.norm_ for t in doc if t.text == "foraminl"] == ["foraminal"]
     assert graded("L4-5: moderate foraminl stenosis.") == {"L4-L5": {"scs": None, "rfs": 2, "lfs": 2}}
+
+
+
+@pytest.mark.parametrize("name, letters, before, tail", [("pair", "Th|D|[CTLS]", "[A-Za-z0-9]", "4-5"),
+                                                         ("spoken_lettered", "[CTLS]", "[A-Za-z0-9']", " five six")])
+def test_spelt_out_openings_match_as_ignorecase_would(name, letters, before, tail):
+    """The pair and lettered spoken patterns spell their opening letters and word-start test out case-sensitively
+    for a fast scan (see ``Lexicon.__init__``): for every character, they open with it, and after it, just where
+    the case-insensitive forms would (every character that IGNORECASE folds onto an ASCII letter is in the BMP)."""
+    pattern = getattr(default_pipeline().get_pipe("reportparse_lexicon"), name)
+    for char in map(chr, range(0x10000)):
+        for opening in (char, char + "h"):
+            assert bool(pattern.match(opening + tail)) == bool(re.fullmatch(letters, opening, re.IGNORECASE)), opening
+        after = pattern.search(char + "L" + tail)
+        assert (after is not None and after.start() == 1) == (re.fullmatch(before, char, re.IGNORECASE) is None), char
