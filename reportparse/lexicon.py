@@ -185,10 +185,12 @@ class Lexicon:
         self.guards = {self.compact: re.compile(r"l[1-4][2-5]"),
                        self.fifth_lumbar: re.compile(rf"(?:{fifth_lower})\s*(?:{symbols_lower})"),
                        self.spoken_bare: re.compile(rf"(?:{number_lower})[ -](?:{number_lower})")}
-        # the key words by first letter (a typo keeps it), each with its distance limit, in the grammar's order
-        self._typo_targets: dict[str, list[tuple[str, int]]] = {}
+        # the key words by first letter (a typo keeps it), each with its distance limit and its letters, in the
+        # grammar's order
+        self._typo_targets: dict[str, list[tuple[str, int, frozenset[str]]]] = {}
         for target in g.typo_targets:
-            self._typo_targets.setdefault(target[0], []).append((target, 1 if len(target) <= 7 else 2))
+            self._typo_targets.setdefault(target[0], []).append((target, 1 if len(target) <= 7 else 2,
+                                                                 frozenset(target)))
         self._rules: dict[tuple[str, ...], TargetRule] = {}
         self._fixes: dict[str, str | None] = {}
         self._plain: set[str] = set()  # token texts met before that keep their norm (see __call__)
@@ -330,7 +332,12 @@ class Lexicon:
         if len(word) < g.typo_min_length or word in self.known or not word.isalpha():
             return None
         best, best_d = None, 3
-        for target, limit in self._typo_targets.get(word[0], ()):
+        letters = set(word)
+        for target, limit, target_letters in self._typo_targets.get(word[0], ()):
+            # each letter of one word that the other lacks takes an edit of its own (a transposition moves letters
+            # only): more of them than the limit rule the key word out at a fraction of the distance table's cost
+            if len(letters - target_letters) > limit or len(target_letters - letters) > limit:
+                continue
             d = osa_distance(word, target, limit)
             if d <= limit and d < best_d:
                 best, best_d = target, d

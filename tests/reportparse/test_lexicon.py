@@ -138,6 +138,29 @@ def test_osa_distance_counts_a_transposition_as_one_edit() -> None:
     assert osa_distance("abc", "xyzabc", 1) == 2  # capped at limit + 1
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_typo_is_corrected_to_the_nearest_key_word(data) -> None:
+    """A typo (here up to three edits of a key word after its first letter) is corrected to the first key word, in
+    the grammar's order, at the least distance within its limit: the letter bound of ``Lexicon._closest`` skips the
+    distance of no key word within reach."""
+    lexicon = default_pipeline().get_pipe("reportparse_lexicon")
+    grammar = lexicon.grammar
+    word = data.draw(st.sampled_from(grammar.typo_targets))
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(1, len(word) - 1))
+        letter = data.draw(st.sampled_from("abcdeilnorstuyz"))
+        word = data.draw(st.sampled_from([word[:i] + letter + word[i:], word[:i] + word[i + 1:],
+                                          word[:i] + letter + word[i + 1:], word[:i] + word[i + 1:i + 2] + word[i]
+                                          + word[i + 2:]]))
+    if len(word) < grammar.typo_min_length or word in lexicon.known:
+        return
+    within = [(osa_distance(word, key, limit), key) for key in grammar.typo_targets if key[0] == word[0]
+              for limit in [1 if len(key) <= 7 else 2] if osa_distance(word, key, limit) <= limit]
+    nearest = min((d for d, _ in within), default=None)
+    assert lexicon._closest(word) == next((key for d, key in within if d == nearest), None)
+
+
 @pytest.mark.parametrize("text, level", [
     ("Between the fourth and fifth lumbar vertebrae the canal is moderately narrowed.", "L4-L5"),
     ("At the 2nd and 3rd lumbar levels the central canal is moderately narrowed.", "L2-L3"),
