@@ -62,21 +62,21 @@ def token_columns(doc: Doc) -> tuple[list[str], list[str], list[bool], list[int]
     columns = doc_attr(doc, "rp_tokens")
     if columns is None:
         orth, idx, space = doc.to_array([ORTH, IDX, IS_SPACE]).T.tolist()
-        try:
-            texts, lowers = [_TEXTS[h] for h in orth], [_LOWERS[h] for h in orth]
+        try:  # (map over the bound look-ups: no comprehension step per token)
+            texts, lowers = list(map(_TEXTS.__getitem__, orth)), list(map(_LOWERS.__getitem__, orth))
         except KeyError:  # a word not met before: only the words not met before are read and kept
-            # (storing every word of the doc again cost more than the look-ups); a word met before is read from the
-            # cache, else from the vocabulary: another thread may empty the cache meanwhile
+            # (storing every word of the doc again cost more than the look-ups); a word missing from either cache is
+            # read from the vocabulary: another thread may empty the caches meanwhile
             strings = doc.vocab.strings
             if len(_TEXTS) > WORDS_KEPT:
                 _TEXTS.clear()
                 _LOWERS.clear()
-            unseen = {h: strings[h] for h in orth if h not in _TEXTS}
-            _TEXTS.update(unseen)
-            _LOWERS.update({h: text.lower() for h, text in unseen.items()})
-            texts = [_TEXTS.get(h) or strings[h] for h in orth]
-            lowers = [text.lower() for text in texts]  # spaCy's LOWER is str.lower() of the text
-        columns = (texts, lowers, [flag == 1 for flag in space], idx)
+            texts, lowers = list(map(_TEXTS.get, orth)), list(map(_LOWERS.get, orth))
+            for i in [i for i, (text, lower) in enumerate(zip(texts, lowers)) if text is None or lower is None]:
+                h = orth[i]
+                texts[i] = _TEXTS[h] = strings[h]
+                lowers[i] = _LOWERS[h] = texts[i].lower()  # spaCy's LOWER is str.lower() of the text
+        columns = (texts, lowers, list(map(bool, space)), idx)  # (IS_SPACE is 0 or 1)
         set_doc_attr(doc, "rp_tokens", columns)
     return columns
 
