@@ -397,7 +397,9 @@ class FindingAssembler:
 
     def _predicate(self, core: Core, cores_by_first: dict[int, Core], items: list[Item], owned: dict[int, Core],
                    core_starts: set[int]) -> Core | None:
-        """Scan the predicate after a core. Returns a stenosis-only core absorbed as the predicate head."""
+        """Scan the predicate after a core. Returns a stenosis-only core absorbed as the predicate head.
+        ``cores_by_first`` holds the cores not absorbed so far by their first item; only those after ``core`` are
+        looked up (the scan starts after it)."""
         g = self.g
         k = core.last + 1
         found: list[Item] = []
@@ -991,16 +993,15 @@ class FindingAssembler:
             self._left(core, items, taken)
         owned = {k: core for core in cores for k in range(core.left_first, core.first)}
         core_starts = {items[c.first].start for c in cores}
+        # the cores not absorbed as a predicate head, by first item: a predicate looks up only cores after its own
         by_first = {c.first: c for c in cores}
-        absorbed: set[int] = set()
         for core in cores:
-            if core.first in absorbed:
+            if core.first not in by_first:
                 continue
-            rest = {k: c for k, c in by_first.items() if k > core.last and k not in absorbed}
-            head = self._predicate(core, rest, items, owned, core_starts)
+            head = self._predicate(core, by_first, items, owned, core_starts)
             if head is not None:
-                absorbed.add(head.first)
-        cores = [c for c in cores if c.first not in absorbed]
+                del by_first[head.first]
+        cores = list(by_first.values())
         self._coordinate(cores, items)
         # (cores are in item order; a severity that repeats a phrase is one more)
         copies = self._elliptical_severities(cores, items) if "SEVERITY" in info.kinds else []
