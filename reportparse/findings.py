@@ -380,13 +380,15 @@ class FindingAssembler:
             return True
         return k > 0 and items[k - 1].kind == WORD and items[k - 1].text in g.past_markers
 
-    def _predicate_ok(self, items: list[Item], k: int, core_starts: set[int]) -> bool:
-        """A predicate severity must not modify a following noun ("moderate facet arthropathy")."""
+    def _predicate_ok(self, items: list[Item], k: int, cores_by_first: dict[int, Core]) -> bool:
+        """A predicate severity must not modify a following noun ("moderate facet arthropathy"). ``cores_by_first``
+        is that of :meth:`_predicate`: it holds every core after the one whose predicate this is."""
         g = self.g
-        for item in items[k + 1:]:
+        for j in range(k + 1, len(items)):
+            item = items[j]
             if item.kind in ("SIDE", "COMPARATOR", "SEVERITY"):
                 continue
-            if item.start in core_starts:
+            if j in cores_by_first:
                 return False
             if item.kind == WORD:
                 # "patent following decompression", "narrowed by a bulge": a preposition ends the predicate
@@ -395,8 +397,8 @@ class FindingAssembler:
             return item.kind in ("LEVEL", "SCOPE")
         return True
 
-    def _predicate(self, core: Core, cores_by_first: dict[int, Core], items: list[Item], owned: dict[int, Core],
-                   core_starts: set[int]) -> Core | None:
+    def _predicate(self, core: Core, cores_by_first: dict[int, Core], items: list[Item], owned: dict[int, Core]
+                   ) -> Core | None:
         """Scan the predicate after a core. Returns a stenosis-only core absorbed as the predicate head.
         ``cores_by_first`` holds the cores not absorbed so far by their first item; only those after ``core`` are
         looked up (the scan starts after it)."""
@@ -430,7 +432,7 @@ class FindingAssembler:
                     continue
                 break
             if item.kind == "SEVERITY":
-                if not self._predicate_ok(items, k, core_starts):
+                if not self._predicate_ok(items, k, cores_by_first):
                     break
                 if not self._superseded(items, k):
                     found.append(item)
@@ -992,13 +994,12 @@ class FindingAssembler:
         for core in cores:
             self._left(core, items, taken)
         owned = {k: core for core in cores for k in range(core.left_first, core.first)}
-        core_starts = {items[c.first].start for c in cores}
         # the cores not absorbed as a predicate head, by first item: a predicate looks up only cores after its own
         by_first = {c.first: c for c in cores}
         for core in cores:
             if core.first not in by_first:
                 continue
-            head = self._predicate(core, by_first, items, owned, core_starts)
+            head = self._predicate(core, by_first, items, owned)
             if head is not None:
                 del by_first[head.first]
         cores = list(by_first.values())
