@@ -755,6 +755,9 @@ class FindingAssembler:
             return False  # no standalone severity ("unremarkable") or normal marker ("no other abnormality")
         if not kinds <= LEVEL_NORMAL_KINDS:
             return False  # a concept of another kind (a location, a distractor): the scan below would stop there too
+        group = info.groups[-1] if info.groups else info.inherited
+        if group is None:
+            return False  # no level for the statement to be about (the scan below cannot give one)
         standalone = False
         items = info.items
         # a lead-in of plain words ended by a colon, a comma, a quotation mark or a reporting verb before the levels
@@ -790,8 +793,7 @@ class FindingAssembler:
                 continue
             else:
                 return False
-        group = info.groups[-1] if info.groups else info.inherited
-        if not standalone or group is None:
+        if not standalone:
             return False
         if info.groups and all(grp.weak for grp in info.groups) and any(
                 w in g.blocking_words for w in sentence_words(items)):
@@ -843,10 +845,10 @@ class FindingAssembler:
         marker such as "otherwise" only where the sentence names a study, see :meth:`LevelScoper.level_scoped`).
         Its findings go to ``out``; returns the sentence before the clause, or None when the last clause is no such
         statement."""
+        if not info.groups and "SCOPE" not in info.kinds:
+            return None  # no level for a clause to be about (tested first: no look through the words)
         if CLAUSE_BREAKS.isdisjoint(words) and self.g.clause_punct.isdisjoint(words):
             return None  # no clause break (a break is a word of the sentence)
-        if not info.groups and "SCOPE" not in info.kinds:
-            return None  # no level for a clause to be about
         items = info.items
         # the last clause break, or one of the two before it when quotation marks end the sentence ('..., and
         # everything else is "unremarkable".')
