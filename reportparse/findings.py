@@ -1006,8 +1006,8 @@ class FindingAssembler:
                 del by_first[head.first]
         cores = list(by_first.values())
         self._coordinate(cores, items)
-        # (cores are in item order; a severity that repeats a phrase is one more)
-        copies = self._elliptical_severities(cores, items) if "SEVERITY" in info.kinds else []
+        # (cores are in item order; a severity that repeats a phrase is one more: it names a level or follows one)
+        copies = self._elliptical_severities(cores, items) if "SEVERITY" in info.kinds and "LEVEL" in info.kinds else []
         if copies:
             cores = sorted(cores + copies, key=lambda c: c.first)
         for core in cores:
