@@ -380,13 +380,15 @@ class FindingAssembler:
             return True
         return k > 0 and items[k - 1].kind == WORD and items[k - 1].text in g.past_markers
 
-    def _predicate_ok(self, items: list[Item], k: int, core_starts: set[int]) -> bool:
-        """A predicate severity must not modify a following noun ("moderate facet arthropathy")."""
+    def _predicate_ok(self, items: list[Item], k: int, cores_by_first: dict[int, Core]) -> bool:
+        """A predicate severity must not modify a following noun ("moderate facet arthropathy"). ``cores_by_first``
+        is that of :meth:`_predicate`: it holds every core after the one whose predicate this is."""
         g = self.g
-        for item in items[k + 1:]:
+        for j in range(k + 1, len(items)):
+            item = items[j]
             if item.kind in ("SIDE", "COMPARATOR", "SEVERITY"):
                 continue
-            if item.start in core_starts:
+            if j in cores_by_first:
                 return False
             if item.kind == WORD:
                 # "patent following decompression", "narrowed by a bulge": a preposition ends the predicate
@@ -395,9 +397,11 @@ class FindingAssembler:
             return item.kind in ("LEVEL", "SCOPE")
         return True
 
-    def _predicate(self, core: Core, cores_by_first: dict[int, Core], items: list[Item], owned: dict[int, Core],
-                   core_starts: set[int]) -> Core | None:
-        """Scan the predicate after a core. Returns a stenosis-only core absorbed as the predicate head."""
+    def _predicate(self, core: Core, cores_by_first: dict[int, Core], items: list[Item], owned: dict[int, Core]
+                   ) -> Core | None:
+        """Scan the predicate after a core. Returns a stenosis-only core absorbed as the predicate head.
+        ``cores_by_first`` holds the cores not absorbed so far by their first item; only those after ``core`` are
+        looked up (the scan starts after it)."""
         g = self.g
         k = core.last + 1
         found: list[Item] = []
@@ -428,7 +432,7 @@ class FindingAssembler:
                     continue
                 break
             if item.kind == "SEVERITY":
-                if not self._predicate_ok(items, k, core_starts):
+                if not self._predicate_ok(items, k, cores_by_first):
                     break
                 if not self._superseded(items, k):
                     found.append(item)
@@ -751,6 +755,9 @@ class FindingAssembler:
             return False  # no standalone severity ("unremarkable") or normal marker ("no other abnormality")
         if not kinds <= LEVEL_NORMAL_KINDS:
             return False  # a concept of another kind (a location, a distractor): the scan below would stop there too
+        group = info.groups[-1] if info.groups else info.inherited
+        if group is None:
+            return False  # no level for the statement to be about (the scan below cannot give one)
         standalone = False
         items = info.items
         # a lead-in of plain words ended by a colon, a comma, a quotation mark or a reporting verb before the levels
@@ -786,8 +793,7 @@ class FindingAssembler:
                 continue
             else:
                 return False
-        group = info.groups[-1] if info.groups else info.inherited
-        if not standalone or group is None:
+        if not standalone:
             return False
         if info.groups and all(grp.weak for grp in info.groups) and any(
                 w in g.blocking_words for w in sentence_words(items)):
@@ -839,10 +845,10 @@ class FindingAssembler:
         marker such as "otherwise" only where the sentence names a study, see :meth:`LevelScoper.level_scoped`).
         Its findings go to ``out``; returns the sentence before the clause, or None when the last clause is no such
         statement."""
+        if not info.groups and "SCOPE" not in info.kinds:
+            return None  # no level for a clause to be about (tested first: no look through the words)
         if CLAUSE_BREAKS.isdisjoint(words) and self.g.clause_punct.isdisjoint(words):
             return None  # no clause break (a break is a word of the sentence)
-        if not info.groups and "SCOPE" not in info.kinds:
-            return None  # no level for a clause to be about
         items = info.items
         # the last clause break, or one of the two before it when quotation marks end the sentence ('..., and
         # everything else is "unremarkable".')
@@ -990,20 +996,18 @@ class FindingAssembler:
         for core in cores:
             self._left(core, items, taken)
         owned = {k: core for core in cores for k in range(core.left_first, core.first)}
-        core_starts = {items[c.first].start for c in cores}
+        # the cores not absorbed as a predicate head, by first item: a predicate looks up only cores after its own
         by_first = {c.first: c for c in cores}
-        absorbed: set[int] = set()
         for core in cores:
-            if core.first in absorbed:
+            if core.first not in by_first:
                 continue
-            rest = {k: c for k, c in by_first.items() if k > core.last and k not in absorbed}
-            head = self._predicate(core, rest, items, owned, core_starts)
+            head = self._predicate(core, by_first, items, owned)
             if head is not None:
-                absorbed.add(head.first)
-        cores = [c for c in cores if c.first not in absorbed]
+                del by_first[head.first]
+        cores = list(by_first.values())
         self._coordinate(cores, items)
-        # (cores are in item order; a severity that repeats a phrase is one more)
-        copies = self._elliptical_severities(cores, items) if "SEVERITY" in info.kinds else []
+        # (cores are in item order; a severity that repeats a phrase is one more: it names a level or follows one)
+        copies = self._elliptical_severities(cores, items) if "SEVERITY" in info.kinds and "LEVEL" in info.kinds else []
         if copies:
             cores = sorted(cores + copies, key=lambda c: c.first)
         for core in cores:
