@@ -258,7 +258,6 @@ def test_word_memos_are_bounded_and_keep_correcting(monkeypatch):
     assert graded("L4-5: moderate foraminl stenosis.") == {"L4-L5": {"scs": None, "rfs": 2, "lfs": 2}}
 
 
-
 @pytest.mark.parametrize("name, letters, before, tail", [("pair", "Th|D|[CTLS]", "[A-Za-z0-9]", "4-5"),
                                                          ("spoken_lettered", "[CTLS]", "[A-Za-z0-9']", " five six")])
 def test_spelt_out_openings_match_as_ignorecase_would(name, letters, before, tail):
