@@ -32,7 +32,6 @@ Run:
 
 import argparse
 import csv
-import json
 import os
 import random
 import resource
@@ -204,11 +203,14 @@ def real_style(seed: int, repeats: int = 3) -> None:
     and the parser's memos reward; these texts mostly do not. Each of ``repeats`` rounds builds a fresh pipeline
     and a fresh bare tokenizer, warms both up on 300 synthetic reports and then makes one pass over the texts;
     the figures are the rounds' minima (start-up not included)."""
+    from reportparse.gold import load_gold
+    from reportparse.io import ReportReader
+
     root = Path(__file__).resolve().parents[1]
-    texts = [task["data"]["text"] for task in json.loads((root / "gold" / "annotations.json").read_text())]
+    texts = [report.text for report in load_gold(root / "gold" / "annotations.json")]
     notes = root.parent / "shared" / "data" / "reports-real" / "notes.jsonl"
     if notes.is_file():
-        texts += [json.loads(line)["text"] for line in notes.read_text().splitlines() if line.strip()]
+        texts += [row.text for row in ReportReader(notes) if row.text]
     warm = [r.text for r in generate(300, seed=seed + 7)]
     print(f"{len(texts)} real-style texts (the gold set{' and the real notes' if notes.is_file() else ''}), "
           f"mean {statistics.mean(map(len, texts)):.0f} characters, first pass after a warm-up on other reports, "
