@@ -347,12 +347,20 @@ class RuleMatcher:
 class ConceptMatcher(TargetMatcher):
     """medspaCy's TargetMatcher with :func:`prune_overlaps`, results in a span group. See the module docstring."""
 
-    def __init__(self, nlp: Language, name: str, rules: Iterable[TargetRule]):
+    def __init__(self, nlp: Language, name: str, rules: Iterable[TargetRule], *, validated: bool = False):
+        """``validated``: the token patterns of ``rules`` were validated already
+        (:func:`reportparse.rules.load_rules`), so spaCy's Matcher does not validate them a second time (about 10 ms
+        of the pipeline's build); rules added later are validated."""
         # the lexicon stage sets the NORM of misspelt key words, so the rules match on NORM
         super().__init__(nlp, name=name, rules=None, result_type="group", span_group_name=CONCEPT_GROUP,
                          phrase_matcher_attr="NORM", prune=False)
         self.rule_matcher = RuleMatcher(self._TargetMatcher__matcher, nlp.vocab)  # medspaCy keeps it private
-        self.add(list(rules))
+        token_matcher = self.rule_matcher.token_matcher
+        validate, token_matcher.validate = token_matcher.validate, token_matcher.validate and not validated
+        try:
+            self.add(list(rules))
+        finally:
+            token_matcher.validate = validate
 
     def add(self, rules: TargetRule | Iterable[TargetRule]) -> None:
         """medspaCy's ``TargetMatcher.add``, then the token patterns split and their starts planned again."""
@@ -396,4 +404,4 @@ def concept_spans(doc: Doc) -> tuple[list[Span], list[TargetRule]]:
 @Language.factory("reportparse_concepts", default_config={"rules_dir": None})
 def make_concept_matcher(nlp: Language, name: str, rules_dir: str | None) -> ConceptMatcher:
     """Create the concept matcher with the ``concepts.json`` of ``rules_dir`` (None: shipped rules)."""
-    return ConceptMatcher(nlp, name, cached_rules(rules_dir).concepts)
+    return ConceptMatcher(nlp, name, cached_rules(rules_dir).concepts, validated=True)

@@ -10,11 +10,21 @@ more start-up time and memory than all the parsing they serve, and the parser ne
   it as usual (the grading package does). Nothing is hidden when torch was imported before reportparse, or when
   the environment sets ``REPORTPARSE_THINC_TORCH=1``.
 * **nltk** (and through it scipy.stats). medspaCy imports QuickUMLS for its optional ``medspacy_quickumls``
-  component, and QuickUMLS imports nltk at module level. nltk is imported lazily (``importlib.util.LazyLoader``):
-  the real module runs on its first attribute access, so a program that uses nltk notices nothing.
+  component, and QuickUMLS imports nltk at module level.
+* **langcodes** (its language tables). ``spacy.util`` imports it at module level, but uses it only to guess a
+  language that has no module of its own (``spacy.blank("no")`` giving Norwegian Bokmål); the parser's ``"en"``
+  has one.
+
+nltk and langcodes are imported lazily (``importlib.util.LazyLoader``): the real module runs on its first
+attribute access, so a program that uses them notices nothing.
+
+The imports of spaCy and medspaCy themselves (with thinc, pydantic, numpy and the rest they bring) create hundreds
+of thousands of objects that live as long as the process; Python's cyclic garbage collector walks them again and
+again while they are created and frees nothing: about a tenth of their import time. They run with the collector
+paused (:func:`gc_paused`); reference counting frees objects as always.
 
 :func:`install` (called by ``import reportparse``) adds a finder to ``sys.meta_path`` that acts once on each of
-these two imports and then removes itself; any other import is untouched.
+these imports and then removes itself; any other import is untouched.
 
 :func:`lazy_exports` gives a package the module ``__getattr__`` (PEP 562) that imports each public name from its
 module on first use, so that importing the package, or one light module of it, loads nothing heavy.
@@ -22,26 +32,56 @@ module on first use, so that importing the package, or one light module of it, l
 
 from __future__ import annotations
 
+import gc
 import importlib.abc
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 #: Environment variable that lets thinc import torch as usual.
 KEEP_TORCH_ENV = "REPORTPARSE_THINC_TORCH"
+#: Modules that spaCy or medspaCy import at start-up and the parser never uses: imported lazily.
+LAZY_MODULES = ("nltk", "langcodes")
+#: Packages imported with the cyclic garbage collector paused.
+GC_PAUSED_MODULES = ("spacy", "medspacy")
 
 
-class _TorchHidingLoader(importlib.abc.Loader):
-    """Runs ``thinc.compat`` with ``import torch`` failing, then makes torch importable again."""
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (if it runs) while the block makes objects that all stay alive."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+class _WrappingLoader(importlib.abc.Loader):
+    """A module's own loader, with something around the run of the module's code."""
 
     def __init__(self, loader: importlib.abc.Loader):
         self.loader = loader
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self.loader.create_module(spec)
+
+
+class _GcPausedLoader(_WrappingLoader):
+    """Runs a module's code with the cyclic garbage collector paused."""
+
+    def exec_module(self, module: ModuleType) -> None:
+        with gc_paused():
+            self.loader.exec_module(module)
+
+
+class _TorchHidingLoader(_WrappingLoader):
+    """Runs ``thinc.compat`` with ``import torch`` failing, then makes torch importable again."""
 
     def exec_module(self, module: ModuleType) -> None:
         if "torch" in sys.modules:  # imported meanwhile: nothing to save
@@ -56,7 +96,8 @@ class _TorchHidingLoader(importlib.abc.Loader):
 
 
 class _LightImportFinder(importlib.abc.MetaPathFinder):
-    """Finds ``thinc.compat`` (torch hidden) and ``nltk`` (lazy) once each; leaves every other import alone."""
+    """Finds ``thinc.compat`` (torch hidden), :data:`LAZY_MODULES` (lazy) and :data:`GC_PAUSED_MODULES` once each;
+    leaves every other import alone."""
 
     def __init__(self, names: set[str]):
         self.pending = set(names)
@@ -72,6 +113,8 @@ class _LightImportFinder(importlib.abc.MetaPathFinder):
             return spec
         if fullname == "thinc.compat":
             spec.loader = _TorchHidingLoader(spec.loader)
+        elif fullname in GC_PAUSED_MODULES:
+            spec.loader = _GcPausedLoader(spec.loader)
         else:
             spec.loader = importlib.util.LazyLoader(spec.loader)
         return spec
@@ -94,14 +137,13 @@ def install() -> None:
     names = set()
     if "thinc.compat" not in sys.modules and "torch" not in sys.modules and os.environ.get(KEEP_TORCH_ENV) != "1":
         names.add("thinc.compat")
-    if "nltk" not in sys.modules:
-        names.add("nltk")
+    names.update(name for name in LAZY_MODULES + GC_PAUSED_MODULES if name not in sys.modules)
     if names:
         sys.meta_path.insert(0, _LightImportFinder(names))
 
 
 def uninstall() -> None:
-    """Remove the finder (it removes itself once both imports happened)."""
+    """Remove the finder (it removes itself once all its imports happened)."""
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _LightImportFinder)]
 
 

@@ -13,7 +13,6 @@ stage reads its rules from one rules folder (``--rules``), which is validated on
 
 from __future__ import annotations
 
-import gc
 import logging
 import warnings
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from spacy.util import registry
 
 from . import concepts, context, findings, grades, levels, lexicon, sections, sentences  # noqa: F401  (factories)
 from .grades import ReportGrades
+from .lightimport import gc_paused
 from .rules import cached_rules, rules_stamp
 from .sentences import doc_attr, set_doc_attr
 
@@ -118,9 +118,7 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
     rules_path = str(Path(rules_dir).resolve()) if rules_dir is not None else None
     # the build makes a few hundred thousand objects that live as long as the pipeline: the cyclic garbage collector
     # would walk them dozens of times to free nothing (about 40 ms of a 0.3 s build), so it waits until the end
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         ruleset = cached_rules(rules_path)
         nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER}}})
         nlp.max_length = MAX_LENGTH
@@ -128,9 +126,6 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
             nlp.vocab[hyphen].norm_ = "-"
         for name in STAGES:
             nlp.add_pipe(name, config={"rules_dir": rules_path})
-    finally:
-        if collecting:
-            gc.enable()
     logger.debug("built report pipeline from %s: %s", ruleset.source, nlp.pipe_names)
     return nlp
 

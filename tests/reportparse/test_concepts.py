@@ -3,17 +3,19 @@ for the matcher, and the matcher run only where a pattern can start."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+import pytest
 import spacy
 from medspacy.common.medspacy_matcher import MedspacyMatcher
 from medspacy.common.util import prune_overlapping_matches
 from medspacy.target_matcher import TargetRule
+from spacy.errors import MatchPatternError
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from reportparse import build_pipeline
 from reportparse import concepts as concepts_module
-from reportparse.concepts import (RuleMatcher, concept_spans, prune_overlaps, set_span_attr, span_attr,
-                                 split_leading_predicates)
+from reportparse.concepts import (ConceptMatcher, RuleMatcher, concept_spans, prune_overlaps, set_span_attr,
+                                  span_attr, split_leading_predicates)
 from reportparse.levels import CONCEPT_GROUP
 from reportparse.rules import cached_rules
 
@@ -242,3 +244,14 @@ def test_the_concept_matcher_plans_again_when_rules_are_added():
     concepts.add(TargetRule("zebra", "ZEBRA", pattern=[{"NORM": "zebra"}, {"NORM": "stripes", "OP": "?"}]))
     assert [(s.text, s.label_) for s in nlp(text).spans[CONCEPT_GROUP] if s.label_ == "ZEBRA"] == [
         ("Zebra stripes", "ZEBRA")]
+
+
+def test_rules_added_later_or_to_a_matcher_made_directly_are_validated():
+    # the pipeline's own rules were validated by load_rules, so the build skips spaCy's second validation of them;
+    # any other rule is validated as spaCy's Matcher validates
+    bad = TargetRule("zebra", "ZEBRA", pattern=[{"NORMM": "zebra"}])
+    nlp = build_pipeline()
+    with pytest.raises(MatchPatternError):
+        nlp.get_pipe("reportparse_concepts").add(bad)
+    with pytest.raises(MatchPatternError):
+        ConceptMatcher(spacy.blank("en"), "concepts", [bad])

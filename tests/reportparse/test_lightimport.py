@@ -1,4 +1,5 @@
-"""``reportparse.lightimport``: a report-parsing process loads neither torch nor nltk, and both stay importable.
+"""``reportparse.lightimport``: a report-parsing process loads neither torch nor nltk nor langcodes, and all stay
+importable.
 
 Each case runs in a fresh interpreter, since what matters is the import order of a whole process.
 """
@@ -22,26 +23,31 @@ def run_python(code: str, **env: str) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def test_parsing_keeps_torch_and_nltk_out_and_both_import_afterwards():
+def test_parsing_keeps_torch_nltk_and_langcodes_out_and_all_import_afterwards():
     pytest.importorskip("torch")
     out = run_python(f"""
 import json, sys
 import reportparse
 grades = reportparse.parse_text({REPORT!r}).grades["L4-L5"]
-loaded = {{"torch": "torch" in sys.modules, "nltk_run": type(sys.modules.get("nltk")).__name__}}
+loaded = {{"torch": "torch" in sys.modules, "nltk_run": type(sys.modules.get("nltk")).__name__,
+          "langcodes_run": type(sys.modules.get("langcodes")).__name__}}
+import spacy.util
+norwegian = spacy.util.find_matching_language("no")  # spaCy's one use of langcodes
 import thinc.compat
 import torch
 total = float(torch.ones(3).sum())
 import nltk
 print(json.dumps({{"grades": grades, **loaded, "thinc_torch": thinc.compat.has_torch, "total": total,
-                  "edit_distance": nltk.edit_distance("foramen", "foramina")}}))
+                  "edit_distance": nltk.edit_distance("foramen", "foramina"), "norwegian": norwegian}}))
 """)
     assert out["grades"] == {"scs": 2, "rfs": 1, "lfs": None}
     assert out["torch"] is False
     assert out["nltk_run"] == "_LazyModule"  # imported by medspaCy, never executed
+    assert out["langcodes_run"] == "_LazyModule"  # imported by spaCy, never executed
     assert out["thinc_torch"] is False
     assert out["total"] == 3.0  # torch imported after the parser works
     assert out["edit_distance"] == 2  # so does nltk, on first use
+    assert out["norwegian"] == "nb"  # and langcodes
 
 
 @pytest.mark.parametrize("setup", ["import torch", "import os; os.environ['REPORTPARSE_THINC_TORCH'] = '1'"])
@@ -70,3 +76,40 @@ print(json.dumps({"before": before, "pull": pull.__module__, "push": push.__modu
 """)
     assert out == {"before": [], "pull": "reportparse.review.merge", "push": "reportparse.review.server",
                    "names": True}
+
+
+def test_spacy_and_medspacy_import_without_garbage_collections_and_the_collector_runs_afterwards():
+    out = run_python("""
+import gc, json
+import reportparse
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
+import medspacy, spacy
+during = len(collections)
+enabled = gc.isenabled()
+gc.collect()
+print(json.dumps({"during": during, "enabled": enabled, "after": len(collections) - during}))
+""")
+    # about 200 collections without the pause; one may start while the import is looked up, one as it ends
+    assert out["during"] <= 2
+    assert out["enabled"] is True
+    assert out["after"] == 1
+
+
+def test_the_collector_pause_keeps_a_collector_that_was_off_off():
+    import gc
+
+    from reportparse.lightimport import gc_paused
+
+    was = gc.isenabled()
+    try:
+        gc.disable()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        gc.enable()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
