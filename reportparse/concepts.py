@@ -12,6 +12,7 @@ can start, by the patterns that open there.
 """
 
 from collections.abc import Iterable
+from itertools import compress
 from operator import itemgetter
 from typing import Any
 
@@ -279,7 +280,7 @@ class RuleMatcher:
         columns = array[:, :len(self.attrs)].T.tolist()
         found: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         for col, (values, starts) in enumerate(zip(columns, self.starts)):
-            for i in [i for i, value in enumerate(values) if value in starts]:
+            for i in compress(range(n), map(starts.__contains__, values)):  # (no bytecode per token)
                 end = i
                 for follow, (most, repeats, bounded) in starts[values[i]].items():
                     if follow is not None and (i + 1 == n or columns[follow[0]][i + 1] not in follow[1]):
@@ -380,10 +381,12 @@ class ConceptMatcher(TargetMatcher):
         # spans an earlier stage put in the group (the lexicon's level spellings) come first, as medspaCy appends
         spans: list[Span] = list(doc.spans[CONCEPT_GROUP]) if CONCEPT_GROUP in doc.spans else []
         rules: list[TargetRule] = [span_attr(span, "target_rule") for span in spans]
+        known, user_data = self._rules, doc.user_data
         for rule_id, start, end in prune_overlaps(self.rule_matcher(doc)):
-            rule, label = self._rule(rule_id)
-            span = Span(doc, start, end, label=label)
-            set_span_attr(span, "target_rule", rule)  # (rules.py admits no ``attributes`` to set besides)
+            rule, label = known.get(rule_id) or self._rule(rule_id)
+            span = Span(doc, start, end, label)
+            # set_span_attr(span, "target_rule", rule), inline (rules.py admits no ``attributes`` to set besides)
+            user_data["._.", "target_rule", span.start_char, span.end_char] = rule
             spans.append(span)
             rules.append(rule)
         doc.spans[CONCEPT_GROUP] = spans

@@ -13,6 +13,8 @@ Targets are the concept spans (``reportparse_concepts``) whose label is in ``tar
 
 from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import compress
+from operator import attrgetter
 
 from medspacy.common.medspacy_matcher import MedspacyMatcher
 from medspacy.context import ConTextRule
@@ -28,6 +30,8 @@ from .sentences import sentence_bounds
 
 #: Concept categories ConText may modify (the cores of stenosis phrases).
 TARGET_LABELS = ("LOCATION", "STENOSIS")
+_TARGETS = frozenset(TARGET_LABELS)
+_category = attrgetter("category")
 
 
 class SentenceConText:
@@ -61,7 +65,7 @@ class SentenceConText:
 
     def __call__(self, doc: Doc) -> Doc:
         spans, rules = concept_spans(doc)
-        targets = [span for span, rule in zip(spans, rules) if rule.category in TARGET_LABELS]
+        targets = list(compress(spans, map(_TARGETS.__contains__, map(_category, rules))))
         if not targets:
             return doc
         bounds = sentence_bounds(doc)

@@ -7,13 +7,20 @@ this parser reads it: the stages use ``doc._.sections`` (see :func:`reportparse.
 subclass keeps medspaCy's rules, matcher, line filters, parent sections and scopes and leaves the per-token
 attribute unset; ``doc._.sections`` is identical. A token's section is
 ``next(s for s in doc._.sections if s.section_span[0] <= token.i < s.section_span[1])``.
+
+The headers are matched as medspaCy's matcher matches them (token patterns, phrases, regular expressions, then
+the longest of overlapping matches), with :func:`reportparse.concepts.prune_overlaps` for the pruning and without
+a call of the token Matcher when no rule has a token pattern (the shipped rules are phrases): the two cost more
+than the phrase matching itself.
 """
 
 from medspacy.section_detection import Section, Sectionizer
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from .concepts import prune_overlaps
 from .rules import cached_rules
+from .sentences import set_doc_attr
 
 
 class ReportSectionizer(Sectionizer):
@@ -22,9 +29,19 @@ class ReportSectionizer(Sectionizer):
     Made by :func:`make_sectionizer` without medspaCy's span attributes (which read ``token._.section``) and
     without its sentence boundaries (the ``reportparse_sentencizer`` places those, headers included)."""
 
+    def _matches(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """The header matches of medspaCy's matcher on ``doc`` (``MedspacyMatcher.__call__``; see the module
+        docstring)."""
+        matcher = self._Sectionizer__matcher  # medspaCy keeps its matcher and its parts private
+        token_matcher = matcher._MedspacyMatcher__matcher
+        matches = list(token_matcher(doc)) if len(token_matcher) else []
+        matches += matcher._MedspacyMatcher__phrase_matcher(doc)
+        matches += matcher._MedspacyMatcher__regex_matcher(doc)
+        return prune_overlaps(matches) if matcher._prune else matches
+
     def __call__(self, doc: Doc) -> Doc:
-        matcher = self._Sectionizer__matcher  # medspaCy keeps its matcher private
-        matches = matcher(doc)
+        matcher = self._Sectionizer__matcher
+        matches = self._matches(doc)
         if self.require_start_line:
             matches = self.filter_start_lines(doc, matches)
         if self.require_end_line:
@@ -45,7 +62,8 @@ class ReportSectionizer(Sectionizer):
             if scope is not None:
                 body_end = min(end + scope, body_end)
             sections.append(Section(rule.category, start, end, end, body_end, parent, rule))
-        doc._.sections = sections
+        # doc._.sections = sections, written where spaCy keeps it (no setter), without an Underscore object
+        set_doc_attr(doc, "sections", sections)
         return doc
 
 

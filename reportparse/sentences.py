@@ -93,6 +93,9 @@ def doc_text(doc: Doc) -> str:
     return text
 
 
+_NOT_START = numpy.uint64(2**64 - 1)  # SENT_START -1 (not a sentence start) as spaCy's uint64 arrays hold it
+
+
 class ReportSentencizer(GrammarStage):
     """Rule-based sentence boundaries for report text. See the module docstring for the rules."""
 
@@ -103,7 +106,7 @@ class ReportSentencizer(GrammarStage):
             return doc
         texts, _, spaces, _ = token_columns(doc)
         starts = {0}
-        for section in getattr(doc._, "sections", None) or ():
+        for section in doc_attr(doc, "sections") or ():  # doc._.sections as the sectionizer left it (unset: none)
             for i in (section.title_start, section.title_end, section.body_start):
                 while i is not None and 0 <= i < n and spaces[i]:
                     i += 1
@@ -136,9 +139,9 @@ class ReportSentencizer(GrammarStage):
                 starts.add(k)
         first = sorted(starts)
         # one bulk write: setting token.is_sent_start token by token rescans the doc each time (quadratic)
-        flags = numpy.full(n, -1, dtype="int64")
+        flags = numpy.full(n, _NOT_START, dtype="uint64")
         flags[first] = 1
-        doc.from_array([SENT_START], flags.astype("uint64"))
+        doc.from_array([SENT_START], flags)
         set_doc_attr(doc, "rp_sentence_bounds", list(zip(first, first[1:] + [n])))
         return doc
 

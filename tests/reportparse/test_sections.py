@@ -51,3 +51,20 @@ def test_parents_scopes_and_line_filters_follow_medspacy(options):
              "Exam lumbar spine\nFindings: normal\nSpine: normal alignment\nImpression:\nnormal"]
     for text in texts:
         assert sections_of(ours, nlp, text)[0] == sections_of(theirs, nlp, text)[0], text
+
+
+def test_token_and_regex_header_patterns_and_overlaps_follow_medspacy():
+    # the shipped rules are phrases only: a token pattern, a regular expression and overlapping headers take the
+    # other branches of ReportSectionizer._matches
+    nlp = spacy.blank("en")
+    rules = [SectionRule("Findings:", "findings"), SectionRule("Impression", "impression_word"),
+             SectionRule("impression:", "impression", pattern=[{"LOWER": "impression"}, {"ORTH": ":"}]),
+             SectionRule("history:", "history", pattern=r"[Hh]istory\s*:"),
+             SectionRule("clinical history:", "clinical_history")]
+    theirs, ours = pair(nlp, rules)
+    texts = ["Clinical history: pain. Findings: mild stenosis.\nIMPRESSION: mild stenosis.",
+             "History: none\nImpression: normal", "No headers here.", "impression : spaced\nImpression"]
+    for text in texts:
+        assert sections_of(ours, nlp, text)[0] == sections_of(theirs, nlp, text)[0], text
+        doc = nlp.make_doc(text)
+        assert ours._matches(doc) == theirs._Sectionizer__matcher(doc), text
