@@ -17,7 +17,8 @@ Prints, for one corpus of ``--n`` reports from ``spinecore.synth`` (seven report
   bare pass the cache for the rest of every report);
 * the per-stage costs and the bare tokenizer's rate on real-style texts met for the first time (the gold set's
   reports and, where ``../shared`` is beside the repository, the real clinical notes), which repeat far less than
-  the synthetic reports (:func:`real_style`);
+  the synthetic reports, and from ``extract`` runs on them the rate for 2,000 such reports with start-up
+  (:func:`real_style`);
 * with ``--rss N [N ...]``: the peak memory of ``reportparse extract`` on N reports, streamed to a CSV file
   first (1,000,000 reports take about an hour per core; the input file needs about 1 kB per report). Each of
   these reports opens with a header line of five words of its own (accession and record numbers, a date, a
@@ -196,13 +197,19 @@ def speed(tmp: Path, n: int, seed: int, headers: bool) -> None:
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
-def real_style(seed: int, repeats: int = 3) -> None:
+def real_style(tmp: Path, seed: int, repeats: int = 3) -> None:
     """Per-stage costs on real-style texts that the parser meets for the first time: the gold set's reports
     (written for this project in many radiologists' styles) and, where ``../shared`` is beside the repository,
     the real clinical notes. The synthetic reports repeat their words and phrases, which the tokenizer's cache
     and the parser's memos reward; these texts mostly do not. Each of ``repeats`` rounds builds a fresh pipeline
     and a fresh bare tokenizer, warms both up on 300 synthetic reports and then makes one pass over the texts;
-    the figures are the rounds' minima (start-up not included)."""
+    the figures are the rounds' minima (start-up not included).
+
+    Then the issue's footing (one ``extract`` process on 2,000 reports, start-up included, against the bare
+    tokenizer's pass), estimated for 2,000 such texts: the CPU seconds of an ``extract -j 1`` process on one of
+    them (start-up: imports and pipeline build) plus 2,000 times the parse per text of the process on all of
+    them (best of 3 each), against the bare tokenizer's rate per CPU second. 2,000 distinct reports would repeat
+    more words than these texts, so the estimate leans low."""
     from reportparse.gold import load_gold
     from reportparse.io import ReportReader
 
@@ -220,6 +227,17 @@ def real_style(seed: int, repeats: int = 3) -> None:
     rounds = [stage_ms(texts, warm) for _ in range(repeats)]
     print("per stage, ms per report (one process, after start-up):")
     print_stages({name: min(r[name] for r in rounds) for name in rounds[0]}, bare_cpu)
+    cpu = {}
+    for count in (1, len(texts)):
+        input_csv = tmp / f"real-style-{count}.csv"
+        with open(input_csv, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([("report_id", "text"), *((f"R{i:04d}", t) for i, t in enumerate(texts[:count]))])
+        cpu[count] = min(run_extract(input_csv, tmp / "real-style-levels.csv", 1)[1] for _ in range(3))
+    per_text = (cpu[len(texts)] - cpu[1]) / (len(texts) - 1)
+    rate = 2000 / (cpu[1] + 2000 * per_text)
+    print(f"reportparse extract -j 1, CPU seconds: {cpu[1]:.2f} s on one text (start-up), {cpu[len(texts)]:.2f} s on "
+          f"{len(texts)} ({1000 * per_text:.2f} ms per text); estimated for 2,000 such reports, start-up included: "
+          f"{rate:,.0f} reports per CPU second, {rate / bare_cpu:.2f} x the bare tokenizer")
 
 
 def main() -> None:
@@ -237,7 +255,7 @@ def main() -> None:
         if not args.no_speed:
             for headers in (False, True):
                 speed(Path(tmp), args.n, args.seed, headers)
-            real_style(args.seed)
+            real_style(Path(tmp), args.seed)
         for n in args.rss:
             big = Path(tmp) / f"reports{n}.csv"
             start = time.perf_counter()

@@ -18,7 +18,7 @@ from spinecore.schema import LOCATIONS, REPORT_STATUSES
 
 from .extract import ExtractConfig, ExtractSummary, extract
 from .pipeline import REFRESH_EVERY
-from .review.tasks import MIN_PROBABILITY
+from .review import MIN_PROBABILITY
 
 app = CodedErrorApp(help="Per-level lumbar stenosis grades (0-3) from free-text MRI reports.",
                     no_args_is_help=True, add_completion=False)

@@ -11,13 +11,17 @@
 
 from ..lightimport import lazy_exports
 
-# the public names are imported on first use (PEP 562), so that a command that only needs a constant of
-# :mod:`.tasks` (``reportparse extract`` builds its command line from one) does not load the server and merge code
+#: Default probability the network must give its grade for a disagreement with the report to be reviewed (here,
+#: not in :mod:`.tasks`, so that the command line reads it without loading the review code).
+MIN_PROBABILITY = 0.8
+
+# the public names are imported on first use (PEP 562), so that the command line (which builds its options from
+# :data:`MIN_PROBABILITY`) does not load the task, server and merge code
 _EXPORTS = {**dict.fromkeys(["Disagreement", "PullSummary", "Review", "collect_reviews", "pull", "pull_levels",
                              "sidecar_path"], ".merge"),
             **dict.fromkeys(["ENV_API_KEY", "ENV_URL", "PushSummary", "Server", "push"], ".server"),
-            **dict.fromkeys(["MARKS_KEY", "MIN_PROBABILITY", "MODEL_VERSION", "REASON_KEY", "build_tasks",
+            **dict.fromkeys(["MARKS_KEY", "MODEL_VERSION", "REASON_KEY", "build_tasks",
                              "export_tasks", "prediction_result", "read_network_grades"], ".tasks")}
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "MIN_PROBABILITY"])
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -32,6 +32,7 @@ from ..errors import Errors, ReportParseError
 from ..gold import CHOICE_NAMES, EVIDENCE_GRADE_NAME, EVIDENCE_NAME, TEXT_NAME, GoldReport, choices_result, load_gold
 from ..grades import ReportGrades
 from ..io import ReportReader
+from . import MIN_PROBABILITY
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ REVIEW_FLAGS = ("conflict", "uncertain", "ungraded")
 #: ``data`` keys of a task that only explain the review (dropped when merged into the gold set).
 REASON_KEY = "review_reason"
 MARKS_KEY = "review_marks"
-#: Default probability the network must give its grade for a disagreement with the report to be reviewed.
-MIN_PROBABILITY = 0.8
 
 Labels = dict[str, dict[str, int | None]]
 

@@ -68,7 +68,8 @@ def test_the_command_line_loads_the_review_code_only_when_a_review_name_is_used(
     out = run_python("""
 import json, sys
 import reportparse.cli
-before = sorted(m for m in ("reportparse.review.merge", "reportparse.review.server") if m in sys.modules)
+before = sorted(m for m in ("reportparse.gold", "reportparse.review.merge", "reportparse.review.server",
+                           "reportparse.review.tasks") if m in sys.modules)
 from reportparse.review import pull, push
 import reportparse.review as review
 print(json.dumps({"before": before, "pull": pull.__module__, "push": push.__module__,
