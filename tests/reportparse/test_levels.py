@@ -36,3 +36,18 @@ def test_region_mentions_give_offsets_into_the_text(text, expected):
     scoper = default_pipeline().get_pipe("reportparse_levels")
     assert scoper.region_mentions(text) == expected
     assert scoper.regions(text) == frozenset(region for _, region in expected)
+
+
+@pytest.mark.parametrize("text", [
+    "Mild Rt. foraminal narrowing at L4-5. X-ray of the L-spine.",  # an abbreviation's period is no word
+    "MRI: mild Rt. and severe lt. foraminal stenosis at L4-5, L5-S1.",
+    "L3-4:  moderate central canal\nstenosis and a-b - c narrowing.",  # spaces inside the sentence, a hyphen chain
+    "The MRI came back negative, but the patient continued to have symptoms.",
+])
+def test_sentence_items_give_the_words_of_their_items(text):
+    # sentence_items reads the words from the tokens' texts, not from its items: they must be the items' words
+    doc = default_pipeline()(text)
+    sentences = [info for info in doc._.rp_sentences if info.items]
+    assert sentences
+    for info in sentences:
+        assert info._words == sentence_words(info.items)
