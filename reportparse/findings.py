@@ -62,7 +62,7 @@ from spinecore.schema import LEVELS
 
 from .concepts import span_attr
 from .levels import (LEVEL_PREPOSITIONS, T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after,
-                     sentence_words)
+                     sentence_words, study_coverage)
 from .sentences import doc_attr, set_doc_attr, token_columns
 from .rules import Grammar, cached_rules
 
@@ -933,7 +933,7 @@ class FindingAssembler:
         if remaining:
             group = LevelGroup(LEVELS, "remaining", info.start, info.end)
         else:
-            levels = LEVELS if info.regions & T12_REGIONS else doc._.rp_coverage
+            levels = LEVELS if info.regions & T12_REGIONS else study_coverage(doc)
             group = LevelGroup(tuple(levels), "all", info.start, info.end, region=True)
         rank = "remaining" if remaining else "study"
         for slot in ALL_SLOTS:

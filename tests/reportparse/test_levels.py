@@ -2,7 +2,8 @@
 
 import pytest
 
-from reportparse.levels import NO_META, WORD, Item, sentence_words
+from reportparse import LEVELS
+from reportparse.levels import NO_META, WORD, Item, sentence_words, study_coverage
 from reportparse.pipeline import default_pipeline
 
 
@@ -51,3 +52,16 @@ def test_sentence_items_give_the_words_of_their_items(text):
     assert sentences
     for info in sentences:
         assert info._words == sentence_words(info.items)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("FINDINGS: L4-5: mild canal stenosis.", LEVELS),
+    ("HPI: back pain. The lumbar MRI was normal. Plan: PT.", LEVELS[1:]),
+    ("MRI of the cervical spine: C5-6 mild stenosis.", ()),
+])
+def test_study_coverage_reads_what_doc_underscore_does(text, expected):
+    nlp = default_pipeline()
+    doc = nlp(text)
+    assert study_coverage(doc) == doc._.rp_coverage == expected
+    fresh = nlp.make_doc(text)  # a doc the levels stage did not see
+    assert study_coverage(fresh) == fresh._.rp_coverage == LEVELS
