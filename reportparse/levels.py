@@ -189,13 +189,17 @@ class ConceptSpans:
     @classmethod
     def of(cls, doc: Doc) -> "ConceptSpans":
         spans, rules = concept_spans(doc)
-        # the order by start, then longest first, as one int per span (a tuple per span cost more to make and compare)
+        columns = cls([span.start for span in spans], [span.end for span in spans], [rule.category for rule in rules],
+                      [rule.metadata or NO_META for rule in rules], list(spans))
+        # the order by start, then longest first, as one int per span (a tuple per span cost more to make and compare);
+        # the matcher's order is mostly that already, and then the columns stay as read
         width = len(doc) + 1
-        keys = [span.start * width - span.end for span in spans]
-        order = sorted(range(len(spans)), key=keys.__getitem__)
-        return cls([spans[k].start for k in order], [spans[k].end for k in order],
-                   [rules[k].category for k in order], [rules[k].metadata or NO_META for k in order],
-                   [spans[k] for k in order])
+        keys = [start * width - end for start, end in zip(columns.starts, columns.ends)]
+        if keys != sorted(keys):
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            for column in (columns.starts, columns.ends, columns.labels, columns.metas, columns.spans):
+                column[:] = [column[k] for k in order]
+        return columns
 
 
 NO_META: dict[str, Any] = {}

@@ -1,9 +1,13 @@
 """``reportparse.levels``: the words of a sentence and the region words of a text, read by the level scoping."""
 
+from types import SimpleNamespace
+
 import pytest
+from spacy.tokens import Span
 
 from reportparse import LEVELS
-from reportparse.levels import NO_META, WORD, Item, sentence_words, study_coverage
+from reportparse.levels import NO_META, WORD, ConceptSpans, Item, sentence_words, study_coverage
+from reportparse.sentences import set_doc_attr
 from reportparse.pipeline import default_pipeline
 
 
@@ -65,3 +69,24 @@ def test_study_coverage_reads_what_doc_underscore_does(text, expected):
     assert study_coverage(doc) == doc._.rp_coverage == expected
     fresh = nlp.make_doc(text)  # a doc the levels stage did not see
     assert study_coverage(fresh) == fresh._.rp_coverage == LEVELS
+
+
+@pytest.mark.parametrize("bounds", [
+    [(0, 2), (0, 1), (2, 4), (3, 4)],  # already in order: by start, the longest first
+    [(2, 4), (0, 1), (3, 4), (0, 2)],
+    [(3, 4), (0, 2), (2, 4), (0, 1)],
+    [],
+])
+def test_concept_spans_are_sorted_by_start_longest_first(bounds):
+    doc = default_pipeline().make_doc("mild canal stenosis here")
+    spans = [Span(doc, start, end) for start, end in bounds]
+    rules = [SimpleNamespace(category=f"C{start}{end}", metadata={"at": start} if start else None)
+             for start, end in bounds]
+    set_doc_attr(doc, "rp_concepts", (spans, rules))
+    columns = ConceptSpans.of(doc)
+    expected = sorted(bounds, key=lambda b: (b[0], -b[1]))
+    assert list(zip(columns.starts, columns.ends)) == expected
+    assert [(span.start, span.end) for span in columns.spans] == expected
+    assert columns.labels == [f"C{start}{end}" for start, end in expected]
+    assert columns.metas == [{"at": start} if start else NO_META for start, _ in expected]
+    assert [(span.start, span.end) for span in spans] == bounds  # the doc's list is left as it was
