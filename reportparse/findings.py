@@ -62,7 +62,7 @@ from spinecore.schema import LEVELS
 
 from .concepts import span_attr
 from .levels import (LEVEL_PREPOSITIONS, T12_REGIONS, WORD, Item, LevelGroup, SentenceInfo, doc_text, item_after,
-                     sentence_words)
+                     sentence_words, study_coverage)
 from .sentences import doc_attr, set_doc_attr, token_columns
 from .rules import Grammar, cached_rules
 
@@ -89,6 +89,8 @@ CLAUSE_BREAKS = frozenset({",", '"', "\u201d"})
 SPECIFIC_KINDS = frozenset({"LOCATION", "STENOSIS", "LEVEL", "DISTRACTOR", "MULTILEVEL", "COMPARATOR"})
 #: The kinds of item a whole-level statement ("L1-2: unremarkable", "the remaining levels are normal") is made of.
 LEVEL_NORMAL_KINDS = frozenset({WORD, "LEVEL", "SCOPE", "SEVERITY"})
+#: The kinds of a sentence of plain words only.
+PLAIN_KINDS = frozenset({WORD})
 #: Quotation marks that may follow a question mark.
 QUOTES = frozenset({'"', "'", "\u201c", "\u201d", "\u2019"})
 
@@ -815,7 +817,7 @@ class FindingAssembler:
         left")."""
         out: list[Finding] = []
         words = info.words
-        if self._about_prior_study(words) or self._question(info):
+        if self._plain(info, words) or self._about_prior_study(words) or self._question(info):
             return out, None
         if self._study_except(info, index, doc, out):
             # "the MRI was unremarkable apart from a bulge at L4-5 with mild canal stenosis": the whole study is
@@ -881,6 +883,15 @@ class FindingAssembler:
                                groups=[grp for grp in info.groups if grp.end <= items[k].start])
         return None
 
+    def _plain(self, info: SentenceInfo, words: list[str]) -> bool:
+        """True for a sentence of plain words (no concept) that names no study and no exception: it grades nothing
+        and leaves no phrase to the next sentence. Of the statements below only a whole-study one (:meth:`_study`,
+        also before an exception) may be made of plain words, and that needs a study word, or an exception word to
+        part it, unless the sentence is a bare line of punctuation with no level in scope."""
+        g = self.g
+        return info.kinds == PLAIN_KINDS and g.study_words.isdisjoint(words) and g.exception_words.isdisjoint(words) \
+            and (info.inherited is not None or bool(info.groups) or any(i.text.isalnum() for i in info.items))
+
     def _about_prior_study(self, words: list[str]) -> bool:
         """True for a sentence that reports a prior study ("prior MRI (2019) showed ...") and says nothing of
         the present ("now", "again", "unchanged")."""
@@ -922,7 +933,7 @@ class FindingAssembler:
         if remaining:
             group = LevelGroup(LEVELS, "remaining", info.start, info.end)
         else:
-            levels = LEVELS if info.regions & T12_REGIONS else doc._.rp_coverage
+            levels = LEVELS if info.regions & T12_REGIONS else study_coverage(doc)
             group = LevelGroup(tuple(levels), "all", info.start, info.end, region=True)
         rank = "remaining" if remaining else "study"
         for slot in ALL_SLOTS:

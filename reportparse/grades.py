@@ -33,7 +33,7 @@ from spacy.tokens import Doc
 from spinecore.schema import LEVELS, LOCATIONS
 
 from .findings import Finding
-from .levels import SentenceInfo
+from .levels import SentenceInfo, study_coverage
 from .rules import GrammarStage, cached_rules
 from .sentences import doc_attr, doc_text, set_doc_attr
 
@@ -103,7 +103,7 @@ class GradeResolver(GrammarStage):
                 named.update(lvl for grp in info.groups if grp.kind == "explicit" for lvl in grp.levels)
         named.update(lvl for f in findings if f.group is not None and f.group.kind == "explicit"
                      for lvl in f.group.levels)
-        coverage = doc._.rp_coverage
+        coverage = study_coverage(doc)
         # slots with a graded statement that no level holds: left-over and study fills would hide it
         unplaced = {f.slot for f in findings if f.rank == "none" and f.grade}
         # per slot, the best order of any statement about it and the statements of that order, as they come; the order

@@ -57,6 +57,15 @@ if not Doc.has_extension("rp_sentences"):
     Doc.set_extension("rp_sentences", default=None)
 if not Doc.has_extension("rp_coverage"):
     Doc.set_extension("rp_coverage", default=LEVELS)
+#: Where spaCy keeps ``doc._.rp_coverage`` (see :func:`reportparse.sentences.doc_attr`).
+COVERAGE_KEY = ("._.", "rp_coverage", None, None)
+
+
+def study_coverage(doc: Doc) -> tuple[str, ...]:
+    """``doc._.rp_coverage``: :data:`LEVELS` for a doc this stage did not see. Read from ``doc.user_data`` as
+    :func:`reportparse.sentences.doc_attr` reads, past the ``Underscore`` object a ``doc._`` access builds."""
+    return doc.user_data.get(COVERAGE_KEY, LEVELS)
+
 
 #: Regions whose statements concern the lumbar table, and those that also reach T12-L1.
 LUMBAR_REGIONS = frozenset({"lumbar", "thoracolumbar", "whole"})
@@ -105,8 +114,13 @@ def sentence_words(items: list[Item]) -> list[str]:
     """The words of a sentence's items; after the parts of a hyphenated word that the tokenizer split, the word
     itself ("x", "-", "ray", "x-ray"), as the grammar's word lists spell it."""
     # a plain word is one token, with no whitespace in it (spaCy splits at every str.isspace character): one split of
-    # the joined texts costs less than a loop over the items, and only the hyphens are then visited, left to right
-    words = " ".join([item.text for item in items]).split()
+    # the joined texts costs less than a loop over the items
+    return join_hyphenated(" ".join([item.text for item in items]).split())
+
+
+def join_hyphenated(words: list[str]) -> list[str]:
+    """``words`` (changed in place) with each hyphenated word the tokenizer split added after its parts (see
+    :func:`sentence_words`); only the hyphens are visited, left to right."""
     k = 0
     while "-" in words[k + 1:-1]:  # a hyphen with a word before it and one after it
         k = words.index("-", k + 1)
@@ -175,13 +189,17 @@ class ConceptSpans:
     @classmethod
     def of(cls, doc: Doc) -> "ConceptSpans":
         spans, rules = concept_spans(doc)
-        # the order by start, then longest first, as one int per span (a tuple per span cost more to make and compare)
+        columns = cls([span.start for span in spans], [span.end for span in spans], [rule.category for rule in rules],
+                      [rule.metadata or NO_META for rule in rules], list(spans))
+        # the order by start, then longest first, as one int per span (a tuple per span cost more to make and compare);
+        # the matcher's order is mostly that already, and then the columns stay as read
         width = len(doc) + 1
-        keys = [span.start * width - span.end for span in spans]
-        order = sorted(range(len(spans)), key=keys.__getitem__)
-        return cls([spans[k].start for k in order], [spans[k].end for k in order],
-                   [rules[k].category for k in order], [rules[k].metadata or NO_META for k in order],
-                   [spans[k] for k in order])
+        keys = [start * width - end for start, end in zip(columns.starts, columns.ends)]
+        if keys != sorted(keys):
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            for column in (columns.starts, columns.ends, columns.labels, columns.metas, columns.spans):
+                column[:] = [column[k] for k in order]
+        return columns
 
 
 NO_META: dict[str, Any] = {}
@@ -194,12 +212,12 @@ def item_after(items: list[Item], token: int, skip: frozenset[str] | set[str] = 
 
 
 def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[str], spaces: list[bool],
-                   first_span: int = 0) -> tuple[list[Item], int]:
+                   first_span: int = 0) -> tuple[list[Item], list[str], int]:
     """The sentence's tokens as items: each concept span is one item, every other non-space token a ``WORD``.
 
     ``lowers`` and ``spaces`` are the doc's lower-cased token texts and space flags; the scan of the concept
-    spans starts at ``first_span``. Returns the items and the index of the first span after the sentence (the
-    next sentence's ``first_span``).
+    spans starts at ``first_span``. Returns the items, their words (:func:`sentence_words`) and the index of the
+    first span after the sentence (the next sentence's ``first_span``).
     """
     starts, ends = concepts.starts, concepts.ends
     n = len(starts)
@@ -209,6 +227,7 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
     items: list[Item] = []
     j = first_span
     k = start
+    dropped = False  # a token that is no item and no space: an abbreviation's period
     # one walk over the tokens (a comprehension per stretch between spans cost more): the first span that starts at
     # a token and ends within the sentence (the longest, by the spans' order) is an item, and the spans that start
     # inside it are skipped
@@ -221,11 +240,17 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
             k = s1
             j += 1
             continue
-        # a word: no space, and not the period of an abbreviation inside the sentence ("mild Rt. foraminal narrowing")
-        if not spaces[k] and not (lowers[k] == "." and start < k < last and lowers[k - 1].isalpha()):
-            items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
+        if not spaces[k]:
+            # a word, but not the period of an abbreviation inside the sentence ("mild Rt. foraminal narrowing")
+            if lowers[k] == "." and start < k < last and lowers[k - 1].isalpha():
+                dropped = True
+            else:
+                items.append(Item(WORD, k, k + 1, lowers[k], NO_META))
         k += 1
-    return items, bisect_left(starts, end, j)
+    # the items hold every token of the sentence but its spaces (no words) and dropped periods: without the latter,
+    # the words are those of the tokens' texts, split in one go (no loop over the items)
+    words = sentence_words(items) if dropped else join_hyphenated(" ".join(lowers[start:end]).split())
+    return items, words, bisect_left(starts, end, j)
 
 
 @dataclass
@@ -565,7 +590,7 @@ class LevelScoper:
             if skipped and section not in self.grammar.title_sections:  # nothing reads an excluded sentence
                 items, next_span = [], bisect_left(concepts.starts, end, next_span)
             else:
-                items, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
+                items, words, next_span = sentence_items(start, end, concepts, tokens.lowers, tokens.spaces, next_span)
                 if "SIDE" in concepts.labels[first_span:next_span]:
                     self.quantifiers_to_words(items)
                 # "MRI: L4-5 moderate stenosis" in a note: a title line that states a finding is read
@@ -573,6 +598,8 @@ class LevelScoper:
                 items = [] if skipped else items
             info = SentenceInfo(start, end, tokens.idx[start], tokens.idx[end - 1] + len(texts[end - 1]), section,
                                 skipped, items)
+            if items:
+                info._words = words  # (what the words property would make of them)
             out.append(info)
             first_region = bisect_left(region_starts, info.start_char)
             last_region = bisect_left(region_starts, info.end_char, first_region)
@@ -625,7 +652,7 @@ class LevelScoper:
                 else:
                     narrative = info.groups[-1]
         set_doc_attr(doc, "rp_sentences", out)
-        doc._.rp_coverage = self.coverage(doc, concepts, sections, frozenset(name for _, name in regions))
+        doc.user_data[COVERAGE_KEY] = self.coverage(doc, concepts, sections, frozenset(name for _, name in regions))
         return doc
 
 

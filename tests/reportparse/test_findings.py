@@ -405,3 +405,13 @@ def test_the_remainder_of_the_canal_is_a_left_over_statement_of_the_canal():
           {"L2-L3": (2, N, N)}, others=(0, N, N))
     check("L5-S1: severe right foraminal stenosis. The rest of the foramina are patent.",
           {"L5-S1": (N, 3, 0)}, others=(N, 0, 0))
+
+
+@pytest.mark.parametrize("text, expected", [
+    # plain words only (no concept): a whole-study statement needs a study word
+    ("The MRI came back negative, but the patient continued to have symptoms.", {lvl: ALL0 for lvl in LEVELS[1:]}),
+    ("The scan came back negative, but he continued to have symptoms.", {lvl: ALL0 for lvl in LEVELS[1:]}),
+    ("Came back negative, but he continued to have symptoms.", {}),
+])
+def test_sentences_of_plain_words(text, expected):
+    check(text, expected)
