@@ -6,10 +6,11 @@ Prints, for one corpus of ``--n`` reports from ``spinecore.synth`` (seven report
   and as a fresh process timed from its start to its exit (interpreter start-up, importing spaCy with torch kept
   out of it as ``import reportparse`` does, reading the CSV file, ``spacy.blank("en")`` and the pass): the same
   footing as the ``extract`` runs, whose rate includes their start-up;
-* ``reportparse extract`` with ``-j 1`` and ``2``, each a fresh ``python -m reportparse.cli extract``
-  process timed from its start to its exit, best of 3 (interpreter start-up, imports and pipeline build
-  included), its peak resident memory, its rate relative to both bare tokenizer figures and the scaling of two processes over one; and
-  the same per CPU second (of the process and its workers), which other work on a busy machine does not distort;
+* ``reportparse extract`` with ``-j 1`` and ``2``, each a fresh process that runs what the ``reportparse``
+  console script runs (``reportparse.__main__.main``), timed from its start to its exit, best of 3 (interpreter
+  start-up, imports and pipeline build included), its peak resident memory, its rate relative to both bare
+  tokenizer figures and the scaling of two processes over one; and the same per CPU second (of the process and its
+  workers), which other work on a busy machine does not distort;
 * the CPU milliseconds per report of every pipeline stage (in this process, after a warm-up);
 * all of the above twice: on the reports as generated, and on the same reports each opened by a :func:`header`
   line (as archived reports are: stock spaCy's tokenizer caches nothing of a document after its first special
@@ -100,8 +101,8 @@ def run_extract(input_csv: Path, output: Path, n_process: int, refresh_every: in
     # each worker is a child of the extract process, so its peak is in that process's RUSAGE_CHILDREN. The
     # process's own peak is VmHWM where Linux has it: its ru_maxrss keeps the peak of the process it was started
     # from across exec (this benchmark's, a few hundred MiB after the stage timings)
-    code = ("import resource, sys\nfrom pathlib import Path\nfrom reportparse.cli import app\n"
-            "try:\n    app.entry_point()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+    code = ("import resource, sys\nfrom pathlib import Path\nfrom reportparse.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
             "status = Path('/proc/self/status')\n"
             "own = (int(next(l for l in status.read_text().splitlines() if l.startswith('VmHWM:')).split()[1])\n"
             "       if status.exists() else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"

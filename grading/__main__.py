@@ -1,5 +1,12 @@
-"""``python -m grading`` (also what ``torchrun -m grading train ...`` starts on every rank)."""
+"""``python -m grading`` (also what ``torchrun -m grading train ...`` starts on every rank) and the ``grading``
+console script (:func:`spinecore.startup.run_program`)."""
 
-from .cli import app
+from spinecore.startup import run_program
 
-app.entry_point()
+
+def main() -> None:
+    run_program("grading.cli")
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,8 @@ attribute access, so a program that uses them notices nothing.
 The imports of spaCy and medspaCy themselves (with thinc, pydantic, numpy and the rest they bring) create hundreds
 of thousands of objects that live as long as the process; Python's cyclic garbage collector walks them again and
 again while they are created and frees nothing: about a tenth of their import time. They run with the collector
-paused (:func:`gc_paused`); reference counting frees objects as always.
+paused (:func:`spinecore.startup.gc_paused`); reference counting frees objects as always. (The ``reportparse``
+program also freezes them afterwards: :func:`spinecore.startup.run_program`.)
 
 :func:`install` (called by ``import reportparse``) adds a finder to ``sys.meta_path`` that acts once on each of
 these imports and then removes itself; any other import is untouched.
@@ -32,15 +33,15 @@ module on first use, so that importing the package, or one light module of it, l
 
 from __future__ import annotations
 
-import gc
 import importlib.abc
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
+
+from spinecore.startup import gc_paused
 
 #: Environment variable that lets thinc import torch as usual.
 KEEP_TORCH_ENV = "REPORTPARSE_THINC_TORCH"
@@ -49,17 +50,6 @@ LAZY_MODULES = ("nltk", "langcodes")
 #: Packages imported with the cyclic garbage collector paused.
 GC_PAUSED_MODULES = ("spacy", "medspacy")
 
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector (if it runs) while the block makes objects that all stay alive."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 class _WrappingLoader(importlib.abc.Loader):

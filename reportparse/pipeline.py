@@ -27,9 +27,10 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import registry
 
+from spinecore.startup import gc_paused
+
 from . import concepts, context, findings, grades, levels, lexicon, sections, sentences  # noqa: F401  (factories)
 from .grades import ReportGrades
-from .lightimport import gc_paused
 from .rules import cached_rules, rules_stamp
 from .sentences import doc_attr, set_doc_attr
 

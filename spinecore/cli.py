@@ -71,7 +71,8 @@ class CodedErrorApp(typer.Typer):
         return decorator
 
     def entry_point(self) -> None:
-        """Run this command line as the program of the process (the console scripts and ``python -m`` call this).
+        """Run this command line as the program of the process (the console scripts and ``python -m`` call this
+        through :func:`spinecore.startup.run_program`).
 
         When the interpreter exits, Python collects garbage once more over every object it tracks: with spaCy,
         medspaCy or torch loaded that walk took 0.1-0.2 s per command. Freezing the objects (``gc.freeze``) as

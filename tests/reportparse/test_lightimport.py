@@ -96,21 +96,3 @@ print(json.dumps({"during": during, "enabled": enabled, "after": len(collections
     assert out["enabled"] is True
     assert out["after"] == 1
 
-
-def test_the_collector_pause_keeps_a_collector_that_was_off_off():
-    import gc
-
-    from reportparse.lightimport import gc_paused
-
-    was = gc.isenabled()
-    try:
-        gc.disable()
-        with gc_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-        gc.enable()
-        with gc_paused():
-            assert not gc.isenabled()
-        assert gc.isenabled()
-    finally:
-        (gc.enable if was else gc.disable)()
