@@ -41,5 +41,5 @@ def run_program(module: str) -> None:
     process: imported with the collector paused, its objects frozen, then ``app.entry_point()``."""
     with gc_paused():
         app = importlib.import_module(module).app
-    gc.freeze()
+        gc.freeze()  # before the collector resumes: its first collection would walk them all
     app.entry_point()

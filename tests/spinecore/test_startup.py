@@ -42,10 +42,12 @@ def test_a_program_is_imported_without_collections_and_frozen_before_its_command
         "import gc, json\n"
         "during_import = gc.isenabled()\n"
         "made = [[i] for i in range(100_000)]  # objects of the import, alive as long as the process\n"
+        "collections = []\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and collections.append(info['generation']))\n"
         "class App:\n"
         "    def entry_point(self):\n"
         "        print(json.dumps({'during_import': during_import, 'enabled': gc.isenabled(),\n"
-        "                          'frozen': gc.get_freeze_count()}))\n"
+        "                          'frozen': gc.get_freeze_count(), 'collections': len(collections)}))\n"
         "app = App()\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     res = subprocess.run([sys.executable, "-c", "from spinecore.startup import run_program; run_program('toyprogram')"],
@@ -55,6 +57,7 @@ def test_a_program_is_imported_without_collections_and_frozen_before_its_command
     assert out["during_import"] is False
     assert out["enabled"] is True
     assert out["frozen"] >= 100_000
+    assert out["collections"] == 0  # frozen before the collector resumed, so resuming walked nothing
 
 
 @pytest.mark.parametrize("package", ["reportparse", "imaging", "grading"])
