@@ -67,38 +67,77 @@ _span_key = itemgetter(1, 2)  # (start, end) of a match
 
 
 def prune_overlaps(matches: list[Match]) -> list[Match]:
-    """medspaCy's ``prune_overlapping_matches(matches, strategy="longest")`` with an index instead of
-    ``list.pop(0)`` and a loop instead of recursion: the same result.
+    """medspaCy's ``prune_overlapping_matches(matches, strategy="longest")``: the same result, for matches whose
+    start is not after their end (spaCy's; medspaCy's overlap test assumes it too).
 
-    In (start, end) order, of two neighbours that overlap the longer one is kept (the first on a tie) and the
-    scan goes on after them; passes repeat until one removes nothing. medspaCy sorts before every pass; a pass
-    keeps matches in the order it met them, so after the first sort the list stays sorted (the same result).
+    medspaCy's passes: in (start, end) order, of two neighbours that overlap the longer one is kept (the first on a
+    tie) and the scan goes on after them; passes repeat until one removes nothing. A pass keeps matches in the
+    order it met them, so the list stays sorted. Here the first pass also checks the order as it goes (most
+    matcher outputs come sorted; a stable sort leaves those as they are) and sorts only when it meets a pair out
+    of order. A later pass only compares each match kept by a merge of the pass before with the match after it:
+    every pair without one was a neighbour pair then, found apart; and a kept match is apart from the match before
+    it, for that one was apart from the merged pair's first match (or was kept by a merge itself: the pair is
+    compared as that one's), and the first match was kept, or the second, which is longer, so not empty, and does
+    not start before the first. So the pass steps over the rest and copies those stretches whole.
     """
-    ordered = sorted(matches, key=_span_key)
-    while ordered:
-        n = len(ordered)
+    if len(matches) < 2:
+        return list(matches)
+    ordered = matches
+    while True:  # the first pass: over ``matches`` itself, or over a sorted copy when they are out of order
         pruned: list[Match] = []
-        current = ordered[0]
-        i = 1
-        while True:
-            if i == n:
+        merged: list[int] = []  # the positions in ``pruned`` of the matches kept by a merge
+        rest = iter(ordered)
+        current = next(rest)
+        _, cs, ce = current
+        for following in rest:
+            _, fs, fe = following
+            if fs >= ce:  # in order (fs >= ce >= cs); apart unless following is empty at current's (non-empty) end
+                if fe != ce or cs == ce:
+                    pruned.append(current)
+                    current, cs, ce = following, fs, fe
+                    continue
+                merged.append(len(pruned))
                 pruned.append(current)
-                break
-            following = ordered[i]
-            i += 1
-            if current[1] <= following[1] < current[2] or current[1] < following[2] <= current[2]:
-                pruned.append(following if following[2] - following[1] > current[2] - current[1] else current)
-                if i == n:
-                    break
-                current = ordered[i]
-                i += 1
+            elif fs > cs or fs == cs and fe >= ce:  # in order, starts inside current: they overlap
+                merged.append(len(pruned))
+                pruned.append(following if fe - fs > ce - cs else current)
             else:
-                pruned.append(current)
-                current = following
-        if len(pruned) == n:
-            return pruned
+                break  # out of order
+            current = next(rest, None)
+            if current is None:
+                break
+            _, cs, ce = current
+            if cs < fs or cs == fs and ce < fe:
+                break  # out of order
+        else:
+            pruned.append(current)
+            current = None
+        if current is None:
+            break
+        ordered = sorted(matches, key=_span_key)
+    while merged:  # the later passes
         ordered = pruned
-    return ordered
+        last = len(ordered) - 1
+        overlapping: list[int] = []  # the neighbour pairs (by their first position) that overlap
+        for k in merged:
+            if k < last:
+                current, following = ordered[k], ordered[k + 1]
+                if current[1] <= following[1] < current[2] or current[1] < following[2] <= current[2]:
+                    overlapping.append(k)
+        if not overlapping:
+            break
+        pruned = []
+        merged = []
+        i = 0  # the scan's position: it reaches each overlapping pair whose first match a merge did not take
+        for k in overlapping:
+            if k >= i:
+                pruned += ordered[i:k]
+                current, following = ordered[k], ordered[k + 1]
+                merged.append(len(pruned))
+                pruned.append(following if following[2] - following[1] > current[2] - current[1] else current)
+                i = k + 2
+        pruned += ordered[i:]
+    return pruned
 
 
 def split_leading_predicates(pattern: list[dict[str, Any]], limit: int = 64) -> list[list[dict[str, Any]]]:

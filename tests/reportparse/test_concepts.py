@@ -21,12 +21,38 @@ from reportparse.rules import cached_rules
 
 MATCH = st.tuples(st.integers(0, 5), st.integers(0, 30), st.integers(1, 6)).map(
     lambda m: (m[0], m[1], m[1] + m[2]))
+# empty matches too, and few starts: nested, chained and repeated spans that take medspaCy several passes
+DENSE_MATCH = st.tuples(st.integers(0, 9), st.integers(0, 12), st.integers(0, 4)).map(
+    lambda m: (m[0], m[1], m[1] + m[2]))
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(MATCH, max_size=25))
 def test_prune_overlaps_equals_medspacy(matches):
     assert prune_overlaps(list(matches)) == prune_overlapping_matches(list(matches))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(MATCH, DENSE_MATCH), max_size=80), st.booleans())
+def test_prune_overlaps_equals_medspacy_on_dense_and_sorted_input(matches, in_order):
+    """prune_overlaps takes a faster first pass over input already in (start, end) order (what the matchers give)
+    and skips the pairs a later pass need not compare: both sorted and unsorted input, with empty matches."""
+    if in_order:
+        matches = sorted(matches, key=lambda m: (m[1], m[2]))
+    assert prune_overlaps(list(matches)) == prune_overlapping_matches(list(matches))
+
+
+def test_prune_overlaps_over_many_passes_and_out_of_order_input():
+    # five matches of one span: medspaCy halves them a pass at a time and keeps the first
+    repeated = [(i, 4, 7) for i in range(5)]
+    assert prune_overlaps([(9, 0, 2)] + repeated + [(8, 6, 9)]) == [(9, 0, 2), (0, 4, 7)]
+    # out of order after a merge, and an empty match at a match's end (it overlaps; one at its start does not)
+    assert prune_overlaps([(1, 2, 5), (2, 3, 4), (3, 0, 1)]) == [(3, 0, 1), (1, 2, 5)]
+    assert prune_overlaps([(1, 2, 5), (2, 5, 5)]) == [(1, 2, 5)]
+    assert prune_overlaps([(2, 2, 2), (1, 2, 5)]) == [(2, 2, 2), (1, 2, 5)]
+    for matches in ([(i % 3, i // 2, i // 2 + i % 4) for i in range(40)],
+                    [(i, 10 - i // 3, 12) for i in range(30)]):
+        assert prune_overlaps(matches) == prune_overlapping_matches(list(matches))
 
 
 def test_nested_and_chained_overlaps():
