@@ -51,7 +51,6 @@ LAZY_MODULES = ("nltk", "langcodes")
 GC_PAUSED_MODULES = ("spacy", "medspacy")
 
 
-
 class _WrappingLoader(importlib.abc.Loader):
     """A module's own loader, with something around the run of the module's code."""
 
