@@ -18,8 +18,8 @@ Prints, for one corpus of ``--n`` reports from ``spinecore.synth`` (seven report
   bare pass the cache for the rest of every report);
 * the per-stage costs and the bare tokenizer's rate on real-style texts met for the first time (the gold set's
   reports and, where ``../shared`` is beside the repository, the real clinical notes), which repeat far less than
-  the synthetic reports, and from ``extract`` runs on them the rate for 2,000 such reports with start-up
-  (:func:`real_style`);
+  the synthetic reports, and from them and the start-up of an ``extract`` process the rate for 2,000 such
+  reports with start-up (:func:`real_style`);
 * with ``--rss N [N ...]``: the peak memory of ``reportparse extract`` on N reports, streamed to a CSV file
   first (1,000,000 reports take about an hour per core; the input file needs about 1 kB per report). Each of
   these reports opens with a header line of five words of its own (accession and record numbers, a date, a
@@ -208,9 +208,12 @@ def real_style(tmp: Path, seed: int, repeats: int = 3) -> None:
 
     Then the issue's footing (one ``extract`` process on 2,000 reports, start-up included, against the bare
     tokenizer's pass), estimated for 2,000 such texts: the CPU seconds of an ``extract -j 1`` process on one of
-    them (start-up: imports and pipeline build) plus 2,000 times the parse per text of the process on all of
-    them (best of 3 each), against the bare tokenizer's rate per CPU second. 2,000 distinct reports would repeat
-    more words than these texts, so the estimate leans low."""
+    them (start-up: imports and pipeline build; best of 3) plus 2,000 times the stages' cost per text above,
+    against the bare tokenizer's rate per CPU second. (The process's own time on all the texts less its start-up
+    would be the direct figure, but it is the difference of two runs of about a second, whose noise is as large as
+    the parse of 119 texts.) Reading and writing the rows is left out (about 0.05-0.1 ms per report on the
+    synthetic reports); 2,000 distinct reports would repeat more words than these texts, so the estimate leans
+    low."""
     from reportparse.gold import load_gold
     from reportparse.io import ReportReader
 
@@ -227,18 +230,16 @@ def real_style(tmp: Path, seed: int, repeats: int = 3) -> None:
     print(f"bare spacy.blank('en') tokenizer: {bare_cpu:,.0f} reports per CPU second")
     rounds = [stage_ms(texts, warm) for _ in range(repeats)]
     print("per stage, ms per report (one process, after start-up):")
-    print_stages({name: min(r[name] for r in rounds) for name in rounds[0]}, bare_cpu)
-    cpu = {}
-    for count in (1, len(texts)):
-        input_csv = tmp / f"real-style-{count}.csv"
-        with open(input_csv, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows([("report_id", "text"), *((f"R{i:04d}", t) for i, t in enumerate(texts[:count]))])
-        cpu[count] = min(run_extract(input_csv, tmp / "real-style-levels.csv", 1)[1] for _ in range(3))
-    per_text = (cpu[len(texts)] - cpu[1]) / (len(texts) - 1)
-    rate = 2000 / (cpu[1] + 2000 * per_text)
-    print(f"reportparse extract -j 1, CPU seconds: {cpu[1]:.2f} s on one text (start-up), {cpu[len(texts)]:.2f} s on "
-          f"{len(texts)} ({1000 * per_text:.2f} ms per text); estimated for 2,000 such reports, start-up included: "
-          f"{rate:,.0f} reports per CPU second, {rate / bare_cpu:.2f} x the bare tokenizer")
+    stages = {name: min(r[name] for r in rounds) for name in rounds[0]}
+    print_stages(stages, bare_cpu)
+    one = tmp / "real-style-1.csv"
+    with open(one, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("report_id", "text"), ("R0000", texts[0])])
+    startup = min(run_extract(one, tmp / "real-style-levels.csv", 1)[1] for _ in range(3))
+    seconds = startup + 2000 * sum(stages.values()) / 1000
+    print(f"estimated for 2,000 such reports, start-up included: {startup:.2f} CPU s of start-up (reportparse extract "
+          f"-j 1 on one text) + 2,000 x {sum(stages.values()):.2f} ms = {seconds:.2f} s, {2000 / seconds:,.0f} reports "
+          f"per CPU second, {2000 / seconds / bare_cpu:.2f} x the bare tokenizer")
 
 
 def main() -> None:
