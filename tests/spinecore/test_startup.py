@@ -69,3 +69,18 @@ def test_every_console_script_and_python_m_run_its_command_line_as_a_program(pac
     monkeypatch.setattr(entry, "run_program", calls.append)
     entry.main()
     assert calls == [f"{package}.cli"]
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("4", "4")])
+def test_the_reportparse_program_starts_no_blas_threads_unless_asked(given, expected):
+    # the parser does no linear algebra: numpy's OpenBLAS thread pool would cost start-up CPU for nothing
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    code = ("import os\nimport reportparse.__main__ as program\n"
+            "program.run_program = lambda module: print(os.environ.get('OPENBLAS_NUM_THREADS'), module)\n"
+            "program.main()\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == [expected, "reportparse.cli"]
