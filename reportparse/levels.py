@@ -57,14 +57,12 @@ if not Doc.has_extension("rp_sentences"):
     Doc.set_extension("rp_sentences", default=None)
 if not Doc.has_extension("rp_coverage"):
     Doc.set_extension("rp_coverage", default=LEVELS)
-#: Where spaCy keeps ``doc._.rp_coverage`` (see :func:`reportparse.sentences.doc_attr`).
-COVERAGE_KEY = ("._.", "rp_coverage", None, None)
 
 
 def study_coverage(doc: Doc) -> tuple[str, ...]:
-    """``doc._.rp_coverage``: :data:`LEVELS` for a doc this stage did not see. Read from ``doc.user_data`` as
-    :func:`reportparse.sentences.doc_attr` reads, past the ``Underscore`` object a ``doc._`` access builds."""
-    return doc.user_data.get(COVERAGE_KEY, LEVELS)
+    """``doc._.rp_coverage``: :data:`LEVELS` for a doc this stage did not see (read past the ``Underscore`` object,
+    see :func:`reportparse.sentences.doc_attr`)."""
+    return doc_attr(doc, "rp_coverage", LEVELS)
 
 
 #: Regions whose statements concern the lumbar table, and those that also reach T12-L1.
@@ -652,7 +650,7 @@ class LevelScoper:
                 else:
                     narrative = info.groups[-1]
         set_doc_attr(doc, "rp_sentences", out)
-        doc.user_data[COVERAGE_KEY] = self.coverage(doc, concepts, sections, frozenset(name for _, name in regions))
+        set_doc_attr(doc, "rp_coverage", self.coverage(doc, concepts, sections, frozenset(name for _, name in regions)))
         return doc
 
 

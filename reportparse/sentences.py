@@ -30,18 +30,19 @@ for _name in ("rp_sentence_bounds", "rp_tokens", "rp_text"):
         Doc.set_extension(_name, default=None)
 
 
-def doc_attr(doc: Doc, name: str) -> Any:
-    """``doc._.<name>`` for an extension registered with ``default=None`` (no getter, setter or method).
+def doc_attr(doc: Doc, name: str, default: Any = None) -> Any:
+    """``doc._.<name>`` for an extension registered with a plain ``default`` (no getter, setter or method; None
+    unless given).
 
     spaCy keeps such a value in ``doc.user_data`` under ``("._.", name, None, None)``; reading it there skips the
     ``Underscore`` object that every ``doc._`` access builds (the stages read these columns dozens of times per
     report). ``tests/reportparse/test_sentences.py`` checks that this stays what ``doc._`` returns.
     """
-    return doc.user_data.get(("._.", name, None, None))
+    return doc.user_data.get(("._.", name, None, None), default)
 
 
 def set_doc_attr(doc: Doc, name: str, value: Any) -> None:
-    """``doc._.<name> = value`` for an extension registered with ``default=None`` (see :func:`doc_attr`)."""
+    """``doc._.<name> = value`` for an extension registered with a plain default (see :func:`doc_attr`)."""
     doc.user_data[("._.", name, None, None)] = value
 
 
