@@ -11,7 +11,8 @@ object on every access, and ``span._`` look-ups are slow). Its token patterns ru
 can start, by the patterns that open there.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import compress
 from operator import itemgetter
 from typing import Any
@@ -64,6 +65,16 @@ def set_span_attr(span: Span, name: str, value: Any) -> None:
 
 
 _span_key = itemgetter(1, 2)  # (start, end) of a match
+
+
+@contextmanager
+def validating(matcher: Matcher, validate: bool) -> Iterator[None]:
+    """spaCy's token ``matcher`` with its pattern validation switched to ``validate`` for the block, then back."""
+    was, matcher.validate = matcher.validate, validate
+    try:
+        yield
+    finally:
+        matcher.validate = was
 
 
 def prune_overlaps(matches: list[Match]) -> list[Match]:
@@ -241,16 +252,13 @@ class RuleMatcher:
         token_matcher = self.token_matcher = self.matcher._MedspacyMatcher__matcher  # medspaCy keeps it private
         # the split patterns are parts of patterns the matcher validated when the rules were added: validating
         # them again would cost a twentieth of the pipeline's build
-        validate, token_matcher.validate = token_matcher.validate, False
-        try:
+        with validating(token_matcher, False):
             for rule_id, rule in self.matcher.rule_map.items():
                 if isinstance(rule.pattern, list):
                     patterns = split_leading_predicates(rule.pattern)
                     if patterns != [rule.pattern]:
                         token_matcher.remove(rule_id)
                         token_matcher.add(rule_id, patterns, on_match=rule.on_match)
-        finally:
-            token_matcher.validate = validate
         self.others = (self.matcher._MedspacyMatcher__phrase_matcher, self.matcher._MedspacyMatcher__regex_matcher)
         self.attrs: list[str] = []  # the attributes the plan reads, in doc.to_array order
         # per column: value hash of a first token -> {test of the second token: (most tokens that cannot repeat,
@@ -396,11 +404,8 @@ class ConceptMatcher(TargetMatcher):
                          phrase_matcher_attr="NORM", prune=False)
         self.rule_matcher = RuleMatcher(self._TargetMatcher__matcher, nlp.vocab)  # medspaCy keeps it private
         token_matcher = self.rule_matcher.token_matcher
-        validate, token_matcher.validate = token_matcher.validate, token_matcher.validate and not validated
-        try:
+        with validating(token_matcher, token_matcher.validate and not validated):
             self.add(list(rules))
-        finally:
-            token_matcher.validate = validate
 
     def add(self, rules: TargetRule | Iterable[TargetRule]) -> None:
         """medspaCy's ``TargetMatcher.add``, then the token patterns split and their starts planned again."""
@@ -420,12 +425,10 @@ class ConceptMatcher(TargetMatcher):
         # spans an earlier stage put in the group (the lexicon's level spellings) come first, as medspaCy appends
         spans: list[Span] = list(doc.spans[CONCEPT_GROUP]) if CONCEPT_GROUP in doc.spans else []
         rules: list[TargetRule] = [span_attr(span, "target_rule") for span in spans]
-        known, user_data = self._rules, doc.user_data
         for rule_id, start, end in prune_overlaps(self.rule_matcher(doc)):
-            rule, label = known.get(rule_id) or self._rule(rule_id)
+            rule, label = self._rule(rule_id)
             span = Span(doc, start, end, label)
-            # set_span_attr(span, "target_rule", rule), inline (rules.py admits no ``attributes`` to set besides)
-            user_data["._.", "target_rule", span.start_char, span.end_char] = rule
+            set_span_attr(span, "target_rule", rule)  # (rules.py admits no ``attributes`` to set besides)
             spans.append(span)
             rules.append(rule)
         doc.spans[CONCEPT_GROUP] = spans
