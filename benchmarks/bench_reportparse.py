@@ -56,6 +56,13 @@ def header(rng: random.Random) -> str:
             f"{rng.randrange(1, 29):02d}/{rng.randrange(1, 13):02d}/{rng.randrange(1990, 2030)} Ref Dr {name}\n")
 
 
+def write_texts(path: Path, texts: list[str], prefix: str) -> Path:
+    """Write ``texts`` to a CSV file of reports (ids ``prefix`` and a number); returns ``path``."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("report_id", "text"), *((f"{prefix}{i:08d}", t) for i, t in enumerate(texts))])
+    return path
+
+
 def write_reports(path: Path, n: int, seed: int, headers: bool = False) -> list[str]:
     """Write ``n`` synthetic reports to a CSV file, generated in chunks (bounded memory), each opened by a
     :func:`header` line when ``headers``; returns the texts of the first chunk."""
@@ -168,8 +175,7 @@ def speed(tmp: Path, n: int, seed: int, headers: bool) -> None:
     input_csv = tmp / f"reports{'-headers' if headers else ''}.csv"
     rng = random.Random(seed)
     texts = [(header(rng) if headers else "") + r.text for r in generate(n, seed=seed)]
-    with open(input_csv, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([("report_id", "text"), *((f"S{i:08d}", t) for i, t in enumerate(texts))])
+    write_texts(input_csv, texts, "S")
     print(f"{len(texts)} synthetic reports{', each opening with a header line' if headers else ''}, "
           f"mean {statistics.mean(map(len, texts)):.0f} characters, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work on the machine slows "
@@ -232,9 +238,7 @@ def real_style(tmp: Path, seed: int, repeats: int = 3) -> None:
     print("per stage, ms per report (one process, after start-up):")
     stages = {name: min(r[name] for r in rounds) for name in rounds[0]}
     print_stages(stages, bare_cpu)
-    one = tmp / "real-style-1.csv"
-    with open(one, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([("report_id", "text"), ("R0000", texts[0])])
+    one = write_texts(tmp / "real-style-1.csv", texts[:1], "R")
     startup = min(run_extract(one, tmp / "real-style-levels.csv", 1)[1] for _ in range(3))
     seconds = startup + 2000 * sum(stages.values()) / 1000
     print(f"estimated for 2,000 such reports, start-up included: {startup:.2f} CPU s of start-up (reportparse extract "
