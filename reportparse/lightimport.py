@@ -14,9 +14,13 @@ more start-up time and memory than all the parsing they serve, and the parser ne
 * **langcodes** (its language tables). ``spacy.util`` imports it at module level, but uses it only to guess a
   language that has no module of its own (``spacy.blank("no")`` giving Norwegian Bokmål); the parser's ``"en"``
   has one.
+* **spaCy's command line** (``spacy.cli``). ``import spacy`` imports it for one function, ``spacy.info``, and with it
+  every ``spacy`` command and what they use (requests, jinja2, weasel): about 0.1 s of a start-up of under a second.
 
 nltk and langcodes are imported lazily (``importlib.util.LazyLoader``): the real module runs on its first
-attribute access, so a program that uses them notices nothing.
+attribute access, so a program that uses them notices nothing. ``spacy.cli`` and ``spacy.cli.info`` are deferred
+(:data:`DEFERRED_MODULES`): each module's code runs on the first look-up of a name it has not set (its submodules
+import as usual), and ``spacy.info`` is a function that runs ``spacy.cli.info`` on its first call.
 
 The imports of spaCy and medspaCy themselves (with thinc, pydantic, numpy and the rest they bring) create hundreds
 of thousands of objects that live as long as the process; Python's cyclic garbage collector walks them again and
@@ -49,6 +53,10 @@ KEEP_TORCH_ENV = "REPORTPARSE_THINC_TORCH"
 LAZY_MODULES = ("nltk", "langcodes")
 #: Packages imported with the cyclic garbage collector paused.
 GC_PAUSED_MODULES = ("spacy", "medspacy")
+#: Modules that spaCy imports at start-up for names the parser never uses: their code runs on the first look-up of a
+#: name they have not set; each maps to the functions taken from it meanwhile, given as stand-ins that run the
+#: module's code on their first call.
+DEFERRED_MODULES: dict[str, tuple[str, ...]] = {"spacy.cli": (), "spacy.cli.info": ("info",)}
 
 
 class _WrappingLoader(importlib.abc.Loader):
@@ -69,6 +77,39 @@ class _GcPausedLoader(_WrappingLoader):
             self.loader.exec_module(module)
 
 
+class _DeferredLoader(_WrappingLoader):
+    """Runs a module's code on the first look-up of a name the module has not set (PEP 562 ``__getattr__``), or
+    on the first call of one of its ``stand_ins`` (functions that others import from it meanwhile)."""
+
+    def __init__(self, loader: importlib.abc.Loader, stand_ins: tuple[str, ...]):
+        super().__init__(loader)
+        self.stand_ins = stand_ins
+
+    def exec_module(self, module: ModuleType) -> None:
+        def run() -> ModuleType:
+            if module.__dict__.pop("__getattr__", None) is not None:  # (once)
+                self.loader.exec_module(module)
+            return module
+
+        def __getattr__(name: str) -> Any:
+            # the import system looks up dunder names that a module may lack ("__path__" of a plain module)
+            if name.startswith("__") and name != "__all__":
+                raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+            return getattr(run(), name)
+
+        def stand_in(name: str) -> Callable[..., Any]:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                return getattr(run(), name)(*args, **kwargs)
+
+            call.__name__ = call.__qualname__ = name
+            call.__doc__ = f"``{module.__name__}.{name}``, whose module runs on this function's first call."
+            return call
+
+        module.__getattr__ = __getattr__
+        for name in self.stand_ins:
+            setattr(module, name, stand_in(name))
+
+
 class _TorchHidingLoader(_WrappingLoader):
     """Runs ``thinc.compat`` with ``import torch`` failing, then makes torch importable again."""
 
@@ -85,8 +126,8 @@ class _TorchHidingLoader(_WrappingLoader):
 
 
 class _LightImportFinder(importlib.abc.MetaPathFinder):
-    """Finds ``thinc.compat`` (torch hidden), :data:`LAZY_MODULES` (lazy) and :data:`GC_PAUSED_MODULES` once each;
-    leaves every other import alone."""
+    """Finds ``thinc.compat`` (torch hidden), :data:`LAZY_MODULES` (lazy), :data:`GC_PAUSED_MODULES` and
+    :data:`DEFERRED_MODULES` once each; leaves every other import alone."""
 
     def __init__(self, names: set[str]):
         self.pending = set(names)
@@ -104,6 +145,8 @@ class _LightImportFinder(importlib.abc.MetaPathFinder):
             spec.loader = _TorchHidingLoader(spec.loader)
         elif fullname in GC_PAUSED_MODULES:
             spec.loader = _GcPausedLoader(spec.loader)
+        elif fullname in DEFERRED_MODULES:
+            spec.loader = _DeferredLoader(spec.loader, DEFERRED_MODULES[fullname])
         else:
             spec.loader = importlib.util.LazyLoader(spec.loader)
         return spec
@@ -126,7 +169,7 @@ def install() -> None:
     names = set()
     if "thinc.compat" not in sys.modules and "torch" not in sys.modules and os.environ.get(KEEP_TORCH_ENV) != "1":
         names.add("thinc.compat")
-    names.update(name for name in LAZY_MODULES + GC_PAUSED_MODULES if name not in sys.modules)
+    names.update(name for name in (*LAZY_MODULES, *GC_PAUSED_MODULES, *DEFERRED_MODULES) if name not in sys.modules)
     if names:
         sys.meta_path.insert(0, _LightImportFinder(names))
 

@@ -1,5 +1,5 @@
-"""``reportparse.lightimport``: a report-parsing process loads neither torch nor nltk nor langcodes, and all stay
-importable.
+"""``reportparse.lightimport``: a report-parsing process loads neither torch nor nltk nor langcodes nor spaCy's
+command line, and all stay importable.
 
 Each case runs in a fresh interpreter, since what matters is the import order of a whole process.
 """
@@ -48,6 +48,30 @@ print(json.dumps({{"grades": grades, **loaded, "thinc_torch": thinc.compat.has_t
     assert out["total"] == 3.0  # torch imported after the parser works
     assert out["edit_distance"] == 2  # so does nltk, on first use
     assert out["norwegian"] == "nb"  # and langcodes
+
+
+def test_spacy_command_line_runs_only_when_used_and_then_works_as_usual():
+    out = run_python(f"""
+import json, sys
+import reportparse
+grades = reportparse.parse_text({REPORT!r}).grades["L4-L5"]
+loaded = sorted(m for m in ("requests", "jinja2", "weasel", "spacy.cli.download", "spacy.cli._util") if m in sys.modules)
+import spacy
+markdown = spacy.info(markdown=True, silent=True)  # the stand-in runs spacy.cli.info
+import spacy.cli
+from spacy.cli import download, setup_cli
+from spacy.cli.init_config import fill_config
+print(json.dumps({{"grades": grades, "loaded": loaded, "info": "spaCy version" in markdown,
+                  "download": download.__module__, "setup_cli": callable(setup_cli), "fill": fill_config.__module__,
+                  "requests": "requests" in sys.modules, "no_name": hasattr(spacy.cli, "no_such_name")}}))
+""")
+    assert out["grades"] == {"scs": 2, "rfs": 1, "lfs": None}
+    assert out["loaded"] == []  # spaCy imported spacy.cli and spacy.cli.info without running either
+    assert out["info"] is True
+    assert out["download"] == "spacy.cli.download" and out["setup_cli"] is True
+    assert out["fill"] == "spacy.cli.init_config"
+    assert out["requests"] is True  # the command line's own imports, once it ran
+    assert out["no_name"] is False
 
 
 @pytest.mark.parametrize("setup", ["import torch", "import os; os.environ['REPORTPARSE_THINC_TORCH'] = '1'"])
