@@ -33,6 +33,7 @@ Run:
 """
 
 import argparse
+import compileall
 import csv
 import os
 import random
@@ -77,6 +78,15 @@ def write_reports(path: Path, n: int, seed: int, headers: bool = False) -> list[
             writer.writerows((f"S{start + i:08d}", text) for i, text in enumerate(texts))
             first = first or texts
     return first
+
+
+def compile_toolkit() -> None:
+    """Compile the parser's modules to bytecode first, as an installed wheel and the README's setup command have
+    them: from an editable install, where Python writes no bytecode itself (``PYTHONDONTWRITEBYTECODE``), every
+    ``extract`` process would compile them again (about 50 ms of its start-up)."""
+    root = Path(__file__).resolve().parents[1]
+    for package in ("reportparse", "spinecore"):
+        compileall.compile_dir(root / package, quiet=1)
 
 
 def _environ() -> dict[str, str]:
@@ -257,6 +267,7 @@ def main() -> None:
     parser.add_argument("--no-speed", action="store_true", help="skip the speed runs (only the --rss runs)")
     parser.add_argument("--tmp", help="folder for the generated inputs (default: the system's temporary folder)")
     args = parser.parse_args()
+    compile_toolkit()
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         if not args.no_speed:
             for headers in (False, True):
