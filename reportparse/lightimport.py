@@ -15,7 +15,7 @@ more start-up time and memory than all the parsing they serve, and the parser ne
   language that has no module of its own (``spacy.blank("no")`` giving Norwegian Bokmål); the parser's ``"en"``
   has one.
 * **spaCy's command line** (``spacy.cli``). ``import spacy`` imports it for one function, ``spacy.info``, and with it
-  every ``spacy`` command and what they use (requests, jinja2, weasel): about 0.1 s of a start-up of under a second.
+  every ``spacy`` command and what they use (requests, jinja2, weasel): about 0.07 s of a start-up of under a second.
 
 nltk and langcodes are imported lazily (``importlib.util.LazyLoader``): the real module runs on its first
 attribute access, so a program that uses them notices nothing. ``spacy.cli`` and ``spacy.cli.info`` are deferred
@@ -87,8 +87,13 @@ class _DeferredLoader(_WrappingLoader):
 
     def exec_module(self, module: ModuleType) -> None:
         def run() -> ModuleType:
-            if module.__dict__.pop("__getattr__", None) is not None:  # (once)
-                self.loader.exec_module(module)
+            hook = module.__dict__.pop("__getattr__", None)
+            if hook is not None:  # (once)
+                try:
+                    self.loader.exec_module(module)
+                except BaseException:
+                    module.__getattr__ = hook  # a later look-up runs it again (and fails as this one did)
+                    raise
             return module
 
         def __getattr__(name: str) -> Any:

@@ -4,6 +4,7 @@ command line, and all stay importable.
 Each case runs in a fresh interpreter, since what matters is the import order of a whole process.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -11,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from reportparse import lightimport
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = "FINDINGS:\nL4-5: Moderate canal stenosis. Mild right foraminal narrowing."
@@ -72,6 +75,26 @@ print(json.dumps({{"grades": grades, "loaded": loaded, "info": "spaCy version" i
     assert out["fill"] == "spacy.cli.init_config"
     assert out["requests"] is True  # the command line's own imports, once it ran
     assert out["no_name"] is False
+
+
+def test_a_deferred_module_runs_on_first_use_and_again_after_its_code_failed(tmp_path, monkeypatch):
+    path = tmp_path / "deferred_demo.py"
+    path.write_text("import os\nif os.environ.get('DEMO_FAIL'):\n    raise ImportError('demo failure')\n"
+                    "VALUE = 42\ndef greet(name):\n    return 'hello ' + name\n")
+    spec = importlib.util.spec_from_file_location("deferred_demo", path)
+    spec.loader = lightimport._DeferredLoader(spec.loader, ("greet",))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert "VALUE" not in vars(module) and callable(module.greet)  # not run yet; the stand-in is there
+    with pytest.raises(AttributeError):
+        module.__path__  # the import system's dunder look-ups do not run it
+    assert "VALUE" not in vars(module)
+    monkeypatch.setenv("DEMO_FAIL", "1")
+    with pytest.raises(ImportError, match="demo failure"):
+        module.VALUE
+    monkeypatch.delenv("DEMO_FAIL")
+    assert module.greet("spine") == "hello spine"  # the stand-in runs it, this time to the end
+    assert module.VALUE == 42 and module.greet.__module__ == "deferred_demo"
 
 
 @pytest.mark.parametrize("setup", ["import torch", "import os; os.environ['REPORTPARSE_THINC_TORCH'] = '1'"])
