@@ -223,12 +223,12 @@ def real_style(tmp: Path, seed: int, rounds: int = 5) -> None:
     the stage table gives the rounds' minima (start-up not included).
 
     Then the issue's footing (one ``extract`` process on 2,000 reports, start-up included, against the bare
-    tokenizer's pass), estimated for 2,000 such texts in each round: the CPU seconds of an ``extract -j 1``
-    process on one of them (start-up: imports and pipeline build) plus 2,000 times the round's cost per text,
-    against the same round's bare tokenizer rate per CPU second. Each round's three figures are taken back to
-    back, so that the host's speed, which drifts by 10-20% over minutes on a shared machine, moves all three
-    alike; the median and the range of the rounds' ratios are printed. (The process's own time on all the texts
-    less its start-up would be the direct figure, but it is the difference of two runs of about a second, whose
+    tokenizer's pass), estimated for 2,000 such texts: the CPU seconds of an ``extract -j 1`` process on one of
+    them (start-up: imports and pipeline build) plus 2,000 times the cost per text, against the bare tokenizer's
+    rate per CPU second; from each figure's best round, and from each round's own three figures, taken back to
+    back (their median and range: the host's speed drifts by 10-20% within minutes on a shared machine, so the
+    two views differ by as much as it moved). (The process's own time on all the texts less its start-up would be
+    the direct figure, but it is the difference of two runs of about a second, whose
     noise is as large as the parse of 119 texts.) Reading and writing the rows is left out (about 0.05-0.1 ms per
     report on the synthetic reports); 2,000 distinct reports would repeat more words than these texts, so the
     estimate leans low."""
@@ -256,13 +256,16 @@ def real_style(tmp: Path, seed: int, rounds: int = 5) -> None:
           f"{min(bare for bare, _, _ in measured):,.0f} in the slowest)")
     print("per stage, ms per report (one process, after start-up; each stage's best round):")
     print_stages({name: min(stages[name] for _, stages, _ in measured) for name in measured[0][1]}, bare_best)
-    estimates = sorted((2000 / (startup + 2 * sum(stages.values())) / bare, startup, sum(stages.values()))
-                       for bare, stages, startup in measured)
-    ratio, startup, parse = estimates[len(estimates) // 2]
-    print(f"estimated for 2,000 such reports, start-up included, per round: start-up (reportparse extract -j 1 on one "
-          f"text, CPU s) + 2,000 x the round's ms per text, against the round's bare tokenizer. Median round: "
-          f"{startup:.2f} CPU s + 2,000 x {parse:.2f} ms = {startup + 2 * parse:.2f} s, {ratio:.2f} x the bare "
-          f"tokenizer; all rounds {estimates[0][0]:.2f}-{estimates[-1][0]:.2f} x")
+    startup = min(startup for _, _, startup in measured)
+    parse = min(sum(stages.values()) for _, stages, _ in measured)
+    seconds = startup + 2 * parse
+    print(f"estimated for 2,000 such reports, start-up included: start-up (reportparse extract -j 1 on one text) + "
+          f"2,000 x the ms per text, against the bare tokenizer. Each figure's best round: {startup:.2f} CPU s + "
+          f"2,000 x {parse:.2f} ms = {seconds:.2f} s, {2000 / seconds:,.0f} reports per CPU second, "
+          f"{2000 / seconds / bare_best:.2f} x the bare tokenizer")
+    rounds_ratios = sorted(2000 / (startup + 2 * sum(stages.values())) / bare for bare, stages, startup in measured)
+    print(f"  each round's own three figures: median {rounds_ratios[len(rounds_ratios) // 2]:.2f} x, "
+          f"range {rounds_ratios[0]:.2f}-{rounds_ratios[-1]:.2f} x")
 
 
 def main() -> None:
