@@ -9,16 +9,20 @@ attribute unset; ``doc._.sections`` is identical. A token's section is
 ``next(s for s in doc._.sections if s.section_span[0] <= token.i < s.section_span[1])``.
 
 The headers are matched as medspaCy's matcher matches them (token patterns, phrases, regular expressions, then
-the longest of overlapping matches), with :func:`reportparse.concepts.prune_overlaps` for the pruning and without
-a call of the token Matcher when no rule has a token pattern (the shipped rules are phrases): the two cost more
-than the phrase matching itself.
+the longest of overlapping matches), through :class:`reportparse.concepts.RuleMatcher` (no call of the token
+Matcher when no rule has a token pattern: the shipped rules are phrases) and with
+:func:`reportparse.concepts.prune_overlaps` for the pruning: medspaCy's call of the token Matcher and its recursive
+pruning cost more than the phrase matching itself.
 """
 
-from medspacy.section_detection import Section, Sectionizer
+from collections.abc import Iterable
+from typing import Any
+
+from medspacy.section_detection import Section, SectionRule, Sectionizer
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .concepts import prune_overlaps
+from .concepts import RuleMatcher, prune_overlaps
 from .rules import cached_rules
 from .sentences import set_doc_attr
 
@@ -29,15 +33,25 @@ class ReportSectionizer(Sectionizer):
     Made by :func:`make_sectionizer` without medspaCy's span attributes (which read ``token._.section``) and
     without its sentence boundaries (the ``reportparse_sentencizer`` places those, headers included)."""
 
+    #: medspaCy's header matcher, called by its parts (None while medspaCy's ``__init__`` adds the rules it is given)
+    rule_matcher: RuleMatcher | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.rule_matcher = RuleMatcher(self._Sectionizer__matcher, self.nlp.vocab)  # medspaCy keeps it private
+
+    def add(self, rules: SectionRule | Iterable[SectionRule]) -> None:
+        """medspaCy's ``Sectionizer.add``, then the header matcher's token patterns planned again
+        (:meth:`reportparse.concepts.RuleMatcher.refresh`)."""
+        super().add(rules)
+        if self.rule_matcher is not None:
+            self.rule_matcher.refresh()
+
     def _matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         """The header matches of medspaCy's matcher on ``doc`` (``MedspacyMatcher.__call__``; see the module
         docstring)."""
-        matcher = self._Sectionizer__matcher  # medspaCy keeps its matcher and its parts private
-        token_matcher = matcher._MedspacyMatcher__matcher
-        matches = list(token_matcher(doc)) if len(token_matcher) else []
-        matches += matcher._MedspacyMatcher__phrase_matcher(doc)
-        matches += matcher._MedspacyMatcher__regex_matcher(doc)
-        return prune_overlaps(matches) if matcher._prune else matches
+        matches = self.rule_matcher(doc)
+        return prune_overlaps(matches) if self._Sectionizer__matcher._prune else matches
 
     def __call__(self, doc: Doc) -> Doc:
         matcher = self._Sectionizer__matcher
