@@ -228,10 +228,9 @@ def real_style(tmp: Path, seed: int, rounds: int = 5) -> None:
     rate per CPU second; from each figure's best round, and from each round's own three figures, taken back to
     back (their median and range: the host's speed drifts by 10-20% within minutes on a shared machine, so the
     two views differ by as much as it moved). (The process's own time on all the texts less its start-up would be
-    the direct figure, but it is the difference of two runs of about a second, whose
-    noise is as large as the parse of 119 texts.) Reading and writing the rows is left out (about 0.05-0.1 ms per
-    report on the synthetic reports); 2,000 distinct reports would repeat more words than these texts, so the
-    estimate leans low."""
+    the direct figure, but it is the difference of two runs of about a second, whose noise is as large as the parse
+    of 119 texts.) Reading and writing the rows is left out (about 0.05-0.1 ms per report on the synthetic
+    reports); 2,000 distinct reports would repeat more words than these texts, so the estimate leans low."""
     from reportparse.gold import load_gold
     from reportparse.io import ReportReader
 
@@ -263,9 +262,10 @@ def real_style(tmp: Path, seed: int, rounds: int = 5) -> None:
           f"2,000 x the ms per text, against the bare tokenizer. Each figure's best round: {startup:.2f} CPU s + "
           f"2,000 x {parse:.2f} ms = {seconds:.2f} s, {2000 / seconds:,.0f} reports per CPU second, "
           f"{2000 / seconds / bare_best:.2f} x the bare tokenizer")
-    rounds_ratios = sorted(2000 / (startup + 2 * sum(stages.values())) / bare for bare, stages, startup in measured)
-    print(f"  each round's own three figures: median {rounds_ratios[len(rounds_ratios) // 2]:.2f} x, "
-          f"range {rounds_ratios[0]:.2f}-{rounds_ratios[-1]:.2f} x")
+    ratios = sorted(2000 / (own_startup + 2 * sum(own_stages.values())) / own_bare
+                    for own_bare, own_stages, own_startup in measured)
+    print(f"  each round's own three figures: median {ratios[len(ratios) // 2]:.2f} x, "
+          f"range {ratios[0]:.2f}-{ratios[-1]:.2f} x")
 
 
 def main() -> None:
