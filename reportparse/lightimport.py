@@ -16,11 +16,16 @@ more start-up time and memory than all the parsing they serve, and the parser ne
   has one.
 * **spaCy's command line** (``spacy.cli``). ``import spacy`` imports it for one function, ``spacy.info``, and with it
   every ``spacy`` command and what they use (requests, jinja2, weasel): about 0.07 s of a start-up of under a second.
+* **asyncio** (with ssl). medspaCy imports PyRuSH, which logs through loguru, whose ``_asyncio_loop`` imports asyncio
+  for two functions that only a coroutine sink calls (PyRuSH adds none); **tqdm**, which ``spacy.training`` imports
+  for its training progress bars. Together about 1% of an ``extract`` start-up, in instructions.
 
 nltk and langcodes are imported lazily (``importlib.util.LazyLoader``): the real module runs on its first
-attribute access, so a program that uses them notices nothing. ``spacy.cli`` and ``spacy.cli.info`` are deferred
-(:data:`DEFERRED_MODULES`): each module's code runs on the first look-up of a name it has not set (its submodules
-import as usual), and ``spacy.info`` is a function that runs ``spacy.cli.info`` on its first call.
+attribute access, so a program that uses them notices nothing. ``spacy.cli``, ``spacy.cli.info``, tqdm and
+``loguru._asyncio_loop`` are deferred (:data:`DEFERRED_MODULES`): each module's code runs on the first look-up of a
+name it has not set (not on the import system's look-ups of ``__spec__`` and the like, which a second ``import tqdm``
+makes and which would run a lazily imported module; its submodules import as usual); ``spacy.info`` and loguru's
+``get_running_loop`` and ``get_task_loop`` are functions that run their module on their first call.
 
 The imports of spaCy and medspaCy themselves (with thinc, pydantic, numpy and the rest they bring) create hundreds
 of thousands of objects that live as long as the process; Python's cyclic garbage collector walks them again and
@@ -53,10 +58,11 @@ KEEP_TORCH_ENV = "REPORTPARSE_THINC_TORCH"
 LAZY_MODULES = ("nltk", "langcodes")
 #: Packages imported with the cyclic garbage collector paused.
 GC_PAUSED_MODULES = ("spacy", "medspacy")
-#: Modules that spaCy imports at start-up for names the parser never uses: their code runs on the first look-up of a
+#: Modules that spaCy (or what it imports) imports at start-up for names the parser never uses: their code runs on the first look-up of a
 #: name they have not set; each maps to the functions taken from it meanwhile, given as stand-ins that run the
 #: module's code on their first call.
-DEFERRED_MODULES: dict[str, tuple[str, ...]] = {"spacy.cli": (), "spacy.cli.info": ("info",)}
+DEFERRED_MODULES: dict[str, tuple[str, ...]] = {"spacy.cli": (), "spacy.cli.info": ("info",), "tqdm": (),
+                                                 "loguru._asyncio_loop": ("get_running_loop", "get_task_loop")}
 
 
 class _WrappingLoader(importlib.abc.Loader):

@@ -143,3 +143,33 @@ print(json.dumps({"during": during, "enabled": enabled, "after": len(collections
     assert out["enabled"] is True
     assert out["after"] == 1
 
+
+
+def test_asyncio_and_tqdm_load_only_when_loguru_or_spacy_training_use_them():
+    out = run_python(f"""
+import json, sys
+import reportparse
+grades = reportparse.parse_text({REPORT!r}).grades["L4-L5"]
+loaded = sorted(m for m in ("asyncio", "ssl") if m in sys.modules)
+tqdm_run = "tqdm" in vars(sys.modules["tqdm"])  # (its own name, a class, is set when its code has run)
+from loguru import logger
+messages = []
+async def sink(message):
+    messages.append(str(message).strip())
+async def main():
+    handler = logger.add(sink, format="{{message}}")  # a coroutine sink: loguru's asyncio functions run
+    logger.info("from a coroutine sink")
+    await logger.complete()
+    logger.remove(handler)
+import asyncio
+asyncio.run(main())
+from spacy.training import loggers
+bar = loggers.tqdm.tqdm(total=2, disable=True)
+print(json.dumps({{"grades": grades, "loaded": loaded, "tqdm_run": tqdm_run, "messages": messages,
+                  "bar": type(bar).__name__}}))
+""")
+    assert out["grades"] == {"scs": 2, "rfs": 1, "lfs": None}
+    assert out["loaded"] == []  # loguru and spaCy imported them without running them
+    assert out["tqdm_run"] is False
+    assert out["messages"] == ["from a coroutine sink"]  # loguru's stand-ins run its asyncio module when needed
+    assert out["bar"] == "tqdm"
