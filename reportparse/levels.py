@@ -149,8 +149,13 @@ class SentenceInfo:
     regions: frozenset[str] = frozenset()  # spine regions named here or by the region heading in force
     loose: bool = False  # the level in scope is the last of several a line named in prose (see LevelScoper)
 
+    #: The kinds of the items (``WORD`` and concept categories), made with the sentence (``replace`` with other items
+    #: makes them anew): the stages test them a dozen times per sentence before they look for an item of one kind
+    kinds: frozenset[str] = field(init=False, repr=False, compare=False)
     _words: list[str] | None = field(default=None, init=False, repr=False, compare=False)
-    _kinds: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.kinds = frozenset(map(ITEM_KIND, self.items))
 
     @property
     def words(self) -> list[str]:
@@ -159,14 +164,6 @@ class SentenceInfo:
         if self._words is None:
             self._words = sentence_words(self.items)
         return self._words
-
-    @property
-    def kinds(self) -> frozenset[str]:
-        """The kinds of the sentence's items (``WORD`` and concept categories), made on first use as :attr:`words`
-        is: the stages test it before they look for an item of one kind."""
-        if self._kinds is None:
-            self._kinds = frozenset(map(ITEM_KIND, self.items))
-        return self._kinds
 
     @property
     def other_region(self) -> bool:
