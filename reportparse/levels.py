@@ -220,20 +220,24 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
     while last > start and spaces[last]:
         last -= 1
     items: list[Item] = []
-    j = first_span
     k = start
     dropped = False  # a token that is no item and no space: an abbreviation's period
-    # one walk over the tokens (a comprehension per stretch between spans cost more): the first span that starts at
-    # a token and ends within the sentence (the longest, by the spans' order) is an item, and the spans that start
-    # inside it are skipped
+    # one walk over the tokens (a comprehension per stretch between spans cost more), with the start of the next span
+    # that can be an item: the first (the longest, by the spans' order) that starts at or after the walk's token and
+    # ends within the sentence; the spans that start inside an item or reach past the sentence are skipped
+    j = first_span
+    while j < n and starts[j] < end and (starts[j] < k or ends[j] > end):
+        j += 1
+    next_start = starts[j] if j < n and starts[j] < end else end
     while k < end:
-        while j < n and (starts[j] < k or (starts[j] == k and ends[j] > end)):
-            j += 1
-        if j < n and starts[j] == k:
+        if k == next_start:
             s1 = ends[j]
             items.append(Item(concepts.labels[j], k, s1, " ".join(lowers[k:s1]), concepts.metas[j], concepts.spans[j]))
             k = s1
             j += 1
+            while j < n and starts[j] < end and (starts[j] < k or ends[j] > end):
+                j += 1
+            next_start = starts[j] if j < n and starts[j] < end else end
             continue
         if not spaces[k]:
             # a word, but not the period of an abbreviation inside the sentence ("mild Rt. foraminal narrowing")
