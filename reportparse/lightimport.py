@@ -58,9 +58,9 @@ KEEP_TORCH_ENV = "REPORTPARSE_THINC_TORCH"
 LAZY_MODULES = ("nltk", "langcodes")
 #: Packages imported with the cyclic garbage collector paused.
 GC_PAUSED_MODULES = ("spacy", "medspacy")
-#: Modules that spaCy (or what it imports) imports at start-up for names the parser never uses: their code runs on the first look-up of a
-#: name they have not set; each maps to the functions taken from it meanwhile, given as stand-ins that run the
-#: module's code on their first call.
+#: Modules that spaCy, medspaCy or what they use import at start-up for names the parser never uses: their code runs
+#: on the first look-up of a name they have not set; each maps to the functions taken from it meanwhile, given as
+#: stand-ins that run the module's code on their first call.
 DEFERRED_MODULES: dict[str, tuple[str, ...]] = {"spacy.cli": (), "spacy.cli.info": ("info",), "tqdm": (),
                                                  "loguru._asyncio_loop": ("get_running_loop", "get_task_loop")}
 

@@ -55,7 +55,7 @@ MAX_LENGTH = 2_000_000
 
 #: The registered name of the report tokenizer (see :func:`create_tokenizer`).
 TOKENIZER = "reportparse.Tokenizer.v1"
-#: Characters (and regular expressions) that :class:`SuffixSearch` keeps before it starts again.
+#: Word endings whose rules :class:`SuffixSearch` keeps listed before it starts again.
 SUFFIX_CACHE = 4096
 
 #: The characters that a match can end with: (characters, code point ranges), or None for any character.
