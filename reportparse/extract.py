@@ -183,8 +183,8 @@ class SeenIds:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(rules_dir: str | None, refresh_every: int) -> None:
-    _WORKER["pipeline"] = RefreshingPipeline(rules_dir, refresh_every)
+def _init_worker(rules_dir: str | None, refresh_every: int, evidence: bool) -> None:
+    _WORKER["pipeline"] = RefreshingPipeline(rules_dir, refresh_every, evidence)
     _WORKER["pipeline"].build()
 
 
@@ -209,16 +209,19 @@ def iter_results(rows: Iterable[InputRow], config: ExtractConfig, pipeline: Refr
     """Parse rows in input order, in this process (with ``pipeline``, made from the config when None) or in
     ``config.n_process`` workers (bounded queue); ``with_evidence=False`` leaves the evidence rows out. Each
     process builds a fresh parser every ``config.refresh_every`` reports (:class:`RefreshingPipeline`; nothing
-    else may hold on to an old one, or its vocabulary stays in memory)."""
+    else may hold on to an old one, or its vocabulary stays in memory); without evidence, one that leaves it out."""
+    if pipeline is not None and with_evidence and not pipeline.evidence:
+        raise ValueError("iter_results(with_evidence=True) needs a pipeline that keeps the evidence: "
+                         "RefreshingPipeline(..., evidence=True)")
     if config.n_process == 1:
-        pipeline = pipeline or RefreshingPipeline(config.rules_dir, config.refresh_every)
+        pipeline = pipeline or RefreshingPipeline(config.rules_dir, config.refresh_every, with_evidence)
         for item in rows:
             yield parse_row(pipeline(), item, config.max_chars, with_evidence)
         return
     batches = _batches(rows, config.batch_size)
     ctx = mp.get_context("spawn" if mp.get_start_method(allow_none=True) == "spawn" else "fork")
     with ctx.Pool(config.n_process, initializer=_init_worker,
-                  initargs=(config.rules_dir, config.refresh_every)) as pool:
+                  initargs=(config.rules_dir, config.refresh_every, with_evidence)) as pool:
         pending: deque = deque()
         for batch in batches:
             pending.append(pool.apply_async(_parse_batch, (batch, config.max_chars, with_evidence)))
@@ -249,7 +252,7 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     # fail fast on bad rules, before any output is opened; with workers, only they need a pipeline
     pipeline = None
     if config.n_process == 1:
-        pipeline = RefreshingPipeline(config.rules_dir, config.refresh_every)
+        pipeline = RefreshingPipeline(config.rules_dir, config.refresh_every, evidence=evidence_path is not None)
         pipeline.build()
     else:
         cached_rules(config.rules_dir)

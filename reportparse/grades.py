@@ -21,7 +21,8 @@ Competing statements about one slot are resolved by a documented rule:
    flagged ``unplaced``.
 
 ``doc._.rp_result`` receives a :class:`ReportGrades` with the six level rows and one evidence row per
-statement considered (``used`` tells which ones decided the slot).
+statement considered (``used`` tells which ones decided the slot); with ``evidence = false`` in the component's
+config (a run that writes only the levels table) the evidence is left empty and the rows are the same.
 """
 
 
@@ -34,7 +35,7 @@ from spinecore.schema import LEVELS, LOCATIONS
 
 from .findings import Finding
 from .levels import SentenceInfo, study_coverage
-from .rules import GrammarStage, cached_rules
+from .rules import Grammar, GrammarStage, cached_rules
 from .sentences import doc_attr, doc_text, set_doc_attr
 
 if not Doc.has_extension("rp_result"):
@@ -83,7 +84,13 @@ class ReportGrades:
 
 
 class GradeResolver(GrammarStage):
-    """Resolves the findings of a doc into :class:`ReportGrades`. See the module docstring."""
+    """Resolves the findings of a doc into :class:`ReportGrades`. See the module docstring. ``evidence``: keep the
+    statements behind the grades (:attr:`ReportGrades.evidence`); without them the grades and flags are the same,
+    for about 2% less of the parse."""
+
+    def __init__(self, nlp: Language, name: str, grammar: Grammar, evidence: bool = True):
+        super().__init__(nlp, name, grammar)
+        self.evidence = evidence
 
     def _discusses(self, info: SentenceInfo) -> bool:
         """Whether a sentence speaks of the discs at the levels it names (a disc finding of this MRI)."""
@@ -109,8 +116,10 @@ class GradeResolver(GrammarStage):
         # per slot, the best order of any statement about it and the statements of that order, as they come; the order
         # is the rank (rule 1), then the present before the past (rule 2: in "previously severe, now mild" the current
         # statement wins; past statements compete only where the rank has no current one)
-        candidates: dict[tuple[str, str], tuple[tuple[int, bool], list[tuple[Finding, Evidence]]]] = {}
+        # (each statement with its evidence row: None when the evidence is not kept)
+        candidates: dict[tuple[str, str], tuple[tuple[int, bool], list[tuple[Finding, Evidence | None]]]] = {}
         evidence: list[Evidence] = []
+        keep = self.evidence
         text = doc_text(doc)
         quotes: dict[int, str] = {}  # the text of each sentence with findings
         for f in findings:
@@ -136,14 +145,16 @@ class GradeResolver(GrammarStage):
                     levels = tuple(lvl for lvl in pool if lvl not in named) or (pool if f.group.restricted else ())
             else:
                 levels = f.group.levels
-            sentence = quotes.get(f.sentence)
-            if sentence is None:
-                sentence = quotes[f.sentence] = text[info.start_char:info.end_char].strip()
+            sentence = None
+            if keep:
+                sentence = quotes.get(f.sentence)
+                if sentence is None:
+                    sentence = quotes[f.sentence] = text[info.start_char:info.end_char].strip()
             for level in levels:
-                ev = Evidence(level, f.slot, f.grade, sentence,
-                              info.start_char, info.end_char, f.start_char, f.end_char, info.section or "",
-                              f.rank, f.flags)
-                evidence.append(ev)
+                ev = Evidence(level, f.slot, f.grade, sentence, info.start_char, info.end_char, f.start_char,
+                              f.end_char, info.section or "", f.rank, f.flags) if keep else None
+                if ev is not None:
+                    evidence.append(ev)
                 if level:
                     order = (RANK_ORDER[f.rank], "historical" in f.flags)
                     held = candidates.get((level, f.slot))
@@ -163,16 +174,17 @@ class GradeResolver(GrammarStage):
                 grade = max([f.grade for f, _ in graded])
                 for f, ev in graded:
                     if f.grade == grade:
-                        ev.used = True
                         slot_flags.update(KEPT_FLAGS.intersection(f.flags))
+                        if ev is not None:
+                            ev.used = True
                     else:
                         slot_flags.add("conflict")  # the graded statements disagree
                 grades[level][slot] = grade
             elif not slot_flags:
                 slot_flags.add("ungraded")
-                for _, ev in top:
+                for _, ev in top if keep else ():
                     ev.used = True
-            if "conflict" in slot_flags:
+            if "conflict" in slot_flags and keep:
                 for _, ev in graded:
                     ev.flags = tuple(sorted(set(ev.flags) | {"conflict"}))
             if slot_flags:  # (the table holds no flags already)
@@ -181,7 +193,8 @@ class GradeResolver(GrammarStage):
         return doc
 
 
-@Language.factory("reportparse_grades", default_config={"rules_dir": None})
-def make_grade_resolver(nlp: Language, name: str, rules_dir: str | None) -> GradeResolver:
-    """Create the slot resolution stage (the grammar's ``resolution`` block documents the rule it applies)."""
-    return GradeResolver(nlp, name, cached_rules(rules_dir).grammar)
+@Language.factory("reportparse_grades", default_config={"rules_dir": None, "evidence": True})
+def make_grade_resolver(nlp: Language, name: str, rules_dir: str | None, evidence: bool) -> GradeResolver:
+    """Create the slot resolution stage (the grammar's ``resolution`` block documents the rule it applies);
+    ``evidence=False`` leaves :attr:`ReportGrades.evidence` empty."""
+    return GradeResolver(nlp, name, cached_rules(rules_dir).grammar, evidence)

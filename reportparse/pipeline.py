@@ -222,8 +222,10 @@ def _quiet_pyrush() -> None:
         pass
 
 
-def build_pipeline(rules_dir: str | Path | None = None) -> Language:
-    """Create the report parser. ``rules_dir`` replaces the shipped rules folder (``rules/reportparse``).
+def build_pipeline(rules_dir: str | Path | None = None, evidence: bool = True) -> Language:
+    """Create the report parser. ``rules_dir`` replaces the shipped rules folder (``rules/reportparse``);
+    ``evidence=False`` leaves out the evidence of the grades (``ReportGrades.evidence`` empty, the grades the same:
+    for a run that writes only the levels table).
 
     Raises:
         ReportParseError: when a rules file is missing or malformed (naming the file, entry and key).
@@ -240,8 +242,9 @@ def build_pipeline(rules_dir: str | Path | None = None) -> Language:
         nlp.max_length = MAX_LENGTH
         for hyphen in HYPHEN_VARIANTS:  # word processors' hyphens read as "-" (see create_tokenizer)
             nlp.vocab[hyphen].norm_ = "-"
+        options = {"reportparse_grades": {"evidence": evidence}}
         for name in STAGES:
-            nlp.add_pipe(name, config={"rules_dir": rules_path})
+            nlp.add_pipe(name, config={"rules_dir": rules_path, **options.get(name, {})})
     logger.debug("built report pipeline from %s: %s", ruleset.source, nlp.pipe_names)
     return nlp
 
@@ -261,11 +264,14 @@ class RefreshingPipeline:
     a second) costs about 1% at the default of 20,000 reports. Callers must not keep the pipeline a call
     returned beyond its report, or its vocabulary stays in memory. When the rule files change on disk during the
     run, the pipeline is kept (with a warning) rather than rebuilt from other rules: one run, one set of rules.
+    ``evidence`` is :func:`build_pipeline`'s.
     """
 
-    def __init__(self, rules_dir: str | Path | None = None, refresh_every: int = REFRESH_EVERY):
+    def __init__(self, rules_dir: str | Path | None = None, refresh_every: int = REFRESH_EVERY,
+                 evidence: bool = True):
         self.rules_dir = rules_dir
         self.refresh_every = refresh_every
+        self.evidence = evidence
         self._nlp: Language | None = None
         self._stamp = rules_stamp(rules_dir)
         self._used = 0
@@ -275,7 +281,7 @@ class RefreshingPipeline:
         """Build a fresh pipeline now (also to fail fast on bad rules, before any work)."""
         self._nlp = None  # let the old vocabulary go before the new one is built
         self._stamp = rules_stamp(self.rules_dir)
-        self._nlp = build_pipeline(self.rules_dir)
+        self._nlp = build_pipeline(self.rules_dir, self.evidence)
         self._used = 0
         self.builds += 1
 

@@ -16,6 +16,7 @@ import pytest
 
 from reportparse import LEVELS, LOCATIONS, ReportParseError, parse_text
 from reportparse.extract import EVIDENCE_COLUMNS, PROGRESS_EVERY, ExtractConfig, SeenIds, extract, iter_results
+from reportparse.gold import load_gold
 from reportparse.io import InputRow
 from reportparse.pipeline import RefreshingPipeline, default_pipeline
 from reportparse.rules import load_rules
@@ -321,6 +322,38 @@ def test_evidence_table(tmp_path):
     assert all("conflict" in r["flags"] for r in b)
     c = [r for r in ev if r["report_id"] == "C" and r["used"]]
     assert c and all(r["grade"] is None for r in c)
+
+
+def test_a_run_without_evidence_parses_without_it_and_grades_the_same(tmp_path, monkeypatch):
+    """``extract`` without an evidence table builds a parser that leaves the evidence out (``evidence=False``, about
+    2% of the parse): the levels table is the one of a run with evidence, on every gold report, in one process and
+    in workers."""
+    gold = load_gold(Path(__file__).resolve().parents[2] / "gold" / "annotations.json")
+    src = write_csv(tmp_path / "in.csv", [(report.report_id, report.text) for report in gold])
+    extract(src, tmp_path / "with.csv", tmp_path / "ev.csv")
+    built = []
+    original = RefreshingPipeline.build
+
+    def build(self):
+        built.append(self.evidence)
+        original(self)
+
+    monkeypatch.setattr(RefreshingPipeline, "build", build)
+    extract(src, tmp_path / "without.csv")
+    monkeypatch.undo()
+    assert built == [False]
+    assert (tmp_path / "with.csv").read_bytes() == (tmp_path / "without.csv").read_bytes()
+    extract(src, tmp_path / "workers.csv", config=ExtractConfig(n_process=2))
+    assert (tmp_path / "workers.csv").read_bytes() == (tmp_path / "with.csv").read_bytes()
+    lean = RefreshingPipeline(evidence=False)()
+    full = default_pipeline()
+    for report in gold[:20]:
+        kept, left = parse_text(report.text, full), parse_text(report.text, lean)
+        assert (left.grades, left.flags, left.evidence) == (kept.grades, kept.flags, [])
+        assert kept.evidence or not any(v is not None for row in kept.grades.values() for v in row.values())
+    with pytest.raises(ValueError, match="keeps the evidence"):
+        next(iter_results([InputRow(1, "A", GOOD)], ExtractConfig(), RefreshingPipeline(evidence=False),
+                          with_evidence=True))
 
 
 def test_evidence_csv_keeps_offsets_and_booleans(tmp_path):
