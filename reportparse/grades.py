@@ -145,8 +145,7 @@ class GradeResolver(GrammarStage):
                     levels = tuple(lvl for lvl in pool if lvl not in named) or (pool if f.group.restricted else ())
             else:
                 levels = f.group.levels
-            sentence = None
-            if keep:
+            if keep:  # (the sentence is read for the evidence only)
                 sentence = quotes.get(f.sentence)
                 if sentence is None:
                     sentence = quotes[f.sentence] = text[info.start_char:info.end_char].strip()
