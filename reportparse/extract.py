@@ -249,10 +249,11 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     """
     config = config or ExtractConfig()
     config.validate()
+    with_evidence = bool(evidence_path)
     # fail fast on bad rules, before any output is opened; with workers, only they need a pipeline
     pipeline = None
     if config.n_process == 1:
-        pipeline = RefreshingPipeline(config.rules_dir, config.refresh_every, evidence=evidence_path is not None)
+        pipeline = RefreshingPipeline(config.rules_dir, config.refresh_every, with_evidence)
         pipeline.build()
     else:
         cached_rules(config.rules_dir)
@@ -264,12 +265,12 @@ def extract(input_path: str | Path, output_path: str | Path, evidence_path: str 
     out = TableWriter(output_path, LEVEL_COLUMNS, int_columns=("scs", "rfs", "lfs", "row"))
     ev_out = TableWriter(evidence_path, EVIDENCE_COLUMNS,
                          int_columns=("grade", "start", "end", "span_start", "span_end", "row"),
-                         bool_columns=("used",)) if evidence_path else None
+                         bool_columns=("used",)) if with_evidence else None
     with out, (ev_out or nullcontext()):
         buffer: list[dict[str, Any]] = []
         ev_buffer: list[dict[str, Any]] = []
         done = 0
-        for result in iter_results(reader, config, pipeline, with_evidence=ev_out is not None):
+        for result in iter_results(reader, config, pipeline, with_evidence):
             rid, row = result.levels[0]["report_id"], result.levels[0]["row"]
             first = seen.first_row(rid, row) if rid else None
             if first is not None:
