@@ -224,20 +224,21 @@ def sentence_items(start: int, end: int, concepts: ConceptSpans, lowers: list[st
     dropped = False  # a token that is no item and no space: an abbreviation's period
     # one walk over the tokens (a comprehension per stretch between spans cost more), with the start of the next span
     # that can be an item: the first (the longest, by the spans' order) that starts at or after the walk's token and
-    # ends within the sentence; the spans that start inside an item or reach past the sentence are skipped
+    # ends within the sentence; the spans that start inside an item or reach past the sentence are skipped. It is
+    # looked for at the walk's start and after each item (next_start below the walk's token), not at every word
     j = first_span
-    while j < n and starts[j] < end and (starts[j] < k or ends[j] > end):
-        j += 1
-    next_start = starts[j] if j < n and starts[j] < end else end
+    next_start = -1
     while k < end:
+        if next_start < k:
+            while j < n and starts[j] < end and (starts[j] < k or ends[j] > end):
+                j += 1
+            next_start = starts[j] if j < n and starts[j] < end else end
         if k == next_start:
             s1 = ends[j]
             items.append(Item(concepts.labels[j], k, s1, " ".join(lowers[k:s1]), concepts.metas[j], concepts.spans[j]))
             k = s1
             j += 1
-            while j < n and starts[j] < end and (starts[j] < k or ends[j] > end):
-                j += 1
-            next_start = starts[j] if j < n and starts[j] < end else end
+            next_start = -1
             continue
         if not spaces[k]:
             # a word, but not the period of an abbreviation inside the sentence ("mild Rt. foraminal narrowing")
