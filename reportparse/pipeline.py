@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from re import _constants as sre, _parser as sre_parse
+from re import _compiler as sre_compile, _constants as sre, _parser as sre_parse
 from typing import Any
 
 import spacy
@@ -109,11 +109,11 @@ class SuffixSearch:
     break that ends it), so a rule whose matches cannot end with the word's last character (nor, before such a
     line break, with the one before it) matches nothing there. The ``re`` parser tells which characters a rule's
     matches can end with (:func:`_end_chars`; any character where that is not plain, and for a rule that can match
-    nothing at all). Each rule is compiled on its own (together they cost about what the whole expression does);
-    the rules that can end with a word's last character are listed the first time it ends a word (at most
-    :data:`SUFFIX_CACHE` of them, then again), and the leftmost of their matches, the first rule's on a tie, is the
-    whole expression's match: none for a word that ends in a letter no rule ends with, one to five searches of a
-    single rule otherwise. Rules that the whole expression reads together (global flags, back-references, group
+    nothing at all). Each rule is compiled on its own from that parse (together they cost about what the whole
+    expression does); the rules that can end with a word's last character are listed the first time it ends a word
+    (at most :data:`SUFFIX_CACHE` of them, then again), and the leftmost of their matches, the first rule's on a tie,
+    is the whole expression's match: none for a word that ends in a letter no rule ends with, one to five searches of
+    a single rule otherwise. Rules that the whole expression reads together (global flags, back-references, group
     names) leave it searched as it is. ``pattern`` is the whole expression, as spaCy saves it with the tokenizer
     (and compiles it when it loads one)."""
 
@@ -124,13 +124,14 @@ class SuffixSearch:
         self._whole: Callable[[str], re.Match | None] | None = None
         self._rules: list[tuple[Callable[[str], re.Match | None], EndChars]] = []
         self._by_end: dict[str, tuple[Callable[[str], re.Match | None], ...]] = {}
-        parsed = [sre_parse.parse(rule) for rule in rules]
+        # each rule as the expression holds it, parsed once: for its end characters and for its compilation
+        parsed = [sre_parse.parse(rule + "$") for rule in rules]
         if any(p.state.flags & ~sre.SRE_FLAG_UNICODE or p.state.groupdict
                or any(op in (sre.GROUPREF, sre.GROUPREF_EXISTS) for op, _ in _nodes(p.data)) for p in parsed):
             self._whole = re.compile(self.pattern).search
             return
-        for rule, p in zip(rules, parsed):
-            self._rules.append((re.compile(rule + "$").search, _end_chars(p.data if p.getwidth()[0] else [], 0)))
+        for p in parsed:
+            self._rules.append((sre_compile.compile(p).search, _end_chars(p.data if p.getwidth()[0] else [], 0)))
 
     def _searches(self, end: str) -> tuple[Callable[[str], re.Match | None], ...]:
         """The searches of the rules whose matches can end with a character of ``end``, in their order."""
