@@ -86,7 +86,7 @@ class ReportGrades:
 class GradeResolver(GrammarStage):
     """Resolves the findings of a doc into :class:`ReportGrades`. See the module docstring. ``evidence``: keep the
     statements behind the grades (:attr:`ReportGrades.evidence`); without them the grades and flags are the same,
-    for about 2% less of the parse."""
+    for about half a per cent less of the parse."""
 
     def __init__(self, nlp: Language, name: str, grammar: Grammar, evidence: bool = True):
         super().__init__(nlp, name, grammar)
