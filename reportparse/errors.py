@@ -46,7 +46,7 @@ class Errors(metaclass=ErrorsWithCodes):
     E112 = ("The DataFrame has no {role} column {what}. It has the columns {columns}. Name the column with "
             "{option}.")
     E113 = ("refresh_every must be 0 (never rebuild the parser) or a positive number of reports, got {value}. "
-            "The default, 20000, keeps memory flat on archives of any size.")
+            "The default, {default}, keeps memory flat on archives of any size.")
     # gold set (Label Studio JSON export) and evaluation
     E301 = ("Gold file '{path}' does not exist. Give a Label Studio JSON export such as gold/annotations.json "
             "(current folder: {cwd}).")

@@ -61,7 +61,7 @@ class ExtractConfig(Config):
         if self.max_chars < 1:
             raise ReportParseError(Errors.E110.format(value=self.max_chars))
         if self.refresh_every < 0:
-            raise ReportParseError(Errors.E113.format(value=self.refresh_every))
+            raise ReportParseError(Errors.E113.format(value=self.refresh_every, default=REFRESH_EVERY))
 
 
 @dataclass

@@ -20,6 +20,7 @@ from reportparse.gold import load_gold
 from reportparse.io import InputRow
 from reportparse.pipeline import RefreshingPipeline, default_pipeline
 from reportparse.rules import load_rules
+from spinecore.startup import gc_paused
 
 GOOD = "FINDINGS:\nL4-5: Moderate canal stenosis. Mild bilateral foraminal narrowing.\nL5-S1: Normal."
 
@@ -402,7 +403,7 @@ def test_config_is_validated(tmp_path):
         extract(src, tmp_path / "o.csv", config=ExtractConfig(n_process=0))
     with pytest.raises(ReportParseError, match=r"^\[E110\].*got -5"):
         extract(src, tmp_path / "o.csv", config=ExtractConfig(max_chars=-5))
-    with pytest.raises(ReportParseError, match=r"^\[E113\].*got -1"):
+    with pytest.raises(ReportParseError, match=r"^\[E113\].*got -1.*default, 10000,"):
         extract(src, tmp_path / "o.csv", config=ExtractConfig(refresh_every=-1))
     assert files(tmp_path) == ["in.csv"]
 
@@ -482,6 +483,26 @@ def test_a_refreshed_parser_is_released_during_a_run():
     gc.collect()
     assert first() is None and pipeline.builds == 2
 
+
+
+def test_a_refresh_frees_the_old_parser_before_it_builds_the_new_one(monkeypatch):
+    """The peak of a refresh holds one parser: the old one (kept alive by its reference cycles until a collection,
+    and none runs during a build) is gone when the new one is built."""
+    import reportparse.pipeline as pipeline_module
+
+    pipeline = RefreshingPipeline(refresh_every=1)
+    old = weakref.ref(pipeline())
+    old_gone = []
+    build = pipeline_module.build_pipeline
+
+    def watched_build(*args, **kwargs):
+        old_gone.append(old() is None)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "build_pipeline", watched_build)
+    with gc_paused():  # no collection of its own may free the old parser meanwhile
+        new = pipeline()
+    assert old_gone == [True] and pipeline.builds == 2 and new("L4-5: mild canal stenosis.") is not None
 
 # ------------------------------------------------------------------------------------------- atomic output
 
