@@ -133,12 +133,12 @@ class SeenIds:
     """The report ids met so far, each with the input row of its first occurrence, in about 24 bytes per id.
 
     The duplicate check (W204) must remember every id of the run; a dict of strings costs about 130 bytes per id
-    (130 MiB for a million reports). Recent ids stay in a dict; every ``flush`` ids they move into sorted arrays
-    of their 128-bit BLAKE2 digests (two ``uint64`` halves) with their rows. Two different ids collide with a
-    probability of about n^2 / 2^129 (1e-27 for a million ids).
+    (130 MiB for a million reports). Recent ids stay in a dict; every ``flush`` ids they move into arrays of their
+    128-bit BLAKE2 digests (two ``uint64`` halves, sorted by the first) with their rows. Two different ids collide
+    with a probability of about n^2 / 2^129 (1e-27 for a million ids).
     """
 
-    def __init__(self, flush: int = 65_536):
+    def __init__(self, flush: int = 16_384):
         self.flush = flush
         self.recent: dict[str, int] = {}
         self.high = numpy.empty(0, dtype=numpy.uint64)
@@ -146,9 +146,9 @@ class SeenIds:
         self.rows = numpy.empty(0, dtype=numpy.int64)
 
     @staticmethod
-    def _digest(report_id: str) -> tuple[int, int]:
-        raw = hashlib.blake2b(report_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        return int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:], "little")
+    def _digest(report_id: str) -> bytes:
+        """The id's 16-byte digest: two little-endian ``uint64`` halves."""
+        return hashlib.blake2b(report_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
     def first_row(self, report_id: str, row: int) -> int | None:
         """The row where ``report_id`` was first met, or None when it is new (it is then remembered at ``row``)."""
@@ -156,7 +156,8 @@ class SeenIds:
         if first is not None:
             return first
         if len(self.rows):
-            high, low = self._digest(report_id)
+            raw = self._digest(report_id)
+            high, low = int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:], "little")
             k = int(numpy.searchsorted(self.high, numpy.uint64(high)))
             while k < len(self.high) and int(self.high[k]) == high:
                 if int(self.low[k]) == low:
@@ -168,16 +169,18 @@ class SeenIds:
         return None
 
     def _merge(self) -> None:
-        digests = numpy.array([self._digest(rid) for rid in self.recent], dtype=numpy.uint64).reshape(-1, 2)
+        # the peak of a long run is a merge's: the arrays, the recent ids and what the merge makes of them. So the
+        # digests are read from one bytes object (not a Python int per half), and the new ids go in by insertion, one
+        # column at a time (a concatenation and a sort of all the ids held about twice the arrays)
+        digests = numpy.frombuffer(b"".join([self._digest(rid) for rid in self.recent]), "<u8").reshape(-1, 2)
         rows = numpy.fromiter(self.recent.values(), numpy.int64, len(self.recent))
         self.recent = {}
-        # one column at a time, so that the merge holds little more than the arrays it makes
-        self.high = numpy.concatenate([self.high, digests[:, 0]])
-        self.low = numpy.concatenate([self.low, digests[:, 1]])
-        order = numpy.lexsort((self.low, self.high))
-        self.high = self.high[order]
-        self.low = self.low[order]
-        self.rows = numpy.concatenate([self.rows, rows])[order]
+        order = numpy.argsort(digests[:, 0])
+        high, low, rows = digests[order, 0], digests[order, 1], rows[order]
+        at = numpy.searchsorted(self.high, high)
+        self.high = numpy.insert(self.high, at, high)
+        self.low = numpy.insert(self.low, at, low)
+        self.rows = numpy.insert(self.rows, at, rows)
 
 
 _WORKER: dict[str, Any] = {}

@@ -228,7 +228,12 @@ def test_duplicates_across_many_rows(tmp_path):
     assert [grades(g)[0] for g in groups] == [1, 2, 3, 1, 2, 3]
 
 
-def test_seen_ids_find_the_first_row_before_and_after_a_merge():
+@pytest.mark.parametrize("same_first_half", [False, True])
+def test_seen_ids_find_the_first_row_before_and_after_a_merge(monkeypatch, same_first_half):
+    """Also when every digest opens with the same 64 bits: the ids are then told apart by their second halves."""
+    if same_first_half:
+        digest = SeenIds._digest
+        monkeypatch.setattr(SeenIds, "_digest", staticmethod(lambda report_id: bytes(8) + digest(report_id)[8:]))
     seen = SeenIds(flush=5)
     ids = [f"R{i % 17}" for i in range(60)] + ["\udc80", "\udc80", "ü", "u"] + [f"R{i}" for i in range(17, 40)]
     expected: dict[str, int] = {}
@@ -238,15 +243,19 @@ def test_seen_ids_find_the_first_row_before_and_after_a_merge():
     assert len(seen.rows) + len(seen.recent) == len(expected) and len(seen.rows) >= 35
 
 
-def test_seen_ids_take_a_few_dozen_bytes_per_id():
+def test_seen_ids_take_a_few_dozen_bytes_per_id_and_merge_in_place():
+    """About 24 bytes per id held (a dict of the ids and rows: about 130), and a merge adds about one column's copy
+    to them, not a second set of arrays (the peak of a long run is a merge's)."""
+    ids = [f"ACC-{row:09d}" for row in range(1, 100_001)]
+    seen = SeenIds(flush=2_500)
     tracemalloc.start()
-    seen = SeenIds(flush=5_000)
-    for row in range(1, 50_001):
-        seen.first_row(f"ACC-{row:09d}", row)
-    size, _ = tracemalloc.get_traced_memory()
+    for row, report_id in enumerate(ids, start=1):
+        seen.first_row(report_id, row)
+    size, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert size / 50_000 < 40  # a dict of the ids and rows: about 130 bytes per id
-    assert seen.first_row("ACC-000023456", 0) == 23456 and seen.first_row("ACC-000050001", 0) is None
+    assert size / len(ids) < 30 and peak / len(ids) < 40  # (a concatenation and a sort of all ids: 50 at the peak)
+    assert seen.first_row("ACC-000023456", 0) == 23456 and seen.first_row("ACC-000100001", 0) is None
+    assert seen.first_row("ACC-000100000", 0) == 100_000 and seen.first_row("ACC-000000001", 0) == 1
 
 
 def test_duplicate_reason_is_appended_to_existing_reason(tmp_path):
