@@ -281,6 +281,10 @@ def main() -> None:
     parser.add_argument("--tmp", help="folder for the generated inputs (default: the system's temporary folder)")
     args = parser.parse_args()
     compile_toolkit()
+    from reportparse import native
+
+    print(f"level and finding stages: {native.status()} (see reportparse/native.py; {native.PURE_ENV}=1 runs them "
+          "from their sources)")
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         if not args.no_speed:
             for headers in (False, True):

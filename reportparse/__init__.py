@@ -5,12 +5,14 @@ The public names are imported lazily (PEP 562), so that light modules such as ``
 ``reportparse.extract.extract`` (``reportparse.extract`` is its module).
 
 Importing the package keeps torch and nltk, which spaCy and medspaCy import but the parser never uses, out of
-the process (see :mod:`reportparse.lightimport`).
+the process (see :mod:`reportparse.lightimport`); it also decides whether the level and finding stages run compiled
+(see :mod:`reportparse.native`).
 """
 
-from . import lightimport
+from . import lightimport, native
 
 lightimport.install()
+native.install()
 
 _EXPORTS = {"ReportParseError": ".errors", "ExtractConfig": ".extract", "ExtractSummary": ".extract",
             "Evidence": ".grades", "ReportGrades": ".grades", "build_pipeline": ".pipeline",

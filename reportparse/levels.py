@@ -192,7 +192,8 @@ class ConceptSpans:
         keys = [start * width - end for start, end in zip(columns.starts, columns.ends)]
         if keys != sorted(keys):
             order = sorted(range(len(keys)), key=keys.__getitem__)
-            for column in (columns.starts, columns.ends, columns.labels, columns.metas, columns.spans):
+            every: tuple[list[Any], ...] = (columns.starts, columns.ends, columns.labels, columns.metas, columns.spans)
+            for column in every:
                 column[:] = [column[k] for k in order]
         return columns
 
@@ -570,6 +571,7 @@ class LevelScoper:
         text = doc_text(doc)
         regions = self.region_mentions(text.lower())
         region_starts = [start for start, _ in regions]
+        items: list[Item]
         for start, end in bounds:
             section = sections[end - 1]
             if section != last_section:
@@ -629,9 +631,9 @@ class LevelScoper:
             if same is not None:
                 # "... and the foramina are patent at that level": the level named last, in this sentence or in
                 # scope from the sentences before, named again
-                named = [grp for grp in info.groups if grp.kind == "explicit" and grp.levels and grp.end <= same[0]]
-                if named:
-                    referent = named[-1]
+                before = [grp for grp in info.groups if grp.kind == "explicit" and grp.levels and grp.end <= same[0]]
+                if before:
+                    referent = before[-1]
                 elif any(grp.kind == "explicit" for grp in info.groups):
                     referent = None  # only levels after it: "at that level" has nothing to name again
                 elif info.inherited is not None and info.inherited.kind == "explicit":
