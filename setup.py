@@ -1,9 +1,10 @@
-"""Build script (the project's metadata is in pyproject.toml): compiles the report parser's level and finding stages
-with mypyc where it can.
+"""Build script (the project's metadata is in pyproject.toml): compiles four stages of the report parser with mypyc
+where it can.
 
-The two stages are plain, fully typed Python (``reportparse/levels.py`` and ``reportparse/findings.py``); mypyc turns
-them into C extension modules that parse about twice as fast, with the same results (``reportparse.native`` explains
-when the compiled modules are used, and the tests compare both). Compiling needs mypy (a build requirement) and a C
+The lexicon, level, finding and grade stages (``reportparse/lexicon.py``, ``levels.py``, ``findings.py``,
+``grades.py``) are plain, fully typed Python, most of the parser's own work; mypyc turns them into C extension modules
+that run them in about half the time (findings and grades in less), with the same results (``reportparse.native``
+explains when the compiled modules are used; the tests compare both ways). Compiling needs mypy (a build requirement) and a C
 compiler. Where either is missing, or the modules fail mypy's type check, the install goes on without the compiled
 modules and the parser runs from the sources; ``REPORTPARSE_PURE_PYTHON=1`` skips compiling on purpose.
 
@@ -23,7 +24,7 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 #: The compiled modules (``reportparse.native.COMPILED``) and the mypyc group that holds their shared code.
-MODULES = ("reportparse.levels", "reportparse.findings")
+MODULES = ("reportparse.lexicon", "reportparse.levels", "reportparse.findings", "reportparse.grades")
 GROUP = "reportparse.stages"
 PURE_ENV = "REPORTPARSE_PURE_PYTHON"
 #: The setup.py commands that build modules (pip's metadata steps need no compiled module).

@@ -283,7 +283,7 @@ def main() -> None:
     compile_toolkit()
     from reportparse import native
 
-    print(f"level and finding stages: {native.status()} (see reportparse/native.py; {native.PURE_ENV}=1 runs them "
+    print(f"lexicon, level, finding and grade stages: {native.status()} (see reportparse/native.py; {native.PURE_ENV}=1 runs them "
           "from their sources)")
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         if not args.no_speed:

@@ -76,7 +76,7 @@ class ReportGrades:
 
     def rows(self) -> list[dict[str, object]]:
         """Six rows, one per level: ``level, scs, rfs, lfs, flags``."""
-        out = []
+        out: list[dict[str, object]] = []
         for level in LEVELS:
             flags = ";".join(f"{loc}:{flag}" for loc in LOCATIONS for flag in self.flags[level][loc])
             out.append({"level": level, **self.grades[level], "flags": flags})
@@ -122,12 +122,13 @@ class GradeResolver(GrammarStage):
         keep = self.evidence
         text = doc_text(doc)
         quotes: dict[int, str] = {}  # the text of each sentence with findings
+        levels: tuple[str, ...]
         for f in findings:
             info = sentences[f.sentence]
             if not coverage and (f.group is None or f.group.kind != "explicit"):
                 levels = ("",)  # a report about another region: its general statements grade no lumbar slot
             elif f.rank == "study" and f.group is not None and not f.group.region:
-                levels: tuple[str, ...] = f.group.levels  # "at any level": every level of the table
+                levels = f.group.levels  # "at any level": every level of the table
             elif f.rank == "study":
                 levels = tuple(lvl for lvl in (f.group.levels if f.group else LEVELS) if lvl in coverage)
             elif f.rank == "none" or f.group is None:
@@ -145,10 +146,12 @@ class GradeResolver(GrammarStage):
                     levels = tuple(lvl for lvl in pool if lvl not in named) or (pool if f.group.restricted else ())
             else:
                 levels = f.group.levels
+            sentence = ""
             if keep:  # (the sentence is read for the evidence only)
-                sentence = quotes.get(f.sentence)
-                if sentence is None:
-                    sentence = quotes[f.sentence] = text[info.start_char:info.end_char].strip()
+                quoted = quotes.get(f.sentence)
+                if quoted is None:
+                    quoted = quotes[f.sentence] = text[info.start_char:info.end_char].strip()
+                sentence = quoted
             for level in levels:
                 ev = Evidence(level, f.slot, f.grade, sentence, info.start_char, info.end_char, f.start_char,
                               f.end_char, info.section or "", f.rank, f.flags) if keep else None
@@ -170,7 +173,7 @@ class GradeResolver(GrammarStage):
             if slot in unplaced and best >= remaining:
                 graded, slot_flags = [], {"unplaced"}
             if graded:
-                grade = max([f.grade for f, _ in graded])
+                grade = max([f.grade for f, _ in graded if f.grade is not None])  # (all are)
                 for f, ev in graded:
                     if f.grade == grade:
                         slot_flags.update(KEPT_FLAGS.intersection(f.flags))
@@ -181,11 +184,13 @@ class GradeResolver(GrammarStage):
                 grades[level][slot] = grade
             elif not slot_flags:
                 slot_flags.add("ungraded")
-                for _, ev in top if keep else ():
-                    ev.used = True
+                for _, ev in top:
+                    if ev is not None:
+                        ev.used = True
             if "conflict" in slot_flags and keep:
                 for _, ev in graded:
-                    ev.flags = tuple(sorted(set(ev.flags) | {"conflict"}))
+                    if ev is not None:
+                        ev.flags = tuple(sorted(set(ev.flags) | {"conflict"}))
             if slot_flags:  # (the table holds no flags already)
                 flags[level][slot] = tuple(sorted(slot_flags))
         set_doc_attr(doc, "rp_result", ReportGrades(grades, flags, evidence))

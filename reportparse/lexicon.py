@@ -255,12 +255,12 @@ class Lexicon:
             span = doc.char_span(m.start(), m.end())
             if second == first + 1 and span is not None and not _overlaps(taken, m.start(), m.end()):
                 taken.append((m.start(), m.end()))
-                spans.append(self._span(span, disc_levels(f"L{first}", f"L{second}")))
+                spans.append(self._span(span, disc_levels(f"L{first}", f"L{second}") or ()))
         for m in self._finditer(self.fifth_lumbar, text, guarded):
             span = doc.char_span(m.start(), m.end())
             if span is not None:
                 taken.append((m.start(), m.end()))
-                spans.append(self._span(span, disc_levels("L5", "S1")))
+                spans.append(self._span(span, disc_levels("L5", "S1") or ()))
         if any(w in lower for w in self.grammar.spoken_numbers[:5]):
             self._add_spoken(doc, text, guarded, taken, spans)
         ordinals = "lumbar" in lower and (guarded is None or any(o in lower for o in _ORDINALS))

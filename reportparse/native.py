@@ -1,8 +1,9 @@
-"""The compiled level and finding stages: when they are used, and when the sources are.
+"""The compiled stages of the parser (lexicon, levels, findings, grades): when they are used, and when their sources
+are.
 
 ``setup.py`` compiles :data:`COMPILED` with mypyc where the install can (mypy and a C compiler): C extension modules
-next to the sources (``levels.cpython-311-x86_64-linux-gnu.so`` beside ``levels.py``), which parse about twice as
-fast with the same results. Python imports an extension module before a source of the same name, so a compiled
+next to the sources (``levels.cpython-311-x86_64-linux-gnu.so`` beside ``levels.py``), which run those stages in about
+half the time with the same results. Python imports an extension module before a source of the same name, so a compiled
 module would outlive an edit of its source; and the compiled modules share their classes in C (one mypyc group), so
 they only work together. Hence the rule, decided once, at the first import of one of them:
 
@@ -31,7 +32,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 #: The modules setup.py compiles (its ``MODULES``).
-COMPILED = ("reportparse.levels", "reportparse.findings")
+COMPILED = ("reportparse.lexicon", "reportparse.levels", "reportparse.findings", "reportparse.grades")
 #: Environment variable that makes the compiled modules run from their sources.
 PURE_ENV = "REPORTPARSE_PURE_PYTHON"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -68,7 +69,7 @@ def _decide() -> str | None:
     changed = [module for module, name in zip(COMPILED, names)
                if hashlib.sha256((PACKAGE_DIR / f"{name}.py").read_bytes()).hexdigest() != sources[module]]
     if changed:
-        logger.warning("%s changed since it was compiled: the level and finding stages run from their sources "
+        logger.warning("%s changed since it was compiled: the compiled stages run from their sources "
                        "(slower, same results); install the toolkit again (pip install -e .) to compile them",
                        ", ".join(f"reportparse/{module.rsplit('.', 1)[1]}.py" for module in changed))
         return "source changed since compiled: " + ", ".join(changed)
@@ -103,7 +104,7 @@ def install() -> None:
 
 
 def status() -> str:
-    """``"compiled"`` or ``"source (<why>)"``: how the level and finding stages run in this process (decided now if
+    """``"compiled"`` or ``"source (<why>)"``: how the compiled stages run in this process (decided now if
     neither is imported yet)."""
     if not _FINDER.decided:
         _FINDER.reason, _FINDER.decided = _decide(), True

@@ -1,4 +1,4 @@
-"""``reportparse.native``: the level and finding stages run compiled only where every compiled module is there and
+"""``reportparse.native``: the compiled stages (lexicon, levels, findings, grades) run compiled only where every compiled module is there and
 was compiled from the source beside it; otherwise (nothing compiled, a source edited since, or
 ``REPORTPARSE_PURE_PYTHON=1``) they run from their sources, and both ways give the same tables.
 
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REAL_NOTES = ROOT.parent / "shared" / "data" / "reports-real" / "notes.jsonl"
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 COMPILED_HERE = native._decide() is None and native.PURE_ENV not in os.environ
-needs_compiled = pytest.mark.skipif(not COMPILED_HERE, reason="this install did not compile the level and finding "
-                                    "stages (setup.py needs mypy and a C compiler at install time)")
+needs_compiled = pytest.mark.skipif(not COMPILED_HERE, reason="this install did not compile the lexicon, level, "
+                                    "finding and grade stages (setup.py needs mypy and a C compiler at install time)")
 
 
 @pytest.fixture
