@@ -12,6 +12,7 @@ import importlib.machinery
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,42 @@ def test_compiled_and_source_stages_give_the_same_tables(tmp_path):
         outputs[way] = (levels.read_bytes(), evidence.read_bytes())
     assert outputs["compiled"][0].count(b"\n") == 6 * len(rows) + 1
     assert outputs["compiled"] == outputs["source"]
+
+
+
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory) -> Path:
+    """One mypy cache for the builds of this module (the second type check reads the first's)."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
+def build_copy(tmp_path: Path, env: dict[str, str], wrong: str = "") -> tuple[subprocess.CompletedProcess, Path]:
+    """``setup.py build_ext --inplace`` (the compiling step of ``pip install -e .``) on a copy of the sources, with
+    ``wrong`` appended to ``grades.py``."""
+    skip = shutil.ignore_patterns("*.so", "_compiled.json", "__pycache__")
+    for folder in ("reportparse", "spinecore"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=skip)
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    with (tmp_path / "reportparse" / "grades.py").open("a") as source:
+        source.write(wrong)
+    res = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], capture_output=True, text=True,
+                         timeout=600, cwd=tmp_path, env={**os.environ, native.PURE_ENV: "", **env})
+    return res, tmp_path / "reportparse"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env, wrong", [({"CC": "/bin/false"}, ""), ({}, "\nWRONG: int = 'not an int'\n")],
+                         ids=["no C compiler", "a type error"])
+def test_an_install_that_cannot_compile_goes_on_and_records_nothing(tmp_path, mypy_cache, env, wrong):
+    """The install's promise: without a C compiler, or with sources that fail mypy's type check, the build succeeds
+    with no compiled module and a record that names no source (the parser runs the sources)."""
+    pytest.importorskip("mypyc", reason="mypy (a build requirement, and in the test extra) is not installed")
+    res, package = build_copy(tmp_path, {"MYPY_CACHE_DIR": str(mypy_cache), **env}, wrong)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert not list(package.glob("*.so"))
+    assert json.loads((package / "_compiled.json").read_text())["sources"] == {}
+    if wrong:  # stopped by the type check
+        assert "are not compiled" in res.stderr and "grades.py" in res.stdout and "Incompatible types" in res.stdout
+    else:  # type-checked, then stopped by the compiler
+        assert 'building extension "reportparse.stages__mypyc" failed' in res.stderr
