@@ -4,9 +4,9 @@ where it can.
 The lexicon, level, finding and grade stages (``reportparse/lexicon.py``, ``levels.py``, ``findings.py``,
 ``grades.py``) are plain, fully typed Python, most of the parser's own work; mypyc turns them into C extension modules
 that run them in about half the time (findings and grades in less), with the same results (``reportparse.native``
-explains when the compiled modules are used; the tests compare both ways). Compiling needs mypy (a build requirement) and a C
-compiler. Where either is missing, or the modules fail mypy's type check, the install goes on without the compiled
-modules and the parser runs from the sources; ``REPORTPARSE_PURE_PYTHON=1`` skips compiling on purpose.
+explains when the compiled modules are used; the tests compare both ways). Compiling needs mypy (a build requirement)
+and a C compiler. Where either is missing, or the modules fail mypy's type check, the install goes on without the
+compiled modules and the parser runs from the sources; ``REPORTPARSE_PURE_PYTHON=1`` skips compiling on purpose.
 
 After the build, ``reportparse/_compiled.json`` records the SHA-256 of each source as it was compiled, next to the
 compiled modules (in the source tree for an editable install, in the wheel otherwise): an edited source makes the
@@ -50,7 +50,7 @@ def extensions() -> tuple[list, dict[str, str]]:
         modules = mypycify(["--no-site-packages", "--ignore-missing-imports", "--follow-imports=silent",
                             *(str(source(module).relative_to(ROOT)) for module in MODULES)],
                            opt_level="3", group_name=GROUP)
-    except (ImportError, SystemExit, Exception) as exc:  # mypy absent, or a type error (mypy exits)
+    except (SystemExit, Exception) as exc:  # mypy absent (ImportError), or a type error (mypy exits)
         print(f"warning: the report parser's stages are not compiled ({exc!r}); they run from the sources",
               file=sys.stderr)
         return [], {}

@@ -5,8 +5,8 @@ The public names are imported lazily (PEP 562), so that light modules such as ``
 ``reportparse.extract.extract`` (``reportparse.extract`` is its module).
 
 Importing the package keeps torch and nltk, which spaCy and medspaCy import but the parser never uses, out of
-the process (see :mod:`reportparse.lightimport`); it also decides whether the level and finding stages run compiled
-(see :mod:`reportparse.native`).
+the process (see :mod:`reportparse.lightimport`); it also decides whether the stages that the install compiled run
+compiled or from their sources (see :mod:`reportparse.native`).
 """
 
 from . import lightimport, native

@@ -1,6 +1,6 @@
-"""``reportparse.native``: the compiled stages (lexicon, levels, findings, grades) run compiled only where every compiled module is there and
-was compiled from the source beside it; otherwise (nothing compiled, a source edited since, or
-``REPORTPARSE_PURE_PYTHON=1``) they run from their sources, and both ways give the same tables.
+"""``reportparse.native``: the compiled stages (lexicon, levels, findings, grades) run compiled only where every
+compiled module is there and was compiled from the source beside it; otherwise (nothing compiled, a source edited
+since, or ``REPORTPARSE_PURE_PYTHON=1``) they run from their sources, and both ways give the same tables.
 
 The rule is tested on a folder made for it (no compiled module is imported there); the processes of the last tests
 use this install, whose stages are compiled where ``pip install`` could compile them (``setup.py``).
