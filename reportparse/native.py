@@ -8,7 +8,8 @@ module would outlive an edit of its source; and the compiled modules share their
 they only work together. Hence the rule, decided once, at the first import of one of them:
 
 * the compiled modules are used when every one of them and their shared library are there and every source is the
-  one they were compiled from (its SHA-256 is the one that the build recorded in ``reportparse/_compiled.json``);
+  one they were compiled from (its SHA-256 is the one that the build recorded in ``reportparse/_compiled.json``) or
+  absent (an install that ships only the compiled modules);
 * otherwise all of them run from the sources: silently where nothing was compiled (an install without a compiler),
   with a warning where a source changed since it was compiled (install again to compile it), and on purpose where
   the environment sets ``REPORTPARSE_PURE_PYTHON=1`` (to debug or profile the stages as Python).
@@ -57,6 +58,15 @@ def _record() -> tuple[str, dict[str, str]]:
     return (library, sources) if isinstance(library, str) and isinstance(sources, dict) else ("", {})
 
 
+def _digest(source: Path) -> str | None:
+    """The SHA-256 of a source, or None where there is none (an install that ships only compiled modules: nothing
+    else could run)."""
+    try:
+        return hashlib.sha256(source.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def _decide() -> str | None:
     """None when the compiled modules are to be used; else why the sources are (logged as a warning where a source
     changed since it was compiled)."""
@@ -67,7 +77,7 @@ def _decide() -> str | None:
     if set(sources) != set(COMPILED) or any(_extension(name) is None for name in [library, *names]):
         return "not compiled"
     changed = [module for module, name in zip(COMPILED, names)
-               if hashlib.sha256((PACKAGE_DIR / f"{name}.py").read_bytes()).hexdigest() != sources[module]]
+               if _digest(PACKAGE_DIR / f"{name}.py") not in (None, sources[module])]
     if changed:
         logger.warning("%s changed since it was compiled: the compiled stages run from their sources "
                        "(slower, same results); install the toolkit again (pip install -e .) to compile them",
@@ -84,12 +94,14 @@ class _StagesFinder(importlib.abc.MetaPathFinder):
         self.reason: str | None = None
         self.decided = False
 
-    def find_spec(self, fullname: str, path=None, target=None):  # noqa: ANN001 (importlib protocol)
-        if fullname not in COMPILED:
-            return None
+    def decision(self) -> str | None:
+        """:func:`_decide`'s answer, decided on the first call."""
         if not self.decided:
             self.reason, self.decided = _decide(), True
-        if self.reason is None:
+        return self.reason
+
+    def find_spec(self, fullname: str, path=None, target=None):  # noqa: ANN001 (importlib protocol)
+        if fullname not in COMPILED or self.decision() is None:
             return None
         return importlib.util.spec_from_file_location(fullname, PACKAGE_DIR / f"{fullname.rsplit('.', 1)[1]}.py")
 
@@ -104,8 +116,7 @@ def install() -> None:
 
 
 def status() -> str:
-    """``"compiled"`` or ``"source (<why>)"``: how the compiled stages run in this process (decided now if
-    neither is imported yet)."""
-    if not _FINDER.decided:
-        _FINDER.reason, _FINDER.decided = _decide(), True
-    return "compiled" if _FINDER.reason is None else f"source ({_FINDER.reason})"
+    """``"compiled"`` or ``"source (<why>)"``: how the compiled stages run in this process (decided now if none
+    of them is imported yet)."""
+    reason = _FINDER.decision()
+    return "compiled" if reason is None else f"source ({reason})"

@@ -52,6 +52,11 @@ def test_compiled_modules_of_the_sources_beside_them_are_used(package):
     assert native._decide() is None
 
 
+def test_an_install_that_ships_no_source_of_a_compiled_module_uses_the_compiled_modules(package):
+    (package / "levels.py").unlink()  # (nothing else could run)
+    assert native._decide() is None
+
+
 def test_an_edited_source_makes_every_stage_run_from_its_source_with_a_warning(package, caplog):
     with (package / "findings.py").open("a") as f:
         f.write("# edited\n")
