@@ -283,8 +283,8 @@ def main() -> None:
     compile_toolkit()
     from reportparse import native
 
-    print(f"lexicon, level, finding and grade stages: {native.status()} (see reportparse/native.py; {native.PURE_ENV}=1 runs them "
-          "from their sources)")
+    print(f"lexicon, level, finding and grade stages: {native.status()} (see reportparse/native.py; "
+          f"{native.PURE_ENV}=1 runs them from their sources)")
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         if not args.no_speed:
             for headers in (False, True):
